@@ -1,0 +1,414 @@
+"""The event catalogue: envelope and typed payloads every producer, ingest and the monitor agree on.
+
+Version 1 of the wire contract. One envelope, keyed by ``customer_id`` on Kafka; ``event_type``
+selects the payload model. Unknown fields are refused so a producer's typo surfaces as a 422
+instead of silently missing data.
+"""
+
+from __future__ import annotations
+
+from datetime import date
+from enum import StrEnum
+from typing import Annotated, Literal, Union
+
+from pydantic import AwareDatetime, BaseModel, ConfigDict, Field, TypeAdapter
+
+from churnwatch_shared.money import Amount, Currency, Identifier, NonNegativeAmount, PositiveAmount
+
+SCHEMA_VERSION = 1
+
+
+class EventType(StrEnum):
+    TRANSACTION_POSTED = "transaction.posted"
+    BALANCE_SNAPSHOT = "balance.snapshot"
+    ACCOUNT_OPENED = "account.opened"
+    ACCOUNT_CLOSED = "account.closed"
+    PRODUCT_SUBSCRIBED = "product.subscribed"
+    PRODUCT_CANCELLED = "product.cancelled"
+    LOAN_DISBURSED = "loan.disbursed"
+    LOAN_REPAID = "loan.repaid"
+    LOAN_OVERDUE = "loan.overdue"
+    LOAN_CLASSIFIED = "loan.classified"
+    PAYMENT_BOUNCED = "payment.bounced"
+    COMPLAINT_FILED = "complaint.filed"
+    COMPLAINT_RESOLVED = "complaint.resolved"
+    CONTACT_LOGGED = "contact.logged"
+    CUSTOMER_PROFILE = "customer.profile"
+    CUSTOMER_ASSIGNED = "customer.assigned"
+
+
+class _Contract(BaseModel):
+    model_config = ConfigDict(extra="forbid", frozen=True, str_strip_whitespace=True)
+
+
+# --- vocabularies -------------------------------------------------------------------------------
+
+
+class Direction(StrEnum):
+    CREDIT = "credit"
+    DEBIT = "debit"
+
+
+class Channel(StrEnum):
+    BRANCH = "branch"
+    ATM = "atm"
+    ONLINE = "online"
+    MOBILE = "mobile"
+    POS = "pos"
+    BATCH = "batch"
+
+
+class TransactionCategory(StrEnum):
+    CASH = "cash"
+    INTERNAL_TRANSFER = "internal_transfer"
+    INTERBANK_TRANSFER = "interbank_transfer"
+    PAYROLL_CREDIT = "payroll_credit"
+    CARD_SPEND = "card_spend"
+    FEE = "fee"
+    INTEREST = "interest"
+    LOAN_REPAYMENT = "loan_repayment"
+    INVESTMENT_BUY = "investment_buy"
+    INVESTMENT_REDEEM = "investment_redeem"
+    INTERNATIONAL_SETTLEMENT = "international_settlement"
+    AGENCY_COLLECTION = "agency_collection"
+    AGENCY_PAYMENT = "agency_payment"
+    REMITTANCE = "remittance"
+    OTHER = "other"
+
+
+# Categories the bank books on its own initiative; they are not a sign of customer activity.
+BANK_INITIATED_CATEGORIES: frozenset[TransactionCategory] = frozenset(
+    {TransactionCategory.FEE, TransactionCategory.INTEREST}
+)
+
+
+class ProductKind(StrEnum):
+    """Balance-bearing account kinds, as in a core bank's general ledger."""
+
+    DEMAND = "demand"
+    TIME_DEPOSIT = "time_deposit"
+    LOAN = "loan"
+    INVESTMENT = "investment"
+    CARD = "card"
+
+
+class Product(StrEnum):
+    """Products and services a customer subscribes to (product-usage state)."""
+
+    ONLINE_BANKING = "online_banking"
+    MOBILE_BANKING = "mobile_banking"
+    DEBIT_CARD = "debit_card"
+    CREDIT_CARD = "credit_card"
+    FUND = "fund"
+    TREASURY_BOND = "treasury_bond"
+    WEALTH_PRODUCT = "wealth_product"
+    INSURANCE = "insurance"
+    SECURITIES_LINK = "securities_link"
+    PAYROLL_AGENCY = "payroll_agency"
+    TIME_DEPOSIT = "time_deposit"
+    LOAN = "loan"
+
+
+class LoanClassification(StrEnum):
+    """China's five-category loan classification, from best to worst."""
+
+    NORMAL = "normal"
+    SPECIAL_MENTION = "special_mention"
+    SUBSTANDARD = "substandard"
+    DOUBTFUL = "doubtful"
+    LOSS = "loss"
+
+
+class Segment(StrEnum):
+    RETAIL = "retail"
+    CORPORATE = "corporate"
+
+
+class Tier(StrEnum):
+    MASS = "mass"
+    GOLD = "gold"
+    PLATINUM = "platinum"
+    DIAMOND = "diamond"
+    PRIVATE_BANKING = "private_banking"
+
+
+class ComplaintSeverity(StrEnum):
+    LOW = "low"
+    MEDIUM = "medium"
+    HIGH = "high"
+
+
+class ComplaintOutcome(StrEnum):
+    SATISFIED = "satisfied"
+    UNSATISFIED = "unsatisfied"
+    WITHDRAWN = "withdrawn"
+
+
+class ContactKind(StrEnum):
+    CALL = "call"
+    VISIT = "visit"
+    MEETING = "meeting"
+    MESSAGE = "message"
+
+
+# --- payloads -----------------------------------------------------------------------------------
+
+
+class TransactionPosted(_Contract):
+    direction: Direction
+    amount: PositiveAmount
+    currency: Currency
+    channel: Channel
+    category: TransactionCategory
+    counterparty_bank: Identifier | None = Field(
+        default=None, description="BIC or bank code of the counterparty's bank; null when unknown"
+    )
+    counterparty_is_own_bank: bool = Field(
+        default=True, description="false when money moves to or from another bank"
+    )
+    balance_after: Amount | None = None
+    customer_initiated: bool | None = Field(
+        default=None,
+        description="null: derived from category (fees and interest are bank-initiated)",
+    )
+
+
+class AccountBalance(_Contract):
+    account_id: Identifier
+    product_kind: ProductKind
+    balance: Amount
+    currency: Currency
+
+
+class BalanceSnapshot(_Contract):
+    as_of: date
+    balances: list[AccountBalance] = Field(min_length=1, max_length=500)
+
+
+class AccountOpened(_Contract):
+    product_kind: ProductKind
+    currency: Currency
+
+
+class AccountClosed(_Contract):
+    product_kind: ProductKind
+    reason: Annotated[str, Field(max_length=200)] | None = None
+
+
+class ProductSubscribed(_Contract):
+    product: Product
+
+
+class ProductCancelled(_Contract):
+    product: Product
+    reason: Annotated[str, Field(max_length=200)] | None = None
+
+
+class LoanDisbursed(_Contract):
+    loan_id: Identifier
+    amount: PositiveAmount
+    currency: Currency
+    maturity_date: date | None = None
+
+
+class LoanRepaid(_Contract):
+    loan_id: Identifier
+    amount: PositiveAmount
+    currency: Currency
+    outstanding_after: NonNegativeAmount | None = None
+
+
+class LoanOverdue(_Contract):
+    loan_id: Identifier
+    days_past_due: int = Field(ge=0, le=36500)
+    overdue_amount: NonNegativeAmount
+    currency: Currency
+    penalty_interest: NonNegativeAmount | None = None
+
+
+class LoanClassified(_Contract):
+    loan_id: Identifier
+    classification: LoanClassification
+    balance: NonNegativeAmount
+    currency: Currency
+
+
+class PaymentBounced(_Contract):
+    amount: PositiveAmount
+    currency: Currency
+    reason: Annotated[str, Field(max_length=200)]
+
+
+class ComplaintFiled(_Contract):
+    complaint_id: Identifier
+    category: Annotated[str, Field(min_length=1, max_length=64)]
+    severity: ComplaintSeverity = ComplaintSeverity.MEDIUM
+    channel: Channel | None = None
+
+
+class ComplaintResolved(_Contract):
+    complaint_id: Identifier
+    outcome: ComplaintOutcome
+
+
+class ContactLogged(_Contract):
+    manager_id: Identifier
+    kind: ContactKind
+
+
+class CustomerProfile(_Contract):
+    segment: Segment
+    tier: Tier
+    branch_id: Identifier
+    customer_since: date | None = Field(default=None, description="start of the relationship")
+    display_name: Annotated[str, Field(min_length=1, max_length=200)] | None = Field(
+        default=None, description="shown to the assigned manager only; never logged"
+    )
+
+
+class CustomerAssigned(_Contract):
+    relationship_manager_id: Identifier | None = None
+    wealth_advisor_id: Identifier | None = None
+    service_team_id: Identifier | None = None
+    branch_id: Identifier | None = None
+
+
+# --- envelope -----------------------------------------------------------------------------------
+
+
+class _Envelope(_Contract):
+    event_id: Identifier = Field(description="producer-unique id; the idempotency key")
+    schema_version: Literal[1] = SCHEMA_VERSION
+    occurred_at: AwareDatetime = Field(description="event time, timezone-aware (ISO 8601)")
+    producer: Identifier | None = Field(
+        default=None, description="stamped by ingest from the authenticated producer"
+    )
+    customer_id: Identifier
+    account_id: Identifier | None = None
+
+
+class TransactionPostedEvent(_Envelope):
+    event_type: Literal[EventType.TRANSACTION_POSTED.value]
+    payload: TransactionPosted
+
+
+class BalanceSnapshotEvent(_Envelope):
+    event_type: Literal[EventType.BALANCE_SNAPSHOT.value]
+    payload: BalanceSnapshot
+
+
+class AccountOpenedEvent(_Envelope):
+    event_type: Literal[EventType.ACCOUNT_OPENED.value]
+    account_id: Identifier
+    payload: AccountOpened
+
+
+class AccountClosedEvent(_Envelope):
+    event_type: Literal[EventType.ACCOUNT_CLOSED.value]
+    account_id: Identifier
+    payload: AccountClosed
+
+
+class ProductSubscribedEvent(_Envelope):
+    event_type: Literal[EventType.PRODUCT_SUBSCRIBED.value]
+    payload: ProductSubscribed
+
+
+class ProductCancelledEvent(_Envelope):
+    event_type: Literal[EventType.PRODUCT_CANCELLED.value]
+    payload: ProductCancelled
+
+
+class LoanDisbursedEvent(_Envelope):
+    event_type: Literal[EventType.LOAN_DISBURSED.value]
+    payload: LoanDisbursed
+
+
+class LoanRepaidEvent(_Envelope):
+    event_type: Literal[EventType.LOAN_REPAID.value]
+    payload: LoanRepaid
+
+
+class LoanOverdueEvent(_Envelope):
+    event_type: Literal[EventType.LOAN_OVERDUE.value]
+    payload: LoanOverdue
+
+
+class LoanClassifiedEvent(_Envelope):
+    event_type: Literal[EventType.LOAN_CLASSIFIED.value]
+    payload: LoanClassified
+
+
+class PaymentBouncedEvent(_Envelope):
+    event_type: Literal[EventType.PAYMENT_BOUNCED.value]
+    payload: PaymentBounced
+
+
+class ComplaintFiledEvent(_Envelope):
+    event_type: Literal[EventType.COMPLAINT_FILED.value]
+    payload: ComplaintFiled
+
+
+class ComplaintResolvedEvent(_Envelope):
+    event_type: Literal[EventType.COMPLAINT_RESOLVED.value]
+    payload: ComplaintResolved
+
+
+class ContactLoggedEvent(_Envelope):
+    event_type: Literal[EventType.CONTACT_LOGGED.value]
+    payload: ContactLogged
+
+
+class CustomerProfileEvent(_Envelope):
+    event_type: Literal[EventType.CUSTOMER_PROFILE.value]
+    payload: CustomerProfile
+
+
+class CustomerAssignedEvent(_Envelope):
+    event_type: Literal[EventType.CUSTOMER_ASSIGNED.value]
+    payload: CustomerAssigned
+
+
+Event = Annotated[
+    Union[
+        TransactionPostedEvent,
+        BalanceSnapshotEvent,
+        AccountOpenedEvent,
+        AccountClosedEvent,
+        ProductSubscribedEvent,
+        ProductCancelledEvent,
+        LoanDisbursedEvent,
+        LoanRepaidEvent,
+        LoanOverdueEvent,
+        LoanClassifiedEvent,
+        PaymentBouncedEvent,
+        ComplaintFiledEvent,
+        ComplaintResolvedEvent,
+        ContactLoggedEvent,
+        CustomerProfileEvent,
+        CustomerAssignedEvent,
+    ],
+    Field(discriminator="event_type"),
+]
+
+EVENT_ADAPTER: TypeAdapter[Event] = TypeAdapter(Event)
+
+EVENT_MODELS: dict[EventType, type[_Envelope]] = {
+    EventType(model.model_fields["event_type"].annotation.__args__[0]): model  # type: ignore[union-attr]
+    for model in Event.__origin__.__args__  # type: ignore[attr-defined]
+}
+
+
+def parse_event(raw: bytes | str) -> Event:
+    """Validate one JSON-encoded event; raises ``pydantic.ValidationError`` with field paths."""
+    return EVENT_ADAPTER.validate_json(raw)
+
+
+def parse_event_obj(obj: object) -> Event:
+    """Validate one already-decoded event (a dict from a JSON array or NDJSON line)."""
+    return EVENT_ADAPTER.validate_python(obj)
+
+
+def encode_event(event: Event) -> bytes:
+    """The canonical wire bytes of an event (JSON, amounts as strings, nulls omitted)."""
+    return event.model_dump_json(exclude_none=True).encode()

@@ -1,0 +1,62 @@
+"""Kafka topic names and partition counts: the one place every service and deploy script reads."""
+
+from __future__ import annotations
+
+from dataclasses import dataclass
+
+# Every topic keyed by customer_id has the same partition count, so the state monitor's tables are
+# co-partitioned with their source and Faust needs no repartition topic.
+CUSTOMER_PARTITIONS = 8
+
+
+@dataclass(frozen=True, slots=True)
+class TopicSpec:
+    """One topic: its suffix under the namespace, partitions and extra broker configs."""
+
+    suffix: str
+    partitions: int
+    configs: tuple[tuple[str, str], ...] = ()
+    description: str = ""
+
+    def name(self, namespace: str) -> str:
+        return f"{namespace}.{self.suffix}"
+
+
+EVENTS = TopicSpec(
+    "events.v1",
+    CUSTOMER_PARTITIONS,
+    (("retention.ms", str(30 * 24 * 3600 * 1000)),),
+    "validated events from every producer, keyed by customer_id",
+)
+EVENTS_RAW = TopicSpec(
+    "events.raw.v1",
+    CUSTOMER_PARTITIONS,
+    (("retention.ms", str(7 * 24 * 3600 * 1000)),),
+    "events written straight to Kafka by trusted producers; validated by ingest",
+)
+DEAD_LETTER = TopicSpec(
+    "events.dlq.v1",
+    1,
+    (("retention.ms", str(90 * 24 * 3600 * 1000)),),
+    "records that failed validation, with the reason, original bytes and headers",
+)
+ALERTS = TopicSpec(
+    "alerts.v1",
+    CUSTOMER_PARTITIONS,
+    (("retention.ms", str(30 * 24 * 3600 * 1000)),),
+    "anomaly and churn-risk alerts from the state monitor, keyed by customer_id",
+)
+CUSTOMER_STATE = TopicSpec(
+    "customer-state.v1",
+    CUSTOMER_PARTITIONS,
+    (("cleanup.policy", "compact"),),
+    "latest five-state snapshot per customer (compacted), served by the alerts service",
+)
+
+ALL_TOPICS: tuple[TopicSpec, ...] = (EVENTS, EVENTS_RAW, DEAD_LETTER, ALERTS, CUSTOMER_STATE)
+
+# Kafka record headers the services set or read.
+HEADER_EVENT_TYPE = "event_type"
+HEADER_PRODUCER = "producer"
+HEADER_DLQ_REASON = "dlq.reason"
+HEADER_DLQ_SOURCE = "dlq.source"
