@@ -1,0 +1,1 @@
+"""Test support: real-infrastructure fixtures' helpers (processes, Kafka) shared by every area."""
