@@ -1,0 +1,70 @@
+# ChurnWatch: two commands matter — `make run` and `make test`. Both set up everything from a
+# fresh machine (Python 3.11, Java 17, Maven; PyPI, Maven Central and Debian packages reachable).
+SHELL := /bin/bash
+.DEFAULT_GOAL := help
+
+export UV_PYTHON_DOWNLOADS := never
+export UV_PYTHON := python3.11
+export UV_LINK_MODE := copy
+UV_VERSION := 0.13.8
+UV := .local/tools/bin/uv
+PY := .venv/bin/python
+PYTEST_ARGS ?=
+
+.PHONY: help setup run test up down status bench bench-full kafka-start kafka-stop postgres-start postgres-stop clean
+
+help:
+	@echo "make run    set up, start broker + ingest + state monitor + alerts + demo feed (Ctrl-C stops)"
+	@echo "make test   set up, start broker + PostgreSQL, run the whole suite"
+	@echo "make up / make down / make status   the same stack in the background"
+	@echo "make bench  measure throughput and latency, write bench/results/"
+
+$(UV):
+	@python3 -c 'import sys; assert sys.version_info[:2] == (3, 11), "Python 3.11 required"'
+	python3 -m venv .local/tools
+	.local/tools/bin/pip install --quiet --disable-pip-version-check uv==$(UV_VERSION)
+
+.venv/.synced: $(UV) uv.lock pyproject.toml shared/pyproject.toml services/*/pyproject.toml tools/*/pyproject.toml
+	$(UV) sync --frozen --all-packages --all-groups
+	@touch $@
+
+setup: .venv/.synced
+	deploy/kafka/kafka.sh fetch
+
+kafka-start: setup
+	deploy/kafka/kafka.sh start
+
+kafka-stop:
+	deploy/kafka/kafka.sh stop
+
+postgres-start:
+	deploy/postgres/postgres.sh start
+
+postgres-stop:
+	deploy/postgres/postgres.sh stop
+
+run: setup
+	$(PY) deploy/stack.py run
+
+up: setup
+	$(PY) deploy/stack.py up
+
+down:
+	@if [ -x $(PY) ]; then $(PY) deploy/stack.py down; else deploy/kafka/kafka.sh stop; fi
+
+status:
+	$(PY) deploy/stack.py status
+
+test: setup kafka-start postgres-start
+	deploy/test-setup.sh
+	$(PY) -m pytest -q -p no:cacheprovider $(PYTEST_ARGS)
+
+bench: setup kafka-start
+	$(PY) bench/run.py --mode short
+
+bench-full: setup kafka-start
+	$(PY) bench/run.py --mode full
+
+clean: down
+	deploy/postgres/postgres.sh stop || true
+	rm -rf .local .venv

@@ -1,0 +1,1 @@
+"""ChurnWatch simulator: a seeded synthetic core bank."""
