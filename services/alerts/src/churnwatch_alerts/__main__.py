@@ -1,0 +1,48 @@
+"""``python -m churnwatch_alerts`` serves the API; ``python -m churnwatch_alerts migrate`` migrates."""
+
+from __future__ import annotations
+
+import argparse
+import asyncio
+
+import uvicorn
+
+from churnwatch_alerts.app import create_app
+from churnwatch_alerts.db import create_engine
+from churnwatch_alerts.migrate import upgrade
+from churnwatch_alerts.settings import AlertsSettings
+from churnwatch_shared.logging import configure_logging
+
+
+async def _migrate(settings: AlertsSettings) -> None:
+    engine = create_engine(url=settings.database_url)
+    try:
+        await upgrade(engine=engine)
+    finally:
+        await engine.dispose()
+
+
+def main() -> None:
+    """Entry point of the alerts service."""
+    parser = argparse.ArgumentParser(prog="churnwatch_alerts", description=__doc__)
+    parser.add_argument("command", nargs="?", choices=["serve", "migrate"], default="serve")
+    args = parser.parse_args()
+    settings = AlertsSettings()
+    configure_logging(
+        service="alerts", level=settings.common.log_level, json=settings.common.log_json
+    )
+    settings.check_production()
+    if args.command == "migrate":
+        asyncio.run(_migrate(settings))
+        return
+    uvicorn.run(
+        create_app(settings=settings),
+        host=settings.host,
+        port=settings.port,
+        log_config=None,
+        access_log=False,
+    )
+
+
+if __name__ == "__main__":
+    main()

@@ -1,0 +1,1 @@
+"""Alerts: intake storage, the manager API (list, detail, ack, snooze, resolve) and precision."""

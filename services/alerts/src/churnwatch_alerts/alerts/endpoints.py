@@ -1,0 +1,140 @@
+"""Manager API on alerts: /v1/alerts, /v1/alerts/{id}, ack, snooze, resolve, precision."""
+
+from __future__ import annotations
+
+from typing import Annotated
+
+from fastapi import APIRouter, HTTPException, Query, Request, status
+
+from churnwatch_alerts.alerts import service
+from churnwatch_alerts.alerts.repository import AlertFilters
+from churnwatch_alerts.alerts.schemas import (
+    AckRequest,
+    AlertDetail,
+    AlertOut,
+    AlertPage,
+    ResolveRequest,
+    RulePrecision,
+    SnoozeRequest,
+)
+from churnwatch_alerts.auth.dependencies import CurrentPrincipal
+from churnwatch_alerts.db import SessionDep
+from churnwatch_alerts.models import AlertStatus
+from churnwatch_shared.alerts import CustomerStateName, Severity
+
+router = APIRouter(prefix="/v1/alerts", tags=["alerts"])
+
+NOT_FOUND = {"description": "no such alert, or not one of the caller's customers"}
+
+
+def _now(request: Request):  # type: ignore[no-untyped-def]
+    return request.app.state.clock.now()
+
+
+@router.get("", response_model=AlertPage)
+async def list_alerts(
+    request: Request,
+    session: SessionDep,
+    principal: CurrentPrincipal,
+    status_: Annotated[list[AlertStatus] | None, Query(alias="status")] = None,
+    severity: Annotated[list[Severity] | None, Query()] = None,
+    state: Annotated[list[CustomerStateName] | None, Query()] = None,
+    rule_id: Annotated[str | None, Query(max_length=64)] = None,
+    customer_id: Annotated[str | None, Query(max_length=128)] = None,
+    assigned_to: Annotated[str | None, Query(max_length=140)] = None,
+    limit: Annotated[int, Query(ge=1, le=200)] = 50,
+    offset: Annotated[int, Query(ge=0)] = 0,
+) -> AlertPage:
+    """The caller's alerts (team/branch for leads and heads), highest priority first."""
+    filters = AlertFilters(
+        status=[s.value for s in status_ or []],
+        severity=[s.value for s in severity or []],
+        state=[s.value for s in state or []],
+        rule_id=rule_id,
+        customer_id=customer_id,
+        assigned_to=assigned_to,
+    )
+    return await service.list_alerts(
+        session, principal=principal, filters=filters, limit=limit, offset=offset, now=_now(request)
+    )
+
+
+@router.get("/precision", response_model=list[RulePrecision])
+async def precision(
+    request: Request, session: SessionDep, principal: CurrentPrincipal
+) -> list[RulePrecision]:
+    """Precision per rule from the outcomes of resolved alerts the caller can see."""
+    return await service.precision_by_rule(session, principal=principal, now=_now(request))
+
+
+@router.get("/{alert_id}", response_model=AlertDetail, responses={404: NOT_FOUND})
+async def get_alert(
+    alert_id: str, request: Request, session: SessionDep, principal: CurrentPrincipal
+) -> AlertDetail:
+    """One alert with its evidence and the customer's five-state snapshot."""
+    try:
+        return await service.get_alert(
+            session, principal=principal, alert_id=alert_id, now=_now(request)
+        )
+    except service.AlertNotFound as exc:
+        raise HTTPException(status.HTTP_404_NOT_FOUND, detail=f"alert {alert_id} not found") from exc
+
+
+async def _act(coro):  # type: ignore[no-untyped-def]
+    try:
+        return await coro
+    except service.AlertNotFound as exc:
+        raise HTTPException(status.HTTP_404_NOT_FOUND, detail=f"alert {exc} not found") from exc
+    except service.InvalidTransition as exc:
+        raise HTTPException(status.HTTP_409_CONFLICT, detail=str(exc)) from exc
+
+
+@router.post("/{alert_id}/ack", response_model=AlertOut, responses={404: NOT_FOUND})
+async def ack(
+    alert_id: str,
+    request: Request,
+    session: SessionDep,
+    principal: CurrentPrincipal,
+    body: AckRequest | None = None,
+) -> AlertOut:
+    """Acknowledge the alert (stops escalation)."""
+    return await _act(
+        service.acknowledge(
+            session, principal=principal, alert_id=alert_id,
+            note=body.note if body else None, now=_now(request),
+        )
+    )
+
+
+@router.post("/{alert_id}/snooze", response_model=AlertOut, responses={404: NOT_FOUND})
+async def snooze(
+    alert_id: str,
+    body: SnoozeRequest,
+    request: Request,
+    session: SessionDep,
+    principal: CurrentPrincipal,
+) -> AlertOut:
+    """Snooze until a time; the alert reopens then."""
+    return await _act(
+        service.snooze(
+            session, principal=principal, alert_id=alert_id, until=body.until, note=body.note,
+            now=_now(request),
+        )
+    )
+
+
+@router.post("/{alert_id}/resolve", response_model=AlertOut, responses={404: NOT_FOUND})
+async def resolve(
+    alert_id: str,
+    body: ResolveRequest,
+    request: Request,
+    session: SessionDep,
+    principal: CurrentPrincipal,
+) -> AlertOut:
+    """Resolve with an outcome and a note."""
+    return await _act(
+        service.resolve(
+            session, principal=principal, alert_id=alert_id, outcome=body.outcome, note=body.note,
+            now=_now(request),
+        )
+    )

@@ -1,0 +1,114 @@
+"""The FastAPI application: lifespan owns the engine, migrations, intake and background workers."""
+
+from __future__ import annotations
+
+import asyncio
+import contextlib
+from collections.abc import AsyncIterator, Awaitable, Callable
+from contextlib import asynccontextmanager
+
+import structlog
+from fastapi import FastAPI
+
+from churnwatch_alerts import health
+from churnwatch_alerts.alerts.endpoints import router as alerts_router
+from churnwatch_alerts.assignments.endpoints import router as assignments_router
+from churnwatch_alerts.auth.endpoints import router as auth_router
+from churnwatch_alerts.clock import Clock, SystemClock
+from churnwatch_alerts.customers.endpoints import router as customers_router
+from churnwatch_alerts.db import create_engine, create_sessionmaker
+from churnwatch_alerts.intake.consumer import Intake
+from churnwatch_alerts.migrate import upgrade
+from churnwatch_alerts.notifications.channels import Channel, default_channels
+from churnwatch_alerts.notifications.dispatcher import Dispatcher
+from churnwatch_alerts.escalation.scheduler import EscalationScheduler
+from churnwatch_alerts.seed import seed_dev_managers
+from churnwatch_alerts.settings import AlertsSettings
+from churnwatch_alerts.web import router as web_router
+
+log = structlog.get_logger(__name__)
+
+
+async def _supervise(name: str, run: Callable[[], Awaitable[None]]) -> None:
+    """Keep a background loop alive: log and restart it after an unexpected error."""
+    while True:
+        try:
+            await run()
+            return
+        except asyncio.CancelledError:
+            raise
+        except Exception:
+            log.exception("worker.crashed", worker=name)
+            await asyncio.sleep(1.0)
+
+
+def create_app(
+    *,
+    settings: AlertsSettings | None = None,
+    clock: Clock | None = None,
+    channels: dict[str, Channel] | None = None,
+) -> FastAPI:
+    """Build the app; nothing connects until the lifespan starts."""
+    settings = settings or AlertsSettings()
+    settings.check_production()
+    clock = clock or SystemClock()
+
+    @asynccontextmanager
+    async def lifespan(app: FastAPI) -> AsyncIterator[None]:
+        engine = create_engine(url=settings.database_url)
+        sessionmaker = create_sessionmaker(engine=engine)
+        app.state.engine = engine
+        app.state.sessionmaker = sessionmaker
+        app.state.intake = None
+        tasks: list[asyncio.Task[None]] = []
+        try:
+            if settings.migrate_on_start:
+                await upgrade(engine=engine)
+            if settings.seed_dev_logins:
+                created = await seed_dev_managers(sessionmaker=sessionmaker)
+                if created:
+                    log.warning("dev_logins.seeded", managers=created)
+            if settings.consume:
+                intake = Intake(settings=settings, sessionmaker=sessionmaker, clock=clock)
+                await intake.start()
+                app.state.intake = intake
+                tasks.append(asyncio.create_task(_supervise("intake", intake.run)))
+            if settings.escalation_enabled:
+                scheduler = EscalationScheduler(
+                    settings=settings, sessionmaker=sessionmaker, clock=clock
+                )
+                app.state.escalation = scheduler
+                tasks.append(asyncio.create_task(_supervise("escalation", scheduler.run)))
+            dispatcher = Dispatcher(
+                settings=settings,
+                sessionmaker=sessionmaker,
+                clock=clock,
+                channels=channels if channels is not None else default_channels(settings),
+            )
+            app.state.dispatcher = dispatcher
+            if settings.notifications_enabled:
+                tasks.append(asyncio.create_task(_supervise("outbox", dispatcher.run)))
+            log.info("alerts.started", group_id=settings.effective_group_id)
+            yield
+        finally:
+            for task in tasks:
+                task.cancel()
+            for task in tasks:
+                with contextlib.suppress(asyncio.CancelledError):
+                    await task
+            if app.state.intake is not None:
+                await app.state.intake.stop()
+            if getattr(app.state, "dispatcher", None) is not None:
+                await app.state.dispatcher.close()
+            await engine.dispose()
+
+    app = FastAPI(title="ChurnWatch alerts", version="0.1.0", lifespan=lifespan)
+    app.state.settings = settings
+    app.state.clock = clock
+    app.include_router(health.router)
+    app.include_router(auth_router)
+    app.include_router(alerts_router)
+    app.include_router(customers_router)
+    app.include_router(assignments_router)
+    app.include_router(web_router)
+    return app

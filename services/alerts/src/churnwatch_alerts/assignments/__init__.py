@@ -1,0 +1,1 @@
+"""Assignments (customer → relationship manager, wealth advisor, service team, branch) and hand-over."""

@@ -1,0 +1,30 @@
+"""Queries on assignments."""
+
+from __future__ import annotations
+
+from sqlalchemy import select
+from sqlalchemy.ext.asyncio import AsyncSession
+
+from churnwatch_alerts.models import Assignment
+
+
+async def get_or_new(session: AsyncSession, *, customer_id: str) -> tuple[Assignment, bool]:
+    """The customer's assignment row (locked for update), or a new unsaved one; (row, is_new)."""
+    stmt = select(Assignment).where(Assignment.customer_id == customer_id).with_for_update()
+    row = (await session.scalars(stmt)).one_or_none()
+    if row is not None:
+        return row, False
+    row = Assignment(customer_id=customer_id)
+    session.add(row)
+    return row, True
+
+
+async def customers_of_manager(session: AsyncSession, *, manager_id: str) -> list[Assignment]:
+    """Every assignment whose relationship manager is ``manager_id``."""
+    stmt = (
+        select(Assignment)
+        .where(Assignment.relationship_manager_id == manager_id)
+        .with_for_update()
+        .order_by(Assignment.customer_id)
+    )
+    return list((await session.scalars(stmt)).all())

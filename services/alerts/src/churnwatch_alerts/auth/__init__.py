@@ -1,0 +1,1 @@
+"""Authentication: JWT bearer tokens and password logins for managers."""

@@ -1,0 +1,63 @@
+"""FastAPI dependencies: the bearer-token principal and role guards."""
+
+from __future__ import annotations
+
+from typing import Annotated
+
+from fastapi import Depends, HTTPException, Request, status
+from fastapi.security import HTTPAuthorizationCredentials, HTTPBearer
+
+from churnwatch_alerts.auth.principal import Principal
+from churnwatch_alerts.auth.tokens import InvalidToken, decode_token
+from churnwatch_alerts.db import SessionDep
+from churnwatch_alerts.models import Manager, Role
+
+_bearer = HTTPBearer(auto_error=False)
+
+
+def _unauthorized(detail: str) -> HTTPException:
+    return HTTPException(
+        status_code=status.HTTP_401_UNAUTHORIZED,
+        detail=detail,
+        headers={"WWW-Authenticate": "Bearer"},
+    )
+
+
+async def current_principal(
+    request: Request,
+    session: SessionDep,
+    credentials: Annotated[HTTPAuthorizationCredentials | None, Depends(_bearer)],
+) -> Principal:
+    """The caller from ``Authorization: Bearer <jwt>``; 401 when absent or invalid."""
+    if credentials is None or credentials.scheme.lower() != "bearer":
+        raise _unauthorized("missing bearer token: send Authorization: Bearer <token>")
+    try:
+        claims = decode_token(
+            secret=request.app.state.settings.jwt_secret,
+            token=credentials.credentials,
+            now=request.app.state.clock.now(),
+        )
+    except InvalidToken as exc:
+        raise _unauthorized(f"invalid token: {exc}") from exc
+    manager = await session.get(Manager, claims.sub)
+    if manager is None:
+        # Managers known only from customer.assigned events have no row yet; the token's role rules.
+        return Principal(id=claims.sub, role=claims.role)
+    if not manager.active:
+        raise _unauthorized("manager is deactivated")
+    return Principal(
+        id=manager.id, role=Role(manager.role), team_id=manager.team_id, branch_id=manager.branch_id
+    )
+
+
+CurrentPrincipal = Annotated[Principal, Depends(current_principal)]
+
+
+async def require_admin(principal: CurrentPrincipal) -> Principal:
+    """Admins only (assignment and manager administration)."""
+    if principal.role is not Role.ADMIN:
+        raise HTTPException(status_code=status.HTTP_403_FORBIDDEN, detail="admin role required")
+    return principal
+
+
+AdminPrincipal = Annotated[Principal, Depends(require_admin)]

@@ -1,0 +1,1 @@
+"""Customers: latest five-state snapshots and the access-controlled state endpoint."""

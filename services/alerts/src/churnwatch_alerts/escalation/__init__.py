@@ -1,0 +1,1 @@
+"""Escalation: unacknowledged alerts climb the supervisor chain after a per-severity SLA."""

@@ -1,0 +1,1 @@
+"""Kafka intake: alerts, customer-state snapshots and assignment/profile events into the database."""

@@ -1,0 +1,30 @@
+"""Prometheus metrics of the alerts service (names prefixed churnwatch_alerts_)."""
+
+from __future__ import annotations
+
+from prometheus_client import Counter, Gauge
+
+RECEIVED = Counter("churnwatch_alerts_received_total", "New alerts stored from the alert topic")
+DUPLICATES = Counter(
+    "churnwatch_alerts_duplicates_total", "Alerts received again (replays) and ignored"
+)
+ROUTED = Counter("churnwatch_alerts_routed_total", "Alerts routed, by target kind", ["target"])
+NOTIFIED = Counter(
+    "churnwatch_alerts_notified_total", "Notifications delivered, by channel", ["channel"]
+)
+NOTIFICATION_FAILURES = Counter(
+    "churnwatch_alerts_notification_failures_total",
+    "Failed notification attempts, by channel",
+    ["channel"],
+)
+NOTIFICATION_DEAD = Counter(
+    "churnwatch_alerts_notifications_dead_total", "Notifications dead-lettered", ["channel"]
+)
+ESCALATED = Counter("churnwatch_alerts_escalated_total", "Alert escalations past an SLA")
+INTAKE_REJECTED = Counter(
+    "churnwatch_alerts_intake_rejected_total", "Records that failed validation", ["topic"]
+)
+OLDEST_UNACKED_CRITICAL = Gauge(
+    "churnwatch_alerts_oldest_unacked_critical_age_seconds",
+    "Age of the oldest open critical alert (0 when none)",
+)

@@ -1,0 +1,24 @@
+"""ORM models, one module per table; importing this package registers them all on ``Base``."""
+
+from churnwatch_alerts.models.alert import AlertRecord, AlertStatus, Outcome
+from churnwatch_alerts.models.assignment import Assignment
+from churnwatch_alerts.models.audit_log import AuditEntry
+from churnwatch_alerts.models.base import Base
+from churnwatch_alerts.models.customer_state import CustomerStateRecord
+from churnwatch_alerts.models.manager import Manager, Role
+from churnwatch_alerts.models.notification import DeliveryAttempt, Notification, NotificationStatus
+
+__all__ = [
+    "AlertRecord",
+    "AlertStatus",
+    "Assignment",
+    "AuditEntry",
+    "Base",
+    "CustomerStateRecord",
+    "DeliveryAttempt",
+    "Manager",
+    "Notification",
+    "NotificationStatus",
+    "Outcome",
+    "Role",
+]

@@ -1,0 +1,1 @@
+"""Notifications: the transactional outbox, channels (inbox, webhook, email) and the dispatcher."""

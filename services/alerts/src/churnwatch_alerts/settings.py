@@ -1,0 +1,79 @@
+"""Settings of the alerts service: ``CHURNWATCH_ALERTS_*`` composed with the common ``CHURNWATCH_*``."""
+
+from __future__ import annotations
+
+from pydantic import Field
+from pydantic_settings import BaseSettings, SettingsConfigDict
+
+from churnwatch_shared.alerts import Severity
+from churnwatch_shared.settings import CommonSettings, Environment, refuse_dev_credentials
+
+DEV_JWT_SECRET = "churnwatch-dev-jwt-secret-not-for-production"
+DEV_WEBHOOK_SECRET = "churnwatch-dev-webhook-secret-not-for-production"
+DEV_PASSWORD = "demo-only"
+
+# Time a manager has to acknowledge an alert before it climbs to the supervisor (seconds).
+DEFAULT_SLA_SECONDS: dict[Severity, int] = {
+    Severity.CRITICAL: 15 * 60,
+    Severity.WARNING: 4 * 3600,
+    Severity.WATCH: 24 * 3600,
+}
+
+
+class AlertsSettings(BaseSettings):
+    """One settings object for the alerts service (env prefix ``CHURNWATCH_ALERTS_``)."""
+
+    model_config = SettingsConfigDict(env_prefix="CHURNWATCH_ALERTS_", extra="ignore")
+
+    common: CommonSettings = Field(default_factory=CommonSettings)
+
+    host: str = "127.0.0.1"
+    port: int = 8003
+    database_url: str = "sqlite+aiosqlite:///.local/alerts.db"
+    migrate_on_start: bool = True
+    jwt_secret: str = DEV_JWT_SECRET
+    jwt_ttl_seconds: int = Field(default=8 * 3600, gt=0)
+    group_id: str | None = Field(default=None, description='default f"{namespace}-alerts"')
+    consume: bool = Field(default=True, description="run the Kafka intake in the app lifespan")
+    dev_logins: bool | None = Field(
+        default=None, description="seed rm.demo/lead.demo; default on outside production"
+    )
+    intake_batch_size: int = Field(default=500, gt=0)
+    escalation_enabled: bool = True
+    escalation_interval_seconds: float = Field(default=5.0, gt=0)
+    escalation_max_level: int = Field(default=3, ge=0)
+    sla_seconds: dict[Severity, int] = Field(default_factory=lambda: dict(DEFAULT_SLA_SECONDS))
+    notifications_enabled: bool = True
+    outbox_interval_seconds: float = Field(default=1.0, gt=0)
+    webhook_secret: str = DEV_WEBHOOK_SECRET
+    webhook_timeout_seconds: float = Field(default=5.0, gt=0)
+    webhook_max_attempts: int = Field(default=5, ge=1)
+    retry_base_seconds: float = Field(default=1.0, gt=0)
+    smtp_host: str | None = None
+    smtp_port: int = 25
+    smtp_sender: str = "churnwatch@localhost"
+
+    @property
+    def env(self) -> Environment:
+        return self.common.env
+
+    @property
+    def effective_group_id(self) -> str:
+        return self.group_id or f"{self.common.topic_namespace}-alerts"
+
+    @property
+    def seed_dev_logins(self) -> bool:
+        if self.dev_logins is None:
+            return self.common.env is not Environment.PRODUCTION
+        return self.dev_logins
+
+    def check_production(self) -> None:
+        """Refuse the documented development secrets and logins in production."""
+        refuse_dev_credentials(
+            env=self.common.env,
+            named={
+                "CHURNWATCH_ALERTS_JWT_SECRET": self.jwt_secret == DEV_JWT_SECRET,
+                "CHURNWATCH_ALERTS_WEBHOOK_SECRET": self.webhook_secret == DEV_WEBHOOK_SECRET,
+                "CHURNWATCH_ALERTS_DEV_LOGINS": self.dev_logins is True,
+            },
+        )

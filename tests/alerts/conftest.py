@@ -1,0 +1,47 @@
+"""Alerts fixtures: a migrated PostgreSQL database and a session rolled back after each test."""
+
+from __future__ import annotations
+
+import asyncio
+from collections.abc import AsyncIterator
+from datetime import UTC, datetime
+
+import pytest
+from sqlalchemy.ext.asyncio import AsyncSession
+
+from churnwatch_alerts.db import create_engine
+from churnwatch_alerts.migrate import upgrade
+
+T0 = datetime(2025, 3, 1, 9, 0, tzinfo=UTC)
+
+
+@pytest.fixture(scope="session")
+def alerts_db_url(postgres_url: str) -> str:
+    """The session's PostgreSQL database, migrated to head once with the packaged migrations."""
+
+    async def migrate() -> None:
+        engine = create_engine(url=postgres_url)
+        try:
+            await upgrade(engine=engine)
+        finally:
+            await engine.dispose()
+
+    asyncio.run(migrate())
+    return postgres_url
+
+
+@pytest.fixture
+async def session(alerts_db_url: str) -> AsyncIterator[AsyncSession]:
+    """A session inside an outer transaction that is rolled back: tests never see each other."""
+    engine = create_engine(url=alerts_db_url)
+    async with engine.connect() as connection:
+        outer = await connection.begin()
+        db = AsyncSession(
+            bind=connection, expire_on_commit=False, join_transaction_mode="create_savepoint"
+        )
+        try:
+            yield db
+        finally:
+            await db.close()
+            await outer.rollback()
+    await engine.dispose()
