@@ -53,7 +53,21 @@ CUSTOMER_STATE = TopicSpec(
     "latest five-state snapshot per customer (compacted), served by the alerts service",
 )
 
-ALL_TOPICS: tuple[TopicSpec, ...] = (EVENTS, EVENTS_RAW, DEAD_LETTER, ALERTS, CUSTOMER_STATE)
+ACCOUNT_OWNERS = TopicSpec(
+    "account-owners.v1",
+    1,
+    (("cleanup.policy", "compact"),),
+    "account id -> owning customer id (compacted), kept by the ingest adapters",
+)
+
+ALL_TOPICS: tuple[TopicSpec, ...] = (
+    EVENTS,
+    EVENTS_RAW,
+    DEAD_LETTER,
+    ALERTS,
+    CUSTOMER_STATE,
+    ACCOUNT_OWNERS,
+)
 
 # Kafka record headers the services set or read.
 HEADER_EVENT_TYPE = "event_type"

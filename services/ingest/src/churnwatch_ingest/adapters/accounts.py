@@ -1,0 +1,219 @@
+"""Account -> customer ownership, shared by the Fineract and ISO 20022 adapters.
+
+Fed from our own events (``observe``: any event carrying ``account_id``, and every account in a
+``balance.snapshot``), from Fineract client/savings/loan payloads, and from the API below.
+When a Kafka store is attached, every change is written to the compacted topic
+``{ns}.account-owners.v1`` (key account id, value JSON ``{"customer_id", "source"}``) and the
+index is restored from it on start, so ownership survives restarts.
+"""
+
+from __future__ import annotations
+
+import asyncio
+import json
+import uuid
+from collections.abc import Awaitable, Callable
+from typing import Any
+
+from aiokafka import AIOKafkaConsumer, AIOKafkaProducer
+from aiokafka.structs import TopicPartition
+from fastapi import APIRouter, Depends, HTTPException
+from pydantic import BaseModel, ConfigDict
+
+from churnwatch_shared.events import BalanceSnapshotEvent, Event
+from churnwatch_shared.money import Identifier
+from churnwatch_shared.topics import ACCOUNT_OWNERS
+
+
+class AccountOwners:
+    """In-memory account -> customer index with optional write-through to a compacted topic."""
+
+    def __init__(self) -> None:
+        self._owners: dict[str, str] = {}
+        self._pending: dict[str, tuple[str, str]] = {}
+        self._store: AccountOwnerTopic | None = None
+
+    def owner(self, account_id: str) -> str | None:
+        """The customer owning ``account_id``, or None when unknown."""
+        return self._owners.get(account_id)
+
+    def accounts_of(self, customer_id: str) -> list[str]:
+        """Every account currently owned by ``customer_id``."""
+        return sorted(a for a, c in self._owners.items() if c == customer_id)
+
+    def __len__(self) -> int:
+        return len(self._owners)
+
+    def remember(self, *, account_id: str, customer_id: str, source: str) -> bool:
+        """Record ownership now (in memory); returns True when it changed. Persist with flush()."""
+        if self._owners.get(account_id) == customer_id:
+            return False
+        self._owners[account_id] = customer_id
+        self._pending[account_id] = (customer_id, source)
+        return True
+
+    def observe(self, event: Event, *, source: str = "events") -> None:
+        """Learn ownership from one of our own events."""
+        if event.account_id:
+            self.remember(account_id=event.account_id, customer_id=event.customer_id, source=source)
+        if isinstance(event, BalanceSnapshotEvent):
+            for balance in event.payload.balances:
+                self.remember(
+                    account_id=balance.account_id, customer_id=event.customer_id, source=source
+                )
+
+    def attach(self, store: AccountOwnerTopic) -> None:
+        """Write future changes through ``store``."""
+        self._store = store
+
+    def load(self, owners: dict[str, str]) -> None:
+        """Bulk-load restored ownership without re-persisting it."""
+        self._owners.update(owners)
+
+    async def flush(self) -> None:
+        """Persist changes made since the last flush (no-op without a store)."""
+        if not self._pending:
+            return
+        pending, self._pending = self._pending, {}
+        if self._store is None:
+            return
+        try:
+            await self._store.write(pending)
+        except Exception:
+            # Keep them for the next flush so a broker hiccup does not lose ownership facts.
+            self._pending = {**pending, **self._pending}
+            raise
+
+
+class AccountOwnerTopic:
+    """The compacted ``account-owners.v1`` topic: restore the index from it and write changes."""
+
+    def __init__(self, *, bootstrap: str, topic: str) -> None:
+        self._bootstrap = bootstrap
+        self._topic = topic
+        self._producer: AIOKafkaProducer | None = None
+
+    async def start(self) -> None:
+        """Start the idempotent producer used for writes."""
+        self._producer = AIOKafkaProducer(
+            bootstrap_servers=self._bootstrap, acks="all", enable_idempotence=True
+        )
+        await self._producer.start()
+
+    async def stop(self) -> None:
+        """Stop the producer."""
+        if self._producer is not None:
+            await self._producer.stop()
+            self._producer = None
+
+    async def write(self, changes: dict[str, tuple[str, str]]) -> None:
+        """Write each change and wait until the broker acknowledged all of them."""
+        if self._producer is None:
+            raise RuntimeError("AccountOwnerTopic.start() was not called")
+        futures = [
+            await self._producer.send(
+                self._topic,
+                key=account.encode(),
+                value=json.dumps({"customer_id": customer, "source": source}).encode(),
+            )
+            for account, (customer, source) in changes.items()
+        ]
+        for future in futures:
+            await future
+
+    async def restore(self, *, timeout_ms: int = 10_000) -> dict[str, str]:
+        """Read the topic from the beginning to its current end; the latest value per key wins."""
+        consumer = AIOKafkaConsumer(
+            bootstrap_servers=self._bootstrap,
+            group_id=None,
+            enable_auto_commit=False,
+            auto_offset_reset="earliest",
+            client_id=f"account-owners-restore-{uuid.uuid4().hex[:6]}",
+        )
+        await consumer.start()
+        owners: dict[str, str] = {}
+        try:
+            tps = [TopicPartition(self._topic, p) for p in range(ACCOUNT_OWNERS.partitions)]
+            consumer.assign(tps)
+            await consumer.seek_to_beginning(*tps)
+            end = await consumer.end_offsets(tps)
+            deadline = asyncio.get_running_loop().time() + timeout_ms / 1000
+            while [tp for tp in tps if await consumer.position(tp) < end[tp]]:
+                if asyncio.get_running_loop().time() > deadline:
+                    raise TimeoutError(f"{self._topic}: restore did not reach the end offsets")
+                batch = await consumer.getmany(*tps, timeout_ms=500)
+                for records in batch.values():
+                    for record in records:
+                        _apply_restored(owners, record.key, record.value)
+        finally:
+            await consumer.stop()
+        return owners
+
+
+def _apply_restored(owners: dict[str, str], key: bytes | None, value: bytes | None) -> None:
+    if not key:
+        return
+    account = key.decode(errors="replace")
+    if value is None:  # tombstone
+        owners.pop(account, None)
+        return
+    try:
+        owners[account] = json.loads(value)["customer_id"]
+    except (ValueError, KeyError, TypeError):
+        return
+
+
+async def start_account_owners(
+    *, bootstrap: str, topic: str
+) -> tuple[AccountOwners, AccountOwnerTopic]:
+    """Create the index, restore it from ``topic`` and attach the topic for write-through."""
+    store = AccountOwnerTopic(bootstrap=bootstrap, topic=topic)
+    owners = AccountOwners()
+    owners.load(await store.restore())
+    await store.start()
+    owners.attach(store)
+    return owners, store
+
+
+# --- HTTP API -----------------------------------------------------------------------------------
+
+
+class OwnerBody(BaseModel):
+    model_config = ConfigDict(extra="forbid")
+    customer_id: Identifier
+
+
+class OwnerView(BaseModel):
+    account_id: str
+    customer_id: str
+
+
+def build_accounts_router(
+    *, owners: AccountOwners, producer_dependency: Callable[..., Any | Awaitable[Any]]
+) -> APIRouter:
+    """``PUT``/``GET /v1/accounts/{account_id}/owner`` for producers that know ownership out of band."""
+    router = APIRouter(prefix="/v1/accounts", tags=["accounts"])
+    producer_dep = Depends(producer_dependency)
+
+    @router.put("/{account_id}/owner", response_model=OwnerView)
+    async def put_owner(account_id: Identifier, body: OwnerBody, producer: Any = producer_dep) -> OwnerView:
+        source = f"api:{getattr(producer, 'name', 'unknown')}"
+        owners.remember(account_id=account_id, customer_id=body.customer_id, source=source)
+        try:
+            await owners.flush()
+        except Exception as exc:
+            raise HTTPException(
+                status_code=503,
+                detail="account-owner store unavailable; retry",
+                headers={"Retry-After": "5"},
+            ) from exc
+        return OwnerView(account_id=account_id, customer_id=body.customer_id)
+
+    @router.get("/{account_id}/owner", response_model=OwnerView)
+    async def get_owner(account_id: Identifier, producer: Any = producer_dep) -> OwnerView:
+        customer = owners.owner(account_id)
+        if customer is None:
+            raise HTTPException(status_code=404, detail=f"no owner known for account {account_id}")
+        return OwnerView(account_id=account_id, customer_id=customer)
+
+    return router

@@ -1,0 +1,201 @@
+"""Build Fineract MessageV1 records and camt.053/054 documents from their documented fields."""
+
+from __future__ import annotations
+
+import io
+from decimal import Decimal
+from typing import Any
+
+from fastavro import parse_schema, schemaless_writer
+
+from churnwatch_ingest.adapters.fineract import schemas
+
+_NS = "org.apache.fineract.avro"
+_MESSAGE_INT_ID = parse_schema(
+    {**schemas.MESSAGE_V1, "fields": [{"name": "id", "type": "int"}] + schemas.MESSAGE_V1["fields"][1:]}
+)
+_WRITERS = {name: s for name, s in schemas.PAYLOAD_SCHEMAS.items()}
+
+
+def avro(schema: Any, record: dict[str, Any]) -> bytes:
+    out = io.BytesIO()
+    schemaless_writer(out, schema, record)
+    return out.getvalue()
+
+
+def fineract_record(
+    *,
+    event_type: str,
+    dataschema: str,
+    payload: dict[str, Any],
+    key: str,
+    tenant: str = "default",
+    msg_id: int = 1,
+    int_id: bool = False,
+    single_object: bool = False,
+    created_at: str = "2025-03-01T10:15:30",
+) -> bytes:
+    """A Kafka record value: MessageV1 (id int or long) wrapping the Avro payload."""
+    data = avro(_WRITERS[dataschema], payload)
+    if single_object:
+        data = b"\xc3\x01" + b"\x00" * 8 + data
+    envelope = {
+        "id": msg_id,
+        "source": "fineract-test",
+        "type": event_type,
+        "category": event_type.split("Business")[0],
+        "createdAt": created_at,
+        "businessDate": created_at[:10],
+        "tenantId": tenant,
+        "idempotencyKey": key,
+        "dataschema": dataschema,
+        "data": data,
+    }
+    return avro(_MESSAGE_INT_ID if int_id else schemas.PARSED_MESSAGE_V1, envelope)
+
+
+SAVINGS_TX = f"{_NS}.savings.v1.SavingsAccountTransactionDataV1"
+SAVINGS_ACCOUNT = f"{_NS}.savings.v1.SavingsAccountDataV1"
+CLIENT = f"{_NS}.client.v1.ClientDataV1"
+LOAN_ACCOUNT = f"{_NS}.loan.v1.LoanAccountDataV1"
+LOAN_TX = f"{_NS}.loan.v1.LoanTransactionDataV1"
+LOAN_DUE = f"{_NS}.loan.v1.LoanRepaymentDueDataV1"
+LOAN_DELINQUENCY = f"{_NS}.loan.v1.LoanAccountDelinquencyRangeDataV1"
+CNY = {"code": "CNY", "name": "Yuan", "decimalPlaces": 2}
+
+
+def savings_account(account_id: int, client_id: int) -> dict[str, Any]:
+    return {"id": account_id, "accountNo": f"SA{account_id:06d}", "clientId": client_id}
+
+
+def savings_tx(account_id: int, amount: str, balance: str, **type_flags: bool) -> dict[str, Any]:
+    return {
+        "id": 900,
+        "transactionType": {"id": 1, "code": "savingsAccountTransactionType", **type_flags},
+        "accountId": account_id,
+        "date": "2025-03-01",
+        "currency": CNY,
+        "amount": Decimal(amount),
+        "runningBalance": Decimal(balance),
+        "reversed": False,
+    }
+
+
+def client(client_id: int, *, staff_id: int | None = 7, office_id: int = 1) -> dict[str, Any]:
+    return {
+        "id": client_id,
+        "accountNo": f"C{client_id}",
+        "status": {"id": 300, "code": "clientStatusType.active", "value": "Active"},
+        "active": True,
+        "activationDate": "2020-01-15",
+        "displayName": "Test Client",
+        "officeId": office_id,
+        "staffId": staff_id,
+    }
+
+
+def loan_account(loan_id: int, client_id: int, principal: str) -> dict[str, Any]:
+    return {
+        "id": loan_id,
+        "accountNo": f"L{loan_id}",
+        "status": {"id": 300, "code": "loanStatusType.active", "active": True},
+        "clientId": client_id,
+        "principal": Decimal(principal),
+        "netDisbursalAmount": Decimal(principal),
+    }
+
+
+def loan_tx(loan_id: int, amount: str) -> dict[str, Any]:
+    return {
+        "id": 77,
+        "loanId": loan_id,
+        "type": {"id": 2, "code": "loanTransactionType.repayment", "repayment": True},
+        "date": "2025-03-01",
+        "currency": CNY,
+        "amount": Decimal(amount),
+    }
+
+
+def loan_due(loan_id: int, past_due: str) -> dict[str, Any]:
+    return {
+        "loanId": loan_id,
+        "loanAccountNo": f"L{loan_id}",
+        "currency": CNY,
+        "installment": {"installmentNumber": 3, "totalAmountDue": Decimal("100")},
+        "pastDueAmount": {"totalAmount": Decimal(past_due)},
+    }
+
+
+def loan_delinquency(loan_id: int, min_days: int, total: str) -> dict[str, Any]:
+    return {
+        "loanId": loan_id,
+        "loanAccountNo": f"L{loan_id}",
+        "delinquencyRange": {"id": 2, "classification": "RANGE_30", "minimumAgeDays": min_days},
+        "charges": [{"id": 1, "name": "late fee", "currency": CNY, "amount": Decimal("5")}],
+        "currency": CNY,
+        "amount": {"totalAmount": Decimal(total)},
+    }
+
+
+# --- camt ---------------------------------------------------------------------------------------
+
+
+def _status(code: str, version: str) -> str:
+    return f"<Sts><Cd>{code}</Cd></Sts>" if version == "08" else f"<Sts>{code}</Sts>"
+
+
+def _agent(tag: str, bic: str, version: str) -> str:
+    element = "BIC" if version == "02" else "BICFI"
+    return f"<{tag}><FinInstnId><{element}>{bic}</{element}></FinInstnId></{tag}>"
+
+
+def camt_entry(
+    *,
+    version: str,
+    amount: str,
+    cd: str,
+    status: str = "BOOK",
+    ref: str = "REF1",
+    agent_bic: str | None = None,
+    ccy: str = "CNY",
+    family: tuple[str, str, str] = ("PMNT", "ICDT", "DMCT"),
+) -> str:
+    agents = ""
+    if agent_bic:
+        tag = "CdtrAgt" if cd == "DBIT" else "DbtrAgt"
+        agents = f"<NtryDtls><TxDtls><RltdAgts>{_agent(tag, agent_bic, version)}</RltdAgts></TxDtls></NtryDtls>"
+    return (
+        f"<Ntry><NtryRef>{ref}</NtryRef><Amt Ccy=\"{ccy}\">{amount}</Amt><CdtDbtInd>{cd}</CdtDbtInd>"
+        f"{_status(status, version)}<BookgDt><Dt>2025-03-01</Dt></BookgDt><ValDt><Dt>2025-03-01</Dt></ValDt>"
+        f"<AcctSvcrRef>{ref}</AcctSvcrRef><BkTxCd><Domn><Cd>{family[0]}</Cd><Fmly><Cd>{family[1]}</Cd>"
+        f"<SubFmlyCd>{family[2]}</SubFmlyCd></Fmly></Domn></BkTxCd>{agents}</Ntry>"
+    )
+
+
+def camt(
+    *,
+    kind: str,
+    version: str,
+    entries: list[str],
+    iban: str | None = "CN0012345678",
+    other_id: str | None = None,
+    closing: tuple[str, str] | None = None,
+) -> bytes:
+    ns = f"urn:iso:std:iso:20022:tech:xsd:{kind}.001.{version}"
+    acct_id = f"<IBAN>{iban}</IBAN>" if iban else f"<Othr><Id>{other_id}</Id></Othr>"
+    bal = ""
+    if closing:
+        bal = (
+            f"<Bal><Tp><CdOrPrtry><Cd>CLBD</Cd></CdOrPrtry></Tp><Amt Ccy=\"CNY\">{closing[0]}</Amt>"
+            f"<CdtDbtInd>{closing[1]}</CdtDbtInd><Dt><Dt>2025-03-01</Dt></Dt></Bal>"
+        )
+    if kind == "camt.053":
+        outer, inner = "BkToCstmrStmt", "Stmt"
+    else:
+        outer, inner = "BkToCstmrDbtCdtNtfctn", "Ntfctn"
+    body = "".join(entries)
+    return (
+        f'<?xml version="1.0" encoding="UTF-8"?>\n<Document xmlns="{ns}">\n<{outer}>'
+        f"<GrpHdr><MsgId>MSG-{kind}-{version}</MsgId><CreDtTm>2025-03-01T18:00:00</CreDtTm></GrpHdr>"
+        f"<{inner}><Id>S1</Id><Acct><Id>{acct_id}</Id></Acct>{bal}{body}</{inner}></{outer}>\n</Document>"
+    ).encode()
