@@ -1,0 +1,140 @@
+"""The Faust worker: EVENTS in, one ``customer-state`` table, ALERTS / CUSTOMER_STATE / DLQ out.
+
+The table is keyed by customer_id and written inside the event's context, so its changelog
+partition is the source partition (co-partitioned, no repartition topic). All rule logic lives in
+``engine.Monitor``; this module is only the Kafka plumbing.
+"""
+
+from __future__ import annotations
+
+from dataclasses import dataclass
+from datetime import UTC, datetime
+from typing import Any
+
+import faust
+import structlog
+from pydantic import ValidationError
+
+from churnwatch_shared import topics
+from churnwatch_shared.events import parse_event
+
+from churnwatch_state_monitor.engine import Monitor, Status
+from churnwatch_state_monitor.metrics import MonitorMetrics
+from churnwatch_state_monitor.ruleset import RuleSet
+from churnwatch_state_monitor.settings import MonitorSettings
+from churnwatch_state_monitor.state import CustomerState
+from churnwatch_state_monitor.web import register_views
+
+log = structlog.get_logger("churnwatch.state_monitor")
+
+TABLE_NAME = "customer-state"
+DLQ_SOURCE = b"state-monitor"
+_RAW: dict[str, Any] = {"key_type": bytes, "value_type": bytes,
+                        "key_serializer": "raw", "value_serializer": "raw"}
+
+
+@dataclass(slots=True)
+class MonitorApp:
+    """The Faust app and what the web views need from it."""
+
+    app: faust.App
+    table: Any
+    events_topic: Any
+    monitor: Monitor
+    metrics: MonitorMetrics
+    settings: MonitorSettings
+
+
+def _dlq_reason(exc: ValidationError) -> bytes:
+    first = exc.errors()[0] if exc.errors() else {"loc": (), "msg": str(exc)}
+    where = ".".join(str(p) for p in first["loc"]) or "(record)"
+    return f"invalid event at {where}: {first['msg']}"[:500].encode()
+
+
+def create_app(*, settings: MonitorSettings, ruleset: RuleSet) -> MonitorApp:
+    """Declare the app, topics, table, agent and web views (no I/O until the worker starts)."""
+    common = settings.common
+    app = faust.App(
+        settings.resolved_app_id,
+        broker=settings.broker_urls,
+        store=settings.store,
+        datadir=str(settings.data_dir),
+        topic_partitions=topics.CUSTOMER_PARTITIONS,
+        topic_replication_factor=1,
+        web_host=settings.host,
+        web_port=settings.web_port,
+        web_bind=settings.host,
+        canonical_url=f"http://{settings.host}:{settings.web_port}",
+        producer_acks=-1,
+        broker_session_timeout=settings.session_timeout_s,
+        broker_heartbeat_interval=min(3.0, settings.session_timeout_s / 3),
+        autodiscover=False,
+        web_enabled=True,
+    )
+    events_topic = app.topic(common.topic(topics.EVENTS), **_RAW)
+    alerts_topic = app.topic(common.topic(topics.ALERTS), **_RAW)
+    state_topic = app.topic(common.topic(topics.CUSTOMER_STATE), **_RAW)
+    dlq_topic = app.topic(common.topic(topics.DEAD_LETTER), **_RAW)
+    table = app.Table(
+        TABLE_NAME,
+        partitions=topics.CUSTOMER_PARTITIONS,
+        key_type=str,
+        value_type=bytes,  # str and bytes types mean the raw codec: we encode ourselves
+    )
+    monitor = Monitor(ruleset=ruleset)
+    metrics = MonitorMetrics()
+    alert_counters: dict[tuple[str, str], Any] = {}
+
+    async def dead_letter(event: Any, reason: bytes) -> None:
+        metrics.invalid.inc()
+        log.warning("event sent to dead letter", partition=event.message.partition,
+                    offset=event.message.offset)
+        headers = [(topics.HEADER_DLQ_REASON, reason), (topics.HEADER_DLQ_SOURCE, DLQ_SOURCE)]
+        await dlq_topic.send(key=event.key, value=event.value, headers=headers)
+
+    @app.agent(events_topic, name="customer-state-monitor")
+    async def monitor_events(stream: Any) -> None:
+        async for event in stream.events():
+            try:
+                ev = parse_event(event.value)
+            except ValidationError as exc:
+                await dead_letter(event, _dlq_reason(exc))
+                continue
+            except (TypeError, ValueError) as exc:  # not JSON at all, or no value
+                await dead_letter(event, f"undecodable record: {type(exc).__name__}".encode())
+                continue
+            customer_id = ev.customer_id
+            key = customer_id.encode()
+            if event.key is not None and event.key != key:
+                # a record keyed by something else sits on another customer's partition
+                await dead_letter(event, b"record key does not match customer_id")
+                continue
+            raw_state = table.get(customer_id)
+            state = CustomerState.decode(raw_state) if raw_state is not None else None
+            outcome = monitor.process(state, ev, now=datetime.now(UTC))
+            if outcome.status is Status.DUPLICATE:
+                metrics.duplicate.inc()
+                continue
+            if outcome.status is Status.LATE:
+                metrics.late.inc()
+                log.warning("late event not merged", event_id=ev.event_id,
+                            customer_id=customer_id)
+                continue
+            metrics.applied.inc()
+            table[customer_id] = outcome.state.encode()
+            for alert in outcome.alerts:
+                counter = alert_counters.get((alert.rule_id, alert.severity))
+                if counter is None:
+                    counter = metrics.alerts.labels(rule_id=alert.rule_id,
+                                                    severity=alert.severity.value)
+                    alert_counters[(alert.rule_id, alert.severity)] = counter
+                counter.inc()
+                await alerts_topic.send(key=key, value=alert.model_dump_json().encode())
+            if outcome.snapshot is not None:
+                metrics.snapshots.inc()
+                await state_topic.send(key=key, value=outcome.snapshot)
+
+    service = MonitorApp(app=app, table=table, events_topic=events_topic, monitor=monitor,
+                         metrics=metrics, settings=settings)
+    register_views(service)
+    return service

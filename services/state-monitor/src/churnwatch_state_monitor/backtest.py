@@ -1,0 +1,92 @@
+"""Offline backtest: replay an NDJSON file of events through the same Monitor code path.
+
+    python -m churnwatch_state_monitor.backtest events.ndjson --out alerts.ndjson \
+        [--states states.ndjson] [--rules rules.yaml]
+
+Events are applied in file order (as one partition would deliver them). Invalid lines are counted
+and reported with their line number, never silently skipped.
+"""
+
+from __future__ import annotations
+
+import argparse
+import sys
+import time
+from collections import Counter
+from datetime import UTC, datetime
+from pathlib import Path
+from typing import IO
+
+import orjson
+from pydantic import ValidationError
+
+from churnwatch_shared.events import parse_event
+
+from churnwatch_state_monitor.engine import Monitor, Status
+from churnwatch_state_monitor.ruleset import RuleSetError, load_ruleset
+from churnwatch_state_monitor.state import CustomerState
+
+
+def replay(*, lines: IO[bytes], monitor: Monitor, alerts_out: IO[bytes],
+           errors: IO[str]) -> tuple[dict[str, CustomerState], Counter[str]]:
+    """Apply every event line; write each alert as one JSON line; return states and counts."""
+    states: dict[str, CustomerState] = {}
+    counts: Counter[str] = Counter()
+    for number, line in enumerate(lines, start=1):
+        if not line.strip():
+            continue
+        try:
+            event = parse_event(line)
+        except ValidationError as exc:
+            counts["invalid"] += 1
+            errors.write(f"line {number}: {exc.errors()[0]['msg']}\n")
+            continue
+        outcome = monitor.process(states.get(event.customer_id), event,
+                                  now=event.occurred_at.astimezone(UTC))
+        counts[outcome.status.value] += 1
+        if outcome.status is Status.APPLIED and outcome.state is not None:
+            states[event.customer_id] = outcome.state
+        for alert in outcome.alerts:
+            counts[f"alert:{alert.rule_id}"] += 1
+            alerts_out.write(alert.model_dump_json().encode() + b"\n")
+    return states, counts
+
+
+def main(argv: list[str] | None = None) -> int:
+    """Command-line entry point; returns the exit code."""
+    parser = argparse.ArgumentParser(description="Replay events through the state monitor rules.")
+    parser.add_argument("events", type=Path, help="NDJSON file of events (one per line)")
+    parser.add_argument("--out", type=Path, help="alerts NDJSON (default: stdout)")
+    parser.add_argument("--states", type=Path, help="final customer-state snapshots NDJSON")
+    parser.add_argument("--rules", type=Path, help="rules YAML (default: the packaged one)")
+    args = parser.parse_args(argv)
+    try:
+        monitor = Monitor(ruleset=load_ruleset(args.rules))
+    except RuleSetError as exc:
+        sys.stderr.write(f"{exc}\n")
+        return 2
+    started = time.perf_counter()
+    out = args.out.open("wb") if args.out else sys.stdout.buffer
+    try:
+        with args.events.open("rb") as lines:
+            states, counts = replay(lines=lines, monitor=monitor, alerts_out=out,
+                                    errors=sys.stderr)
+    finally:
+        if args.out:
+            out.close()
+    if args.states:
+        with args.states.open("wb") as fh:
+            for customer_id, state in sorted(states.items()):
+                fh.write(monitor.snapshot_bytes(customer_id, state) + b"\n")
+    elapsed = time.perf_counter() - started
+    events = sum(v for k, v in counts.items() if not k.startswith("alert:"))
+    summary = {"events": events, "customers": len(states), "seconds": round(elapsed, 3),
+               "events_per_s": round(events / elapsed) if elapsed else None,
+               "ruleset_version": monitor.rs.version,
+               "finished_at": datetime.now(UTC).isoformat(), **counts}
+    sys.stderr.write(orjson.dumps(summary).decode() + "\n")
+    return 0
+
+
+if __name__ == "__main__":
+    sys.exit(main())

@@ -1,0 +1,39 @@
+"""Prometheus metrics of the worker, in a registry of its own (one per app instance)."""
+
+from __future__ import annotations
+
+from prometheus_client import CollectorRegistry, Counter, Gauge
+
+
+class MonitorMetrics:
+    """Counters the agent bumps per event; label children are bound once, not per event."""
+
+    def __init__(self) -> None:
+        self.registry = CollectorRegistry()
+        events = Counter(
+            "churnwatch_monitor_events_total",
+            "Events seen by the state monitor, by outcome",
+            ["outcome"],
+            registry=self.registry,
+        )
+        self.applied = events.labels(outcome="applied")
+        self.duplicate = events.labels(outcome="duplicate")
+        self.late = events.labels(outcome="late")
+        self.invalid = events.labels(outcome="invalid")
+        self.alerts = Counter(
+            "churnwatch_monitor_alerts_total",
+            "Alerts emitted, by rule and severity",
+            ["rule_id", "severity"],
+            registry=self.registry,
+        )
+        self.snapshots = Counter(
+            "churnwatch_monitor_snapshots_total",
+            "Customer-state snapshots published",
+            registry=self.registry,
+        )
+        self.lag = Gauge(
+            "churnwatch_monitor_consumer_lag",
+            "Highwater minus the next offset to read, per source partition (updated on scrape)",
+            ["partition"],
+            registry=self.registry,
+        )

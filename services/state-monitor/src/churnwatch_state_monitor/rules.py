@@ -1,0 +1,281 @@
+"""Anomaly rules: each looks at the customer's updated state and the event, and may yield a finding.
+
+Rule ids (also the keys of the rules file): see ``RULE_IDS``. A finding names its state, the observed
+value, the baseline it was compared with, the window and the evidence event ids; the engine turns it
+into an ``Alert`` after the cooldown check.
+"""
+
+from __future__ import annotations
+
+from dataclasses import dataclass, field
+
+from churnwatch_shared.alerts import CustomerStateName, Severity
+from churnwatch_shared.events import ComplaintSeverity, Direction, LoanClassification
+
+from churnwatch_state_monitor.ruleset import RuleSet
+from churnwatch_state_monitor.state import B_ACTS, B_WEEK, CLASS_RANK, DAY, CustomerState, cents
+
+LARGE_INTERBANK_OUTFLOW = "account_flow.large_interbank_outflow"
+INTERBANK_OUTFLOW_SHARE = "account_flow.interbank_outflow_share"
+PAYROLL_MISSING = "account_flow.payroll_missing"
+DORMANCY = "stability.dormancy"
+ACTIVITY_DROP = "stability.activity_drop"
+COMPLAINT_FILED = "stability.complaint_filed"
+PRODUCT_CANCELLED = "product_usage.product_cancelled"
+LOAN_OVERDUE = "risk.loan_overdue"
+CLASSIFICATION_DOWNGRADE = "risk.classification_downgrade"
+TIER_CRITICAL_BAND = "scale.tier_critical_band"
+CHURN_SCORE = "churn.composite_score"
+
+RULE_IDS: tuple[str, ...] = (
+    LARGE_INTERBANK_OUTFLOW, INTERBANK_OUTFLOW_SHARE, PAYROLL_MISSING, DORMANCY, ACTIVITY_DROP,
+    COMPLAINT_FILED, PRODUCT_CANCELLED, LOAN_OVERDUE, CLASSIFICATION_DOWNGRADE, TIER_CRITICAL_BAND,
+    CHURN_SCORE,
+)
+
+_COMPLAINT_SEVERITY = {
+    ComplaintSeverity.LOW: Severity.WATCH,
+    ComplaintSeverity.MEDIUM: Severity.WARNING,
+    ComplaintSeverity.HIGH: Severity.CRITICAL,
+}
+_SEVERE_CLASSES = {CLASS_RANK[LoanClassification.DOUBTFUL], CLASS_RANK[LoanClassification.LOSS]}
+
+
+def money_str(minor: int) -> str:
+    """Integer minor units as a decimal string ("-12.05"), never through a float."""
+    sign = "-" if minor < 0 else ""
+    whole, frac = divmod(abs(minor), 100)
+    return f"{sign}{whole}.{frac:02d}"
+
+
+@dataclass(slots=True)
+class Finding:
+    """One rule firing, before cooldown and before it becomes an Alert."""
+
+    rule_id: str
+    state: CustomerStateName
+    severity: Severity
+    title: str
+    condition_key: str
+    code: str
+    text: str
+    observed: float | str | None = None
+    baseline: float | str | None = None
+    window: str | None = None
+    evidence: list[str] = field(default_factory=list)
+
+
+@dataclass(slots=True)
+class Before:
+    """What the engine remembers from just before the event was applied."""
+
+    act_mean: float
+    weeks: int
+    folded: int
+    last_act: int
+    balance: int | None = None  # balance before a transaction, when known
+
+
+def large_interbank_outflow(
+    st: CustomerState, ev, before: Before, rs: RuleSet  # noqa: ANN001
+) -> Finding | None:
+    """One debit to another bank of at least ``min_share`` of the balance before it."""
+    cfg = rs.rules.large_interbank_outflow
+    p = ev.payload
+    if not cfg.enabled or p.direction is not Direction.DEBIT or p.counterparty_is_own_bank:
+        return None
+    amount = cents(p.amount)
+    if before.balance is None or before.balance <= 0 or amount < cents(cfg.min_amount):
+        return None
+    share = amount / before.balance
+    if share < cfg.min_share:
+        return None
+    severity = Severity.CRITICAL if share >= cfg.critical_share else cfg.severity
+    return Finding(
+        rule_id=LARGE_INTERBANK_OUTFLOW,
+        state=CustomerStateName.ACCOUNT_FLOW,
+        severity=severity,
+        title=f"Transfer to another bank moved {share:.0%} of the balance",
+        condition_key=ev.event_id,
+        code="interbank_outflow_large",
+        text=(
+            f"one outbound interbank transfer of {share:.0%} of the balance before it "
+            f"(threshold {cfg.min_share:.0%})"
+        ),
+        observed=round(share, 4),
+        baseline=money_str(before.balance),
+        window="event",
+        evidence=[ev.event_id],
+    )
+
+
+def interbank_outflow_share(st: CustomerState, ev, rs: RuleSet) -> Finding | None:  # noqa: ANN001
+    """Outflow to other banks over 7 / 30 days as a share of (balance + that outflow)."""
+    cfg = rs.rules.interbank_outflow_share
+    p = ev.payload
+    if not cfg.enabled or p.direction is not Direction.DEBIT or p.counterparty_is_own_bank:
+        return None
+    if st.liquid is None:  # no balance known: a share cannot be judged
+        return None
+    liquid = max(st.liquid, 0)
+    for window, buckets, floor in (("30d", 5, cfg.min_share_30d), ("7d", 1, cfg.min_share_7d)):
+        out = st.window(column=3, buckets=buckets)
+        if out < cents(cfg.min_amount):
+            continue
+        share = out / (out + liquid)
+        if share >= floor:
+            week = st.flow[-1][B_WEEK]
+            return Finding(
+                rule_id=INTERBANK_OUTFLOW_SHARE,
+                state=CustomerStateName.ACCOUNT_FLOW,
+                severity=cfg.severity,
+                title=f"{share:.0%} of funds moved to other banks in {window}",
+                condition_key=f"{window}:{week}",
+                code="interbank_outflow_share",
+                text=f"outflow to other banks is {share:.0%} of balance plus outflow over {window}",
+                observed=round(share, 4),
+                baseline=floor,
+                window=window,
+                evidence=[ev.event_id],
+            )
+    return None
+
+
+def periodic(st: CustomerState, ev, before: Before, rs: RuleSet) -> list[Finding]:  # noqa: ANN001
+    """Rules about time passing (dormancy, missing payroll, weekly activity), run on every event."""
+    found: list[Finding] = []
+    now = st.newest
+    dorm = rs.rules.dormancy
+    if dorm.enabled and before.last_act:
+        idle = (now - before.last_act) // DAY
+        if idle >= dorm.dormant_days:
+            found.append(Finding(
+                rule_id=DORMANCY, state=CustomerStateName.STABILITY, severity=dorm.severity,
+                title=f"No customer-initiated activity for {idle} days",
+                condition_key=f"since:{before.last_act}", code="dormant",
+                text=f"{idle} days since the last customer-initiated activity",
+                observed=idle, baseline=dorm.dormant_days, window=f"{idle}d",
+                evidence=[ev.event_id],
+            ))
+    pay = rs.rules.payroll_missing
+    if pay.enabled and st.payroll_seen >= pay.min_payrolls_seen and st.payroll_gap:
+        due = st.payroll_last + int((st.payroll_gap + pay.grace_days) * DAY)
+        if now > due:
+            late_days = (now - st.payroll_last) // DAY
+            found.append(Finding(
+                rule_id=PAYROLL_MISSING, state=CustomerStateName.ACCOUNT_FLOW,
+                severity=pay.severity, title="Expected payroll credit has not arrived",
+                condition_key=f"after:{st.payroll_last}", code="payroll_missing",
+                text=f"last payroll credit {late_days} days ago; usual gap {st.payroll_gap:.0f} days",
+                observed=late_days, baseline=round(st.payroll_gap, 1), window="payroll cycle",
+                evidence=[ev.event_id],
+            ))
+    drop = rs.rules.activity_drop
+    if drop.enabled and st.folded > before.folded and before.weeks >= drop.warmup_weeks:
+        if before.act_mean >= drop.min_baseline_per_week:
+            # the quietest week that closed with this event (a week with no row had none)
+            counts = {r[B_WEEK]: r[B_ACTS] for r in st.flow}
+            week = min(range(max(before.folded + 1, st.folded - 8), st.folded + 1),
+                       key=lambda w: counts.get(w, 0))
+            count = counts.get(week, 0)
+            if count <= before.act_mean * drop.drop_ratio:
+                found.append(Finding(
+                    rule_id=ACTIVITY_DROP, state=CustomerStateName.STABILITY,
+                    severity=drop.severity, title="Weekly activity fell far below the usual level",
+                    condition_key=f"week:{week}", code="activity_drop",
+                    text=(f"{count} customer-initiated transactions last week against a usual "
+                          f"{before.act_mean:.1f}"),
+                    observed=count, baseline=round(before.act_mean, 2), window="7d",
+                    evidence=[ev.event_id],
+                ))
+    return found
+
+
+def complaint_filed(ev, rs: RuleSet) -> Finding | None:  # noqa: ANN001
+    """Every complaint is a strong churn signal: few unhappy customers complain at all."""
+    cfg = rs.rules.complaint_filed
+    if not cfg.enabled:
+        return None
+    severity = _COMPLAINT_SEVERITY[ev.payload.severity]
+    return Finding(
+        rule_id=COMPLAINT_FILED, state=CustomerStateName.STABILITY, severity=severity,
+        title=f"Complaint filed ({ev.payload.category})", condition_key=ev.event_id,
+        code="complaint_filed", text=f"{ev.payload.severity} complaint about {ev.payload.category}",
+        observed=ev.payload.severity.value, window="event", evidence=[ev.event_id],
+    )
+
+
+def product_cancelled(st: CustomerState, ev, rs: RuleSet) -> Finding | None:  # noqa: ANN001
+    """A cancelled product; repeated cancellations within 90 days are critical."""
+    cfg = rs.rules.product_cancelled
+    if not cfg.enabled:
+        return None
+    count = st.recent(st.cancels)
+    severity = Severity.CRITICAL if count >= cfg.critical_count_90d else cfg.severity
+    return Finding(
+        rule_id=PRODUCT_CANCELLED, state=CustomerStateName.PRODUCT_USAGE, severity=severity,
+        title=f"Product cancelled: {ev.payload.product}", condition_key=ev.event_id,
+        code="product_cancelled", text=f"{count} product cancellation(s) in 90 days",
+        observed=count, baseline=cfg.critical_count_90d, window="90d", evidence=[ev.event_id],
+    )
+
+
+def loan_overdue(ev, rs: RuleSet) -> Finding | None:  # noqa: ANN001
+    """Days past due, graded watch / warning / critical."""
+    cfg = rs.rules.loan_overdue
+    dpd = ev.payload.days_past_due
+    if not cfg.enabled or dpd <= 0:
+        return None
+    if dpd >= cfg.critical_days:
+        severity = Severity.CRITICAL
+    elif dpd >= cfg.warning_days:
+        severity = Severity.WARNING
+    else:
+        severity = cfg.severity
+    return Finding(
+        rule_id=LOAN_OVERDUE, state=CustomerStateName.RISK, severity=severity,
+        title=f"Loan {dpd} days past due", condition_key=f"{ev.payload.loan_id}:{severity}",
+        code="loan_overdue", text=f"loan {ev.payload.loan_id} is {dpd} days past due",
+        observed=dpd, baseline=cfg.warning_days, window="event", evidence=[ev.event_id],
+    )
+
+
+def classification_downgrade(ev, previous: int, rs: RuleSet) -> Finding | None:  # noqa: ANN001
+    """A loan classified worse than any of the customer's loans before."""
+    cfg = rs.rules.classification_downgrade
+    rank = CLASS_RANK[ev.payload.classification]
+    if not cfg.enabled or rank <= previous:
+        return None
+    severity = Severity.CRITICAL if rank in _SEVERE_CLASSES else cfg.severity
+    return Finding(
+        rule_id=CLASSIFICATION_DOWNGRADE, state=CustomerStateName.RISK, severity=severity,
+        title=f"Loan classified {ev.payload.classification}",
+        condition_key=f"{ev.payload.loan_id}:{ev.payload.classification}",
+        code="loan_classification_downgrade",
+        text=f"loan {ev.payload.loan_id} downgraded to {ev.payload.classification}",
+        observed=ev.payload.classification.value, baseline=list(CLASS_RANK)[previous],
+        window="event", evidence=[ev.event_id],
+    )
+
+
+def tier_band(st: CustomerState, ev, rs: RuleSet) -> Finding | None:  # noqa: ANN001
+    """Financial assets inside the critical band below the tier threshold, or below it."""
+    cfg = rs.rules.tier_critical_band
+    band = rs.tiers.get(st.tier) if st.tier else None
+    if not cfg.enabled or band is None or st.peak_assets == 0:
+        return None
+    threshold = cents(band.threshold)
+    floor = threshold - cents(band.critical_band)
+    assets = st.assets
+    if assets >= threshold:
+        return None
+    severity = cfg.severity if assets >= floor else Severity.CRITICAL
+    where = "inside the critical band" if assets >= floor else "below the critical band"
+    return Finding(
+        rule_id=TIER_CRITICAL_BAND, state=CustomerStateName.SCALE, severity=severity,
+        title=f"Assets {where} of tier {st.tier}", condition_key=f"{st.tier}:{severity}",
+        code="tier_critical_band",
+        text=f"financial assets {where} below the {st.tier} threshold",
+        observed=money_str(assets), baseline=money_str(threshold), window="snapshot",
+        evidence=[ev.event_id],
+    )

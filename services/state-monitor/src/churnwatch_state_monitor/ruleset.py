@@ -1,0 +1,215 @@
+"""The versioned rule set: thresholds and weights read from YAML and validated at start-up."""
+
+from __future__ import annotations
+
+from decimal import Decimal
+from importlib import resources
+from pathlib import Path
+from typing import Annotated
+
+import yaml
+from pydantic import BaseModel, ConfigDict, Field, ValidationError, model_validator
+
+from churnwatch_shared.alerts import Severity
+from churnwatch_shared.events import Tier
+
+PACKAGED_RULES = "rules.yaml"
+
+Share = Annotated[float, Field(gt=0, le=1)]
+Money = Annotated[Decimal, Field(ge=0)]
+
+
+class _Config(BaseModel):
+    model_config = ConfigDict(extra="forbid", frozen=True)
+
+
+class TierBand(_Config):
+    threshold: Annotated[Decimal, Field(gt=0)]
+    critical_band: Money
+
+    @model_validator(mode="after")
+    def _band_below_threshold(self) -> TierBand:
+        if self.critical_band >= self.threshold:
+            raise ValueError("critical_band must be smaller than threshold")
+        return self
+
+
+class LargeInterbankOutflow(_Config):
+    enabled: bool = True
+    severity: Severity = Severity.WARNING
+    min_share: Share = 0.5
+    min_amount: Money = Decimal("1000")
+    critical_share: Share = 0.9
+
+
+class InterbankOutflowShare(_Config):
+    enabled: bool = True
+    severity: Severity = Severity.WARNING
+    min_share_7d: Share = 0.5
+    min_share_30d: Share = 0.7
+    min_amount: Money = Decimal("10000")
+
+
+class PayrollMissing(_Config):
+    enabled: bool = True
+    severity: Severity = Severity.WARNING
+    min_payrolls_seen: Annotated[int, Field(ge=1, le=24)] = 2
+    grace_days: Annotated[int, Field(ge=0, le=60)] = 10
+
+
+class Dormancy(_Config):
+    enabled: bool = True
+    severity: Severity = Severity.WATCH
+    dormant_days: Annotated[int, Field(ge=1, le=3650)] = 60
+
+
+class ActivityDrop(_Config):
+    enabled: bool = True
+    severity: Severity = Severity.WATCH
+    drop_ratio: Share = 0.3
+    min_baseline_per_week: Annotated[float, Field(gt=0)] = 3.0
+    warmup_weeks: Annotated[int, Field(ge=1, le=52)] = 4
+
+
+class SimpleRule(_Config):
+    enabled: bool = True
+    severity: Severity = Severity.WARNING
+
+
+class ProductCancelled(_Config):
+    enabled: bool = True
+    severity: Severity = Severity.WARNING
+    critical_count_90d: Annotated[int, Field(ge=1, le=8)] = 2
+
+
+class LoanOverdue(_Config):
+    enabled: bool = True
+    severity: Severity = Severity.WATCH
+    warning_days: Annotated[int, Field(ge=1)] = 30
+    critical_days: Annotated[int, Field(ge=1)] = 90
+
+    @model_validator(mode="after")
+    def _ordered(self) -> LoanOverdue:
+        if self.critical_days <= self.warning_days:
+            raise ValueError("critical_days must be greater than warning_days")
+        return self
+
+
+class Rules(_Config):
+    large_interbank_outflow: LargeInterbankOutflow = Field(
+        default_factory=LargeInterbankOutflow, alias="account_flow.large_interbank_outflow"
+    )
+    interbank_outflow_share: InterbankOutflowShare = Field(
+        default_factory=InterbankOutflowShare, alias="account_flow.interbank_outflow_share"
+    )
+    payroll_missing: PayrollMissing = Field(
+        default_factory=PayrollMissing, alias="account_flow.payroll_missing"
+    )
+    dormancy: Dormancy = Field(default_factory=Dormancy, alias="stability.dormancy")
+    activity_drop: ActivityDrop = Field(
+        default_factory=ActivityDrop, alias="stability.activity_drop"
+    )
+    complaint_filed: SimpleRule = Field(
+        default_factory=SimpleRule, alias="stability.complaint_filed"
+    )
+    product_cancelled: ProductCancelled = Field(
+        default_factory=ProductCancelled, alias="product_usage.product_cancelled"
+    )
+    loan_overdue: LoanOverdue = Field(default_factory=LoanOverdue, alias="risk.loan_overdue")
+    classification_downgrade: SimpleRule = Field(
+        default_factory=SimpleRule, alias="risk.classification_downgrade"
+    )
+    tier_critical_band: SimpleRule = Field(
+        default_factory=SimpleRule, alias="scale.tier_critical_band"
+    )
+
+
+class ChurnLevels(_Config):
+    watch: Annotated[float, Field(gt=0, lt=100)] = 40
+    warning: Annotated[float, Field(gt=0, lt=100)] = 60
+    critical: Annotated[float, Field(gt=0, le=100)] = 80
+
+    @model_validator(mode="after")
+    def _ordered(self) -> ChurnLevels:
+        if not self.watch < self.warning < self.critical:
+            raise ValueError("levels must rise: watch < warning < critical")
+        return self
+
+
+class ChurnWeights(_Config):
+    scale: Annotated[float, Field(ge=0)] = 0.2
+    stability: Annotated[float, Field(ge=0)] = 0.2
+    risk: Annotated[float, Field(ge=0)] = 0.15
+    account_flow: Annotated[float, Field(ge=0)] = 0.25
+    product_usage: Annotated[float, Field(ge=0)] = 0.2
+
+    @model_validator(mode="after")
+    def _sum_to_one(self) -> ChurnWeights:
+        total = self.scale + self.stability + self.risk + self.account_flow + self.product_usage
+        if abs(total - 1.0) > 1e-6:
+            raise ValueError(f"weights must sum to 1.0, got {total:g}")
+        return self
+
+
+class Churn(_Config):
+    weights: ChurnWeights = Field(default_factory=ChurnWeights)
+    complaint_points: Annotated[float, Field(ge=0, le=100)] = 25
+    cancellation_points: Annotated[float, Field(ge=0, le=100)] = 15
+    levels: ChurnLevels = Field(default_factory=ChurnLevels)
+    hysteresis: Annotated[float, Field(ge=0, le=30)] = 10
+
+
+class RuleSet(_Config):
+    """Every threshold the monitor uses; ``version`` is stamped on each alert and snapshot."""
+
+    version: Annotated[str, Field(min_length=1, max_length=64)]
+    lateness_hours: Annotated[int, Field(ge=0, le=168)] = 72
+    dedup_window: Annotated[int, Field(ge=1, le=64)] = 12
+    snapshot_every_events: Annotated[int, Field(ge=1, le=10_000)] = 1
+    ewma_alpha: Annotated[float, Field(gt=0, le=1)] = 0.2
+    cooldown_hours: Annotated[int, Field(ge=0, le=24 * 365)] = 168
+    tiers: dict[Tier, TierBand] = Field(default_factory=dict)
+    rules: Rules = Field(default_factory=Rules)
+    churn: Churn = Field(default_factory=Churn)
+
+
+class RuleSetError(ValueError):
+    """The rules file is missing, not YAML, or fails validation; the message says where."""
+
+
+def _describe(exc: ValidationError, source: str) -> str:
+    lines = [f"invalid rule set {source}:"]
+    for err in exc.errors():
+        where = ".".join(str(p) for p in err["loc"]) or "(top level)"
+        lines.append(f"  - {where}: {err['msg']}")
+    return "\n".join(lines)
+
+
+def parse_ruleset(text: str, *, source: str = "<text>") -> RuleSet:
+    """Validate YAML text as a rule set; raises ``RuleSetError`` naming each bad field."""
+    try:
+        data = yaml.safe_load(text)
+    except yaml.YAMLError as exc:
+        raise RuleSetError(f"rule set {source} is not valid YAML: {exc}") from exc
+    if not isinstance(data, dict):
+        raise RuleSetError(f"rule set {source} must be a YAML mapping with at least `version`")
+    try:
+        return RuleSet.model_validate(data)
+    except ValidationError as exc:
+        raise RuleSetError(_describe(exc, source)) from exc
+
+
+def packaged_rules_text() -> str:
+    """The default rules file shipped inside the package."""
+    return resources.files(__package__).joinpath(PACKAGED_RULES).read_text(encoding="utf-8")
+
+
+def load_ruleset(path: Path | None = None) -> RuleSet:
+    """Load and validate the rule set from ``path`` (or the packaged default)."""
+    if path is None:
+        return parse_ruleset(packaged_rules_text(), source=f"(packaged {PACKAGED_RULES})")
+    try:
+        text = path.read_text(encoding="utf-8")
+    except OSError as exc:
+        raise RuleSetError(f"cannot read rule set {path}: {exc.strerror}") from exc
+    return parse_ruleset(text, source=str(path))

@@ -1,0 +1,299 @@
+"""The per-customer state record (five states in one compact row) and its update from each event.
+
+One record per customer is the value of the ``customer-state`` table: it is written at most once per
+event, so it stays small (target <= 1 KiB as JSON). Money is held in integer minor units (cents);
+baselines (EWMA mean/variance) are floats because they are statistics, not ledger amounts.
+
+Windows are by event time (``occurred_at``): account flow and activity are summed in 7-day buckets
+aligned to the Unix epoch; "7d" is the bucket of the customer's newest event, "30d" the newest five
+buckets (29-35 days). Out-of-order events within the rule set's lateness land in their own bucket.
+"""
+
+from __future__ import annotations
+
+import hashlib
+from dataclasses import dataclass, field, fields
+from decimal import Decimal
+
+import orjson
+
+from churnwatch_shared.events import (
+    BANK_INITIATED_CATEGORIES,
+    Channel,
+    Direction,
+    LoanClassification,
+    Product,
+    ProductKind,
+    TransactionCategory,
+)
+
+STATE_SCHEMA = 1
+DAY = 86_400
+WEEK = 7 * DAY
+FLOW_BUCKETS = 5  # 7-day buckets kept for the 30-day window
+RECENT_CAP = 8  # timestamps kept for 90-day counts (cancellations, complaints, bounces)
+NINETY_DAYS = 90 * DAY
+
+# Bucket row layout: [week, inflow, outflow, interbank_out, customer_txns, card_spend, online_txns]
+B_WEEK, B_IN, B_OUT, B_IB_OUT, B_ACTS, B_CARD, B_ONLINE = range(7)
+
+PRODUCT_BIT: dict[str, int] = {p.value: 1 << i for i, p in enumerate(Product)}
+CLASS_RANK: dict[str, int] = {c.value: i for i, c in enumerate(LoanClassification)}
+_ONLINE = frozenset({Channel.ONLINE, Channel.MOBILE})
+
+
+def cents(amount: Decimal) -> int:
+    """Decimal amount to integer minor units (half-even rounding of sub-cent digits)."""
+    return int(amount.scaleb(2).to_integral_value())
+
+
+def event_fingerprint(event_id: str) -> int:
+    """A 48-bit fingerprint of an event id: small enough to keep a dozen per customer."""
+    return int.from_bytes(hashlib.blake2b(event_id.encode(), digest_size=6).digest(), "big")
+
+
+@dataclass(slots=True)
+class CustomerState:
+    """Everything the monitor remembers about one customer, in one table row."""
+
+    v: int = STATE_SCHEMA
+    newest: int = 0  # newest applied occurred_at (epoch s)
+    events: int = 0
+    seen: list[int] = field(default_factory=list)  # fingerprints of recent event ids
+    # profile (tier drives the critical band and priority)
+    tier: str | None = None
+    segment: str | None = None
+    branch: str | None = None
+    since: int | None = None  # relationship start (epoch s)
+    # scale (cents)
+    demand: int = 0
+    time_dep: int = 0
+    loans: int = 0
+    invest: int = 0
+    liquid: int | None = None  # last known balance of the transacting account(s)
+    adb30: float = 0.0  # time-weighted average daily balance, ~30 and ~90 days
+    adb90: float = 0.0
+    adb_at: int = 0
+    assets_base: float = 0.0  # EWMA of financial assets at snapshots
+    peak_assets: int = 0
+    # stability: weekly customer-initiated activity baseline
+    act_mean: float = 0.0
+    act_var: float = 0.0
+    card_mean: float = 0.0
+    online_mean: float = 0.0
+    weeks: int = 0  # weeks folded into the baselines
+    folded: int = -1  # newest week index folded
+    last_act: int = 0  # last customer-initiated activity (epoch s)
+    time_shift: int = 0  # cents moved from demand into time deposits in the newest snapshot
+    # risk
+    dpd: int = 0
+    overdue: int = 0
+    penalty: int = 0
+    worst_class: int = 0
+    bounces: list[int] = field(default_factory=list)
+    # account flow
+    flow: list[list[int]] = field(default_factory=list)
+    payroll_last: int = 0
+    payroll_seen: int = 0
+    payroll_gap: float = 0.0  # EWMA days between payroll credits
+    # product usage
+    products: int = 0  # bitmask over Product
+    accounts: int = 0
+    cancels: list[int] = field(default_factory=list)
+    complaints: list[int] = field(default_factory=list)
+    open_complaints: int = 0
+    # alerting memory: rule id -> [epoch s of last alert, severity rank]
+    cool: dict[str, list[int]] = field(default_factory=dict)
+    churn: float = 0.0
+    level: int = 0  # 0 normal, 1 watch, 2 warning, 3 critical
+
+    def encode(self) -> bytes:
+        """The table value bytes: a positional JSON array (field names would double the size)."""
+        return orjson.dumps([getattr(self, name) for name in _FIELD_NAMES])
+
+    @classmethod
+    def decode(cls, raw: bytes) -> CustomerState:
+        """Rebuild a record from table value bytes (older schema versions get new defaults)."""
+        return cls(*orjson.loads(raw))
+
+    # --- derived values ---------------------------------------------------------------------
+
+    @property
+    def assets(self) -> int:
+        """Financial assets held with the bank: deposits plus investments (cents)."""
+        return self.demand + self.time_dep + self.invest
+
+    def window(self, *, column: int, buckets: int) -> int:
+        """Sum of one bucket column over the newest ``buckets`` weeks."""
+        if not self.flow:
+            return 0
+        floor = self.flow[-1][B_WEEK] - buckets + 1
+        return sum(row[column] for row in self.flow if row[B_WEEK] >= floor)
+
+    def product_count(self) -> int:
+        return self.products.bit_count()
+
+    def recent(self, stamps: list[int]) -> int:
+        """How many timestamps fall in the 90 days before the newest event."""
+        floor = self.newest - NINETY_DAYS
+        return sum(1 for s in stamps if s >= floor)
+
+    # --- bookkeeping ------------------------------------------------------------------------
+
+    def remember(self, fingerprint: int, *, cap: int) -> None:
+        self.seen.append(fingerprint)
+        if len(self.seen) > cap:
+            del self.seen[: len(self.seen) - cap]
+
+    def _stamp(self, stamps: list[int], at: int) -> None:
+        stamps.append(at)
+        stamps.sort()
+        floor = self.newest - NINETY_DAYS
+        while stamps and (stamps[0] < floor or len(stamps) > RECENT_CAP):
+            stamps.pop(0)
+
+    def _bucket(self, at: int, *, alpha: float) -> list[int] | None:
+        week = at // WEEK
+        if not self.flow or week > self.flow[-1][B_WEEK]:
+            self.flow.append([week, 0, 0, 0, 0, 0, 0])
+            self._fold(upto=week - 2, alpha=alpha)
+            if len(self.flow) > FLOW_BUCKETS:
+                del self.flow[: len(self.flow) - FLOW_BUCKETS]
+            return self.flow[-1]
+        for row in reversed(self.flow):
+            if row[B_WEEK] == week:
+                return row
+            if row[B_WEEK] < week:
+                row = [week, 0, 0, 0, 0, 0, 0]
+                self.flow.append(row)
+                self.flow.sort(key=lambda r: r[0])
+                return row
+        return None  # older than every bucket kept: outside the windows
+
+    def _fold(self, *, upto: int, alpha: float) -> None:
+        """Fold closed weeks (no longer reachable by late events) into the EWMA baselines."""
+        if self.folded < 0:
+            self.folded = self.flow[0][B_WEEK] - 1
+        counts = {row[B_WEEK]: row for row in self.flow}
+        start = max(self.folded + 1, upto - 52)
+        for week in range(start, upto + 1):
+            row = counts.get(week)
+            acts = row[B_ACTS] if row else 0
+            card = row[B_CARD] if row else 0
+            online = row[B_ONLINE] if row else 0
+            if self.weeks == 0:
+                self.act_mean, self.card_mean, self.online_mean = float(acts), float(card), float(online)
+            else:
+                delta = acts - self.act_mean
+                self.act_mean += alpha * delta
+                self.act_var = (1 - alpha) * (self.act_var + alpha * delta * delta)
+                self.card_mean += alpha * (card - self.card_mean)
+                self.online_mean += alpha * (online - self.online_mean)
+            self.weeks += 1
+        self.folded = max(self.folded, upto)
+
+    def _track_balance(self, balance: int, at: int) -> None:
+        if self.adb_at and at > self.adb_at and self.liquid is not None:
+            days = (at - self.adb_at) / DAY
+            w30 = min(1.0, days / 30)
+            w90 = min(1.0, days / 90)
+            self.adb30 += w30 * (self.liquid - self.adb30)
+            self.adb90 += w90 * (self.liquid - self.adb90)
+        elif not self.adb_at:
+            self.adb30 = self.adb90 = float(balance)
+        self.adb_at = max(self.adb_at, at)
+        self.liquid = balance
+
+    # --- updates per event type -------------------------------------------------------------
+
+    def apply_transaction(self, p, at: int, *, alpha: float) -> int | None:  # noqa: ANN001
+        """Apply a transaction.posted payload; returns the balance before it (cents) if known."""
+        amount = cents(p.amount)
+        debit = p.direction is Direction.DEBIT
+        if p.balance_after is not None:
+            after = cents(p.balance_after)
+            before: int | None = after + amount if debit else after - amount
+        else:
+            before = self.liquid
+            after = None if before is None else (before - amount if debit else before + amount)
+        if after is not None and at >= self.newest:
+            self._track_balance(after, at)
+        row = self._bucket(at, alpha=alpha)
+        customer_initiated = (
+            p.customer_initiated
+            if p.customer_initiated is not None
+            else p.category not in BANK_INITIATED_CATEGORIES
+        )
+        if row is not None:
+            if debit:
+                row[B_OUT] += amount
+                if not p.counterparty_is_own_bank:
+                    row[B_IB_OUT] += amount
+            else:
+                row[B_IN] += amount
+            if customer_initiated:
+                row[B_ACTS] += 1
+                if p.channel in _ONLINE:
+                    row[B_ONLINE] += 1
+            if p.category is TransactionCategory.CARD_SPEND:
+                row[B_CARD] += amount
+        if customer_initiated:
+            self.last_act = max(self.last_act, at)
+        if not debit and p.category is TransactionCategory.PAYROLL_CREDIT:
+            if self.payroll_last and at > self.payroll_last:
+                gap = (at - self.payroll_last) / DAY
+                self.payroll_gap = gap if not self.payroll_gap else (
+                    self.payroll_gap + alpha * (gap - self.payroll_gap)
+                )
+            self.payroll_last = max(self.payroll_last, at)
+            self.payroll_seen += 1
+        return before
+
+    def apply_snapshot(self, p, at: int, *, alpha: float) -> None:  # noqa: ANN001
+        """Apply a balance.snapshot: totals by product kind replace the previous ones."""
+        totals = dict.fromkeys(ProductKind, 0)
+        for b in p.balances:
+            totals[b.product_kind] += cents(b.balance)
+        old_time = self.time_dep
+        had_snapshot = self.peak_assets > 0 or old_time > 0
+        self.demand = totals[ProductKind.DEMAND]
+        self.time_dep = totals[ProductKind.TIME_DEPOSIT]
+        self.loans = totals[ProductKind.LOAN]
+        self.invest = totals[ProductKind.INVESTMENT]
+        self.time_shift = max(0, self.time_dep - old_time) if had_snapshot else 0
+        assets = self.assets
+        self.assets_base = (
+            float(assets) if not self.assets_base else
+            self.assets_base + alpha * (assets - self.assets_base)
+        )
+        self.peak_assets = max(self.peak_assets, assets)
+        self._track_balance(self.demand, at)
+        self._bucket(at, alpha=alpha)
+
+    def apply_product(self, product: str, *, subscribed: bool, at: int) -> None:
+        bit = PRODUCT_BIT[product]
+        if subscribed:
+            self.products |= bit
+        else:
+            self.products &= ~bit
+            self._stamp(self.cancels, at)
+
+    def apply_account_closed(self, at: int) -> None:
+        """A closed account counts as a cancellation in the 90-day product-usage window."""
+        self._stamp(self.cancels, at)
+
+    def apply_complaint(self, at: int) -> None:
+        self.open_complaints += 1
+        self._stamp(self.complaints, at)
+
+    def apply_bounce(self, at: int) -> None:
+        self._stamp(self.bounces, at)
+
+    def apply_classification(self, classification: str) -> int:
+        """Record a loan classification; returns the previous worst rank."""
+        previous = self.worst_class
+        self.worst_class = max(previous, CLASS_RANK[classification])
+        return previous
+
+
+_FIELD_NAMES: tuple[str, ...] = tuple(f.name for f in fields(CustomerState))

@@ -1,0 +1,97 @@
+"""Web views of the worker: health, readiness, Prometheus metrics and the customer-state query.
+
+Faust tables are partitioned: a worker holds only the customers of its assigned partitions. The
+state view is decorated with ``table_route`` so a request reaching the wrong worker is forwarded
+to the owner (its ``canonical_url``); with one worker every customer is local.
+"""
+
+from __future__ import annotations
+
+import asyncio
+from typing import TYPE_CHECKING, Any
+
+from faust.web import Request, Response, View
+from prometheus_client import generate_latest
+
+from churnwatch_state_monitor.state import CustomerState
+
+if TYPE_CHECKING:
+    from churnwatch_state_monitor.app import MonitorApp
+
+BROKER_TIMEOUT_S = 2.0
+# aiohttp refuses a charset inside content_type; the exposition format is UTF-8 anyway.
+PROMETHEUS_TEXT = "text/plain; version=0.0.4"
+
+
+async def broker_reachable(bootstrap: str) -> bool:
+    """True when a TCP connection to any bootstrap server opens within the timeout."""
+    for server in bootstrap.split(","):
+        host, _, port = server.strip().rpartition(":")
+        try:
+            _, writer = await asyncio.wait_for(
+                asyncio.open_connection(host or "127.0.0.1", int(port)), BROKER_TIMEOUT_S
+            )
+        except (OSError, ValueError, asyncio.TimeoutError):
+            continue
+        writer.close()
+        return True
+    return False
+
+
+def _update_lag(service: MonitorApp) -> None:
+    """Refresh the lag gauge from the consumer's highwater marks (best effort, on scrape)."""
+    app = service.app
+    try:
+        consumer = app.consumer
+        assigned = consumer.assignment()
+    except Exception:  # noqa: BLE001 - not started yet: no partitions, no lag
+        return
+    topic = service.events_topic.get_topic_name()
+    for tp in assigned:
+        if tp.topic != topic:
+            continue
+        highwater = consumer.highwater(tp)
+        read = getattr(consumer, "_read_offset", {}).get(tp)
+        if highwater is None:
+            continue
+        position = (read + 1) if read is not None else 0
+        service.metrics.lag.labels(partition=str(tp.partition)).set(max(0, highwater - position))
+
+
+def register_views(service: MonitorApp) -> None:
+    """Attach the ops and query views to the Faust web server."""
+    app = service.app
+    table = service.table
+    bootstrap = service.settings.common.kafka_bootstrap
+
+    @app.page("/healthz")
+    class Health(View):
+        async def get(self, request: Request) -> Response:
+            return self.json({"status": "ok", "service": "state-monitor"})
+
+    @app.page("/readyz")
+    class Ready(View):
+        async def get(self, request: Request) -> Response:
+            broker = await broker_reachable(bootstrap)
+            body = {"status": "ready" if broker else "not_ready",
+                    "dependencies": {"broker": {"reachable": broker, "address": bootstrap}},
+                    "ruleset_version": service.monitor.rs.version}
+            return self.json(body, status=200 if broker else 503)
+
+    @app.page("/metrics")
+    class Metrics(View):
+        async def get(self, request: Request) -> Response:
+            _update_lag(service)
+            return self.bytes(generate_latest(service.metrics.registry),
+                              content_type=PROMETHEUS_TEXT)
+
+    @app.page("/v1/customers/{customer_id}/state")
+    class CustomerStateQuery(View):
+        @app.table_route(table=table, match_info="customer_id")
+        async def get(self, request: Request, customer_id: str) -> Response:
+            raw: Any = table.get(customer_id)
+            if raw is None:
+                return self.json({"detail": f"no state for customer {customer_id!r}"}, status=404)
+            state = CustomerState.decode(raw)
+            body = service.monitor.snapshot_bytes(customer_id, state)
+            return self.bytes(body, content_type="application/json")

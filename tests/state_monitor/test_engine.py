@@ -1,0 +1,155 @@
+"""The monitor's domain logic without Kafka: state updates, rules, duplicates, lateness, cooldown."""
+
+from __future__ import annotations
+
+from datetime import UTC, datetime
+from typing import Any
+
+import pytest
+
+from churnwatch_shared.alerts import Alert, Severity, alert_id_for
+from churnwatch_shared.customer_state import CustomerStateSnapshot
+from churnwatch_state_monitor import rules
+from churnwatch_state_monitor.engine import Monitor, Outcome, Status
+from churnwatch_state_monitor.ruleset import load_ruleset
+from churnwatch_state_monitor.state import CustomerState
+from tests.state_monitor.events import at, model, outflow, raw, snapshot, txn
+
+NOW = datetime(2025, 12, 1, tzinfo=UTC)
+C = "cust-1"
+
+
+class Feed:
+    """Runs events through one Monitor, keeping the customer's state like the table would."""
+
+    def __init__(self, monitor: Monitor | None = None) -> None:
+        self.monitor = monitor or Monitor(ruleset=load_ruleset())
+        self.state: CustomerState | None = None
+        self.alerts: list[Alert] = []
+
+    def send(self, obj: dict[str, Any]) -> Outcome:
+        out = self.monitor.process(self.state, model(obj), now=NOW)
+        if out.state is not None:
+            # round-trip through the table encoding, as the worker does
+            self.state = CustomerState.decode(out.state.encode())
+        self.alerts.extend(out.alerts)
+        return out
+
+    def rule_ids(self) -> list[str]:
+        return [a.rule_id for a in self.alerts]
+
+
+def test_large_interbank_outflow_from_balance_after() -> None:
+    feed = Feed()
+    out = feed.send(outflow("e1", C, at(0), "60000.00", balance_after="40000.00"))
+    assert out.status is Status.APPLIED
+    [alert] = out.alerts
+    assert alert.rule_id == rules.LARGE_INTERBANK_OUTFLOW
+    assert alert.alert_id == alert_id_for(customer_id=C, rule_id=alert.rule_id, condition_key="e1")
+    assert alert.observed == pytest.approx(0.6)
+    assert alert.baseline == "100000.00"
+    assert alert.window == "event"
+    assert alert.evidence_event_ids == ["e1"]
+    assert alert.severity is Severity.WARNING
+    assert alert.ruleset_version == feed.monitor.rs.version
+    assert alert.reasons[0].state == "account_flow"
+
+
+def test_large_interbank_outflow_from_last_known_snapshot_balance() -> None:
+    feed = Feed()
+    feed.send(snapshot("s1", C, at(0), demand="100000.00"))
+    out = feed.send(outflow("e1", C, at(1), "95000.00"))
+    assert [a.rule_id for a in out.alerts] == [rules.LARGE_INTERBANK_OUTFLOW]
+    assert out.alerts[0].severity is Severity.CRITICAL  # >= critical_share (0.9)
+
+
+@pytest.mark.parametrize(
+    "event",
+    [
+        outflow("e1", C, at(1), "40000.00"),  # below half of the balance
+        txn("e1", C, at(1), amount="80000.00", category="internal_transfer", own_bank=True),
+        txn("e1", C, at(1), direction="credit", amount="80000.00", own_bank=False),
+    ],
+)
+def test_no_large_outflow_alert_when_not_interbank_debit_over_share(event: dict) -> None:
+    feed = Feed()
+    feed.send(snapshot("s1", C, at(0), demand="100000.00"))
+    out = feed.send(event)
+    assert rules.LARGE_INTERBANK_OUTFLOW not in [a.rule_id for a in out.alerts]
+
+
+def test_no_alert_without_a_known_balance() -> None:
+    assert Feed().send(outflow("e1", C, at(0), "80000.00")).alerts == []
+
+
+def test_duplicate_event_changes_nothing_and_alerts_once() -> None:
+    feed = Feed()
+    feed.send(snapshot("s1", C, at(0), demand="100000.00"))
+    first = feed.send(outflow("e1", C, at(1), "80000.00"))
+    encoded = feed.state.encode()
+    again = feed.send(outflow("e1", C, at(1), "80000.00"))
+    assert len(first.alerts) == 1
+    assert again.status is Status.DUPLICATE and again.state is None and again.alerts == []
+    assert feed.state.encode() == encoded
+
+
+def test_cooldown_suppresses_same_rule_unless_severity_rises() -> None:
+    feed = Feed()
+    feed.send(snapshot("s1", C, at(0), demand="100000.00"))
+    feed.send(outflow("e1", C, at(1), "60000.00"))  # warning
+    feed.send(snapshot("s2", C, at(2), demand="100000.00"))
+    feed.send(outflow("e2", C, at(3), "60000.00"))  # warning again: within cooldown
+    feed.send(snapshot("s3", C, at(4), demand="100000.00"))
+    feed.send(outflow("e3", C, at(5), "95000.00"))  # critical: severity rises
+    large = [a for a in feed.alerts if a.rule_id == rules.LARGE_INTERBANK_OUTFLOW]
+    assert [(a.evidence_event_ids, a.severity) for a in large] == [
+        (["e1"], Severity.WARNING), (["e3"], Severity.CRITICAL)]
+
+
+def test_late_event_is_counted_not_merged() -> None:
+    feed = Feed()
+    feed.send(snapshot("s1", C, at(10), demand="100000.00"))
+    before = feed.state.encode()
+    out = feed.send(outflow("old", C, at(5), "90000.00", balance_after="10000.00"))
+    assert out.status is Status.LATE and out.alerts == []
+    assert feed.state.encode() == before
+
+
+def test_out_of_order_within_lateness_lands_in_its_window() -> None:
+    feed = Feed()
+    feed.send(txn("t2", C, at(8), direction="credit", amount="500.00", category="other"))
+    feed.send(txn("t1", C, at(6), direction="credit", amount="200.00", category="other"))
+    inflow = feed.state.window(column=1, buckets=5)
+    assert inflow == 70000  # both, in cents
+    assert [row[0] for row in feed.state.flow] == sorted(row[0] for row in feed.state.flow)
+
+
+def test_state_record_stays_under_one_kib_when_full() -> None:
+    feed = Feed()
+    feed.send(raw("p", C, at(0), "customer.profile",
+                  {"segment": "retail", "tier": "private_banking", "branch_id": "BR001",
+                   "customer_since": "2015-01-01"}))
+    day = 0.0
+    for i in range(200):
+        day += 0.35
+        feed.send(txn(f"event-{i:06d}-{'x' * 24}", C, at(day), amount="1234.56",
+                      balance_after="7000000.00"))
+    for i in range(10):
+        feed.send(raw(f"cx{i}", C, at(day), "product.cancelled", {"product": "fund"}))
+        feed.send(raw(f"cp{i}", C, at(day), "complaint.filed",
+                      {"complaint_id": f"k{i}", "category": "service"}))
+        feed.send(raw(f"pb{i}", C, at(day), "payment.bounced",
+                      {"amount": "10.00", "currency": "CNY", "reason": "insufficient"}))
+    feed.send(snapshot("s1", C, at(day), demand="5500000.00", time_deposit="100000.00",
+                       investment="50000.00", loan="300000.00"))
+    size = len(feed.state.encode())
+    assert size <= 1024, size
+
+
+def test_snapshot_matches_the_wire_contract() -> None:
+    feed = Feed()
+    out = feed.send(snapshot("s1", C, at(0), demand="120000.50", time_deposit="30000.00"))
+    snap = CustomerStateSnapshot.model_validate_json(out.snapshot)
+    assert snap.customer_id == C and snap.events_applied == 1
+    assert snap.states["scale"].metrics["financial_assets"] == "150000.50"
+    assert set(snap.states) == {"scale", "stability", "risk", "account_flow", "product_usage"}

@@ -1,0 +1,146 @@
+"""Issue-4 anomaly rules and the composite churn score, through the same Monitor code path."""
+
+from __future__ import annotations
+
+from datetime import UTC, datetime, timedelta
+
+from churnwatch_shared.alerts import AlertKind, Severity
+from churnwatch_state_monitor import rules
+from churnwatch_state_monitor.ruleset import load_ruleset
+from churnwatch_state_monitor.scoring import level_for
+from churnwatch_state_monitor.state import WEEK
+from tests.state_monitor.events import T0, at, raw, snapshot, txn
+from tests.state_monitor.test_engine import C, Feed
+
+
+def profile(tier: str = "private_banking") -> dict:
+    return raw("prof", C, at(0), "customer.profile",
+               {"segment": "retail", "tier": tier, "branch_id": "BR001"})
+
+
+def test_complaint_alerts_graded_by_severity_and_lifts_churn_score() -> None:
+    feed = Feed()
+    feed.send(snapshot("s1", C, at(0), demand="50000.00"))
+    quiet = feed.state.churn
+    out = feed.send(raw("k1", C, at(1), "complaint.filed",
+                        {"complaint_id": "k1", "category": "fees", "severity": "high"}))
+    complaint = [a for a in out.alerts if a.rule_id == rules.COMPLAINT_FILED]
+    assert complaint[0].severity is Severity.CRITICAL
+    assert feed.state.churn >= quiet + load_ruleset().churn.complaint_points
+
+
+def test_second_cancellation_in_90_days_is_critical() -> None:
+    feed = Feed()
+    feed.send(raw("p1", C, at(0), "product.subscribed", {"product": "fund"}))
+    first = feed.send(raw("c1", C, at(1), "product.cancelled", {"product": "fund"}))
+    second = feed.send(raw("c2", C, at(2), "product.cancelled", {"product": "insurance"}))
+    sev = lambda out: [a.severity for a in out.alerts if a.rule_id == rules.PRODUCT_CANCELLED]  # noqa: E731
+    assert sev(first) == [Severity.WARNING]
+    assert sev(second) == [Severity.CRITICAL]
+
+
+def test_loan_overdue_escalates_and_alerts_again_only_when_worse() -> None:
+    feed = Feed()
+    for i, dpd in enumerate((5, 12, 35, 95)):
+        feed.send(raw(f"o{i}", C, at(i), "loan.overdue",
+                      {"loan_id": "L1", "days_past_due": dpd, "overdue_amount": "1000.00",
+                       "currency": "CNY"}))
+    overdue = [a.severity for a in feed.alerts if a.rule_id == rules.LOAN_OVERDUE]
+    assert overdue == [Severity.WATCH, Severity.WARNING, Severity.CRITICAL]
+
+
+def test_classification_downgrade_only_when_worse() -> None:
+    feed = Feed()
+    for i, cls in enumerate(("normal", "special_mention", "special_mention", "doubtful")):
+        feed.send(raw(f"l{i}", C, at(i), "loan.classified",
+                      {"loan_id": "L1", "classification": cls, "balance": "5000.00",
+                       "currency": "CNY"}))
+    got = [(a.observed, a.severity) for a in feed.alerts
+           if a.rule_id == rules.CLASSIFICATION_DOWNGRADE]
+    assert got == [("special_mention", Severity.WARNING), ("doubtful", Severity.CRITICAL)]
+
+
+def test_private_banking_critical_band() -> None:
+    feed = Feed()
+    feed.send(profile())
+    feed.send(snapshot("s1", C, at(1), demand="3000000.00", investment="4000000.00"))
+    assert rules.TIER_CRITICAL_BAND not in feed.rule_ids()
+    out = feed.send(snapshot("s2", C, at(2), demand="1500000.00", investment="4000000.00"))
+    [band] = [a for a in out.alerts if a.rule_id == rules.TIER_CRITICAL_BAND]
+    assert band.severity is Severity.WARNING and band.observed == "5500000.00"
+    assert band.baseline == "6000000.00" and band.tier == "private_banking"
+    out = feed.send(snapshot("s3", C, at(3), demand="500000.00", investment="4000000.00"))
+    assert [a.severity for a in out.alerts if a.rule_id == rules.TIER_CRITICAL_BAND] == [
+        Severity.CRITICAL]
+
+
+def test_dormancy_seen_on_a_bank_initiated_event() -> None:
+    feed = Feed()
+    feed.send(txn("t1", C, at(0)))
+    out = feed.send(txn("int", C, at(70), direction="credit", amount="1.00", category="interest"))
+    [dorm] = [a for a in out.alerts if a.rule_id == rules.DORMANCY]
+    assert dorm.observed == 70 and dorm.state == "stability"
+
+
+def test_missing_payroll_credit() -> None:
+    feed = Feed()
+    for i in range(3):
+        feed.send(txn(f"pay{i}", C, at(30 * i), direction="credit", amount="9000.00",
+                      category="payroll_credit", channel="batch"))
+    assert rules.PAYROLL_MISSING not in feed.rule_ids()
+    feed.send(txn("late", C, at(60 + 45), amount="10.00"))
+    assert rules.PAYROLL_MISSING in feed.rule_ids()
+
+
+def test_activity_drop_against_own_weekly_baseline() -> None:
+    feed = Feed()
+    # 7-day buckets are aligned to the Unix epoch: start on a bucket boundary
+    start = datetime.fromtimestamp((int(T0.timestamp()) // WEEK + 1) * WEEK, UTC)
+
+    def day(d: float) -> str:
+        return (start + timedelta(days=d, hours=1)).isoformat()
+
+    n = 0
+    for week in range(6):
+        for d in range(5):
+            n += 1
+            feed.send(txn(f"a{n}", C, day(7 * week + d)))
+    assert rules.ACTIVITY_DROP not in feed.rule_ids()
+    feed.send(txn("quiet-1", C, day(7 * 6 + 1)))  # one transaction in week 6
+    feed.send(txn("next-week", C, day(7 * 8 + 1)))  # week 6 closes when week 8 begins
+    [drop] = [a for a in feed.alerts if a.rule_id == rules.ACTIVITY_DROP]
+    assert drop.observed == 1 and drop.baseline == 5
+
+
+def test_churn_alert_once_per_level_with_hysteresis() -> None:
+    rs = load_ruleset()
+    levels = rs.churn.levels
+    assert level_for(score_value=levels.watch + 1, current=0, rs=rs) == 1
+    assert level_for(score_value=levels.watch - 1, current=1, rs=rs) == 1  # within hysteresis
+    assert level_for(score_value=levels.watch - rs.churn.hysteresis - 1, current=1, rs=rs) == 0
+    assert level_for(score_value=levels.critical, current=1, rs=rs) == 3
+
+    feed = Feed()
+    feed.send(snapshot("s1", C, at(0), demand="50000.00"))
+    for i in range(3):
+        feed.send(raw(f"k{i}", C, at(1 + i), "complaint.filed",
+                      {"complaint_id": f"k{i}", "category": "service", "severity": "low"}))
+    churn = [a for a in feed.alerts if a.rule_id == rules.CHURN_SCORE]
+    assert churn and all(a.kind is AlertKind.CHURN_RISK for a in churn)
+    assert [a.severity for a in churn] == sorted({a.severity for a in churn},
+                                                   key=list(Severity).index)
+    assert churn[-1].churn_score == feed.state.churn
+    assert any(r.code == "complaint_filed" for r in churn[-1].reasons)
+
+
+def test_priority_reflects_customer_value() -> None:
+    big, small = Feed(), Feed()
+    big.send(profile("private_banking"))
+    big.send(snapshot("s1", C, at(1), demand="9000000.00"))
+    small.send(profile("mass"))
+    small.send(snapshot("s1", C, at(1), demand="9000.00"))
+    for feed in (big, small):
+        feed.send(raw("k", C, at(2), "complaint.filed", {"complaint_id": "k", "category": "x"}))
+    pick = lambda f: next(a for a in f.alerts if a.rule_id == rules.COMPLAINT_FILED)  # noqa: E731
+    assert pick(big).severity == pick(small).severity
+    assert pick(big).priority > pick(small).priority

@@ -1,0 +1,58 @@
+"""The rules file: the packaged one is valid, and mistakes are refused with the field named."""
+
+from __future__ import annotations
+
+from pathlib import Path
+
+import pytest
+
+from churnwatch_state_monitor.rules import RULE_IDS
+from churnwatch_state_monitor.ruleset import (
+    RuleSetError,
+    load_ruleset,
+    packaged_rules_text,
+    parse_ruleset,
+)
+
+
+def test_packaged_rules_are_valid_and_name_every_rule() -> None:
+    rs = load_ruleset()
+    assert rs.version
+    assert rs.rules.large_interbank_outflow.min_share == 0.5
+    assert str(rs.tiers["private_banking"].threshold) == "6000000"
+    text = packaged_rules_text()
+    for rule_id in RULE_IDS[:-1]:  # the composite score is configured under `churn`
+        assert rule_id in text
+
+
+def test_threshold_change_needs_no_code(tmp_path: Path) -> None:
+    path = tmp_path / "rules.yaml"
+    path.write_text(packaged_rules_text().replace("min_share: 0.5", "min_share: 0.3"))
+    assert load_ruleset(path).rules.large_interbank_outflow.min_share == 0.3
+
+
+@pytest.mark.parametrize(
+    ("text", "expected"),
+    [
+        ("version: v1\nrules:\n  account_flow.large_interbank_outflow: {min_share: 1.5}\n",
+         "rules.account_flow.large_interbank_outflow.min_share"),
+        ("version: v1\nrules:\n  account_flow.no_such_rule: {}\n", "account_flow.no_such_rule"),
+        ("version: v1\nchurn: {weights: {scale: 0.9}}\n", "weights must sum to 1.0"),
+        ("version: v1\ntiers: {gold: {threshold: '100', critical_band: '200'}}\n",
+         "critical_band must be smaller"),
+        ("lateness_hours: 5\n", "version"),
+        ("version: v1\nlateness_hours: 500\n", "lateness_hours"),
+        ("- just a list\n", "must be a YAML mapping"),
+        ("version: [unclosed\n", "not valid YAML"),
+    ],
+)
+def test_invalid_rules_are_refused_with_the_field_named(text: str, expected: str) -> None:
+    with pytest.raises(RuleSetError) as err:
+        parse_ruleset(text, source="test.yaml")
+    assert expected in str(err.value)
+    assert "test.yaml" in str(err.value)
+
+
+def test_missing_file_is_a_clear_error(tmp_path: Path) -> None:
+    with pytest.raises(RuleSetError, match="cannot read rule set"):
+        load_ruleset(tmp_path / "absent.yaml")
