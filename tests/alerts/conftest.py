@@ -3,13 +3,13 @@
 from __future__ import annotations
 
 import asyncio
-from collections.abc import AsyncIterator
+from collections.abc import AsyncIterator, Callable
 from datetime import UTC, datetime
 
 import pytest
-from sqlalchemy.ext.asyncio import AsyncSession
+from sqlalchemy.ext.asyncio import AsyncSession, async_sessionmaker
 
-from churnwatch_alerts.db import create_engine
+from churnwatch_alerts.db import create_engine, create_sessionmaker
 from churnwatch_alerts.migrate import upgrade
 
 T0 = datetime(2025, 3, 1, 9, 0, tzinfo=UTC)
@@ -44,4 +44,13 @@ async def session(alerts_db_url: str) -> AsyncIterator[AsyncSession]:
         finally:
             await db.close()
             await outer.rollback()
+    await engine.dispose()
+
+
+@pytest.fixture
+async def db(make_database: Callable[[], str]) -> AsyncIterator[async_sessionmaker[AsyncSession]]:
+    """A fresh, migrated PostgreSQL database for tests that commit (outbox, digest, dispatch)."""
+    engine = create_engine(url=make_database())
+    await upgrade(engine=engine)
+    yield create_sessionmaker(engine=engine)
     await engine.dispose()

@@ -12,8 +12,10 @@ from fastapi import FastAPI
 
 from churnwatch_alerts.alerts.intake import store_alert
 from churnwatch_alerts.app import create_app
+from churnwatch_alerts.auth.tokens import mint_token
 from churnwatch_alerts.clock import ManualClock
 from churnwatch_alerts.customers.repository import upsert_state
+from churnwatch_alerts.models import Manager, Role
 from churnwatch_alerts.settings import AlertsSettings
 from tests.alerts.conftest import T0
 from tests.alerts.factories import make_alert
@@ -120,3 +122,19 @@ async def test_hand_over_by_team_lead(app: FastAPI, client: httpx.AsyncClient) -
     assert moved.json() == {"customers": ["C-ho"], "alerts_moved": 1}
     assert (await client.get(f"/v1/alerts/{alert_id}", headers=rm)).status_code == 404
     assert (await client.get("/v1/alerts", headers=rm)).json()["total"] == 0
+
+
+async def test_admin_sets_digest_preference(app: FastAPI, client: httpx.AsyncClient) -> None:
+    token = mint_token(secret=app.state.settings.jwt_secret, sub="admin.t", role=Role.ADMIN,
+                       now=T0, ttl_seconds=600)
+    admin = {"Authorization": f"Bearer {token}"}
+    body = {"id": "rm.pref", "email": "rm.pref@bank.test", "channels": ["email"]}
+    assert (await client.put("/v1/managers/rm.pref", json=body, headers=admin)).status_code == 204
+    async with app.state.sessionmaker() as session:
+        assert (await session.get(Manager, "rm.pref")).low_severity_digest is True
+    off = {**body, "low_severity_digest": False}
+    assert (await client.put("/v1/managers/rm.pref", json=off, headers=admin)).status_code == 204
+    rm = await _login(client, "rm.demo")
+    assert (await client.put("/v1/managers/rm.pref", json=body, headers=rm)).status_code == 403
+    async with app.state.sessionmaker() as session:
+        assert (await session.get(Manager, "rm.pref")).low_severity_digest is False

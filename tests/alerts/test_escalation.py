@@ -51,7 +51,7 @@ async def _setup(session: AsyncSession, *, severity: Severity) -> tuple[str, Ale
 async def test_critical_alert_climbs_the_chain_until_acknowledged(session: AsyncSession) -> None:
     settings = AlertsSettings(sla_seconds=SLA, escalation_max_level=3)
     clock = ManualClock(start=T0)
-    rm, alert, tag = await _setup(session, severity=Severity.CRITICAL)
+    _rm, alert, tag = await _setup(session, severity=Severity.CRITICAL)
 
     assert (await run_once(session, now=clock.advance(seconds=59), settings=settings)).escalated == 0
     result = await run_once(session, now=clock.advance(seconds=1), settings=settings)

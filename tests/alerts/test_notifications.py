@@ -4,7 +4,6 @@ from __future__ import annotations
 
 import asyncio
 import json
-from collections.abc import AsyncIterator, Callable
 from dataclasses import dataclass, field
 
 import pytest
@@ -14,8 +13,6 @@ from sqlalchemy.ext.asyncio import AsyncSession, async_sessionmaker
 from churnwatch_alerts.alerts.intake import store_alert
 from churnwatch_alerts.assignments.service import apply_assigned
 from churnwatch_alerts.clock import ManualClock
-from churnwatch_alerts.db import create_engine, create_sessionmaker
-from churnwatch_alerts.migrate import upgrade
 from churnwatch_alerts.models import DeliveryAttempt, Manager, Notification, Role
 from churnwatch_alerts.notifications.channels import (
     SIGNATURE_HEADER,
@@ -76,14 +73,6 @@ class Receiver:
         if self.server is not None:
             self.server.close()
             await self.server.wait_closed()
-
-
-@pytest.fixture
-async def db(make_database: Callable[[], str]) -> AsyncIterator[async_sessionmaker[AsyncSession]]:
-    engine = create_engine(url=make_database())
-    await upgrade(engine=engine)
-    yield create_sessionmaker(engine=engine)
-    await engine.dispose()
 
 
 async def _alert_for(

@@ -17,11 +17,12 @@ from churnwatch_alerts.auth.endpoints import router as auth_router
 from churnwatch_alerts.clock import Clock, SystemClock
 from churnwatch_alerts.customers.endpoints import router as customers_router
 from churnwatch_alerts.db import create_engine, create_sessionmaker
+from churnwatch_alerts.escalation.scheduler import EscalationScheduler
 from churnwatch_alerts.intake.consumer import Intake
 from churnwatch_alerts.migrate import upgrade
 from churnwatch_alerts.notifications.channels import Channel, default_channels
+from churnwatch_alerts.notifications.digest import DigestScheduler
 from churnwatch_alerts.notifications.dispatcher import Dispatcher
-from churnwatch_alerts.escalation.scheduler import EscalationScheduler
 from churnwatch_alerts.seed import seed_dev_managers
 from churnwatch_alerts.settings import AlertsSettings
 from churnwatch_alerts.web import router as web_router
@@ -88,6 +89,8 @@ def create_app(
             app.state.dispatcher = dispatcher
             if settings.notifications_enabled:
                 tasks.append(asyncio.create_task(_supervise("outbox", dispatcher.run)))
+                digests = DigestScheduler(settings=settings, sessionmaker=sessionmaker, clock=clock)
+                tasks.append(asyncio.create_task(_supervise("digest", digests.run)))
             log.info("alerts.started", group_id=settings.effective_group_id)
             yield
         finally:

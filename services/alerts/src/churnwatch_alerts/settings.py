@@ -49,6 +49,10 @@ class AlertsSettings(BaseSettings):
     webhook_timeout_seconds: float = Field(default=5.0, gt=0)
     webhook_max_attempts: int = Field(default=5, ge=1)
     retry_base_seconds: float = Field(default=1.0, gt=0)
+    digest_period_seconds: int = Field(default=24 * 3600, gt=0, description="aligned to epoch")
+    digest_interval_seconds: float = Field(default=60.0, gt=0)
+    digest_lookback_periods: int = Field(default=3, ge=1, description="closed periods to revisit")
+    inbox_url: str | None = Field(default=None, description="public /inbox URL put in emails")
     smtp_host: str | None = None
     smtp_port: int = 25
     smtp_sender: str = "churnwatch@localhost"

@@ -43,6 +43,9 @@ class ManagerIn(BaseModel):
     email: str | None = Field(default=None, max_length=320)
     webhook_url: str | None = Field(default=None, max_length=2000)
     channels: list[str] = Field(default_factory=list, description='e.g. ["webhook", "email"]')
+    low_severity_digest: bool = Field(
+        default=True, description="info/watch alerts reach webhook/email in a periodic digest"
+    )
     active: bool = True
 
 
@@ -74,6 +77,7 @@ async def put_manager(
     manager.email = body.email
     manager.webhook_url = body.webhook_url
     manager.channels = body.channels
+    manager.low_severity_digest = body.low_severity_digest
     manager.active = body.active
     if body.password is not None:
         manager.password_hash = hash_password(password=body.password)

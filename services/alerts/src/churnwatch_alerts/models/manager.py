@@ -5,7 +5,7 @@ from __future__ import annotations
 from datetime import datetime
 from enum import StrEnum
 
-from sqlalchemy import String
+from sqlalchemy import String, true
 from sqlalchemy.orm import Mapped, mapped_column
 
 from churnwatch_alerts.models.base import Base, JSONType, UTCDateTime, utcnow
@@ -32,4 +32,6 @@ class Manager(Base):
     webhook_url: Mapped[str | None] = mapped_column(String(2000))
     # Channels beyond the in-app inbox, e.g. ["webhook", "email"].
     channels: Mapped[list[str]] = mapped_column(JSONType, default=list)
+    # Info/watch alerts reach webhook/email in a periodic digest instead of one by one.
+    low_severity_digest: Mapped[bool] = mapped_column(default=True, server_default=true())
     created_at: Mapped[datetime] = mapped_column(UTCDateTime, default=utcnow)

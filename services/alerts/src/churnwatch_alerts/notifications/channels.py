@@ -12,6 +12,7 @@ import aiosmtplib
 import httpx
 
 from churnwatch_alerts.models import Manager, Notification
+from churnwatch_alerts.notifications import messages
 from churnwatch_alerts.notifications.outbox import INBOX
 from churnwatch_alerts.settings import AlertsSettings
 
@@ -91,25 +92,30 @@ class WebhookChannel:
 class EmailChannel:
     """Plain-text email over SMTP (aiosmtplib)."""
 
-    def __init__(self, *, host: str, port: int, sender: str) -> None:
+    def __init__(
+        self, *, host: str, port: int, sender: str, inbox_url: str | None = None,
+        timeout: float = 10.0,
+    ) -> None:
         self.host = host
         self.port = port
         self.sender = sender
+        self.inbox_url = inbox_url
+        self.timeout = timeout
 
     async def send(self, *, notification: Notification, manager: Manager | None) -> int | None:
         if manager is None or not manager.email:
             raise DeliveryError("manager has no email address", permanent=True)
-        payload = notification.payload
         message = EmailMessage()
         message["From"] = self.sender
         message["To"] = manager.email
-        message["Subject"] = f"[ChurnWatch {payload.get('severity')}] {payload.get('title')}"
-        message.set_content(
-            f"Alert {payload.get('alert_id')} for customer {payload.get('customer_id')}\n"
-            f"rule {payload.get('rule_id')}, priority {payload.get('priority')}\n"
-        )
+        message["Subject"] = messages.subject(notification.payload)
+        # Receivers (and our tests) dedupe on this: a retry after a lost answer repeats it.
+        message["Message-ID"] = f"<churnwatch-{notification.id}@{self.sender.rpartition('@')[2]}>"
+        message.set_content(messages.body(notification.payload, inbox_url=self.inbox_url))
         try:
-            await aiosmtplib.send(message, hostname=self.host, port=self.port, timeout=10)
+            await aiosmtplib.send(
+                message, hostname=self.host, port=self.port, timeout=self.timeout
+            )
         except (aiosmtplib.SMTPException, OSError) as exc:
             raise DeliveryError(f"{type(exc).__name__}: {exc}") from exc
         return None
@@ -128,6 +134,7 @@ def default_channels(settings: AlertsSettings) -> dict[str, Channel]:
     }
     if settings.smtp_host:
         channels["email"] = EmailChannel(
-            host=settings.smtp_host, port=settings.smtp_port, sender=settings.smtp_sender
+            host=settings.smtp_host, port=settings.smtp_port, sender=settings.smtp_sender,
+            inbox_url=settings.inbox_url,
         )
     return channels

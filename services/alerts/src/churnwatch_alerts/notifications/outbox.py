@@ -9,8 +9,17 @@ from sqlalchemy.ext.asyncio import AsyncSession
 
 from churnwatch_alerts.models import AlertRecord, Manager, Notification, NotificationStatus
 from churnwatch_alerts.upsert import insert_for
+from churnwatch_shared.alerts import Severity
 
 INBOX = "inbox"
+DIGEST_EVENT = "digest"
+# Alerts of these severities reach webhook/email in the periodic digest when the manager opted in.
+LOW_SEVERITIES = frozenset({Severity.INFO.value, Severity.WATCH.value})
+
+
+def goes_to_digest(*, alert: AlertRecord, manager: Manager) -> bool:
+    """Low-severity alerts of a manager who takes the digest are not sent one by one."""
+    return manager.low_severity_digest and alert.severity in LOW_SEVERITIES
 
 
 def alert_message(alert: AlertRecord, *, event: str) -> dict[str, Any]:
@@ -70,13 +79,17 @@ async def enqueue(
     key: str,
     now: datetime,
 ) -> None:
-    """Inbox for every recipient, plus the webhook/email channels each manager opted into."""
+    """Inbox for every recipient, plus the webhook/email channels each manager opted into.
+
+    Low-severity alerts skip the outbound channels of managers who take the digest: the inbox row
+    written here is what ``digest.build_digests`` later gathers for them.
+    """
     for recipient in dict.fromkeys(r for r in recipients if r):
         await _add(
             session, key=key, alert=alert, recipient=recipient, channel=INBOX, event=event, now=now
         )
         manager = await session.get(Manager, recipient)
-        if manager is None:
+        if manager is None or goes_to_digest(alert=alert, manager=manager):
             continue
         for channel in manager.channels or []:
             if channel != INBOX:
