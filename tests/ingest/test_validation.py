@@ -1,0 +1,81 @@
+"""Error wording without a broker: JSON paths, accepted values, hostile JSON never raising oddly."""
+
+from __future__ import annotations
+
+from datetime import UTC, datetime, timedelta
+
+import orjson
+import pytest
+
+from churnwatch_shared.events import EventType
+from churnwatch_ingest.validation import (
+    EventRejected,
+    json_path,
+    validate_event,
+    validate_event_bytes,
+)
+from tests.ingest.conftest import transaction
+
+NOW = datetime.now(UTC)
+SKEW = timedelta(minutes=5)
+ALL = frozenset(EventType)
+
+
+def _reject(raw: bytes) -> EventRejected:
+    with pytest.raises(EventRejected) as info:
+        validate_event_bytes(raw, producer="p", allowed=ALL, now=NOW, max_future_skew=SKEW)
+    return info.value
+
+
+def test_json_paths() -> None:
+    assert json_path(()) == "$"
+    assert json_path(("payload", "balances", 3, "balance")) == "$.payload.balances[3].balance"
+    assert json_path(("weird key",)) == '$["weird key"]'
+
+
+@pytest.mark.parametrize(
+    ("raw", "status", "reason"),
+    [
+        (b"[" * 5000 + b"]" * 5000, 400, "malformed_json"),
+        (b'"just a string"', 422, "not_an_object"),
+        (b'{"event_type": 5}', 422, "unknown_event_type"),
+        (b'{"event_type": "transaction.posted", "amount": 1e999999}', 400, "malformed_json"),
+        (b"\xef\xbb\xbf{}", 400, "malformed_json"),
+    ],
+    ids=["deep-nesting", "string", "numeric-type", "huge-number", "bom"],
+)
+def test_hostile_json_is_a_clean_refusal(raw: bytes, status: int, reason: str) -> None:
+    rejection = _reject(raw)
+    assert (rejection.status, rejection.reason) == (status, reason)
+
+
+def test_fast_and_slow_paths_agree_on_valid_events() -> None:
+    event = transaction(producer="claimed")
+    fast = validate_event_bytes(
+        orjson.dumps(event), producer="p", allowed=ALL, now=NOW, max_future_skew=SKEW
+    )
+    slow = validate_event(event, producer="p", allowed=ALL, now=NOW, max_future_skew=SKEW)
+    assert fast == slow
+    assert fast.producer == "p"
+
+
+def test_scope_is_checked_before_the_schema() -> None:
+    bad_and_forbidden = {"event_type": "complaint.filed", "payload": {}}
+    with pytest.raises(EventRejected) as info:
+        validate_event(
+            bad_and_forbidden,
+            producer="p",
+            allowed=frozenset({EventType.TRANSACTION_POSTED}),
+            now=NOW,
+            max_future_skew=SKEW,
+        )
+    assert info.value.status == 403
+    assert info.value.errors[0].accepted == ["transaction.posted"]
+
+
+def test_amounts_never_echoed_in_errors() -> None:
+    event = transaction()
+    event["payload"]["amount"] = "123456789.123456"
+    rejection = _reject(orjson.dumps(event))
+    assert "123456789" not in orjson.dumps(rejection.body()).decode()
+    assert rejection.errors[0].path == "$.payload.amount"
