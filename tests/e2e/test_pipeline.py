@@ -170,9 +170,10 @@ def test_large_interbank_outflow_reaches_the_assigned_manager(pipeline: dict[str
         assert mine, "the alert never reached the assigned manager's list"
         assert [a["rule_id"] for a in mine] == [RULE]
 
-        detail = client.get(f"{pipeline['alerts']}/v1/alerts/{mine[0]['alert_id']}", headers=headers)
+        detail = client.get(f"{pipeline['alerts']}/v1/alerts/{mine[0]['id']}", headers=headers)
         assert detail.status_code == 200, detail.text
-        assert outflow["event_id"] in detail.json()["evidence_event_ids"]
+        assert outflow["event_id"] in detail.json()["evidence"]["evidence_event_ids"]
+        assert detail.json()["assigned_to"] == "rm.demo"
 
         # 3. Nobody else sees it.
         anonymous = client.get(f"{pipeline['alerts']}/v1/alerts")
