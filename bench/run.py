@@ -11,7 +11,9 @@ from __future__ import annotations
 
 import argparse
 import asyncio
+import importlib
 import json
+import traceback
 import os
 import platform
 import subprocess
@@ -61,14 +63,57 @@ async def reference(bootstrap: str, count: int) -> dict[str, float]:
     return {"raw_produce_events_per_s": produced, "raw_consume_decode_events_per_s": consumed}
 
 
+# (name, module, how to call its run()): each returns a dict of figures measured in one run.
+BENCHES: tuple[tuple[str, str], ...] = (
+    ("ingest", "bench.ingest_bench"),
+    ("state_monitor", "bench.monitor_bench"),
+    ("pipeline", "bench.pipeline_bench"),
+    ("detection", "bench.detection_quality"),
+)
+
+
+def run_one(module_name: str, *, bootstrap: str, mode: str) -> dict[str, object]:
+    module = importlib.import_module(module_name)
+    if module_name == "bench.detection_quality":
+        return module.run(mode=mode)
+    return module.run(bootstrap=bootstrap, mode=mode)
+
+
+def flatten(prefix: str, value: object) -> list[tuple[str, object]]:
+    if isinstance(value, dict):
+        rows: list[tuple[str, object]] = []
+        for key, inner in value.items():
+            rows.extend(flatten(f"{prefix}.{key}" if prefix else str(key), inner))
+        return rows
+    if isinstance(value, list):
+        return [(prefix, f"[{len(value)} items, see JSON]")]
+    return [(prefix, value)]
+
+
 def main() -> int:
     parser = argparse.ArgumentParser(description=__doc__.splitlines()[0])
     parser.add_argument("--mode", choices=sorted(SIZES), default="short")
+    parser.add_argument("--only", action="append", help="run only these benchmarks (repeatable)")
     args = parser.parse_args()
     bootstrap = CommonSettings().kafka_bootstrap
     count = SIZES[args.mode]
     started = time.monotonic()
-    results: dict[str, object] = {"reference": asyncio.run(reference(bootstrap, count))}
+    results: dict[str, object] = {}
+    failed: list[str] = []
+    if not args.only or "reference" in args.only:
+        results["reference"] = asyncio.run(reference(bootstrap, count))
+    for name, module_name in BENCHES:
+        if args.only and name not in args.only:
+            continue
+        print(f"[bench] {name} ...", flush=True)
+        t0 = time.monotonic()
+        try:
+            results[name] = run_one(module_name, bootstrap=bootstrap, mode=args.mode)
+        except Exception as exc:  # one broken benchmark must not hide the others' figures
+            traceback.print_exc()
+            results[name] = {"error": f"{type(exc).__name__}: {exc}"}
+            failed.append(name)
+        print(f"[bench] {name} done in {time.monotonic() - t0:.0f}s", flush=True)
     report = {
         "mode": args.mode,
         "events": count,
@@ -80,13 +125,13 @@ def main() -> int:
     out_dir = REPO / "bench" / "results"
     out_dir.mkdir(parents=True, exist_ok=True)
     out = out_dir / f"{datetime.now(UTC):%Y%m%dT%H%M%SZ}-{args.mode}.json"
-    out.write_text(json.dumps(report, indent=2) + "\n")
-    print(f"{'benchmark':45s} {'value':>14s}")
-    for group, figures in results.items():
-        for name, value in figures.items():  # type: ignore[union-attr]
-            print(f"{group + '.' + name:45s} {value:14,.0f}")
+    out.write_text(json.dumps(report, indent=2, default=str) + "\n")
+    print(f"{'benchmark':70s} {'value':>16s}")
+    for key, value in flatten("", results):
+        shown = f"{value:16,.1f}" if isinstance(value, float) else f"{value!s:>16s}"
+        print(f"{key:70s} {shown}")
     print(f"written: {out.relative_to(REPO)}")
-    return 0
+    return 1 if failed else 0
 
 
 if __name__ == "__main__":
