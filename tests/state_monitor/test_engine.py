@@ -153,3 +153,18 @@ def test_snapshot_matches_the_wire_contract() -> None:
     assert snap.customer_id == C and snap.events_applied == 1
     assert snap.states["scale"].metrics["financial_assets"] == "150000.50"
     assert set(snap.states) == {"scale", "stability", "risk", "account_flow", "product_usage"}
+
+
+def test_redelivered_offset_is_skipped_even_beyond_the_dedup_window() -> None:
+    monitor = Monitor(ruleset=load_ruleset())
+    state = None
+    for offset in range(30):  # more events than the event-id dedup window remembers
+        out = monitor.process(state, model(txn(f"t{offset}", C, at(0, hours=offset))),
+                              now=NOW, offset=offset)
+        assert out.status is Status.APPLIED
+        state = CustomerState.decode(out.state.encode())
+    again = monitor.process(state, model(txn("t0", C, at(0))), now=NOW, offset=0)
+    assert again.status is Status.REDELIVERED
+    assert again.state.events == 30 and not again.alerts
+    fresh = monitor.process(state, model(txn("t30", C, at(2))), now=NOW, offset=30)
+    assert fresh.status is Status.APPLIED and fresh.state.off == 30

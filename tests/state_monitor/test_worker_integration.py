@@ -18,7 +18,8 @@ from tests.support.processes import ServiceProcess, free_port
 pytestmark = pytest.mark.integration
 
 
-def _worker(*, namespace: str, bootstrap: str, port: int, tmp_path) -> ServiceProcess:  # noqa: ANN001
+def _worker(*, namespace: str, bootstrap: str, port: int, tmp_path,  # noqa: ANN001
+            extra_env: dict[str, str] | None = None, data: str = "monitor") -> ServiceProcess:
     return ServiceProcess(
         name="state-monitor",
         module="churnwatch_state_monitor",
@@ -27,8 +28,9 @@ def _worker(*, namespace: str, bootstrap: str, port: int, tmp_path) -> ServicePr
             "CHURNWATCH_TOPIC_NAMESPACE": namespace,
             "CHURNWATCH_ENV": "test",
             "CHURNWATCH_MONITOR_WEB_PORT": str(port),
-            "CHURNWATCH_MONITOR_DATA_DIR": str(tmp_path / "monitor"),
+            "CHURNWATCH_MONITOR_DATA_DIR": str(tmp_path / data),
             "CHURNWATCH_MONITOR_SESSION_TIMEOUT_S": "6",
+            **(extra_env or {}),
         },
         health_url=f"http://127.0.0.1:{port}/healthz",
     )

@@ -3,10 +3,38 @@
 The table is keyed by customer_id and written inside the event's context, so its changelog
 partition is the source partition (co-partitioned, no repartition topic). All rule logic lives in
 ``engine.Monitor``; this module is only the Kafka plumbing.
+
+Delivery guarantee (how faust-streaming 0.15 orders things, and what we add):
+
+- ``table[k] = v`` updates the local store at once and queues the changelog record in Faust's
+  producer buffer (``send_soon``); ``topic.send`` inside an agent goes straight to the aiokafka
+  producer (``stream_publish_on_commit`` is off, so nothing is "attached" to the offset) and
+  returns the delivery future. Neither waits for the broker. Changelog and ALERTS records are on
+  different partitions, so either may become durable first.
+- An offset is committed only after the stream acked the event (the agent moved past it) and
+  ``producer.flush()`` drained every pending send; so a crash before the commit redelivers the
+  event, never skips it (at least once).
+- Without more care that is not enough: if the changelog record were durable and the alert not,
+  the restored state would mark the redelivered event as already seen and its alert would be lost.
+  Hence the rule here: **an event's alerts are acknowledged by the broker (acks=all) before its
+  state record is written.** A changelog record holding an event therefore implies its alerts
+  exist. The state record also keeps the source offset of the newest applied event, so every
+  redelivery (however many events per customer a commit interval holds) is recognised exactly.
+- Crash after the alert ack but before the state record is durable: the event is redelivered,
+  re-applied to the same prior state and the same alert (same deterministic ``alert_id``, same
+  content apart from ``detected_at``) is sent again. Duplicates on ALERTS are thus possible but
+  only ever of the same alert_id; the alerts service upserts by alert_id, so the effect is
+  exactly once. Nothing is lost and no second alert_id appears for the same condition.
+- Snapshots (CUSTOMER_STATE) are not awaited; a redelivered event re-publishes the current one.
+
+Faust's ``processing_guarantee="exactly_once"`` (Kafka transactions, one transactional producer
+per source partition) was not adopted: the design above needs no transactions and costs one
+broker round trip per *alerting* event only.
 """
 
 from __future__ import annotations
 
+import asyncio
 from dataclasses import dataclass
 from datetime import UTC, datetime
 from typing import Any
@@ -19,6 +47,7 @@ from churnwatch_shared import topics
 from churnwatch_shared.events import parse_event
 
 from churnwatch_state_monitor.engine import Monitor, Status
+from churnwatch_state_monitor.faults import FaultPoints
 from churnwatch_state_monitor.metrics import MonitorMetrics
 from churnwatch_state_monitor.ruleset import RuleSet
 from churnwatch_state_monitor.settings import MonitorSettings
@@ -66,6 +95,7 @@ def create_app(*, settings: MonitorSettings, ruleset: RuleSet) -> MonitorApp:
         web_bind=settings.host,
         canonical_url=f"http://{settings.host}:{settings.web_port}",
         producer_acks=-1,
+        producer_linger=settings.producer_linger_s,
         broker_session_timeout=settings.session_timeout_s,
         broker_heartbeat_interval=min(3.0, settings.session_timeout_s / 3),
         autodiscover=False,
@@ -92,6 +122,21 @@ def create_app(*, settings: MonitorSettings, ruleset: RuleSet) -> MonitorApp:
         headers = [(topics.HEADER_DLQ_REASON, reason), (topics.HEADER_DLQ_SOURCE, DLQ_SOURCE)]
         await dlq_topic.send(key=event.key, value=event.value, headers=headers)
 
+    faults = FaultPoints(settings.fault_kill_at)
+
+    async def publish_alerts(key: bytes, alerts: list[Any]) -> None:
+        """Send the event's alerts and wait for the broker's acks (acks=all)."""
+        pending = []
+        for alert in alerts:
+            counter = alert_counters.get((alert.rule_id, alert.severity))
+            if counter is None:
+                counter = metrics.alerts.labels(rule_id=alert.rule_id,
+                                                severity=alert.severity.value)
+                alert_counters[(alert.rule_id, alert.severity)] = counter
+            counter.inc()
+            pending.append(await alerts_topic.send(key=key, value=alert.model_dump_json().encode()))
+        await asyncio.gather(*pending)
+
     @app.agent(events_topic, name="customer-state-monitor")
     async def monitor_events(stream: Any) -> None:
         async for event in stream.events():
@@ -111,25 +156,32 @@ def create_app(*, settings: MonitorSettings, ruleset: RuleSet) -> MonitorApp:
                 continue
             raw_state = table.get(customer_id)
             state = CustomerState.decode(raw_state) if raw_state is not None else None
-            outcome = monitor.process(state, ev, now=datetime.now(UTC))
-            if outcome.status is Status.DUPLICATE:
-                metrics.duplicate.inc()
-                continue
-            if outcome.status is Status.LATE:
-                metrics.late.inc()
-                log.warning("late event not merged", event_id=ev.event_id,
-                            customer_id=customer_id)
+            outcome = monitor.process(state, ev, now=datetime.now(UTC),
+                                      offset=event.message.offset)
+            status = outcome.status
+            if status is not Status.APPLIED:
+                if status is Status.REDELIVERED:
+                    # already in the restored state: its alerts were acked before that state was
+                    # written (see module docstring); re-publish the snapshot, which may be lost
+                    metrics.redelivered.inc()
+                    await state_topic.send(key=key, value=monitor.snapshot_bytes(
+                        customer_id, outcome.state))
+                elif status is Status.DUPLICATE:
+                    metrics.duplicate.inc()
+                else:
+                    metrics.late.inc()
+                    log.warning("late event not merged", event_id=ev.event_id,
+                                customer_id=customer_id)
                 continue
             metrics.applied.inc()
+            if outcome.alerts:
+                await publish_alerts(key, outcome.alerts)
+                if faults.armed:
+                    await faults.reach("after_alerts_acked", event_id=ev.event_id)
             table[customer_id] = outcome.state.encode()
-            for alert in outcome.alerts:
-                counter = alert_counters.get((alert.rule_id, alert.severity))
-                if counter is None:
-                    counter = metrics.alerts.labels(rule_id=alert.rule_id,
-                                                    severity=alert.severity.value)
-                    alert_counters[(alert.rule_id, alert.severity)] = counter
-                counter.inc()
-                await alerts_topic.send(key=key, value=alert.model_dump_json().encode())
+            if faults.armed:
+                await faults.reach("after_state_durable", event_id=ev.event_id,
+                                   before_kill=app.producer.flush)
             if outcome.snapshot is not None:
                 metrics.snapshots.inc()
                 await state_topic.send(key=key, value=outcome.snapshot)

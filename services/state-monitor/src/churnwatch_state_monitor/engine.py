@@ -52,13 +52,18 @@ _COOL_KEY: dict[str, str] = {rule_id: str(i) for i, rule_id in enumerate(rules.R
 
 class Status(StrEnum):
     APPLIED = "applied"
-    DUPLICATE = "duplicate"
+    DUPLICATE = "duplicate"  # same event_id seen recently (a producer re-sent it)
+    REDELIVERED = "redelivered"  # source offset already applied (consumer restart/rebalance)
     LATE = "late"
 
 
 @dataclass(slots=True)
 class Outcome:
-    """What processing one event produced; ``state`` is None when nothing changed."""
+    """What processing one event produced.
+
+    ``state`` is the updated record when APPLIED, the unchanged current record when REDELIVERED
+    (so the worker can re-publish its snapshot), and None otherwise.
+    """
 
     status: Status
     state: CustomerState | None = None
@@ -74,9 +79,14 @@ class Monitor:
         self._lateness = ruleset.lateness_hours * 3600
         self._cooldown = ruleset.cooldown_hours * 3600
 
-    def process(self, state: CustomerState | None, event, *, now: datetime) -> Outcome:  # noqa: ANN001
-        """Apply one validated event to the customer's state (None for a new customer)."""
+    def process(
+        self, state: CustomerState | None, event, *, now: datetime,  # noqa: ANN001
+        offset: int | None = None,
+    ) -> Outcome:
+        """Apply one validated event (from source ``offset`` when known) to the customer's state."""
         st = state if state is not None else CustomerState()
+        if offset is not None and offset <= st.off:
+            return Outcome(Status.REDELIVERED, st)
         fingerprint = event_fingerprint(event.event_id)
         if fingerprint in st.seen:
             return Outcome(Status.DUPLICATE)
@@ -90,6 +100,8 @@ class Monitor:
         findings = self._apply(st, event, at, before)
         st.remember(fingerprint, cap=rs.dedup_window)
         st.events += 1
+        if offset is not None:
+            st.off = offset
         findings.extend(rules.periodic(st, event, before, rs))
         scores = score(st, rs)
         old_level = st.level
@@ -102,7 +114,8 @@ class Monitor:
             for f in findings
             if self._passes_cooldown(st, f, at)
         ]
-        publish = bool(alerts) or st.level != old_level or st.events % rs.snapshot_every_events == 0
+        publish = (bool(alerts) or st.level != old_level or st.events == 1
+                   or st.events % rs.snapshot_every_events == 0)
         snapshot = self.snapshot_bytes(event.customer_id, st, scores) if publish else None
         return Outcome(Status.APPLIED, st, alerts, snapshot)
 

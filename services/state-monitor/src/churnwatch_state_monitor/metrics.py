@@ -19,6 +19,7 @@ class MonitorMetrics:
         self.applied = events.labels(outcome="applied")
         self.duplicate = events.labels(outcome="duplicate")
         self.late = events.labels(outcome="late")
+        self.redelivered = events.labels(outcome="redelivered")
         self.invalid = events.labels(outcome="invalid")
         self.alerts = Counter(
             "churnwatch_monitor_alerts_total",

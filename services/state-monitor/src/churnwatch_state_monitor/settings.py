@@ -1,13 +1,22 @@
-"""State-monitor settings: ``CHURNWATCH_MONITOR_*`` variables on top of the common ones."""
+"""State-monitor settings: ``CHURNWATCH_MONITOR_*`` variables on top of the common ones.
+
+Table store: ``memory://`` (default) keeps every customer record in the worker's RAM and rebuilds
+it from the changelog topic on start (time grows with customers: see bench/monitor_bench.py).
+For large customer counts (~1M per worker) install the ``rocksdb`` extra
+(``uv sync --extra rocksdb``, which brings rocksdict) and set
+``CHURNWATCH_MONITOR_STORE=rocksdb://``: records then live on disk under
+``CHURNWATCH_MONITOR_DATA_DIR`` and a restart only replays the changelog past the local offsets.
+Each worker needs its own data dir.
+"""
 
 from __future__ import annotations
 
 from pathlib import Path
 
-from pydantic import Field
+from pydantic import Field, model_validator
 from pydantic_settings import BaseSettings, SettingsConfigDict
 
-from churnwatch_shared.settings import CommonSettings
+from churnwatch_shared.settings import CommonSettings, Environment
 
 
 class MonitorSettings(BaseSettings):
@@ -31,7 +40,22 @@ class MonitorSettings(BaseSettings):
         default=15.0, ge=6, le=300,
         description="consumer-group session timeout: how soon a killed worker's partitions move",
     )
+    producer_linger_s: float = Field(
+        default=0.005, ge=0, le=1,
+        description="producer batching delay: with 0 every changelog record is its own request",
+    )
+    fault_kill_at: str | None = Field(
+        default=None, pattern=r"^(after_alerts_acked|after_state_durable):.+$",
+        description="TEST ONLY fault injection '<point>:<event_id>': SIGKILL the worker at that "
+        "point of that event (see faults.py); refused in production",
+    )
     common: CommonSettings = Field(default_factory=CommonSettings)
+
+    @model_validator(mode="after")
+    def _no_faults_in_production(self) -> MonitorSettings:
+        if self.fault_kill_at and self.common.env is Environment.PRODUCTION:
+            raise ValueError("CHURNWATCH_MONITOR_FAULT_KILL_AT is refused in production")
+        return self
 
     @property
     def resolved_app_id(self) -> str:

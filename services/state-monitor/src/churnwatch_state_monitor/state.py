@@ -106,6 +106,9 @@ class CustomerState:
     cool: dict[str, list[int]] = field(default_factory=dict)
     churn: float = 0.0
     level: int = 0  # 0 normal, 1 watch, 2 warning, 3 critical
+    # offset of the newest applied source record (the customer's partition never changes):
+    # a record at or below it is a redelivery after a crash or rebalance, whatever the dedup window
+    off: int = -1
 
     def encode(self) -> bytes:
         """The table value bytes: a positional JSON array (field names would double the size)."""

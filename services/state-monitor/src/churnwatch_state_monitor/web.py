@@ -38,6 +38,16 @@ async def broker_reachable(bootstrap: str) -> bool:
     return False
 
 
+def assigned_partitions(service: MonitorApp) -> list[int]:
+    """Source (EVENTS) partitions currently assigned to this worker; empty before it joins."""
+    try:
+        assigned = service.app.consumer.assignment()
+    except Exception:  # noqa: BLE001 - consumer not started yet
+        return []
+    topic = service.events_topic.get_topic_name()
+    return sorted(tp.partition for tp in assigned if tp.topic == topic)
+
+
 def _update_lag(service: MonitorApp) -> None:
     """Refresh the lag gauge from the consumer's highwater marks (best effort, on scrape)."""
     app = service.app
@@ -75,6 +85,7 @@ def register_views(service: MonitorApp) -> None:
             broker = await broker_reachable(bootstrap)
             body = {"status": "ready" if broker else "not_ready",
                     "dependencies": {"broker": {"reachable": broker, "address": bootstrap}},
+                    "assigned_partitions": assigned_partitions(service),
                     "ruleset_version": service.monitor.rs.version}
             return self.json(body, status=200 if broker else 503)
 

@@ -1,0 +1,282 @@
+"""State-monitor benchmark: events/s per worker beside raw aiokafka, state bytes, kill -9 recovery.
+
+    python bench/monitor_bench.py [--mode short|full]
+
+1. Throughput: the simulator's events (full rule set: transactions, snapshots, products, loans,
+   complaints...) are produced to a fresh namespace's EVENTS topic; one worker subprocess is
+   started; the figure is events / (time of the last applied event - time of the first), read from
+   its /metrics every 0.1 s, and "time to lag 0" is when its committed offsets reach the end
+   offsets. The reference is ``raw_consume_decode`` over the same topic in the same run.
+2. State size: every customer's latest record on the table's changelog (mean, p99 bytes).
+3. Recovery: a second namespace gets one event for each of ``recovery_customers`` customers; the
+   worker applies them all, is killed with SIGKILL and restarted; the figure is the time from the
+   restart to the first applied probe event (startup + rebalance + changelog restore) and to
+   /readyz listing the partitions.
+``bench/run.py`` calls :func:`run`; this file is never part of the test suite.
+"""
+
+from __future__ import annotations
+
+import argparse
+import asyncio
+import itertools
+import json
+import os
+import shutil
+import signal
+import socket
+import subprocess
+import sys
+import tempfile
+import time
+import uuid
+from pathlib import Path
+
+import httpx
+import orjson
+from aiokafka import AIOKafkaConsumer, TopicPartition
+
+REPO = Path(__file__).resolve().parents[1]
+sys.path[:0] = [str(REPO), str(REPO / "deploy" / "kafka")]
+
+from bench.kafka_reference import raw_consume_decode, raw_produce, sample_events  # noqa: E402
+from churnwatch_shared import topics  # noqa: E402
+from churnwatch_shared.settings import CommonSettings  # noqa: E402
+from churnwatch_simulator.bank import SimulatedBank, SimulationConfig  # noqa: E402
+from create_topics import create_topics  # noqa: E402
+
+MODES = {  # events through the worker, simulated customers, customers for the recovery run
+    "short": {"events": 60_000, "customers": 2_000, "recovery_customers": 100_000},
+    "full": {"events": 200_000, "customers": 10_000, "recovery_customers": 100_000},
+}
+APPLIED = 'churnwatch_monitor_events_total{outcome="applied"}'
+
+
+def _free_port() -> int:
+    with socket.socket() as sock:
+        sock.bind(("127.0.0.1", 0))
+        return int(sock.getsockname()[1])
+
+
+def simulated_events(*, count: int, customers: int) -> list[tuple[bytes, bytes]]:
+    """(key, value) records of the seeded simulator, in event-time order."""
+    bank = SimulatedBank(config=SimulationConfig(customers=customers, days=3650, seed=11))
+    return [(e["customer_id"].encode(), orjson.dumps(e))
+            for e in itertools.islice(bank.events(), count)]
+
+
+class Worker:
+    """One ``python -m churnwatch_state_monitor`` subprocess on a namespace."""
+
+    def __init__(self, *, bootstrap: str, namespace: str, data_dir: Path) -> None:
+        self.port = _free_port()
+        self.env = {
+            **os.environ, "CHURNWATCH_ENV": "test", "CHURNWATCH_KAFKA_BOOTSTRAP": bootstrap,
+            "CHURNWATCH_TOPIC_NAMESPACE": namespace, "CHURNWATCH_LOG_LEVEL": "WARNING",
+            "CHURNWATCH_MONITOR_WEB_PORT": str(self.port),
+            "CHURNWATCH_MONITOR_DATA_DIR": str(data_dir),
+            "CHURNWATCH_MONITOR_SESSION_TIMEOUT_S": "6",
+        }
+        self.proc: subprocess.Popen[bytes] | None = None
+        self.url = f"http://127.0.0.1:{self.port}"
+
+    def start(self) -> float:
+        self.proc = subprocess.Popen(
+            [sys.executable, "-m", "churnwatch_state_monitor"], env=self.env, cwd=REPO,
+            stdout=subprocess.DEVNULL, stderr=subprocess.DEVNULL, start_new_session=True,
+        )
+        return time.perf_counter()
+
+    def kill(self) -> None:
+        if self.proc and self.proc.poll() is None:
+            os.killpg(self.proc.pid, signal.SIGKILL)
+            self.proc.wait()
+
+    def stop(self) -> None:
+        if self.proc and self.proc.poll() is None:
+            os.killpg(self.proc.pid, signal.SIGTERM)
+            try:
+                self.proc.wait(timeout=20)
+            except subprocess.TimeoutExpired:
+                self.kill()
+
+    async def applied(self, client: httpx.AsyncClient) -> float | None:
+        try:
+            text = (await client.get(f"{self.url}/metrics", timeout=2)).text
+        except httpx.HTTPError:
+            return None
+        for line in text.splitlines():
+            if line.startswith(APPLIED):
+                return float(line.rsplit(" ", 1)[1])
+        return 0.0
+
+    async def assigned(self, client: httpx.AsyncClient) -> list[int]:
+        try:
+            return (await client.get(f"{self.url}/readyz", timeout=2)).json()["assigned_partitions"]
+        except (httpx.HTTPError, ValueError, KeyError):
+            return []
+
+
+async def committed_total(*, bootstrap: str, group: str, topic: str) -> tuple[int, int]:
+    """(sum of the group's committed offsets, sum of end offsets) over the topic's partitions."""
+    consumer = AIOKafkaConsumer(bootstrap_servers=bootstrap, group_id=group,
+                                enable_auto_commit=False)
+    await consumer.start()
+    try:
+        tps = [TopicPartition(topic, p) for p in range(topics.CUSTOMER_PARTITIONS)]
+        ends = await consumer.end_offsets(tps)
+        done = 0
+        for tp in tps:
+            done += (await consumer.committed(tp)) or 0
+        return done, sum(ends.values())
+    finally:
+        await consumer.stop()
+
+
+async def changelog_sizes(*, bootstrap: str, topic: str) -> list[int]:
+    """Byte size of the latest value of every key on a changelog topic."""
+    consumer = AIOKafkaConsumer(bootstrap_servers=bootstrap, auto_offset_reset="earliest",
+                                enable_auto_commit=False, max_partition_fetch_bytes=8 << 20)
+    await consumer.start()
+    latest: dict[bytes, int] = {}
+    try:
+        tps = [TopicPartition(topic, p) for p in range(topics.CUSTOMER_PARTITIONS)]
+        consumer.assign(tps)
+        await consumer.seek_to_beginning(*tps)
+        ends = await consumer.end_offsets(tps)
+
+        async def behind() -> bool:
+            return any([await consumer.position(tp) < end for tp, end in ends.items()])
+
+        while await behind():
+            for records in (await consumer.getmany(timeout_ms=500, max_records=20_000)).values():
+                for record in records:
+                    latest[record.key] = len(record.value or b"")
+    finally:
+        await consumer.stop()
+    return sorted(latest.values())
+
+
+async def _drain(worker: Worker, *, expected: int, timeout: float) -> tuple[float, float]:
+    """Poll /metrics; returns (time of first applied > 0, time applied reached expected)."""
+    first = last = None
+    deadline = time.perf_counter() + timeout
+    async with httpx.AsyncClient() as client:
+        while time.perf_counter() < deadline:
+            applied = await worker.applied(client)
+            now = time.perf_counter()
+            if applied and first is None:
+                first = now
+            if applied is not None and applied >= expected:
+                last = now
+                break
+            await asyncio.sleep(0.1)
+    if first is None or last is None:
+        raise TimeoutError(f"worker applied fewer than {expected} events in {timeout}s")
+    return first, last
+
+
+async def _namespace(bootstrap: str) -> str:
+    namespace = f"bench{uuid.uuid4().hex[:8]}"
+    await create_topics(bootstrap=bootstrap, namespace=namespace)
+    return namespace
+
+
+async def throughput(*, bootstrap: str, events: int, customers: int, data: Path) -> dict:
+    """Worker events/s and time to lag 0, beside raw consume+decode of the same topic."""
+    namespace = await _namespace(bootstrap)
+    topic = topics.EVENTS.name(namespace)
+    await raw_produce(bootstrap=bootstrap, topic=topic,
+                      records=simulated_events(count=events, customers=customers))
+    raw = await raw_consume_decode(bootstrap=bootstrap, topic=topic, expected=events)
+    worker = Worker(bootstrap=bootstrap, namespace=namespace, data_dir=data / "tp")
+    started = worker.start()
+    try:
+        first, last = await _drain(worker, expected=events, timeout=600)
+        group = f"{namespace}-state-monitor"
+        while True:
+            done, end = await committed_total(bootstrap=bootstrap, group=group, topic=topic)
+            if done >= end:
+                break
+            await asyncio.sleep(0.1)
+        lag0 = time.perf_counter()
+    finally:
+        worker.stop()
+    print(f"throughput: {events / (last - first):,.0f} events/s, raw {raw:,.0f}", flush=True)
+    sizes = await changelog_sizes(bootstrap=bootstrap,
+                                  topic=f"{namespace}-state-monitor-customer-state-changelog")
+    rate = events / (last - first)
+    return {
+        "events": events, "customers": customers,
+        "worker_events_per_s": round(rate),
+        "raw_consume_decode_events_per_s": round(raw),
+        "ratio_to_raw": round(rate / raw, 3),
+        "startup_to_first_event_s": round(first - started, 2),
+        "first_event_to_lag_0_s": round(lag0 - first, 2),
+        "state_bytes_mean": round(sum(sizes) / len(sizes), 1),
+        "state_bytes_p99": sizes[min(len(sizes) - 1, int(len(sizes) * 0.99))],
+        "state_records": len(sizes),
+    }
+
+
+async def recovery(*, bootstrap: str, customers: int, data: Path) -> dict:
+    """Restart after kill -9 with ``customers`` states: seconds to readiness and first event."""
+    namespace = await _namespace(bootstrap)
+    topic = topics.EVENTS.name(namespace)
+    records = sample_events(customers, customers=customers)
+    await raw_produce(bootstrap=bootstrap, topic=topic, records=records)
+    worker = Worker(bootstrap=bootstrap, namespace=namespace, data_dir=data / "rec")
+    worker.start()
+    try:
+        first, last = await _drain(worker, expected=customers, timeout=900)
+        await asyncio.sleep(1.0)  # let the changelog producer drain before the crash
+    finally:
+        worker.kill()
+    restarted = Worker(bootstrap=bootstrap, namespace=namespace, data_dir=data / "rec2")
+    probe_key, probe = sample_events(customers + 1, customers=customers + 1)[-1]
+    t0 = restarted.start()
+    try:
+        await raw_produce(bootstrap=bootstrap, topic=topic, records=[(probe_key, probe)])
+        ready = None
+        async with httpx.AsyncClient() as client:
+            while time.perf_counter() - t0 < 600:
+                if ready is None and await restarted.assigned(client):
+                    ready = time.perf_counter()
+                applied = await restarted.applied(client)
+                if applied:
+                    break
+                await asyncio.sleep(0.1)
+        probe_at = time.perf_counter()
+    finally:
+        restarted.stop()
+    return {
+        "customers": customers,
+        "initial_fill_events_per_s": round(customers / (last - first)),
+        "restart_to_ready_s": round((ready or probe_at) - t0, 2),
+        "restart_to_first_event_s": round(probe_at - t0, 2),
+    }
+
+
+async def _run(bootstrap: str, mode: str) -> dict:
+    cfg = MODES[mode]
+    data = Path(tempfile.mkdtemp(prefix="monitor-bench-"))
+    try:
+        tp = await throughput(bootstrap=bootstrap, events=cfg["events"],
+                              customers=cfg["customers"], data=data)
+        rec = await recovery(bootstrap=bootstrap, customers=cfg["recovery_customers"], data=data)
+    finally:
+        shutil.rmtree(data, ignore_errors=True)
+    return {"throughput": tp, "recovery": rec}
+
+
+def run(*, bootstrap: str, mode: str) -> dict:
+    """Run the monitor benchmark in ``mode`` (short|full); print and return the figures."""
+    results = asyncio.run(_run(bootstrap, mode))
+    print(json.dumps(results, indent=2))
+    return results
+
+
+if __name__ == "__main__":
+    parser = argparse.ArgumentParser(description=__doc__.splitlines()[0])
+    parser.add_argument("--mode", choices=sorted(MODES), default="short")
+    run(bootstrap=CommonSettings().kafka_bootstrap, mode=parser.parse_args().mode)

@@ -1,0 +1,41 @@
+"""Test-only fault injection: SIGKILL the worker at a named point of one event's processing.
+
+``CHURNWATCH_MONITOR_FAULT_KILL_AT=<point>:<event_id>`` (off by default, refused in production by
+the settings) lets the recovery tests on the real broker crash the worker exactly inside the
+window that decides "nothing lost, nothing doubled":
+
+- ``after_alerts_acked``: the event's alerts are acknowledged by the broker, its state record is
+  not yet written. On restart the event is redelivered and re-applied, and the same alert
+  (same deterministic alert_id, same content apart from ``detected_at``) is produced again.
+- ``after_state_durable``: the state record is on the changelog (producer flushed), the source
+  offset is not committed. On restart the restored state already holds the event, so it is
+  skipped as redelivered; its alert was acknowledged before the state write, so it is not lost.
+"""
+
+from __future__ import annotations
+
+import os
+import signal
+from collections.abc import Awaitable, Callable
+
+
+class FaultPoints:
+    """Checks whether the current event is the one to crash on, and crashes."""
+
+    def __init__(self, spec: str | None) -> None:
+        point, _, event_id = (spec or "").partition(":")
+        self.point = point or None
+        self.event_id = event_id or None
+
+    @property
+    def armed(self) -> bool:
+        return self.point is not None
+
+    async def reach(self, point: str, *, event_id: str,
+                    before_kill: Callable[[], Awaitable[None]] | None = None) -> None:
+        """Kill this process with SIGKILL if ``point`` for ``event_id`` is the armed fault."""
+        if point != self.point or event_id != self.event_id:
+            return
+        if before_kill is not None:
+            await before_kill()
+        os.kill(os.getpid(), signal.SIGKILL)

@@ -1,0 +1,126 @@
+"""Two workers share the partitions on the real broker and one takes over when the other stops.
+
+Known intermittent failure (seen 1 run in ~6): after the graceful stop the survivor lists all 8
+partitions in /readyz but its lag on some taken-over partitions stays > 0 and the phase-2 alerts
+of those customers never arrive (a Faust consumer stall after rebalance, under investigation).
+"""
+
+from __future__ import annotations
+
+import asyncio
+import uuid
+
+import httpx
+import pytest
+
+from churnwatch_shared import topics
+from churnwatch_shared.alerts import Alert
+from tests.state_monitor.events import at, outflow, raw, snapshot, wire
+from tests.state_monitor.test_worker_integration import _worker
+from tests.support.kafka import consume_until, produce
+
+pytestmark = pytest.mark.integration
+
+CUSTOMERS = 60
+
+
+def _complaint(event_id: str, customer: str, when: str) -> dict:
+    return raw(event_id, customer, when, "complaint.filed",
+               {"complaint_id": f"cp-{event_id}", "category": "fees", "severity": "medium"})
+
+
+def _by_id(records: list) -> dict[str, list[Alert]]:
+    out: dict[str, list[Alert]] = {}
+    for record in records:
+        alert = Alert.model_validate_json(record.value)
+        out.setdefault(alert.alert_id, []).append(alert)
+    return out
+
+
+async def _applied(client: httpx.AsyncClient, customer: str, want: int) -> int:
+    for _ in range(150):
+        resp = await client.get(f"/v1/customers/{customer}/state")
+        if resp.status_code == 200 and resp.json()["events_applied"] >= want:
+            return resp.json()["events_applied"]
+        await asyncio.sleep(0.2)
+    return -1
+
+
+async def _until_split(ports: list[int]) -> None:
+    """Wait until the group has spread all source partitions over both workers."""
+    for _ in range(300):
+        owned = []
+        for port in ports:
+            async with httpx.AsyncClient(base_url=f"http://127.0.0.1:{port}") as client:
+                owned.append((await client.get("/readyz")).json()["assigned_partitions"])
+        if all(owned) and sorted(p for parts in owned for p in parts) == list(
+                range(topics.CUSTOMER_PARTITIONS)):
+            return
+        await asyncio.sleep(0.2)
+    raise AssertionError(f"partitions never split over both workers: {owned}")
+
+
+async def _applied_total(port: int) -> float:
+    async with httpx.AsyncClient(base_url=f"http://127.0.0.1:{port}") as client:
+        text = (await client.get("/metrics")).text
+    line = next(x for x in text.splitlines()
+                if x.startswith('churnwatch_monitor_events_total{outcome="applied"}'))
+    return float(line.rsplit(" ", 1)[1])
+
+
+async def test_two_workers_share_partitions_and_survivor_takes_over(
+    make_namespace, kafka_bootstrap: str, tmp_path  # noqa: ANN001
+) -> None:
+    from tests.support.processes import free_port
+
+    namespace = await make_namespace()
+    events = topics.EVENTS.name(namespace)
+    alerts_topic = topics.ALERTS.name(namespace)
+    run = uuid.uuid4().hex[:6]
+    customers = [f"c{run}-{n:03d}" for n in range(CUSTOMERS)]
+    ports = [free_port(), free_port()]
+    workers = [_worker(namespace=namespace, bootstrap=kafka_bootstrap, port=port,
+                       tmp_path=tmp_path, data=f"w{i}") for i, port in enumerate(ports)]
+    for worker in workers:
+        worker.start(timeout=90)
+    try:
+        await _until_split(ports)
+        await produce(bootstrap=kafka_bootstrap, topic=events, records=[
+            (c.encode(), wire(e)) for c in customers for e in (
+                snapshot(f"{c}-bal", c, at(0), demand="100000.00"),
+                outflow(f"{c}-out", c, at(1), "80000.00"),
+            )
+        ])
+        first = await consume_until(bootstrap=kafka_bootstrap, topic=alerts_topic,
+                                    predicate=lambda r: len(_by_id(r)) >= CUSTOMERS, timeout=120)
+        assert len(_by_id(first)) >= CUSTOMERS
+        shares = [await _applied_total(port) for port in ports]
+        assert all(share > 0 for share in shares), shares  # both workers own partitions
+        assert sum(shares) == 2 * CUSTOMERS
+
+        workers[1].stop()  # graceful: leaves the group, the survivor gets all partitions
+        await produce(bootstrap=kafka_bootstrap, topic=events, records=[
+            (c.encode(), wire(_complaint(f"{c}-cmp", c, at(2)))) for c in customers
+        ])
+        records = await consume_until(
+            bootstrap=kafka_bootstrap, topic=alerts_topic, timeout=120, settle=3.0,
+            predicate=lambda r: sum(a.rule_id == "stability.complaint_filed"
+                                    for a in map(Alert.model_validate_json,
+                                                 (x.value for x in r))) >= CUSTOMERS,
+        )
+        async with httpx.AsyncClient(base_url=f"http://127.0.0.1:{ports[0]}") as client:
+            applied = [await _applied(client, c, 3) for c in customers]
+    finally:
+        for worker in workers:
+            worker.stop()
+
+    assert applied == [3] * CUSTOMERS  # every customer's state served by the survivor
+    per_customer: dict[str, list[str]] = {}
+    for alert_id, copies in _by_id(records).items():
+        contents = {a.model_dump_json(exclude={"detected_at"}) for a in copies}
+        assert len(contents) == 1, f"alert {alert_id} repeated with different content"
+        per_customer.setdefault(copies[0].customer_id, []).append(copies[0].rule_id)
+    assert sorted(per_customer) == customers
+    for rule_ids in per_customer.values():  # one alert id per condition (plus churn-level rises)
+        assert rule_ids.count("account_flow.large_interbank_outflow") == 1
+        assert rule_ids.count("stability.complaint_filed") == 1
