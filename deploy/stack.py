@@ -69,9 +69,22 @@ def healthy(url: str) -> bool:
         return False
 
 
-def start_broker() -> None:
+def broker_running() -> bool:
+    return subprocess.run(
+        [str(REPO / "deploy/kafka/kafka.sh"), "status"], check=False, capture_output=True
+    ).returncode == 0
+
+
+def start_broker() -> bool:
+    """Start the local broker unless one runs; True when this call started it."""
+    already = broker_running()
     subprocess.run([str(REPO / "deploy/kafka/kafka.sh"), "start"], check=True)
     subprocess.run([PYTHON, str(REPO / "deploy/kafka/create_topics.py")], check=True)
+    return not already
+
+
+def stop_broker() -> None:
+    subprocess.run([str(REPO / "deploy/kafka/kafka.sh"), "stop"], check=False)
 
 
 def spawn(part: Part, *, detach: bool) -> subprocess.Popen[bytes]:
@@ -101,8 +114,9 @@ def wait_healthy(part: Part, proc: subprocess.Popen[bytes], *, timeout: float = 
     raise SystemExit(f"[stack] {part.name} not healthy after {timeout}s; see {LOGS}/{part.name}.log")
 
 
-def start_all(*, detach: bool) -> dict[str, subprocess.Popen[bytes]]:
-    start_broker()
+def start_all(*, detach: bool) -> tuple[dict[str, subprocess.Popen[bytes]], bool]:
+    """Broker (if needed), services in dependency order, then the demo feed."""
+    started_broker = start_broker()
     procs: dict[str, subprocess.Popen[bytes]] = {}
     try:
         for part in SERVICES:
@@ -112,8 +126,10 @@ def start_all(*, detach: bool) -> dict[str, subprocess.Popen[bytes]]:
         procs[DEMO.name] = spawn(DEMO, detach=detach)
     except BaseException:
         stop_procs(procs)
+        if started_broker:
+            stop_broker()
         raise
-    return procs
+    return procs, started_broker
 
 
 def stop_procs(procs: dict[str, subprocess.Popen[bytes]] | dict[str, int]) -> None:
@@ -146,7 +162,7 @@ def banner() -> None:
 
 
 def run() -> int:
-    procs = start_all(detach=False)
+    procs, started_broker = start_all(detach=False)
     banner()
     say("demo feed is sending; alerts arrive in the inbox within a minute. Ctrl-C stops all.")
     stopping = False
@@ -166,23 +182,31 @@ def run() -> int:
             time.sleep(0.5)
     finally:
         stop_procs(procs)
-        subprocess.run([str(REPO / "deploy/kafka/kafka.sh"), "stop"], check=False)
+        # A broker that was already running (someone else's) is left alone.
+        if started_broker:
+            stop_broker()
+    say("stopped")
     return 0
 
 
 def up() -> int:
-    procs = start_all(detach=True)
-    PIDS.write_text(json.dumps({name: proc.pid for name, proc in procs.items()}))
+    procs, started_broker = start_all(detach=True)
+    pids = {name: proc.pid for name, proc in procs.items()}
+    PIDS.write_text(json.dumps({"pids": pids, "started_broker": started_broker}))
     banner()
     say("running in the background; `make down` stops it.")
     return 0
 
 
 def down() -> int:
+    started_broker = True
     if PIDS.exists():
-        stop_procs(json.loads(PIDS.read_text()))
+        record = json.loads(PIDS.read_text())
+        stop_procs(record["pids"])
+        started_broker = record["started_broker"]
         PIDS.unlink()
-    subprocess.run([str(REPO / "deploy/kafka/kafka.sh"), "stop"], check=False)
+    if started_broker:
+        stop_broker()
     return 0
 
 
