@@ -4,6 +4,7 @@
     python bench/detection_quality.py --mode full         (10,000 customers x 365 days)
     python bench/detection_quality.py --rules my.yaml     (score another rules file)
     python bench/detection_quality.py --what-if           (also score the built-in rule what-ifs)
+    python bench/detection_quality.py --seed 7            (another population: check for overfitting)
 
 A seeded population is generated in-process, its events are replayed through the state monitor's
 offline backtest (``churnwatch_state_monitor.backtest.replay``: the same ``Monitor.process`` the
@@ -351,14 +352,14 @@ def what_if_rules(*, patch: dict[str, Any], directory: Path) -> Path:
 # --- entry points --------------------------------------------------------------------------------
 
 def run(*, mode: str, rules_path: Path | None = None, what_ifs: bool = False,
-        breakdown: bool = True) -> dict[str, Any]:
+        breakdown: bool = True, seed: int = SEED) -> dict[str, Any]:
     """Generate, replay and score one mode; returns the machine-readable results."""
     customers, days = SIZES[mode]
-    lines, truth, gen_seconds = generate(customers=customers, days=days, seed=SEED)
+    lines, truth, gen_seconds = generate(customers=customers, days=days, seed=seed)
     labels = truth["labels"]
     alerts, stats = backtest(lines=lines, rules_path=rules_path)
     result: dict[str, Any] = {
-        "population": {"customers": customers, "days": days, "seed": SEED,
+        "population": {"customers": customers, "days": days, "seed": seed,
                        "events": len(lines), "pattern_counts": truth["pattern_counts"],
                        "generation_seconds": round(gen_seconds, 2)},
         "backtest": stats,
@@ -431,11 +432,12 @@ def main(argv: list[str] | None = None) -> int:
     parser.add_argument("--mode", choices=sorted(SIZES), default="short")
     parser.add_argument("--rules", type=Path, help="rules YAML (default: the packaged one)")
     parser.add_argument("--what-if", action="store_true", help="also score the rule what-ifs")
+    parser.add_argument("--seed", type=int, default=SEED, help=f"population seed (default {SEED})")
     args = parser.parse_args(argv)
     from bench.run import machine  # lazy: keeps this module importable without the harness
 
     started = time.monotonic()
-    results = run(mode=args.mode, rules_path=args.rules, what_ifs=args.what_if)
+    results = run(mode=args.mode, rules_path=args.rules, what_ifs=args.what_if, seed=args.seed)
     report = {"benchmark": "detection_quality", "mode": args.mode,
               "measured_at": datetime.now(UTC).isoformat(), "machine": machine(),
               "rules_file": str(args.rules) if args.rules else "(packaged)", "results": results,
@@ -443,7 +445,8 @@ def main(argv: list[str] | None = None) -> int:
     print_table(results)
     out_dir = REPO / "bench" / "results"
     out_dir.mkdir(parents=True, exist_ok=True)
-    out = out_dir / f"{datetime.now(UTC):%Y%m%dT%H%M%SZ}-detection-{args.mode}.json"
+    suffix = "" if args.seed == SEED else f"-seed{args.seed}"
+    out = out_dir / f"{datetime.now(UTC):%Y%m%dT%H%M%SZ}-detection-{args.mode}{suffix}.json"
     out.write_text(json.dumps(report, indent=2, default=str) + "\n")
     print(f"written: {out.relative_to(REPO)}  ({report['wall_seconds']} s)")
     return 0

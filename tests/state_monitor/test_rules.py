@@ -6,10 +6,11 @@ from datetime import UTC, datetime, timedelta
 
 from churnwatch_shared.alerts import AlertKind, Severity
 from churnwatch_state_monitor import rules
+from churnwatch_state_monitor.engine import Monitor
 from churnwatch_state_monitor.ruleset import load_ruleset
 from churnwatch_state_monitor.scoring import level_for
 from churnwatch_state_monitor.state import WEEK
-from tests.state_monitor.events import T0, at, raw, snapshot, txn
+from tests.state_monitor.events import T0, at, outflow, raw, snapshot, txn
 from tests.state_monitor.test_engine import C, Feed
 
 
@@ -123,6 +124,8 @@ def test_churn_alert_once_per_level_with_hysteresis() -> None:
     feed = Feed()
     feed.send(snapshot("s1", C, at(0), demand="50000.00"))
     for i in range(3):
+        if feed.state.level == 3:
+            break
         feed.send(raw(f"k{i}", C, at(1 + i), "complaint.filed",
                       {"complaint_id": f"k{i}", "category": "service", "severity": "low"}))
     churn = [a for a in feed.alerts if a.rule_id == rules.CHURN_SCORE]
@@ -144,3 +147,88 @@ def test_priority_reflects_customer_value() -> None:
     pick = lambda f: next(a for a in f.alerts if a.rule_id == rules.COMPLAINT_FILED)  # noqa: E731
     assert pick(big).severity == pick(small).severity
     assert pick(big).priority > pick(small).priority
+
+
+def test_tier_band_fires_on_the_crossing_only() -> None:
+    feed = Feed()
+    feed.send(profile("gold"))
+    feed.send(snapshot("s1", C, at(1), demand="60000.00"))  # gold threshold 50k
+    for i, demand in enumerate(("45000.00", "44000.00", "43000.00")):
+        feed.send(snapshot(f"b{i}", C, at(10 * (i + 1)), demand=demand))  # weeks apart
+    band = [a.severity for a in feed.alerts if a.rule_id == rules.TIER_CRITICAL_BAND]
+    assert band == [Severity.WARNING]  # once, not on every snapshot inside the band
+    feed.send(snapshot("low", C, at(50), demand="30000.00"))
+    band = [a.severity for a in feed.alerts if a.rule_id == rules.TIER_CRITICAL_BAND]
+    assert band == [Severity.WARNING, Severity.CRITICAL]
+
+
+def test_tier_band_silent_for_a_customer_who_never_held_the_tier() -> None:
+    feed = Feed()
+    feed.send(profile("platinum"))  # platinum threshold 300k
+    for i in range(3):
+        feed.send(snapshot(f"s{i}", C, at(10 * i), demand="250000.00"))
+    assert rules.TIER_CRITICAL_BAND not in feed.rule_ids()
+    assert feed.state.churn < load_ruleset().churn.levels.watch
+
+
+def test_payroll_bonus_soon_after_payday_does_not_shorten_the_cycle() -> None:
+    feed = Feed()
+    for i in range(3):
+        feed.send(txn(f"pay{i}", C, at(30 * i), direction="credit", amount="9000.00",
+                      category="payroll_credit", channel="batch"))
+    feed.send(txn("bonus", C, at(67), direction="credit", amount="30000.00",
+                  category="payroll_credit", channel="batch"))  # 7 days after payday
+    feed.send(txn("spend", C, at(85), amount="10.00"))  # the next payday (day 90) not yet due
+    assert rules.PAYROLL_MISSING not in feed.rule_ids()
+    assert feed.state.payroll_gap == 30
+
+
+def test_interbank_share_needs_repeated_transfers() -> None:
+    once, repeated = Feed(), Feed()
+    for feed in (once, repeated):
+        feed.send(snapshot("s1", C, at(0), demand="100000.00"))
+    # two transfers, each under half the balance, together 60% of the funds: not yet a pattern
+    once.send(outflow("o1", C, at(1), "30000.00", balance_after="70000.00"))
+    once.send(outflow("o2", C, at(2), "30000.00", balance_after="40000.00"))
+    assert once.rule_ids() == []
+    balance = 100000
+    for i in range(3):
+        balance -= 20000
+        repeated.send(outflow(f"o{i}", C, at(1 + 3 * i), "20000.00", balance_after=f"{balance}.00"))
+    [share] = [a for a in repeated.alerts if a.rule_id == rules.INTERBANK_OUTFLOW_SHARE]
+    assert share.window == "30d" and share.observed == 0.6
+
+
+def _weekly(feed: Feed, counts: list[int]) -> None:
+    """Customer-initiated transactions per 7-day bucket (buckets are aligned to the Unix epoch)."""
+    start = datetime.fromtimestamp((int(T0.timestamp()) // WEEK + 1) * WEEK, UTC)
+    for week, count in enumerate(counts):
+        for i in range(count):
+            when = (start + timedelta(days=7 * week + i * 6 / max(count, 1), hours=1)).isoformat()
+            feed.send(txn(f"w{week}-{i}", C, when))
+        # a bank-initiated event each week (fees, interest, snapshots) closes the weeks in time
+        fee = (start + timedelta(days=7 * week + 6.5)).isoformat()
+        feed.send(txn(f"fee{week}", C, fee, amount="1.00", category="fee", channel="batch"))
+
+
+def test_sustained_decline_fires_when_activity_fades_and_stays_down() -> None:
+    feed = Feed()
+    _weekly(feed, [6] * 12 + [3, 2, 1, 1, 0, 0, 0])
+    [fade] = [a for a in feed.alerts if a.rule_id == rules.SUSTAINED_DECLINE]
+    assert fade.severity is Severity.WARNING and fade.baseline == 24.0
+    churn = [a for a in feed.alerts if a.rule_id == rules.CHURN_SCORE]
+    assert any(a.severity in (Severity.WARNING, Severity.CRITICAL) for a in churn)
+
+
+def test_sustained_decline_ignores_a_three_week_holiday() -> None:
+    feed = Feed()
+    holiday = [6] * 12 + [2, 0, 0, 3, 6, 6, 6, 6]  # 21 idle days across four weeks
+    _weekly(feed, holiday)
+    assert rules.SUSTAINED_DECLINE not in feed.rule_ids()
+    # one four-week window alone would be fooled: the confirming week is what tells them apart
+    rs = load_ruleset()
+    hasty = rs.model_copy(update={"rules": rs.rules.model_copy(update={
+        "sustained_decline": rs.rules.sustained_decline.model_copy(update={"confirm": False})})})
+    unconfirmed = Feed(Monitor(ruleset=hasty))
+    _weekly(unconfirmed, holiday)
+    assert rules.SUSTAINED_DECLINE in unconfirmed.rule_ids()

@@ -13,7 +13,16 @@ from churnwatch_shared.alerts import CustomerStateName, Severity
 from churnwatch_shared.events import ComplaintSeverity, Direction, LoanClassification
 
 from churnwatch_state_monitor.ruleset import RuleSet
-from churnwatch_state_monitor.state import B_ACTS, B_WEEK, CLASS_RANK, DAY, CustomerState, cents
+from churnwatch_state_monitor.state import (
+    B_ACTS,
+    B_IB_N,
+    B_IB_OUT,
+    B_WEEK,
+    CLASS_RANK,
+    DAY,
+    CustomerState,
+    cents,
+)
 
 LARGE_INTERBANK_OUTFLOW = "account_flow.large_interbank_outflow"
 INTERBANK_OUTFLOW_SHARE = "account_flow.interbank_outflow_share"
@@ -26,11 +35,13 @@ LOAN_OVERDUE = "risk.loan_overdue"
 CLASSIFICATION_DOWNGRADE = "risk.classification_downgrade"
 TIER_CRITICAL_BAND = "scale.tier_critical_band"
 CHURN_SCORE = "churn.composite_score"
+SUSTAINED_DECLINE = "stability.sustained_decline"
 
+# Append only: the engine keys its cooldown memory by position in this tuple.
 RULE_IDS: tuple[str, ...] = (
     LARGE_INTERBANK_OUTFLOW, INTERBANK_OUTFLOW_SHARE, PAYROLL_MISSING, DORMANCY, ACTIVITY_DROP,
     COMPLAINT_FILED, PRODUCT_CANCELLED, LOAN_OVERDUE, CLASSIFICATION_DOWNGRADE, TIER_CRITICAL_BAND,
-    CHURN_SCORE,
+    CHURN_SCORE, SUSTAINED_DECLINE,
 )
 
 _COMPLAINT_SEVERITY = {
@@ -117,9 +128,12 @@ def interbank_outflow_share(st: CustomerState, ev, rs: RuleSet) -> Finding | Non
         return None
     if st.liquid is None:  # no balance known: a share cannot be judged
         return None
+    transfers = st.window(column=B_IB_N, buckets=5)
+    if transfers < cfg.min_transfers_30d:  # a one-off purchase is not money moving away
+        return None
     liquid = max(st.liquid, 0)
     for window, buckets, floor in (("30d", 5, cfg.min_share_30d), ("7d", 1, cfg.min_share_7d)):
-        out = st.window(column=3, buckets=buckets)
+        out = st.window(column=B_IB_OUT, buckets=buckets)
         if out < cents(cfg.min_amount):
             continue
         share = out / (out + liquid)
@@ -132,7 +146,8 @@ def interbank_outflow_share(st: CustomerState, ev, rs: RuleSet) -> Finding | Non
                 title=f"{share:.0%} of funds moved to other banks in {window}",
                 condition_key=f"{window}:{week}",
                 code="interbank_outflow_share",
-                text=f"outflow to other banks is {share:.0%} of balance plus outflow over {window}",
+                text=(f"outflow to other banks is {share:.0%} of balance plus outflow over "
+                      f"{window} ({transfers} transfers in 30d)"),
                 observed=round(share, 4),
                 baseline=floor,
                 window=window,
@@ -170,6 +185,10 @@ def periodic(st: CustomerState, ev, before: Before, rs: RuleSet) -> list[Finding
                 observed=late_days, baseline=round(st.payroll_gap, 1), window="payroll cycle",
                 evidence=[ev.event_id],
             ))
+    if st.folded > before.folded:
+        decline = sustained_decline(st, ev, rs)
+        if decline is not None:
+            found.append(decline)
     drop = rs.rules.activity_drop
     if drop.enabled and st.folded > before.folded and before.weeks >= drop.warmup_weeks:
         if before.act_mean >= drop.min_baseline_per_week:
@@ -189,6 +208,51 @@ def periodic(st: CustomerState, ev, before: Before, rs: RuleSet) -> list[Finding
                     evidence=[ev.event_id],
                 ))
     return found
+
+
+def decline_level(st: CustomerState, rs: RuleSet) -> tuple[int, float, int] | None:
+    """(four-week count, usual weekly count, weeks) when activity has faded and stayed down."""
+    cfg = rs.rules.sustained_decline
+    if not cfg.enabled or st.weeks < cfg.warmup_weeks + 4:
+        return None
+    weekly = st.closed_weeks(alpha=rs.ewma_alpha)
+    if weekly is None:
+        return None
+    base, counts = weekly
+    if base < cfg.min_baseline_per_week:
+        return None
+    windows = (counts[1:], counts[:4]) if cfg.confirm else (counts[1:],)
+    limit, normal = cfg.decline_ratio * 4 * base, cfg.normal_ratio * base
+    for window in windows:
+        if sum(window) >= limit or max(window) >= normal:
+            return None
+    return sum(counts[1:]), base, 5 if cfg.confirm else 4
+
+
+def sustained_decline(st: CustomerState, ev, rs: RuleSet) -> Finding | None:  # noqa: ANN001
+    """Activity well below the customer's own usual level for weeks, with no week back at it.
+
+    Alerts once per episode: ``st.fading`` remembers the week the decline was first seen until a
+    closed week is back at the usual level.
+    """
+    found = decline_level(st, rs)
+    if found is None:
+        st.fading = 0
+        return None
+    if st.fading:
+        return None
+    total, base, weeks = found
+    cfg = rs.rules.sustained_decline
+    week = st.flow[-1][B_WEEK]
+    st.fading = week
+    return Finding(
+        rule_id=SUSTAINED_DECLINE, state=CustomerStateName.STABILITY, severity=cfg.severity,
+        title="Activity has faded for weeks without recovering",
+        condition_key=f"since:{week - weeks}", code="sustained_decline",
+        text=(f"{total} customer-initiated transactions in the last 4 weeks against a usual "
+              f"{base:.1f} a week; no week of the last {weeks} back at the usual level"),
+        observed=total, baseline=round(base * 4, 1), window="28d", evidence=[ev.event_id],
+    )
 
 
 def complaint_filed(ev, rs: RuleSet) -> Finding | None:  # noqa: ANN001
@@ -258,19 +322,33 @@ def classification_downgrade(ev, previous: int, rs: RuleSet) -> Finding | None: 
     )
 
 
-def tier_band(st: CustomerState, ev, rs: RuleSet) -> Finding | None:  # noqa: ANN001
-    """Financial assets inside the critical band below the tier threshold, or below it."""
-    cfg = rs.rules.tier_critical_band
+def band_of(st: CustomerState, rs: RuleSet) -> int:
+    """0 at/above the tier threshold (or never reached it), 1 inside the critical band, 2 below."""
     band = rs.tiers.get(st.tier) if st.tier else None
-    if not cfg.enabled or band is None or st.peak_assets == 0:
-        return None
+    if band is None:
+        return 0
     threshold = cents(band.threshold)
-    floor = threshold - cents(band.critical_band)
-    assets = st.assets
-    if assets >= threshold:
+    if st.peak_assets < threshold or st.assets >= threshold:
+        return 0
+    return 1 if st.assets >= threshold - cents(band.critical_band) else 2
+
+
+def tier_band(st: CustomerState, ev, rs: RuleSet) -> Finding | None:  # noqa: ANN001
+    """Assets crossing down into the critical band below the tier threshold, or below the band.
+
+    Fires only on the crossing (from at/above the threshold, or from the band to below it), never
+    for a customer who never held the tier's assets. Records the band judged in ``st.band``.
+    """
+    cfg = rs.rules.tier_critical_band
+    previous, current = st.band, band_of(st, rs)
+    st.band = current
+    if not cfg.enabled or current <= previous or st.peak_assets == 0:
         return None
-    severity = cfg.severity if assets >= floor else Severity.CRITICAL
-    where = "inside the critical band" if assets >= floor else "below the critical band"
+    band = rs.tiers[st.tier]
+    threshold = cents(band.threshold)
+    assets = st.assets
+    severity = cfg.severity if current == 1 else Severity.CRITICAL
+    where = "inside the critical band" if current == 1 else "below the critical band"
     return Finding(
         rule_id=TIER_CRITICAL_BAND, state=CustomerStateName.SCALE, severity=severity,
         title=f"Assets {where} of tier {st.tier}", condition_key=f"{st.tier}:{severity}",

@@ -46,8 +46,10 @@ class InterbankOutflowShare(_Config):
     enabled: bool = True
     severity: Severity = Severity.WARNING
     min_share_7d: Share = 0.5
-    min_share_30d: Share = 0.7
+    min_share_30d: Share = 0.5
     min_amount: Money = Decimal("10000")
+    # separate debits to other banks within the 30-day window: one large purchase is not a pattern
+    min_transfers_30d: Annotated[int, Field(ge=1, le=50)] = 3
 
 
 class PayrollMissing(_Config):
@@ -69,6 +71,25 @@ class ActivityDrop(_Config):
     drop_ratio: Share = 0.3
     min_baseline_per_week: Annotated[float, Field(gt=0)] = 3.0
     warmup_weeks: Annotated[int, Field(ge=1, le=52)] = 4
+
+
+class SustainedDecline(_Config):
+    enabled: bool = True
+    severity: Severity = Severity.WARNING
+    # four closed weeks together below this share of the usual weekly activity ...
+    decline_ratio: Share = 0.4
+    # ... and not one of them back at this share of it (a holiday ends, a fade does not)
+    normal_ratio: Share = 0.7
+    # both the newest four closed weeks and the four before (five weeks) must qualify
+    confirm: bool = True
+    min_baseline_per_week: Annotated[float, Field(gt=0)] = 3.0
+    warmup_weeks: Annotated[int, Field(ge=1, le=52)] = 6
+
+    @model_validator(mode="after")
+    def _ordered(self) -> SustainedDecline:
+        if self.decline_ratio > self.normal_ratio:
+            raise ValueError("decline_ratio must not exceed normal_ratio")
+        return self
 
 
 class SimpleRule(_Config):
@@ -108,6 +129,9 @@ class Rules(_Config):
     dormancy: Dormancy = Field(default_factory=Dormancy, alias="stability.dormancy")
     activity_drop: ActivityDrop = Field(
         default_factory=ActivityDrop, alias="stability.activity_drop"
+    )
+    sustained_decline: SustainedDecline = Field(
+        default_factory=SustainedDecline, alias="stability.sustained_decline"
     )
     complaint_filed: SimpleRule = Field(
         default_factory=SimpleRule, alias="stability.complaint_filed"
@@ -153,7 +177,10 @@ class ChurnWeights(_Config):
 
 class Churn(_Config):
     weights: ChurnWeights = Field(default_factory=ChurnWeights)
-    complaint_points: Annotated[float, Field(ge=0, le=100)] = 25
+    # composite = strongest_share * strongest state + (1 - strongest_share) * weighted mean, so
+    # one state far gone is enough to raise the level; the rest add to it
+    strongest_share: Annotated[float, Field(ge=0, le=1)] = 0.6
+    complaint_points: Annotated[float, Field(ge=0, le=100)] = 40
     cancellation_points: Annotated[float, Field(ge=0, le=100)] = 15
     levels: ChurnLevels = Field(default_factory=ChurnLevels)
     hysteresis: Annotated[float, Field(ge=0, le=30)] = 10

@@ -1,8 +1,10 @@
 """Five state scores, the composite churn score with hysteresis, and alert priority by value.
 
 Each state score is 0 (healthy) .. 100 (worst), from the customer's own baselines plus absolute
-thresholds. The composite weighs them (rules file ``churn.weights``) and adds points for each
-complaint and cancellation in 90 days, because so few unhappy customers ever say so.
+thresholds. The composite is the strongest state (share ``churn.strongest_share``) plus the weighted
+mean of all five (rules file ``churn.weights``), so one state far gone raises the level on its own;
+it adds points for each complaint and cancellation in 90 days, because so few unhappy customers
+ever say so.
 """
 
 from __future__ import annotations
@@ -11,9 +13,11 @@ from dataclasses import dataclass
 
 from churnwatch_shared.alerts import CustomerStateName, Severity
 
+from churnwatch_state_monitor.rules import band_of, decline_level
 from churnwatch_state_monitor.ruleset import RuleSet
 from churnwatch_state_monitor.state import (
     B_ACTS,
+    B_IB_N,
     B_IB_OUT,
     B_IN,
     B_OUT,
@@ -59,16 +63,15 @@ def score(st: CustomerState, rs: RuleSet) -> Scores:
     scale = 0.0
     if st.assets_base > 0:
         drop = 1 - st.assets / st.assets_base
-        scale = signal("assets_below_baseline", S.SCALE, drop * 150)
-    band = rs.tiers.get(st.tier) if st.tier else None
-    if band is not None and st.peak_assets:
-        threshold = cents(band.threshold)
-        if st.assets < threshold - cents(band.critical_band):
-            scale = max(scale, signal("tier_lost", S.SCALE, 80))
-        elif st.assets < threshold:
-            scale = max(scale, signal("tier_critical_band", S.SCALE, 60))
+        scale = signal("assets_below_baseline", S.SCALE, drop * 75)
+    band = band_of(st, rs) if st.tier else 0
+    if band == 2:
+        scale = max(scale, signal("tier_lost", S.SCALE, 80))
+    elif band == 1:
+        scale = max(scale, signal("tier_critical_band", S.SCALE, 48))
 
-    # stability: dormancy and activity against the weekly baseline
+    # stability: dormancy and activity against the weekly baseline (one quiet week is weak
+    # evidence: holidays; weeks of decline without recovery are strong)
     stability = 0.0
     if st.last_act:
         idle = (st.newest - st.last_act) / DAY
@@ -80,7 +83,9 @@ def score(st: CustomerState, rs: RuleSet) -> Scores:
         last_week = next((r for r in st.flow if r[B_WEEK] == st.folded), None)
         count = last_week[B_ACTS] if last_week else 0
         ratio = count / st.act_mean
-        stability = max(stability, signal("activity_drop", S.STABILITY, (1 - ratio) * 70))
+        stability = max(stability, signal("activity_drop", S.STABILITY, (1 - ratio) * 28))
+    if st.weeks >= rs.rules.sustained_decline.warmup_weeks + 4 and decline_level(st, rs):
+        stability = max(stability, signal("sustained_decline", S.STABILITY, 75))
 
     # risk: days past due, classification, bounced payments
     risk = max(
@@ -96,12 +101,16 @@ def score(st: CustomerState, rs: RuleSet) -> Scores:
         ib_out = st.window(column=B_IB_OUT, buckets=5)
         if ib_out:
             share = ib_out / (ib_out + max(st.liquid or 0, 0))
-            flow = signal("interbank_outflow_share", S.ACCOUNT_FLOW, share * 100)
+            # one large transfer counts in part; repeated transfers are the pattern
+            need = rs.rules.interbank_outflow_share.min_transfers_30d
+            seen = min(need, st.window(column=B_IB_N, buckets=5))
+            flow = signal("interbank_outflow_share", S.ACCOUNT_FLOW, share * 60 * seen / need)
         inflow = st.window(column=B_IN, buckets=5)
         outflow = st.window(column=B_OUT, buckets=5)
-        if outflow > inflow and outflow:
-            net = (outflow - inflow) / (outflow + inflow)
-            flow = max(flow, signal("net_outflow", S.ACCOUNT_FLOW, net * 60))
+        # net outflow as a share of the funds the customer had, once a 30-day window is known
+        if outflow > inflow and st.liquid is not None and st.weeks >= 4:
+            net = (outflow - inflow) / (outflow + max(st.liquid or 0, 0))
+            flow = max(flow, signal("net_outflow", S.ACCOUNT_FLOW, net * 50))
     pay = rs.rules.payroll_missing
     if st.payroll_seen >= pay.min_payrolls_seen and st.payroll_gap:
         overdue_days = (st.newest - st.payroll_last) / DAY - st.payroll_gap
@@ -119,8 +128,10 @@ def score(st: CustomerState, rs: RuleSet) -> Scores:
     states = {S.SCALE: scale, S.STABILITY: stability, S.RISK: risk,
               S.ACCOUNT_FLOW: flow, S.PRODUCT_USAGE: usage}
     w = rs.churn.weights
-    composite = (w.scale * scale + w.stability * stability + w.risk * risk
-                 + w.account_flow * flow + w.product_usage * usage)
+    mean = (w.scale * scale + w.stability * stability + w.risk * risk
+            + w.account_flow * flow + w.product_usage * usage)
+    k = rs.churn.strongest_share
+    composite = k * max(scale, stability, risk, flow, usage) + (1 - k) * mean
     complaints = st.recent(st.complaints) if st.complaints else 0
     if complaints:
         points = complaints * rs.churn.complaint_points

@@ -6,7 +6,8 @@ baselines (EWMA mean/variance) are floats because they are statistics, not ledge
 
 Windows are by event time (``occurred_at``): account flow and activity are summed in 7-day buckets
 aligned to the Unix epoch; "7d" is the bucket of the customer's newest event, "30d" the newest five
-buckets (29-35 days). Out-of-order events within the rule set's lateness land in their own bucket.
+buckets (29-35 days). Six buckets are kept so a sustained decline can be judged over two overlapping
+four-week windows. Out-of-order events within the rule set's lateness land in their own bucket.
 """
 
 from __future__ import annotations
@@ -27,15 +28,20 @@ from churnwatch_shared.events import (
     TransactionCategory,
 )
 
-STATE_SCHEMA = 1
+STATE_SCHEMA = 2  # 2: bucket rows gained the interbank debit count; `band` field
 DAY = 86_400
 WEEK = 7 * DAY
-FLOW_BUCKETS = 5  # 7-day buckets kept for the 30-day window
+FLOW_BUCKETS = 6  # 7-day buckets kept: the 30-day window plus one week for the decline check
 RECENT_CAP = 8  # timestamps kept for 90-day counts (cancellations, complaints, bounces)
 NINETY_DAYS = 90 * DAY
 
-# Bucket row layout: [week, inflow, outflow, interbank_out, customer_txns, card_spend, online_txns]
-B_WEEK, B_IN, B_OUT, B_IB_OUT, B_ACTS, B_CARD, B_ONLINE = range(7)
+# Bucket row layout:
+# [week, inflow, outflow, interbank_out, customer_txns, card_spend, online_txns, interbank_debits]
+B_WEEK, B_IN, B_OUT, B_IB_OUT, B_ACTS, B_CARD, B_ONLINE, B_IB_N = range(8)
+_ROW_LEN = 8
+# A payroll credit sooner than this after the previous one is a bonus or correction, not the
+# monthly cycle: it neither moves the expected payday nor shortens the expected gap.
+PAYROLL_MIN_GAP_DAYS = 20
 
 PRODUCT_BIT: dict[str, int] = {p.value: 1 << i for i, p in enumerate(Product)}
 CLASS_RANK: dict[str, int] = {c.value: i for i, c in enumerate(LoanClassification)}
@@ -109,6 +115,9 @@ class CustomerState:
     # offset of the newest applied source record (the customer's partition never changes):
     # a record at or below it is a redelivery after a crash or rebalance, whatever the dedup window
     off: int = -1
+    # tier band the customer was last judged in: 0 at/above threshold, 1 critical band, 2 below
+    band: int = 0
+    fading: int = 0  # week a sustained activity decline was first seen (0: none now)
 
     def encode(self) -> bytes:
         """The table value bytes: a positional JSON array (field names would double the size)."""
@@ -117,7 +126,12 @@ class CustomerState:
     @classmethod
     def decode(cls, raw: bytes) -> CustomerState:
         """Rebuild a record from table value bytes (older schema versions get new defaults)."""
-        return cls(*orjson.loads(raw))
+        values = orjson.loads(raw)
+        if values[0] < STATE_SCHEMA:  # schema 1: bucket rows lack the interbank debit count
+            for row in values[_FLOW_INDEX]:
+                row.extend([0] * (_ROW_LEN - len(row)))
+            values[0] = STATE_SCHEMA
+        return cls(*values)
 
     # --- derived values ---------------------------------------------------------------------
 
@@ -132,6 +146,26 @@ class CustomerState:
             return 0
         floor = self.flow[-1][B_WEEK] - buckets + 1
         return sum(row[column] for row in self.flow if row[B_WEEK] >= floor)
+
+    def closed_weeks(self, *, alpha: float) -> tuple[float, list[int]] | None:
+        """Customer-initiated counts of the five newest closed weeks (oldest first) and the
+        weekly baseline as it stood before them (the EWMA folds of those weeks undone), or None
+        while fewer weeks are known. The newest bucket's week is still open."""
+        if not self.flow or self.weeks < 5 or alpha >= 1:
+            return None
+        newest = self.flow[-1][B_WEEK]
+        counts = [0, 0, 0, 0, 0]
+        for row in self.flow:
+            i = row[B_WEEK] - newest + 5
+            if 0 <= i < 5:
+                counts[i] = row[B_ACTS]
+        # weeks newest-5 .. folded were folded into act_mean: unfold them, newest first
+        base = self.act_mean
+        keep = 1 - alpha
+        for i in range(self.folded - newest + 5, -1, -1):
+            if i < 5:
+                base = (base - alpha * counts[i]) / keep
+        return base, counts
 
     def product_count(self) -> int:
         return self.products.bit_count()
@@ -158,7 +192,7 @@ class CustomerState:
     def _bucket(self, at: int, *, alpha: float) -> list[int] | None:
         week = at // WEEK
         if not self.flow or week > self.flow[-1][B_WEEK]:
-            self.flow.append([week, 0, 0, 0, 0, 0, 0])
+            self.flow.append([week, 0, 0, 0, 0, 0, 0, 0])
             self._fold(upto=week - 2, alpha=alpha)
             if len(self.flow) > FLOW_BUCKETS:
                 del self.flow[: len(self.flow) - FLOW_BUCKETS]
@@ -167,7 +201,7 @@ class CustomerState:
             if row[B_WEEK] == week:
                 return row
             if row[B_WEEK] < week:
-                row = [week, 0, 0, 0, 0, 0, 0]
+                row = [week, 0, 0, 0, 0, 0, 0, 0]
                 self.flow.append(row)
                 self.flow.sort(key=lambda r: r[0])
                 return row
@@ -232,6 +266,7 @@ class CustomerState:
                 row[B_OUT] += amount
                 if not p.counterparty_is_own_bank:
                     row[B_IB_OUT] += amount
+                    row[B_IB_N] += 1
             else:
                 row[B_IN] += amount
             if customer_initiated:
@@ -243,14 +278,20 @@ class CustomerState:
         if customer_initiated:
             self.last_act = max(self.last_act, at)
         if not debit and p.category is TransactionCategory.PAYROLL_CREDIT:
-            if self.payroll_last and at > self.payroll_last:
-                gap = (at - self.payroll_last) / DAY
-                self.payroll_gap = gap if not self.payroll_gap else (
-                    self.payroll_gap + alpha * (gap - self.payroll_gap)
-                )
-            self.payroll_last = max(self.payroll_last, at)
-            self.payroll_seen += 1
+            self._payroll(at, alpha=alpha)
         return before
+
+    def _payroll(self, at: int, *, alpha: float) -> None:
+        """A payroll credit: learn the usual gap, ignoring bonuses soon after a payday."""
+        if self.payroll_last:
+            gap = (at - self.payroll_last) / DAY
+            if gap < PAYROLL_MIN_GAP_DAYS:
+                return  # a bonus, a correction, or a late event before the last payday
+            self.payroll_gap = gap if not self.payroll_gap else (
+                self.payroll_gap + alpha * (gap - self.payroll_gap)
+            )
+        self.payroll_last = at
+        self.payroll_seen += 1
 
     def apply_snapshot(self, p, at: int, *, alpha: float) -> None:  # noqa: ANN001
         """Apply a balance.snapshot: totals by product kind replace the previous ones."""
@@ -300,3 +341,4 @@ class CustomerState:
 
 
 _FIELD_NAMES: tuple[str, ...] = tuple(f.name for f in fields(CustomerState))
+_FLOW_INDEX = _FIELD_NAMES.index("flow")
