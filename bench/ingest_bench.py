@@ -8,7 +8,7 @@ reference is bench.kafka_reference.raw_produce of the same records in the same r
 latency is measured open-loop: requests are started on a fixed schedule at ``--rate`` per second
 whether or not earlier ones have finished, so a slow answer cannot hide by delaying the next send.
 The load generator shares the machine's cores with the broker and ingest. ``bench/run.py`` may call
-:func:`bench_ingest`; this file never runs in the test suite.
+:func:`run` (or :func:`bench_ingest`); this file never runs in the test suite.
 """
 
 from __future__ import annotations
@@ -31,10 +31,11 @@ import httpx
 REPO = Path(__file__).resolve().parents[1]
 sys.path[:0] = [str(REPO), str(REPO / "deploy" / "kafka")]
 
-from bench.kafka_reference import raw_produce, sample_events  # noqa: E402
-from churnwatch_shared import topics  # noqa: E402
-from churnwatch_shared.settings import CommonSettings  # noqa: E402
-from create_topics import create_topics  # noqa: E402
+from churnwatch_shared import topics
+from churnwatch_shared.settings import CommonSettings
+from create_topics import create_topics
+
+from bench.kafka_reference import raw_produce, sample_events
 
 DEV_KEY = {"X-API-Key": "cw-dev-producer-key"}
 
@@ -187,6 +188,17 @@ async def bench_ingest(
         "ingest_to_raw_ratio": ingest_rate / raw_rate,
         **latency,
     }
+
+
+RUN_SIZES = {"short": 50_000, "full": 200_000}
+
+
+def run(*, bootstrap: str, mode: str) -> dict[str, float]:
+    """Entry point for bench/run.py: the ingest figures for ``mode`` (short | full)."""
+    seconds = 5.0 if mode == "short" else 15.0
+    return asyncio.run(
+        bench_ingest(bootstrap=bootstrap, events=RUN_SIZES[mode], seconds=seconds)
+    )
 
 
 def main() -> int:

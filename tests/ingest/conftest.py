@@ -121,6 +121,7 @@ async def start_ingest() -> AsyncIterator[Callable[..., Any]]:
         if wait_ready:
             assert await app.state.ingest_publisher.wait_ready(timeout=30), "producer not connected"
             await asyncio.wait_for(app.state.ingest_cache_warm.wait(), timeout=30)
+            assert await app.state.ingest_adapters.wait_ready(timeout=30), "adapters not ready"
         return ingest
 
     yield start

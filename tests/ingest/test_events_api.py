@@ -207,6 +207,7 @@ async def test_health_ready_and_metrics(ingest: RunningIngest) -> None:
         "broker": True,
         "events_topic": True,
         "duplicate_cache": True,
+        "account_owners": True,
     }
     await ingest.client.post("/v1/events", json=transaction(), headers=DEV_HEADERS)
     await ingest.client.post("/v1/events", content=b"{", headers=DEV_HEADERS)

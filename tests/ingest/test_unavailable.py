@@ -53,7 +53,10 @@ async def test_slow_broker_gives_503_and_a_resend_is_not_a_duplicate(
     start_ingest: Callable[..., Any], make_settings: Callable[..., IngestSettings]
 ) -> None:
     settings = make_settings(
-        namespace=unique("missing"), produce_timeout_seconds=1.0, request_timeout_ms=3000
+        namespace=unique("missing"),
+        produce_timeout_seconds=1.0,
+        request_timeout_ms=3000,
+        account_owners_enabled=False,  # its topic is missing too; readiness is checked below
     )
     ingest = await start_ingest(settings)
     event = transaction()

@@ -6,14 +6,14 @@ from datetime import UTC, datetime, timedelta
 
 import orjson
 import pytest
-
-from churnwatch_shared.events import EventType
 from churnwatch_ingest.validation import (
     EventRejected,
     json_path,
     validate_event,
     validate_event_bytes,
 )
+from churnwatch_shared.events import EventType
+
 from tests.ingest.conftest import transaction
 
 NOW = datetime.now(UTC)

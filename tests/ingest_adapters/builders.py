@@ -6,9 +6,8 @@ import io
 from decimal import Decimal
 from typing import Any
 
-from fastavro import parse_schema, schemaless_writer
-
 from churnwatch_ingest.adapters.fineract import schemas
+from fastavro import parse_schema, schemaless_writer
 
 _NS = "org.apache.fineract.avro"
 _MESSAGE_INT_ID = parse_schema(
@@ -121,7 +120,7 @@ def loan_due(loan_id: int, past_due: str) -> dict[str, Any]:
         "loanId": loan_id,
         "loanAccountNo": f"L{loan_id}",
         "currency": CNY,
-        "installment": {"installmentNumber": 3, "totalAmountDue": Decimal("100")},
+        "installment": {"installmentNumber": 3, "totalAmountDue": Decimal(100)},
         "pastDueAmount": {"totalAmount": Decimal(past_due)},
     }
 
@@ -131,7 +130,7 @@ def loan_delinquency(loan_id: int, min_days: int, total: str) -> dict[str, Any]:
         "loanId": loan_id,
         "loanAccountNo": f"L{loan_id}",
         "delinquencyRange": {"id": 2, "classification": "RANGE_30", "minimumAgeDays": min_days},
-        "charges": [{"id": 1, "name": "late fee", "currency": CNY, "amount": Decimal("5")}],
+        "charges": [{"id": 1, "name": "late fee", "currency": CNY, "amount": Decimal(5)}],
         "currency": CNY,
         "amount": {"totalAmount": Decimal(total)},
     }
@@ -159,6 +158,7 @@ def camt_entry(
     agent_bic: str | None = None,
     ccy: str = "CNY",
     family: tuple[str, str, str] = ("PMNT", "ICDT", "DMCT"),
+    day: str = "2025-03-01",
 ) -> str:
     agents = ""
     if agent_bic:
@@ -166,7 +166,7 @@ def camt_entry(
         agents = f"<NtryDtls><TxDtls><RltdAgts>{_agent(tag, agent_bic, version)}</RltdAgts></TxDtls></NtryDtls>"
     return (
         f"<Ntry><NtryRef>{ref}</NtryRef><Amt Ccy=\"{ccy}\">{amount}</Amt><CdtDbtInd>{cd}</CdtDbtInd>"
-        f"{_status(status, version)}<BookgDt><Dt>2025-03-01</Dt></BookgDt><ValDt><Dt>2025-03-01</Dt></ValDt>"
+        f"{_status(status, version)}<BookgDt><Dt>{day}</Dt></BookgDt><ValDt><Dt>{day}</Dt></ValDt>"
         f"<AcctSvcrRef>{ref}</AcctSvcrRef><BkTxCd><Domn><Cd>{family[0]}</Cd><Fmly><Cd>{family[1]}</Cd>"
         f"<SubFmlyCd>{family[2]}</SubFmlyCd></Fmly></Domn></BkTxCd>{agents}</Ntry>"
     )
@@ -180,6 +180,8 @@ def camt(
     iban: str | None = "CN0012345678",
     other_id: str | None = None,
     closing: tuple[str, str] | None = None,
+    day: str = "2025-03-01",
+    msg_id: str | None = None,
 ) -> bytes:
     ns = f"urn:iso:std:iso:20022:tech:xsd:{kind}.001.{version}"
     acct_id = f"<IBAN>{iban}</IBAN>" if iban else f"<Othr><Id>{other_id}</Id></Othr>"
@@ -187,7 +189,7 @@ def camt(
     if closing:
         bal = (
             f"<Bal><Tp><CdOrPrtry><Cd>CLBD</Cd></CdOrPrtry></Tp><Amt Ccy=\"CNY\">{closing[0]}</Amt>"
-            f"<CdtDbtInd>{closing[1]}</CdtDbtInd><Dt><Dt>2025-03-01</Dt></Dt></Bal>"
+            f"<CdtDbtInd>{closing[1]}</CdtDbtInd><Dt><Dt>{day}</Dt></Dt></Bal>"
         )
     if kind == "camt.053":
         outer, inner = "BkToCstmrStmt", "Stmt"
@@ -196,6 +198,6 @@ def camt(
     body = "".join(entries)
     return (
         f'<?xml version="1.0" encoding="UTF-8"?>\n<Document xmlns="{ns}">\n<{outer}>'
-        f"<GrpHdr><MsgId>MSG-{kind}-{version}</MsgId><CreDtTm>2025-03-01T18:00:00</CreDtTm></GrpHdr>"
+        f"<GrpHdr><MsgId>{msg_id or f'MSG-{kind}-{version}'}</MsgId><CreDtTm>{day}T18:00:00</CreDtTm></GrpHdr>"
         f"<{inner}><Id>S1</Id><Acct><Id>{acct_id}</Id></Acct>{bal}{body}</{inner}></{outer}>\n</Document>"
     ).encode()

@@ -7,12 +7,11 @@ import uuid
 
 import pytest
 from aiokafka.admin import AIOKafkaAdminClient, NewTopic
-
+from churnwatch_ingest.adapters.accounts import start_account_owners
+from churnwatch_ingest.adapters.fineract.consumer import FineractBridge
 from churnwatch_shared.events import parse_event
 from churnwatch_shared.topics import ACCOUNT_OWNERS, DEAD_LETTER, EVENTS
 
-from churnwatch_ingest.adapters.accounts import start_account_owners
-from churnwatch_ingest.adapters.fineract.consumer import FineractBridge
 from tests.ingest_adapters import builders as b
 from tests.support.kafka import consume_until, produce
 

@@ -6,10 +6,10 @@ from dataclasses import replace
 from decimal import Decimal
 
 import pytest
-
 from churnwatch_ingest.adapters.accounts import AccountOwners
 from churnwatch_ingest.adapters.fineract.decode import MalformedRecord, decode_message
 from churnwatch_ingest.adapters.fineract.mapping import FineractMapper
+
 from tests.ingest_adapters import builders as b
 
 
@@ -87,7 +87,7 @@ def test_loan_lifecycle(mapper: FineractMapper) -> None:
         event_type="LoanDisbursalBusinessEvent", dataschema=b.LOAN_ACCOUNT,
         payload=b.loan_account(40, 5, "10000"), key="l1")).events  # fmt: skip
     assert disbursed[0].event_type == "loan.disbursed"
-    assert disbursed[0].payload.amount == Decimal("10000")
+    assert disbursed[0].payload.amount == Decimal(10000)
     repaid = _map(mapper, b.fineract_record(
         event_type="LoanTransactionMakeRepaymentPostBusinessEvent", dataschema=b.LOAN_TX,
         payload=b.loan_tx(40, "500"), key="l2")).events  # fmt: skip
@@ -100,7 +100,7 @@ def test_loan_lifecycle(mapper: FineractMapper) -> None:
     bucket = _map(mapper, b.fineract_record(
         event_type="LoanDelinquencyRangeChangeBusinessEvent", dataschema=b.LOAN_DELINQUENCY,
         payload=b.loan_delinquency(40, 30, "900"), key="l4")).events  # fmt: skip
-    assert (bucket[0].payload.days_past_due, bucket[0].payload.overdue_amount) == (30, Decimal("900"))
+    assert (bucket[0].payload.days_past_due, bucket[0].payload.overdue_amount) == (30, Decimal(900))
 
 
 def test_unsupported_type_is_skipped_not_decoded(mapper: FineractMapper) -> None:

@@ -6,12 +6,12 @@ from decimal import Decimal
 
 import httpx
 import pytest
-from fastapi import FastAPI
-
 from churnwatch_ingest.adapters.accounts import AccountOwners, build_accounts_router
 from churnwatch_ingest.adapters.iso20022.endpoints import build_iso20022_router
 from churnwatch_ingest.adapters.iso20022.mapping import map_camt
 from churnwatch_ingest.adapters.iso20022.parse import CamtError, parse_camt
+from fastapi import FastAPI
+
 from tests.ingest_adapters import builders as b
 
 OWN = frozenset({"OWNBCNSHXXX"})
@@ -66,8 +66,8 @@ def test_unmappable_entries_are_listed_rest_accepted() -> None:
     ("body", "status", "text"),
     [
         (b"<Document><unclosed></Document>", 400, "line 1"),
-        (b'<?xml version="1.0"?>\n<!DOCTYPE lolz [<!ENTITY lol "lol"><!ENTITY lol2 "&lol;&lol;&lol;">]>'
-         b"\n<lolz>&lol2;</lolz>", 400, "forbidden"),
+        ((b'<?xml version="1.0"?>\n<!DOCTYPE lolz [<!ENTITY lol "lol"><!ENTITY lol2 "&lol;&lol;&lol;">]>'
+          b"\n<lolz>&lol2;</lolz>"), 400, "forbidden"),
         (b'<?xml version="1.0"?>\n<!DOCTYPE d [<!ENTITY x SYSTEM "file:///etc/passwd">]><d>&x;</d>',
          400, "forbidden"),
         (b'<Document xmlns="urn:iso:std:iso:20022:tech:xsd:camt.054.001.06"/>', 422, "unsupported"),

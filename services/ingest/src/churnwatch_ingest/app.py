@@ -8,16 +8,19 @@ from contextlib import asynccontextmanager
 from typing import Any
 
 import structlog
-from churnwatch_shared.events import EVENT_ADAPTER
+from churnwatch_shared.events import EVENT_ADAPTER, Event
 from fastapi import FastAPI, Request
 from fastapi.exceptions import RequestValidationError
 from fastapi.openapi.utils import get_openapi
 from fastapi.responses import JSONResponse
 from starlette.exceptions import HTTPException as StarletteHTTPException
 
+from churnwatch_ingest.adapters.accounts import build_accounts_router
+from churnwatch_ingest.adapters.iso20022.endpoints import build_iso20022_router
+from churnwatch_ingest.adapters.runtime import Adapters
 from churnwatch_ingest.auth import build_registry
 from churnwatch_ingest.cache_warmup import run_warmup
-from churnwatch_ingest.endpoints import router
+from churnwatch_ingest.endpoints import authenticate, router
 from churnwatch_ingest.metrics import IngestMetrics
 from churnwatch_ingest.producer import EventPublisher
 from churnwatch_ingest.raw_validator import RawValidator
@@ -38,17 +41,20 @@ producer, keyed by customer_id) before it is acknowledged. Authenticate with `X-
 
 @asynccontextmanager
 async def lifespan(app: FastAPI) -> AsyncIterator[None]:
-    """Connect the producer (in the background) and start the raw-topic validator."""
+    """Connect the producer (in the background), start the raw validator and the adapters."""
     publisher: EventPublisher = app.state.ingest_publisher
     validator: RawValidator | None = app.state.ingest_raw_validator
+    adapters: Adapters = app.state.ingest_adapters
     await publisher.start()
     warmup = asyncio.create_task(_warm_cache(app), name="ingest-cache-warmup")
     if validator is not None:
         await validator.start()
+    await adapters.start()
     try:
         yield
     finally:
         warmup.cancel()
+        await adapters.stop()
         if validator is not None:
             await validator.stop()
         await publisher.stop()
@@ -146,18 +152,40 @@ def create_app(settings: IngestSettings | None = None) -> FastAPI:
     app.state.ingest_metrics = metrics
     app.state.ingest_publisher = publisher
     app.state.ingest_cache_warm = asyncio.Event()
-    app.state.ingest_service = IngestService(
+    adapters = Adapters(settings=settings, registry=metrics.registry)
+    app.state.ingest_adapters = adapters
+    observe = adapters.observe if adapters.enabled else None
+    service = IngestService(
         settings=settings,
         publisher=publisher,
         recent=RecentEventIds(capacity=settings.duplicate_cache_size),
         metrics=metrics,
+        on_accepted=observe,
     )
+    app.state.ingest_service = service
     app.state.ingest_raw_validator = (
-        RawValidator(settings=settings, publisher=publisher, metrics=metrics)
+        RawValidator(settings=settings, publisher=publisher, metrics=metrics, on_accepted=observe)
         if settings.raw_validator_enabled
         else None
     )
     app.include_router(router)
+    if adapters.enabled:
+
+        async def publish_camt(events: list[Event]) -> None:
+            await service.publish_adapted(events, source="iso20022")
+
+        app.include_router(
+            build_iso20022_router(
+                publish=publish_camt,
+                owner_of=adapters.owners.owner,
+                producer_dependency=authenticate,
+                own_bics=settings.own_bics,
+                max_body_bytes=settings.max_batch_bytes,
+            )
+        )
+        app.include_router(
+            build_accounts_router(owners=adapters.owners, producer_dependency=authenticate)
+        )
     app.add_exception_handler(EventRejected, _rejected)
     app.add_exception_handler(RequestValidationError, _request_invalid)
     app.add_exception_handler(StarletteHTTPException, _http_error)

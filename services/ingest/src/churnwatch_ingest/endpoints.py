@@ -176,7 +176,10 @@ async def healthz() -> dict[str, str]:
 
 @router.get(
     "/readyz",
-    summary="Dependencies reachable: broker, events topic, raw validator; duplicate cache warmed",
+    summary=(
+        "Dependencies reachable: broker, events topic, raw validator, account owners, Fineract "
+        "bridge (when enabled); duplicate cache warmed"
+    ),
 )
 async def readyz(request: Request) -> JSONResponse:
     publisher: EventPublisher = request.app.state.ingest_publisher
@@ -185,6 +188,7 @@ async def readyz(request: Request) -> JSONResponse:
     if validator is not None:
         checks["raw_validator"] = validator.running
     checks["duplicate_cache"] = request.app.state.ingest_cache_warm.is_set()
+    checks.update(request.app.state.ingest_adapters.checks())
     ready = all(checks.values())
     return JSONResponse(
         status_code=200 if ready else 503,

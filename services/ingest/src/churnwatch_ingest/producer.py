@@ -161,20 +161,34 @@ class EventPublisher:
 
     async def publish_many(self, records: Sequence[Record]) -> list[Outcome]:
         """Send records concurrently and wait (bounded) for all acks; one outcome per record."""
+        return [outcome for outcome, _ in await self.publish_tracked(records)]
+
+    async def publish_tracked(
+        self, items: Sequence[Record | asyncio.Future[object]]
+    ) -> list[tuple[Outcome, asyncio.Future[object] | None]]:
+        """Like :meth:`publish_many`; an item may also be the ack future of an earlier send still
+        in flight, which is awaited instead of sending the record again. Each answer carries the
+        ack future, so a caller can follow a send that was not acknowledged in time.
+        """
         producer = self._require()
-        futures: list[asyncio.Future[object] | None] = [None] * len(records)
+        futures: list[asyncio.Future[object] | None] = [
+            item if isinstance(item, asyncio.Future) else None for item in items
+        ]
         too_large: set[int] = set()
         topic = self.events_topic
+        send = producer.send
 
         async def stage() -> None:
-            for index, record in enumerate(records):
+            for index, item in enumerate(items):
+                if isinstance(item, asyncio.Future):
+                    continue
                 try:
-                    futures[index] = await producer.send(
-                        topic, key=record.key, value=record.value, headers=record.headers
+                    futures[index] = await send(
+                        topic, key=item.key, value=item.value, headers=item.headers
                     )
                 except MessageSizeTooLargeError:
                     too_large.add(index)
-            pending = [f for f in futures if f is not None]
+            pending = [f for f in futures if f is not None and not f.done()]
             if pending:
                 await asyncio.wait(pending)
 
@@ -184,28 +198,26 @@ class EventPublisher:
         if not done:
             task.cancel()
         task.add_done_callback(_swallow)
-        self._metrics.produce_latency.labels("batch" if len(records) > 1 else "event").observe(
+        self._metrics.produce_latency.labels("batch" if len(items) > 1 else "event").observe(
             time.perf_counter() - started
         )
-        outcomes: list[Outcome] = []
+        answers: list[tuple[Outcome, asyncio.Future[object] | None]] = []
+        unavailable = 0
         for index, future in enumerate(futures):
             if index in too_large:
-                outcomes.append(Outcome.TOO_LARGE)
+                answers.append((Outcome.TOO_LARGE, None))
             elif (
                 future is not None
                 and future.done()
                 and not future.cancelled()
                 and future.exception() is None
             ):
-                outcomes.append(Outcome.ACKNOWLEDGED)
+                answers.append((Outcome.ACKNOWLEDGED, future))
             else:
                 if future is not None:
                     future.add_done_callback(_swallow)
-                outcomes.append(Outcome.UNAVAILABLE)
-        if Outcome.UNAVAILABLE in outcomes:
-            log.warning(
-                "produce_unacknowledged",
-                count=outcomes.count(Outcome.UNAVAILABLE),
-                timeout=self.timeout,
-            )
-        return outcomes
+                unavailable += 1
+                answers.append((Outcome.UNAVAILABLE, future))
+        if unavailable:
+            log.warning("produce_unacknowledged", count=unavailable, timeout=self.timeout)
+        return answers

@@ -15,6 +15,7 @@ from __future__ import annotations
 import asyncio
 import contextlib
 from collections import Counter
+from collections.abc import Callable
 from datetime import UTC, datetime, timedelta
 
 import orjson
@@ -22,6 +23,7 @@ import structlog
 from aiokafka import AIOKafkaConsumer
 from aiokafka.structs import ConsumerRecord, TopicPartition
 from churnwatch_shared import topics
+from churnwatch_shared.events import Event
 
 from churnwatch_ingest.metrics import IngestMetrics
 from churnwatch_ingest.producer import EventPublisher, Record, event_record
@@ -62,8 +64,14 @@ class RawValidator:
     """Background task of the ingest process: EVENTS_RAW -> EVENTS or DEAD_LETTER."""
 
     def __init__(
-        self, *, settings: IngestSettings, publisher: EventPublisher, metrics: IngestMetrics
+        self,
+        *,
+        settings: IngestSettings,
+        publisher: EventPublisher,
+        metrics: IngestMetrics,
+        on_accepted: Callable[[Event], None] | None = None,
     ) -> None:
+        self._on_accepted = on_accepted
         self._settings = settings
         self._publisher = publisher
         self._metrics = metrics
@@ -133,24 +141,29 @@ class RawValidator:
         now = datetime.now(UTC)
         skew = timedelta(seconds=self._settings.max_future_skew_seconds)
         futures: list[asyncio.Future[object]] = []
+        accepted: list[Event] = []
         forwarded: Counter[str] = Counter()
         offsets: dict[TopicPartition, int] = {}
         for partition, records in batches.items():
             for record in records:
-                future, event_type = await self._route(record, now=now, skew=skew)
+                future, event = await self._route(record, now=now, skew=skew)
                 futures.append(future)
-                if event_type is not None:
-                    forwarded[event_type] += 1
+                if event is not None:
+                    forwarded[event.event_type] += 1
+                    accepted.append(event)
             offsets[partition] = records[-1].offset + 1
         await asyncio.gather(*futures)  # any failure: no commit, the poll is re-read
         await consumer.commit(offsets)
         for event_type, count in forwarded.items():
             self._metrics.accepted.labels(event_type, SOURCE_RAW).inc(count)
+        if self._on_accepted is not None:
+            for event in accepted:
+                self._on_accepted(event)
 
     async def _route(
         self, record: ConsumerRecord, *, now: datetime, skew: timedelta
-    ) -> tuple[asyncio.Future[object], str | None]:
-        """Hand the record to the producer: (ack future, event type when forwarded to EVENTS)."""
+    ) -> tuple[asyncio.Future[object], Event | None]:
+        """Hand the record to the producer: (ack future, the event when forwarded to EVENTS)."""
         try:
             if not record.value:
                 raise EventRejected(422, "empty_value", "the record has no value")
@@ -180,4 +193,4 @@ class RawValidator:
         future = await self._publisher.send(
             topic=self._publisher.events_topic, record=event_record(event)
         )
-        return future, event.event_type
+        return future, event

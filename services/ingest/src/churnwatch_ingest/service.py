@@ -9,18 +9,25 @@ Batches are per-item, not all-or-nothing: every item gets exactly one final stat
 - ``unavailable``: the broker did not acknowledge in time. The batch then answers 503 with
   ``Retry-After``; resend the batch (or these items): accepted items come back as duplicates and
   the state monitor deduplicates by (producer, event_id), so a resend never counts twice.
+
+A send that missed the deadline stays in flight in the producer (it may still be acknowledged
+once the broker is back). Its ack future is kept by (producer, event_id): a resend waits for that
+same send instead of writing the event again, and a late ack makes later resends duplicates. So
+within one process an event answered 503 and then resent is on the topic once.
 """
 
 from __future__ import annotations
 
+import asyncio
+import functools
 import logging
 from collections import Counter
-from dataclasses import dataclass
+from collections.abc import Callable
+from dataclasses import dataclass, field
 from datetime import UTC, datetime, timedelta
 from typing import Any
 
 import structlog
-from aiokafka.errors import MessageSizeTooLargeError
 from churnwatch_shared.events import Event
 
 from churnwatch_ingest.auth import Producer
@@ -57,6 +64,72 @@ class IngestService:
     publisher: EventPublisher
     recent: RecentEventIds
     metrics: IngestMetrics
+    on_accepted: Callable[[Event], None] | None = None  # e.g. the account-owner index
+    _in_flight: dict[tuple[str, str], asyncio.Future[object]] = field(default_factory=dict)
+
+    async def _publish_keyed(
+        self, keys: list[tuple[str, str]], records: list[Record]
+    ) -> list[Outcome]:
+        """Publish records, one per (producer, event_id), never two sends of one key at a time.
+
+        The keys of a request are claimed (one future per request) before anything is sent; a
+        request meeting a claimed key waits for that claim instead of writing the event again.
+        A send that missed the deadline but may still be acknowledged keeps its key claimed by
+        its own ack future; its ack (late) marks the key as acknowledged.
+        """
+        in_flight = self._in_flight
+        claim: asyncio.Future[object] = asyncio.get_running_loop().create_future()
+        sends: list[int] = []
+        waits: list[tuple[int, asyncio.Future[object]]] = []
+        for index, key in enumerate(keys):
+            existing = in_flight.get(key) if in_flight else None
+            if existing is None:
+                in_flight[key] = claim
+                sends.append(index)
+            else:
+                waits.append((index, existing))
+        outcomes = [Outcome.UNAVAILABLE] * len(keys)
+        remember = self.recent.remember
+        try:
+            if sends:
+                answers = await self._send([records[i] for i in sends])
+                for index, (outcome, future) in zip(sends, answers, strict=True):
+                    outcomes[index] = outcome
+                    key = keys[index]
+                    if outcome is Outcome.UNAVAILABLE and future is not None and not future.done():
+                        in_flight[key] = future
+                        future.add_done_callback(functools.partial(self._late_ack, key))
+                    else:
+                        if outcome is Outcome.ACKNOWLEDGED:
+                            remember(producer=key[0], event_id=key[1])
+                        if in_flight.get(key) is claim:
+                            del in_flight[key]
+        finally:
+            for index in sends:
+                if in_flight.get(keys[index]) is claim:
+                    del in_flight[keys[index]]
+            claim.set_result(None)
+        if waits:
+            await asyncio.wait({f for _, f in waits}, timeout=self.publisher.timeout)
+            for index, _ in waits:
+                key = keys[index]
+                if self.recent.seen(producer=key[0], event_id=key[1]):
+                    outcomes[index] = Outcome.ACKNOWLEDGED
+        return outcomes
+
+    async def _send(
+        self, records: list[Record]
+    ) -> list[tuple[Outcome, asyncio.Future[object] | None]]:
+        try:
+            return await self.publisher.publish_tracked(records)
+        except BrokerUnavailable:  # not connected: nothing was sent
+            return [(Outcome.UNAVAILABLE, None)] * len(records)
+
+    def _late_ack(self, key: tuple[str, str], future: asyncio.Future[object]) -> None:
+        if self._in_flight.get(key) is future:
+            del self._in_flight[key]
+        if not future.cancelled() and future.exception() is None:
+            self.recent.remember(producer=key[0], event_id=key[1])
 
     @property
     def _skew(self) -> timedelta:
@@ -89,20 +162,24 @@ class IngestService:
             return EventAnswer(
                 status=ItemStatus.DUPLICATE, event_id=event.event_id, event_type=event_type
             )
-        try:
-            await self.publisher.publish(event_record(event))
-        except MessageSizeTooLargeError:
+        [outcome] = await self._publish_keyed(
+            [(producer.name, event.event_id)], [event_record(event)]
+        )
+        if outcome is Outcome.TOO_LARGE:
             raise EventRejected(
                 413,
                 Reason.TOO_LARGE,
                 "the broker refused the event as too large",
                 event_type=event_type,
-            ) from None
-        except BrokerUnavailable:
+            )
+        if outcome is Outcome.UNAVAILABLE:
             self.metrics.unavailable.labels(event_type).inc()
-            raise
-        self.recent.remember(producer=producer.name, event_id=event.event_id)
+            raise BrokerUnavailable(
+                f"broker did not acknowledge within {self.publisher.timeout:g} s"
+            )
         self.metrics.accepted.labels(event_type, SOURCE_HTTP).inc()
+        if self.on_accepted is not None:
+            self.on_accepted(event)
         if _stdlib_log.isEnabledFor(logging.DEBUG):  # structlog would build the record first
             log.debug(
                 "event_accepted",
@@ -224,16 +301,16 @@ class IngestService:
         records: list[Record],
         producer: Producer,
     ) -> None:
-        try:
-            outcomes = await self.publisher.publish_many(records)
-        except BrokerUnavailable:  # not connected: nothing was sent
-            outcomes = [Outcome.UNAVAILABLE] * len(records)
+        name = producer.name
+        answers = await self._publish_keyed([(name, e.event_id) for _, e in to_send], records)
         accepted: Counter[str] = Counter()
-        for (position, event), outcome in zip(to_send, outcomes, strict=True):
+        observe = self.on_accepted
+        for (position, event), outcome in zip(to_send, answers, strict=True):
             result = results[position]
             if outcome is Outcome.ACKNOWLEDGED:
-                self.recent.remember(producer=producer.name, event_id=event.event_id)
                 accepted[event.event_type] += 1
+                if observe is not None:
+                    observe(event)
             elif outcome is Outcome.TOO_LARGE:
                 self.metrics.rejected.labels(event.event_type, Reason.TOO_LARGE, SOURCE_HTTP).inc()
                 result.update(
@@ -251,6 +328,27 @@ class IngestService:
                 )
         for event_type, count in accepted.items():
             self.metrics.accepted.labels(event_type, SOURCE_HTTP).inc(count)
+
+    async def publish_adapted(self, events: list[Event], *, source: str) -> None:
+        """Publish events mapped from another format; returns only once all were acknowledged.
+
+        Raises BrokerUnavailable when any was not acknowledged (the caller answers 503 and the
+        producer resends: event ids are deterministic, so the monitor counts a resend once).
+        """
+        outcomes = await self.publisher.publish_many([event_record(e) for e in events])
+        if any(o is not Outcome.ACKNOWLEDGED for o in outcomes):
+            for event in events:
+                self.metrics.unavailable.labels(event.event_type).inc()
+            raise BrokerUnavailable("the broker did not acknowledge every event of the message")
+        accepted: Counter[str] = Counter()
+        for event in events:
+            if event.producer:
+                self.recent.remember(producer=event.producer, event_id=event.event_id)
+            accepted[event.event_type] += 1
+            if self.on_accepted is not None:
+                self.on_accepted(event)
+        for event_type, count in accepted.items():
+            self.metrics.accepted.labels(event_type, source).inc(count)
 
 
 def _rejected(index: int, exc: EventRejected) -> dict[str, Any]:

@@ -2,13 +2,13 @@
 
 from __future__ import annotations
 
-from typing import Literal
+from typing import Annotated, Literal
 
 from churnwatch_shared.events import EventType
 from churnwatch_shared.money import Identifier
 from churnwatch_shared.settings import CommonSettings, Environment
-from pydantic import BaseModel, ConfigDict, Field
-from pydantic_settings import BaseSettings, SettingsConfigDict
+from pydantic import BaseModel, ConfigDict, Field, field_validator
+from pydantic_settings import BaseSettings, NoDecode, SettingsConfigDict
 
 ALL_EVENT_TYPES = "*"
 
@@ -83,6 +83,38 @@ class IngestSettings(BaseSettings):
     )
     raw_max_records: int = Field(default=1000, gt=0, description="raw records per poll")
 
+    account_owners_enabled: bool = Field(
+        default=True,
+        description="keep the account -> customer index (needed by the camt and Fineract adapters)",
+    )
+    own_bics: Annotated[frozenset[str], NoDecode] = Field(
+        default=frozenset(),
+        description=(
+            "comma-separated BICs of our own bank (first 8 characters compared); camt entries "
+            "whose counterparty agent is another BIC are interbank"
+        ),
+    )
+    fineract_enabled: bool = Field(default=False, description="run the Fineract event bridge")
+    fineract_topic: str = Field(
+        default="external-events", description="Fineract's external-event topic (not namespaced)"
+    )
+    fineract_group_id: str | None = Field(
+        default=None, description='consumer group; default f"{namespace}-ingest-fineract"'
+    )
+    fineract_default_currency: str = Field(
+        default="USD", pattern=r"^[A-Z]{3}$", description="currency of loan.disbursed events"
+    )
+    fineract_overdue_event_days: int = Field(
+        default=1, ge=1, description="days_past_due reported for LoanRepaymentOverdue events"
+    )
+
+    @field_validator("own_bics", mode="before")
+    @classmethod
+    def _split_bics(cls, value: object) -> object:
+        if isinstance(value, str):
+            return frozenset(b.strip().upper() for b in value.split(",") if b.strip())
+        return value
+
     @property
     def env(self) -> Environment:
         return self.common.env
@@ -96,3 +128,7 @@ class IngestSettings(BaseSettings):
     @property
     def effective_raw_group_id(self) -> str:
         return self.raw_group_id or f"{self.common.topic_namespace}-ingest-raw-validator"
+
+    @property
+    def effective_fineract_group_id(self) -> str:
+        return self.fineract_group_id or f"{self.common.topic_namespace}-ingest-fineract"

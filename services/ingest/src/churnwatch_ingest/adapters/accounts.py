@@ -17,12 +17,11 @@ from typing import Any
 
 from aiokafka import AIOKafkaConsumer, AIOKafkaProducer
 from aiokafka.structs import TopicPartition
-from fastapi import APIRouter, Depends, HTTPException
-from pydantic import BaseModel, ConfigDict
-
 from churnwatch_shared.events import BalanceSnapshotEvent, Event
 from churnwatch_shared.money import Identifier
 from churnwatch_shared.topics import ACCOUNT_OWNERS
+from fastapi import APIRouter, Depends, HTTPException
+from pydantic import BaseModel, ConfigDict
 
 
 class AccountOwners:
@@ -67,16 +66,21 @@ class AccountOwners:
         self._store = store
 
     def load(self, owners: dict[str, str]) -> None:
-        """Bulk-load restored ownership without re-persisting it."""
+        """Bulk-load restored ownership without re-persisting it; unflushed changes win."""
         self._owners.update(owners)
+        for account, (customer, _) in self._pending.items():
+            self._owners[account] = customer
+
+    @property
+    def has_pending(self) -> bool:
+        """True when some change has not been flushed yet."""
+        return bool(self._pending)
 
     async def flush(self) -> None:
         """Persist changes made since the last flush (no-op without a store)."""
-        if not self._pending:
-            return
+        if not self._pending or self._store is None:
+            return  # without a store yet, changes stay pending until one is attached
         pending, self._pending = self._pending, {}
-        if self._store is None:
-            return
         try:
             await self._store.write(pending)
         except Exception:

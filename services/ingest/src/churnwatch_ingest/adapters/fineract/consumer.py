@@ -19,9 +19,13 @@ from dataclasses import dataclass, field
 import structlog
 from aiokafka import AIOKafkaConsumer, AIOKafkaProducer
 from aiokafka.structs import ConsumerRecord
-
 from churnwatch_shared.events import encode_event
-from churnwatch_shared.topics import HEADER_DLQ_REASON, HEADER_DLQ_SOURCE, HEADER_EVENT_TYPE, HEADER_PRODUCER
+from churnwatch_shared.topics import (
+    HEADER_DLQ_REASON,
+    HEADER_DLQ_SOURCE,
+    HEADER_EVENT_TYPE,
+    HEADER_PRODUCER,
+)
 
 from churnwatch_ingest.adapters.accounts import AccountOwners
 from churnwatch_ingest.adapters.fineract.decode import MalformedRecord, decode_message
@@ -125,24 +129,35 @@ class FineractBridge:
             await self._consumer.commit()
 
     async def process(self, records: list[ConsumerRecord]) -> None:
-        """Map, produce and wait for acks of one batch (the caller commits afterwards)."""
+        """Map, produce and wait for acks of one batch (the caller commits afterwards).
+
+        Statistics are counted only once every record of the batch was acknowledged, so a batch
+        that fails and is replayed is counted once.
+        """
         assert self._producer is not None
         futures: list[asyncio.Future[object]] = []
+        tally = BridgeStats()
         for record in records:
-            self.stats.records += 1
-            futures.extend(await self._handle(record))
+            tally.records += 1
+            futures.extend(await self._handle(record, tally))
         for future in futures:
             await future
         await self._owners.flush()
+        self.stats.records += tally.records
+        self.stats.published.update(tally.published)
+        self.stats.skipped.update(tally.skipped)
+        self.stats.dead_lettered.update(tally.dead_lettered)
 
-    async def _handle(self, record: ConsumerRecord) -> list[asyncio.Future[object]]:
+    async def _handle(
+        self, record: ConsumerRecord, tally: BridgeStats
+    ) -> list[asyncio.Future[object]]:
         assert self._producer is not None
         try:
             message = decode_message(record.value)
             mapped = self._mapper.map(message)
         except MalformedRecord as exc:
             code = exc.reason.split(":", 1)[0]
-            self.stats.dead_lettered[code] += 1
+            tally.dead_lettered[code] += 1
             log.warning(
                 "fineract_dead_letter", reason=code, partition=record.partition, offset=record.offset
             )
@@ -155,11 +170,11 @@ class FineractBridge:
             )
             return [future]
         if mapped.skipped is not None:
-            self.stats.skipped[mapped.skipped] += 1
+            tally.skipped[mapped.skipped] += 1
             return []
         futures = []
         for event in mapped.events:
-            self.stats.published[event.event_type] += 1
+            tally.published[event.event_type] += 1
             headers = [
                 (HEADER_EVENT_TYPE, event.event_type.encode()),
                 (HEADER_PRODUCER, (event.producer or "fineract").encode()),

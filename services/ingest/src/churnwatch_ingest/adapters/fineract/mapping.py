@@ -22,12 +22,15 @@ from datetime import UTC, date, datetime
 from decimal import Decimal
 from typing import Any
 
+from churnwatch_shared.events import Event, parse_event_obj
 from pydantic import ValidationError
 
-from churnwatch_shared.events import Event, parse_event_obj
-
 from churnwatch_ingest.adapters.accounts import AccountOwners
-from churnwatch_ingest.adapters.fineract.decode import FineractMessage, MalformedRecord, decode_payload
+from churnwatch_ingest.adapters.fineract.decode import (
+    FineractMessage,
+    MalformedRecord,
+    decode_payload,
+)
 
 _NS = "org.apache.fineract.avro"
 SAVINGS_TX = f"{_NS}.savings.v1.SavingsAccountTransactionDataV1"

@@ -14,13 +14,17 @@ from collections.abc import Awaitable, Callable
 from typing import Any
 
 import structlog
+from churnwatch_shared.events import Event
 from fastapi import APIRouter, Depends, Request
 from fastapi.responses import JSONResponse
 
-from churnwatch_shared.events import Event
-
 from churnwatch_ingest.adapters.iso20022.mapping import OwnerLookup, map_camt
-from churnwatch_ingest.adapters.iso20022.parse import MAX_XML_BYTES, CamtError, MessageKind, parse_camt
+from churnwatch_ingest.adapters.iso20022.parse import (
+    MAX_XML_BYTES,
+    CamtError,
+    MessageKind,
+    parse_camt,
+)
 
 log = structlog.get_logger(__name__)
 

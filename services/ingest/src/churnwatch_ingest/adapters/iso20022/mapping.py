@@ -21,11 +21,15 @@ from dataclasses import dataclass, field
 from datetime import UTC, date, datetime
 from typing import Any
 
+from churnwatch_shared.events import Event, parse_event_obj
 from pydantic import ValidationError
 
-from churnwatch_shared.events import Event, parse_event_obj
-
-from churnwatch_ingest.adapters.iso20022.parse import CamtBalance, CamtEntry, CamtMessage, parse_amount
+from churnwatch_ingest.adapters.iso20022.parse import (
+    CamtBalance,
+    CamtEntry,
+    CamtMessage,
+    parse_amount,
+)
 
 OwnerLookup = Callable[[str], str | None]
 _UNSAFE = re.compile(r"[^A-Za-z0-9._:@/-]")

@@ -1,0 +1,193 @@
+"""The broker stops mid-run: clients get 503 + Retry-After, and afterwards every acknowledged event
+is on the topic exactly once.
+
+The shared broker on 9092 is never touched: this test starts a private broker with the project's
+own deploy/kafka/kafka.sh on free ports and its own state directory (reusing the cached jars),
+stops it while clients keep sending, starts it again, and deletes it at the end.
+"""
+
+from __future__ import annotations
+
+import asyncio
+import os
+import shutil
+import subprocess
+import tempfile
+import time
+from collections import Counter
+from collections.abc import Callable, Iterator
+from pathlib import Path
+from typing import Any
+
+import orjson
+import pytest
+from churnwatch_ingest.settings import IngestSettings
+from churnwatch_shared import topics
+from create_topics import create_topics
+
+from tests.ingest.conftest import DEV_HEADERS, transaction, unique
+from tests.support.infra import LOCAL, REPO
+from tests.support.kafka import consume_until
+from tests.support.processes import free_port
+
+pytestmark = pytest.mark.integration
+
+KAFKA_SH = str(REPO / "deploy" / "kafka" / "kafka.sh")
+
+
+class PrivateBroker:
+    """A throw-away single-node broker under its own CHURNWATCH_LOCAL_DIR."""
+
+    def __init__(self) -> None:
+        self.dir = Path(tempfile.mkdtemp(prefix="cw-outage-"))
+        (self.dir / "kafka").mkdir()
+        # The jars are the shared cache's (same .version), so kafka.sh does not resolve them again.
+        (self.dir / "kafka" / "lib").symlink_to(LOCAL / "kafka" / "lib")
+        self.port = free_port()
+        self.env = {
+            **os.environ,
+            "CHURNWATCH_LOCAL_DIR": str(self.dir),
+            "CHURNWATCH_KAFKA_PORT": str(self.port),
+            "CHURNWATCH_KAFKA_CONTROLLER_PORT": str(free_port()),
+            "CHURNWATCH_KAFKA_HEAP": "384m",
+        }
+        self.bootstrap = f"127.0.0.1:{self.port}"
+
+    def run(self, command: str) -> None:
+        subprocess.run([KAFKA_SH, command], env=self.env, check=True, timeout=120)
+
+    def delete(self) -> None:
+        try:
+            self.run("reset")
+        finally:
+            shutil.rmtree(self.dir, ignore_errors=True)
+
+
+@pytest.fixture
+def private_broker() -> Iterator[PrivateBroker]:
+    if not (LOCAL / "kafka" / "lib" / ".version").exists():
+        pytest.skip("no cached Kafka jars under .local/kafka/lib (run deploy/kafka/kafka.sh fetch)")
+    broker = PrivateBroker()
+    try:
+        broker.run("start")
+        yield broker
+    finally:
+        broker.delete()
+
+
+class Senders:
+    """Clients that keep sending new events and resend every unavailable one until accepted."""
+
+    def __init__(self, client: Any) -> None:
+        self.client = client
+        self.acknowledged: set[str] = set()
+        self.retry: dict[str, dict[str, Any]] = {}
+        self.statuses: Counter[int] = Counter()
+        self.sending_new = True
+
+    def _check(self, response: Any) -> None:
+        self.statuses[response.status_code] += 1
+        assert response.status_code in (200, 202, 503), response.text
+        if response.status_code == 503:
+            assert int(response.headers["Retry-After"]) >= 1
+
+    async def single(self, event: dict[str, Any]) -> None:
+        response = await self.client.post("/v1/events", json=event, headers=DEV_HEADERS)
+        self._check(response)
+        if response.status_code == 503:
+            self.retry[event["event_id"]] = event
+        else:
+            assert response.json()["status"] in ("accepted", "duplicate")
+            self.acknowledged.add(event["event_id"])
+            self.retry.pop(event["event_id"], None)
+
+    async def batch(self, events: list[dict[str, Any]]) -> None:
+        response = await self.client.post("/v1/events/batch", json=events, headers=DEV_HEADERS)
+        self._check(response)
+        for event, result in zip(events, response.json()["results"], strict=True):
+            assert result["event_id"] == event["event_id"]
+            if result["status"] == "unavailable":
+                assert response.status_code == 503
+                self.retry[event["event_id"]] = event
+            else:
+                assert result["status"] in ("accepted", "duplicate"), result
+                self.acknowledged.add(event["event_id"])
+                self.retry.pop(event["event_id"], None)
+
+    async def run(self, worker: int, stop: asyncio.Event) -> None:
+        customers = [unique(f"cust{worker}") for _ in range(5)]
+        n = 0
+        while not stop.is_set():
+            n += 1
+            resend = list(self.retry.values())[:20]
+            if resend:
+                await self.batch(resend)
+            if not self.sending_new:
+                await asyncio.sleep(0.05)
+                continue
+            if n % 2:
+                await self.single(transaction(customer_id=customers[n % 5]))
+            else:
+                await self.batch([transaction(customer_id=customers[k]) for k in range(5)])
+            await asyncio.sleep(0.01)
+
+
+async def test_broker_stopped_mid_run(
+    private_broker: PrivateBroker,
+    start_ingest: Callable[..., Any],
+    make_settings: Callable[..., IngestSettings],
+) -> None:
+    namespace = unique("outage").replace("-", "")
+    await create_topics(bootstrap=private_broker.bootstrap, namespace=namespace)
+    settings = make_settings(
+        bootstrap=private_broker.bootstrap,
+        namespace=namespace,
+        produce_timeout_seconds=1.5,
+        retry_after_seconds=1,
+        request_timeout_ms=30_000,
+        duplicate_cache_warmup_seconds=5,
+    )
+    ingest = await start_ingest(settings)
+    senders = Senders(ingest.client)
+    stop = asyncio.Event()
+    workers = [asyncio.create_task(senders.run(w, stop)) for w in range(3)]
+    try:
+        await asyncio.sleep(1.5)
+        before_outage = len(senders.acknowledged)
+        await asyncio.to_thread(private_broker.run, "stop")
+        await asyncio.sleep(3.0)  # clients keep sending into the outage
+        assert senders.statuses[503] > 0, "no 503 while the broker was down"
+        assert senders.retry, "nothing waiting for a resend"
+        await asyncio.to_thread(private_broker.run, "start")
+        started = time.monotonic()
+        acknowledged_at_restart = len(senders.acknowledged)
+        while len(senders.acknowledged) <= acknowledged_at_restart + 20:
+            assert time.monotonic() - started < 45, f"no recovery; statuses {senders.statuses}"
+            await asyncio.sleep(0.2)
+        senders.sending_new = False
+        while senders.retry:  # the 503'd events are resent until the broker takes them
+            assert time.monotonic() - started < 45, f"{len(senders.retry)} never accepted"
+            await asyncio.sleep(0.2)
+    finally:
+        stop.set()
+        await asyncio.gather(*workers)
+    assert before_outage > 0
+    assert set(senders.statuses) <= {200, 202, 503}
+
+    acknowledged = senders.acknowledged
+
+    def complete(records: list[Any]) -> bool:
+        return acknowledged <= {orjson.loads(r.value)["event_id"] for r in records}
+
+    records = await consume_until(
+        bootstrap=private_broker.bootstrap,
+        topic=topics.EVENTS.name(namespace),
+        predicate=complete,
+        timeout=30,
+        settle=1.0,
+    )
+    on_topic = Counter(orjson.loads(r.value)["event_id"] for r in records)
+    assert acknowledged <= set(on_topic)
+    twice = [event_id for event_id, count in on_topic.items() if count > 1]
+    assert not twice, f"{len(twice)} events written more than once"
+    assert set(on_topic) == acknowledged  # nothing on the topic that no client was told about
