@@ -2,9 +2,11 @@
 
 from __future__ import annotations
 
+from dataclasses import fields
 from datetime import UTC, datetime
 from typing import Any
 
+import orjson
 import pytest
 
 from churnwatch_shared.alerts import Alert, Severity, alert_id_for
@@ -168,3 +170,20 @@ def test_redelivered_offset_is_skipped_even_beyond_the_dedup_window() -> None:
     assert again.state.events == 30 and not again.alerts
     fresh = monitor.process(state, model(txn("t30", C, at(2))), now=NOW, offset=30)
     assert fresh.status is Status.APPLIED and fresh.state.off == 30
+
+
+def test_largest_interbank_debit_is_kept_per_week_and_old_records_still_decode() -> None:
+    feed = Feed()
+    feed.send(txn("own", C, at(0), amount="900.00", balance_after="1000.00"))
+    assert len(feed.state.flow[-1]) == 8  # no interbank debit yet: no extra column
+    feed.send(outflow("o1", C, at(0.1), "30.00", balance_after="70.00"))
+    feed.send(outflow("o2", C, at(0.2), "50.00", balance_after="20.00"))
+    assert feed.state.flow[-1][8] == 50  # the largest single transfer, whole units
+    assert feed.state.window_max(column=8, buckets=5) == 50
+    old = orjson.loads(feed.state.encode())
+    old[0] = 2
+    flow = old[[f.name for f in fields(CustomerState)].index("flow")]
+    for row in flow:
+        del row[8:]
+    state = CustomerState.decode(orjson.dumps(old))
+    assert state.v == 3 and state.window_max(column=8, buckets=5) == 0

@@ -232,3 +232,39 @@ def test_sustained_decline_ignores_a_three_week_holiday() -> None:
     unconfirmed = Feed(Monitor(ruleset=hasty))
     _weekly(unconfirmed, holiday)
     assert rules.SUSTAINED_DECLINE in unconfirmed.rule_ids()
+
+
+def test_sustained_decline_alerts_a_week_early_when_activity_tapers_off() -> None:
+    feed = Feed()
+    # each older week of the four busier than the newest: a fade, not a holiday (which stops
+    # all at once after a normal week); the five-week confirmation would wait one more week
+    _weekly(feed, [6] * 12 + [4, 3, 2, 0, 0])
+    [fade] = [a for a in feed.alerts if a.rule_id == rules.SUSTAINED_DECLINE]
+    assert fade.observed == 9 and "last 4" in fade.reasons[0].text
+    # a holiday's silent weeks are equally silent: no early alert for them
+    holiday = Feed()
+    _weekly(holiday, [6] * 12 + [2, 0, 0, 0, 0])
+    assert rules.SUSTAINED_DECLINE not in holiday.rule_ids()
+
+
+def _churn_levels(feed: Feed) -> list[Severity]:
+    return [a.severity for a in feed.alerts if a.rule_id == rules.CHURN_SCORE]
+
+
+def test_money_steadily_moving_away_raises_churn_risk_to_warning_early() -> None:
+    steady, purchase = Feed(), Feed()
+    for feed in (steady, purchase):
+        feed.send(snapshot("s1", C, at(0), demand="100000.00"))
+    balance = 100000
+    for i in range(4):  # four transfers of 15% each, none near half the balance
+        balance -= 15000
+        steady.send(outflow(f"o{i}", C, at(1 + 6 * i), "15000.00", balance_after=f"{balance}.00"))
+    assert rules.LARGE_INTERBANK_OUTFLOW not in steady.rule_ids()
+    assert Severity.WARNING in _churn_levels(steady)
+    # one big purchase elsewhere and two small transfers: as large a share, but no pattern
+    balance = 100000
+    for i, amount in enumerate((45000, 5000, 5000)):
+        balance -= amount
+        purchase.send(outflow(f"p{i}", C, at(1 + 6 * i), f"{amount}.00",
+                              balance_after=f"{balance}.00"))
+    assert not {Severity.WARNING, Severity.CRITICAL} & set(_churn_levels(purchase))

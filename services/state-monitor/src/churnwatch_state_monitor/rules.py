@@ -221,12 +221,22 @@ def decline_level(st: CustomerState, rs: RuleSet) -> tuple[int, float, int] | No
     base, counts = weekly
     if base < cfg.min_baseline_per_week:
         return None
-    windows = (counts[1:], counts[:4]) if cfg.confirm else (counts[1:],)
     limit, normal = cfg.decline_ratio * 4 * base, cfg.normal_ratio * base
-    for window in windows:
-        if sum(window) >= limit or max(window) >= normal:
-            return None
-    return sum(counts[1:]), base, 5 if cfg.confirm else 4
+    newest = counts[1:]
+    if sum(newest) >= limit or max(newest) >= normal:
+        return None
+    if not cfg.confirm or cfg.early_when_winding_down and winding_down(newest):
+        return sum(newest), base, 4
+    older = counts[:4]
+    if sum(older) >= limit or max(older) >= normal:
+        return None
+    return sum(newest), base, 5
+
+
+def winding_down(weeks: list[int]) -> bool:
+    """Weekly counts (oldest first) that taper off: every older week busier than the newest (a
+    holiday stops all at once after a normal week, so its quiet weeks are equally silent)."""
+    return weeks[-1] < min(weeks[:-1])
 
 
 def sustained_decline(st: CustomerState, ev, rs: RuleSet) -> Finding | None:  # noqa: ANN001

@@ -50,6 +50,11 @@ class InterbankOutflowShare(_Config):
     min_amount: Money = Decimal("10000")
     # separate debits to other banks within the 30-day window: one large purchase is not a pattern
     min_transfers_30d: Annotated[int, Field(ge=1, le=50)] = 3
+    # the account-flow score counts the share in full only for money steadily moving away: the
+    # transfers without the largest one still this share of the funds (one big purchase is not
+    # that) and the 30-day net outflow this share of them (a busy business account is not that)
+    pattern_rest_share: Share = 0.35
+    pattern_net_share: Share = 0.35
 
 
 class PayrollMissing(_Config):
@@ -82,6 +87,9 @@ class SustainedDecline(_Config):
     normal_ratio: Share = 0.7
     # both the newest four closed weeks and the four before (five weeks) must qualify
     confirm: bool = True
+    # ... unless the four weeks wind down: each older week busier than the newest (a fade
+    # tapers off; a holiday stops all at once, its silent weeks equally silent)
+    early_when_winding_down: bool = True
     min_baseline_per_week: Annotated[float, Field(gt=0)] = 3.0
     warmup_weeks: Annotated[int, Field(ge=1, le=52)] = 6
 

@@ -17,6 +17,7 @@ from churnwatch_state_monitor.rules import band_of, decline_level
 from churnwatch_state_monitor.ruleset import RuleSet
 from churnwatch_state_monitor.state import (
     B_ACTS,
+    B_IB_MAX,
     B_IB_N,
     B_IB_OUT,
     B_IN,
@@ -101,10 +102,15 @@ def score(st: CustomerState, rs: RuleSet) -> Scores:
         ib_out = st.window(column=B_IB_OUT, buckets=5)
         if ib_out:
             share = ib_out / (ib_out + max(st.liquid or 0, 0))
-            # one large transfer counts in part; repeated transfers are the pattern
-            need = rs.rules.interbank_outflow_share.min_transfers_30d
+            # one large transfer counts in part; repeated transfers are the pattern, and money
+            # steadily moving away (not one big purchase, not a busy account) counts in full
+            cfg = rs.rules.interbank_outflow_share
+            need = cfg.min_transfers_30d
             seen = min(need, st.window(column=B_IB_N, buckets=5))
-            flow = signal("interbank_outflow_share", S.ACCOUNT_FLOW, share * 60 * seen / need)
+            weight = 60 * seen / need
+            if seen >= need and _moving_away(st, ib_out=ib_out, rs=rs):
+                weight = 100
+            flow = signal("interbank_outflow_share", S.ACCOUNT_FLOW, share * weight)
         inflow = st.window(column=B_IN, buckets=5)
         outflow = st.window(column=B_OUT, buckets=5)
         # net outflow as a share of the funds the customer had, once a 30-day window is known
@@ -141,6 +147,19 @@ def score(st: CustomerState, rs: RuleSet) -> Scores:
         composite += cancels * rs.churn.cancellation_points
     reasons.sort(key=lambda r: r[2], reverse=True)
     return Scores(states=states, churn=round(_clip(composite), 1), reasons=reasons[:3])
+
+
+def _moving_away(st: CustomerState, *, ib_out: int, rs: RuleSet) -> bool:
+    """Repeated transfers to other banks that drain the account: without the largest transfer
+    still ``pattern_rest_share`` of the funds, and a 30-day net outflow of ``pattern_net_share``."""
+    cfg = rs.rules.interbank_outflow_share
+    funds = ib_out + max(st.liquid or 0, 0)
+    rest = ib_out - 100 * st.window_max(column=B_IB_MAX, buckets=5)  # column in whole units
+    if rest < cfg.pattern_rest_share * funds:
+        return False
+    inflow = st.window(column=B_IN, buckets=5)
+    outflow = st.window(column=B_OUT, buckets=5)
+    return outflow - inflow >= cfg.pattern_net_share * (outflow + max(st.liquid or 0, 0))
 
 
 def level_for(*, score_value: float, current: int, rs: RuleSet) -> int:

@@ -28,7 +28,8 @@ from churnwatch_shared.events import (
     TransactionCategory,
 )
 
-STATE_SCHEMA = 2  # 2: bucket rows gained the interbank debit count; `band` field
+STATE_SCHEMA = 3  # 2: bucket rows gained the interbank debit count; `band` field
+# 3: bucket rows gained the largest single interbank debit
 DAY = 86_400
 WEEK = 7 * DAY
 FLOW_BUCKETS = 6  # 7-day buckets kept: the 30-day window plus one week for the decline check
@@ -36,9 +37,11 @@ RECENT_CAP = 8  # timestamps kept for 90-day counts (cancellations, complaints, 
 NINETY_DAYS = 90 * DAY
 
 # Bucket row layout:
-# [week, inflow, outflow, interbank_out, customer_txns, card_spend, online_txns, interbank_debits]
-B_WEEK, B_IN, B_OUT, B_IB_OUT, B_ACTS, B_CARD, B_ONLINE, B_IB_N = range(8)
-_ROW_LEN = 8
+# [week, inflow, outflow, interbank_out, customer_txns, card_spend, online_txns, interbank_debits,
+#  largest_interbank_debit (whole currency units, not cents)]
+# The last column is appended only when the week has an interbank debit (most rows: 2 bytes less).
+B_WEEK, B_IN, B_OUT, B_IB_OUT, B_ACTS, B_CARD, B_ONLINE, B_IB_N, B_IB_MAX = range(9)
+_ROW_LEN = 8  # columns every row has
 # A payroll credit sooner than this after the previous one is a bonus or correction, not the
 # monthly cycle: it neither moves the expected payday nor shortens the expected gap.
 PAYROLL_MIN_GAP_DAYS = 20
@@ -127,7 +130,7 @@ class CustomerState:
     def decode(cls, raw: bytes) -> CustomerState:
         """Rebuild a record from table value bytes (older schema versions get new defaults)."""
         values = orjson.loads(raw)
-        if values[0] < STATE_SCHEMA:  # schema 1: bucket rows lack the interbank debit count
+        if values[0] < STATE_SCHEMA:  # schema 1-2: bucket rows lack the newer columns
             for row in values[_FLOW_INDEX]:
                 row.extend([0] * (_ROW_LEN - len(row)))
             values[0] = STATE_SCHEMA
@@ -146,6 +149,14 @@ class CustomerState:
             return 0
         floor = self.flow[-1][B_WEEK] - buckets + 1
         return sum(row[column] for row in self.flow if row[B_WEEK] >= floor)
+
+    def window_max(self, *, column: int, buckets: int) -> int:
+        """Largest value of one bucket column over the newest ``buckets`` weeks."""
+        if not self.flow:
+            return 0
+        floor = self.flow[-1][B_WEEK] - buckets + 1
+        return max((row[column] for row in self.flow
+                    if row[B_WEEK] >= floor and len(row) > column), default=0)
 
     def closed_weeks(self, *, alpha: float) -> tuple[float, list[int]] | None:
         """Customer-initiated counts of the five newest closed weeks (oldest first) and the
@@ -267,6 +278,10 @@ class CustomerState:
                 if not p.counterparty_is_own_bank:
                     row[B_IB_OUT] += amount
                     row[B_IB_N] += 1
+                    # whole currency units: a share needs no cents, the record stays small
+                    if len(row) == B_IB_MAX:
+                        row.append(0)
+                    row[B_IB_MAX] = max(row[B_IB_MAX], amount // 100)
             else:
                 row[B_IN] += amount
             if customer_initiated:
