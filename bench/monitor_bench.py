@@ -257,21 +257,25 @@ async def recovery(*, bootstrap: str, customers: int, data: Path) -> dict:
     }
 
 
-async def _run(bootstrap: str, mode: str) -> dict:
+async def _run(bootstrap: str, mode: str, parts: tuple[str, ...]) -> dict:
     cfg = MODES[mode]
     data = Path(tempfile.mkdtemp(prefix="monitor-bench-"))
+    results: dict = {}
     try:
-        tp = await throughput(bootstrap=bootstrap, events=cfg["events"],
-                              customers=cfg["customers"], data=data)
-        rec = await recovery(bootstrap=bootstrap, customers=cfg["recovery_customers"], data=data)
+        if "throughput" in parts:
+            results["throughput"] = await throughput(
+                bootstrap=bootstrap, events=cfg["events"], customers=cfg["customers"], data=data)
+        if "recovery" in parts:
+            results["recovery"] = await recovery(
+                bootstrap=bootstrap, customers=cfg["recovery_customers"], data=data)
     finally:
         shutil.rmtree(data, ignore_errors=True)
-    return {"throughput": tp, "recovery": rec}
+    return results
 
 
-def run(*, bootstrap: str, mode: str) -> dict:
+def run(*, bootstrap: str, mode: str, parts: tuple[str, ...] = ("throughput", "recovery")) -> dict:
     """Run the monitor benchmark in ``mode`` (short|full); print and return the figures."""
-    results = asyncio.run(_run(bootstrap, mode))
+    results = asyncio.run(_run(bootstrap, mode, parts))
     print(json.dumps(results, indent=2))
     return results
 
@@ -279,4 +283,8 @@ def run(*, bootstrap: str, mode: str) -> dict:
 if __name__ == "__main__":
     parser = argparse.ArgumentParser(description=__doc__.splitlines()[0])
     parser.add_argument("--mode", choices=sorted(MODES), default="short")
-    run(bootstrap=CommonSettings().kafka_bootstrap, mode=parser.parse_args().mode)
+    parser.add_argument("--only", choices=("throughput", "recovery"), default=None,
+                        help="run one part only")
+    args = parser.parse_args()
+    run(bootstrap=CommonSettings().kafka_bootstrap, mode=args.mode,
+        parts=(args.only,) if args.only else ("throughput", "recovery"))

@@ -17,7 +17,9 @@ from churnwatch_state_monitor.settings import MonitorSettings
 log = structlog.get_logger("churnwatch.state_monitor")
 
 # Loggers whose DEBUG records cost time on the hot path even when filtered (perf notes).
-_QUIET = ("faust", "aiokafka", "mode", "kafka", "aiohttp.access")
+# The Faust services subclassed in rebalance.py log under that module's name.
+_QUIET = ("faust", "aiokafka", "mode", "kafka", "aiohttp.access",
+          "churnwatch_state_monitor.rebalance")
 
 
 def main() -> int:
@@ -26,7 +28,7 @@ def main() -> int:
     common = settings.common
     configure_logging(service="state-monitor", level=common.log_level, json=common.log_json)
     for name in _QUIET:
-        logging.getLogger(name).setLevel(logging.WARNING)
+        logging.getLogger(name).setLevel(settings.framework_log_level)
     try:
         ruleset = load_ruleset(settings.rules_file)
     except RuleSetError as exc:

@@ -27,6 +27,12 @@ Delivery guarantee (how faust-streaming 0.15 orders things, and what we add):
   exactly once. Nothing is lost and no second alert_id appears for the same condition.
 - Snapshots (CUSTOMER_STATE) are not awaited; a redelivered event re-publishes the current one.
 
+Rebalance stall: faust-streaming 0.15.3 can drop records fetched while it finishes table recovery
+(its ``flow_control.resume()`` clears stream queues after the source partitions were resumed), and
+the partition then never progresses. ``rebalance`` closes that race (and rewinds partitions that
+have no committed offset, which Faust's seek skips); the
+``watchdog.StallWatchdog`` reports any assigned partition that still stops moving (log + /readyz).
+
 Faust's ``processing_guarantee="exactly_once"`` (Kafka transactions, one transactional producer
 per source partition) was not adopted: the design above needs no transactions and costs one
 broker round trip per *alerting* event only.
@@ -49,9 +55,11 @@ from churnwatch_shared.events import parse_event
 from churnwatch_state_monitor.engine import Monitor, Status
 from churnwatch_state_monitor.faults import FaultPoints
 from churnwatch_state_monitor.metrics import MonitorMetrics
+from churnwatch_state_monitor.rebalance import MonitorTableManager, ReplayUncommittedConsumer
 from churnwatch_state_monitor.ruleset import RuleSet
 from churnwatch_state_monitor.settings import MonitorSettings
 from churnwatch_state_monitor.state import CustomerState
+from churnwatch_state_monitor.watchdog import StallWatchdog
 from churnwatch_state_monitor.web import register_views
 
 log = structlog.get_logger("churnwatch.state_monitor")
@@ -72,6 +80,7 @@ class MonitorApp:
     monitor: Monitor
     metrics: MonitorMetrics
     settings: MonitorSettings
+    watchdog: StallWatchdog
 
 
 def _dlq_reason(exc: ValidationError) -> bytes:
@@ -100,7 +109,9 @@ def create_app(*, settings: MonitorSettings, ruleset: RuleSet) -> MonitorApp:
         broker_heartbeat_interval=min(3.0, settings.session_timeout_s / 3),
         autodiscover=False,
         web_enabled=True,
+        TableManager=MonitorTableManager,  # fixes a record-losing race after rebalances
     )
+    app.transport.Consumer = ReplayUncommittedConsumer  # before app.consumer is first created
     events_topic = app.topic(common.topic(topics.EVENTS), **_RAW)
     alerts_topic = app.topic(common.topic(topics.ALERTS), **_RAW)
     state_topic = app.topic(common.topic(topics.CUSTOMER_STATE), **_RAW)
@@ -186,7 +197,14 @@ def create_app(*, settings: MonitorSettings, ruleset: RuleSet) -> MonitorApp:
                 metrics.snapshots.inc()
                 await state_topic.send(key=key, value=outcome.snapshot)
 
+    watchdog = StallWatchdog(stall_after=settings.stall_after_s)
+
+    @app.timer(interval=settings.watchdog_interval_s, traced=False)
+    async def watch_partitions() -> None:
+        await watchdog.check(app=app, topic=events_topic.get_topic_name())
+        metrics.stalled.set(len(watchdog.stalled))
+
     service = MonitorApp(app=app, table=table, events_topic=events_topic, monitor=monitor,
-                         metrics=metrics, settings=settings)
+                         metrics=metrics, settings=settings, watchdog=watchdog)
     register_views(service)
     return service

@@ -32,9 +32,14 @@ class MonitorMetrics:
             "Customer-state snapshots published",
             registry=self.registry,
         )
+        self.stalled = Gauge(
+            "churnwatch_monitor_stalled_partitions",
+            "Assigned source partitions with unread records and no progress (stall watchdog)",
+            registry=self.registry,
+        )
         self.lag = Gauge(
             "churnwatch_monitor_consumer_lag",
-            "Highwater minus the next offset to read, per source partition (updated on scrape)",
+            "End offset minus committed offset per assigned source partition (from the watchdog)",
             ["partition"],
             registry=self.registry,
         )

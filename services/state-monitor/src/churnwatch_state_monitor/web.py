@@ -49,23 +49,18 @@ def assigned_partitions(service: MonitorApp) -> list[int]:
 
 
 def _update_lag(service: MonitorApp) -> None:
-    """Refresh the lag gauge from the consumer's highwater marks (best effort, on scrape)."""
-    app = service.app
-    try:
-        consumer = app.consumer
-        assigned = consumer.assignment()
-    except Exception:  # noqa: BLE001 - not started yet: no partitions, no lag
-        return
-    topic = service.events_topic.get_topic_name()
-    for tp in assigned:
-        if tp.topic != topic:
-            continue
-        highwater = consumer.highwater(tp)
-        read = getattr(consumer, "_read_offset", {}).get(tp)
-        if highwater is None:
-            continue
-        position = (read + 1) if read is not None else 0
-        service.metrics.lag.labels(partition=str(tp.partition)).set(max(0, highwater - position))
+    """Publish the watchdog's per-partition lag (end offset from the broker minus committed)."""
+    gauge = service.metrics.lag
+    assigned = set(assigned_partitions(service))
+    for partition, lag in list(service.watchdog.lag.items()):
+        if partition in assigned:
+            gauge.labels(partition=str(partition)).set(lag)
+        else:  # revoked: drop the series instead of freezing its last value
+            service.watchdog.lag.pop(partition, None)
+            try:
+                gauge.remove(str(partition))
+            except KeyError:
+                pass
 
 
 def register_views(service: MonitorApp) -> None:
@@ -83,11 +78,14 @@ def register_views(service: MonitorApp) -> None:
     class Ready(View):
         async def get(self, request: Request) -> Response:
             broker = await broker_reachable(bootstrap)
-            body = {"status": "ready" if broker else "not_ready",
+            stalled = sorted(service.watchdog.stalled)
+            ready = broker and not stalled
+            body = {"status": "ready" if ready else "not_ready",
                     "dependencies": {"broker": {"reachable": broker, "address": bootstrap}},
                     "assigned_partitions": assigned_partitions(service),
+                    "stalled_partitions": stalled,
                     "ruleset_version": service.monitor.rs.version}
-            return self.json(body, status=200 if broker else 503)
+            return self.json(body, status=200 if ready else 503)
 
     @app.page("/metrics")
     class Metrics(View):
