@@ -13,7 +13,7 @@ from sqlalchemy import func, select
 
 from churnwatch_alerts.clock import SystemClock
 from churnwatch_alerts.db import create_engine, create_sessionmaker
-from churnwatch_alerts.intake.consumer import Intake
+from churnwatch_alerts.intake.consumer import Intake, TopicIntake
 from churnwatch_alerts.metrics import DUPLICATES
 from churnwatch_alerts.migrate import upgrade
 from churnwatch_alerts.models import AlertRecord, Notification
@@ -26,7 +26,7 @@ from tests.support.kafka import produce
 pytestmark = pytest.mark.integration
 
 
-async def _poll_and_apply(intake: Intake, *, expect: int, timeout: float = 30.0) -> int:
+async def _poll_and_apply(intake: TopicIntake, *, expect: int, timeout: float = 30.0) -> int:
     """Read until ``expect`` records arrived, apply them to the DB, and do NOT commit offsets."""
     seen = 0
     deadline = time.monotonic() + timeout
@@ -62,20 +62,20 @@ async def test_redelivered_batch_after_crash_is_idempotent(
     try:
         first = Intake(settings=settings, sessionmaker=sessionmaker, clock=SystemClock())
         await first.start()
-        assert await _poll_and_apply(first, expect=1) == 1
+        assert await _poll_and_apply(first.alerts, expect=1) == 1
         await first.stop()  # "crash": the DB has the alert, the group offset does not
 
         duplicates_before = DUPLICATES._value.get()
         second = Intake(settings=settings, sessionmaker=sessionmaker, clock=SystemClock())
         await second.start()
-        task = asyncio.create_task(second.run())
+        task = asyncio.create_task(second.alerts.run())
         try:
             deadline = time.monotonic() + 30
             committed = None
             while time.monotonic() < deadline and not committed:
                 await asyncio.sleep(0.3)
-                tps = second.consumer.assignment()
-                offsets = [await second.consumer.committed(tp) for tp in tps]
+                tps = second.alerts.consumer.assignment()
+                offsets = [await second.alerts.consumer.committed(tp) for tp in tps]
                 committed = sum(o or 0 for o in offsets)
             assert committed == 1, "the replayed record was re-read and its offset committed"
         finally:

@@ -69,11 +69,6 @@ def create_app(
                 created = await seed_dev_managers(sessionmaker=sessionmaker)
                 if created:
                     log.warning("dev_logins.seeded", managers=created)
-            if settings.consume:
-                intake = Intake(settings=settings, sessionmaker=sessionmaker, clock=clock)
-                await intake.start()
-                app.state.intake = intake
-                tasks.append(asyncio.create_task(_supervise("intake", intake.run)))
             if settings.escalation_enabled:
                 scheduler = EscalationScheduler(
                     settings=settings, sessionmaker=sessionmaker, clock=clock
@@ -87,6 +82,15 @@ def create_app(
                 channels=channels if channels is not None else default_channels(settings),
             )
             app.state.dispatcher = dispatcher
+            if settings.consume:
+                intake = Intake(
+                    settings=settings, sessionmaker=sessionmaker, clock=clock,
+                    on_alerts=dispatcher.wake,
+                )
+                await intake.start()
+                app.state.intake = intake
+                tasks.append(asyncio.create_task(_supervise("intake.alerts", intake.alerts.run)))
+                tasks.append(asyncio.create_task(_supervise("intake.context", intake.context.run)))
             if settings.notifications_enabled:
                 tasks.append(asyncio.create_task(_supervise("outbox", dispatcher.run)))
                 digests = DigestScheduler(settings=settings, sessionmaker=sessionmaker, clock=clock)

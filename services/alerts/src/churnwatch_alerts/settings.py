@@ -34,6 +34,10 @@ class AlertsSettings(BaseSettings):
     jwt_secret: str = DEV_JWT_SECRET
     jwt_ttl_seconds: int = Field(default=8 * 3600, gt=0)
     group_id: str | None = Field(default=None, description='default f"{namespace}-alerts"')
+    context_group_id: str | None = Field(
+        default=None,
+        description='group of the snapshot/assignment consumer; default f"{group_id}-context"',
+    )
     consume: bool = Field(default=True, description="run the Kafka intake in the app lifespan")
     dev_logins: bool | None = Field(
         default=None, description="seed rm.demo/lead.demo; default on outside production"
@@ -64,6 +68,10 @@ class AlertsSettings(BaseSettings):
     @property
     def effective_group_id(self) -> str:
         return self.group_id or f"{self.common.topic_namespace}-alerts"
+
+    @property
+    def effective_context_group_id(self) -> str:
+        return self.context_group_id or f"{self.effective_group_id}-context"
 
     @property
     def seed_dev_logins(self) -> bool:

@@ -1,17 +1,25 @@
-"""Storing alerts from the alert topic: upsert by alert id, route, start the SLA clock, notify."""
+"""Storing alerts from the alert topic: upsert by alert id, route, start the SLA clock, notify.
+
+A whole poll of alerts is stored with a handful of statements: one query for the customers'
+assignments, one for the managers involved, one multi-row ``INSERT ... ON CONFLICT DO NOTHING``
+for the alerts and one for their outbox rows.
+"""
 
 from __future__ import annotations
 
+from collections.abc import Sequence
 from datetime import datetime, timedelta
+from typing import Any
 
+from sqlalchemy import select
 from sqlalchemy.ext.asyncio import AsyncSession
 
-from churnwatch_alerts.alerts import repository
-from churnwatch_alerts.audit import SYSTEM_INTAKE, record
+from churnwatch_alerts.customers.locks import lock_customers
 from churnwatch_alerts.metrics import DUPLICATES, RECEIVED, ROUTED
 from churnwatch_alerts.models import AlertRecord, AlertStatus, Assignment, Manager
 from churnwatch_alerts.notifications import outbox
 from churnwatch_alerts.routing import route_target, target_kind
+from churnwatch_alerts.upsert import insert_for
 from churnwatch_shared.alerts import Alert, Severity
 
 
@@ -23,69 +31,129 @@ def sla_deadline(
     return now + timedelta(seconds=seconds) if seconds else None
 
 
-async def critical_copies(session: AsyncSession, *, assignment: Assignment | None) -> list[str]:
+def critical_copies(
+    *, assignment: Assignment | None, managers: dict[str, Manager]
+) -> list[str]:
     """Critical alerts also reach the wealth advisor and the relationship manager's team lead."""
     if assignment is None:
         return []
     copies = [assignment.wealth_advisor_id or ""]
-    if assignment.relationship_manager_id:
-        manager = await session.get(Manager, assignment.relationship_manager_id)
-        if manager is not None and manager.supervisor_id:
-            copies.append(manager.supervisor_id)
+    manager = managers.get(assignment.relationship_manager_id or "")
+    if manager is not None and manager.supervisor_id:
+        copies.append(manager.supervisor_id)
     return [c for c in copies if c]
+
+
+def _row(alert: Alert, *, target: str, now: datetime, sla_seconds: dict[Severity, int]) -> dict[str, Any]:
+    return {
+        "id": alert.alert_id,
+        "customer_id": alert.customer_id,
+        "kind": alert.kind.value,
+        "state": alert.state.value,
+        "rule_id": alert.rule_id,
+        "severity": alert.severity.value,
+        "priority": alert.priority,
+        "title": alert.title,
+        "status": AlertStatus.OPEN.value,
+        "assigned_to": target,
+        "payload": alert.model_dump(mode="json"),
+        "occurred_at": alert.occurred_at,
+        "detected_at": alert.detected_at,
+        "received_at": now,
+        "updated_at": now,
+        "escalation_level": 0,
+        "escalate_at": sla_deadline(severity=alert.severity.value, now=now, sla_seconds=sla_seconds),
+        "acknowledged_at": None,
+        "acknowledged_by": None,
+        "snoozed_until": None,
+        "resolved_at": None,
+        "resolved_by": None,
+        "outcome": None,
+        "note": None,
+        "escalated_to": None,
+    }
+
+
+async def _managers(session: AsyncSession, ids: set[str]) -> dict[str, Manager]:
+    if not ids:
+        return {}
+    rows = await session.scalars(select(Manager).where(Manager.id.in_(sorted(ids))))
+    return {m.id: m for m in rows}
+
+
+async def store_alerts(
+    session: AsyncSession,
+    *,
+    alerts: Sequence[Alert],
+    now: datetime,
+    sla_seconds: dict[Severity, int],
+) -> list[str]:
+    """Insert the new alerts routed to their managers, with their outbox rows; returns new ids.
+
+    Replayed alert ids change nothing. The customers are locked for the transaction (see
+    ``customers.locks``) so an assignment applied concurrently either routes these alerts
+    here or moves them after they commit.
+    """
+    unique = list({a.alert_id: a for a in alerts}.values())
+    if not unique:
+        return []
+    customers = sorted({a.customer_id for a in unique})
+    await lock_customers(session, customer_ids=customers)
+    found = await session.scalars(select(Assignment).where(Assignment.customer_id.in_(customers)))
+    assignments = {a.customer_id: a for a in found}
+    targets = {
+        a.alert_id: route_target(assignment=assignments.get(a.customer_id), branch_hint=a.branch_id)
+        for a in unique
+    }
+    rows = [_row(a, target=targets[a.alert_id], now=now, sla_seconds=sla_seconds) for a in unique]
+    # One cached statement, executed for many rows (SQLAlchemy batches them into multi-row VALUES).
+    stmt = (
+        insert_for(session, AlertRecord.__table__)
+        .on_conflict_do_nothing(index_elements=["id"])
+        .returning(AlertRecord.__table__.c.id)
+    )
+    inserted = set((await session.scalars(stmt, rows)).all())
+    DUPLICATES.inc(len(alerts) - len(inserted))
+    if not inserted:
+        return []
+    new = [a for a in unique if a.alert_id in inserted]
+    heads = {
+        assignments[a.customer_id].relationship_manager_id or ""
+        for a in new
+        if a.severity is Severity.CRITICAL and a.customer_id in assignments
+    }
+    queried = (set(targets.values()) | heads) - {""}
+    managers = await _managers(session, queried)
+    # Copies' own managers (advisors, team leads) are needed for their channel preferences.
+    recipients: dict[str, list[str]] = {}
+    for alert in new:
+        listed = [targets[alert.alert_id]]
+        if alert.severity is Severity.CRITICAL:
+            listed += critical_copies(
+                assignment=assignments.get(alert.customer_id), managers=managers
+            )
+        recipients[alert.alert_id] = listed
+    extra = {r for rs in recipients.values() for r in rs} - queried
+    managers.update(await _managers(session, extra))
+    records = {row["id"]: AlertRecord(**row) for row in rows if row["id"] in inserted}
+    await outbox.enqueue_many(
+        session,
+        items=[
+            outbox.Outgoing(alert=records[a.alert_id], recipients=recipients[a.alert_id],
+                            event="alert.new", key=f"new:{a.alert_id}")
+            for a in new
+        ],
+        managers=managers,
+        now=now,
+    )
+    RECEIVED.inc(len(new))
+    for alert in new:
+        ROUTED.labels(target=target_kind(targets[alert.alert_id])).inc()
+    return [a.alert_id for a in new]
 
 
 async def store_alert(
     session: AsyncSession, *, alert: Alert, now: datetime, sla_seconds: dict[Severity, int]
 ) -> bool:
-    """Insert a new alert routed to its manager; a replayed alert id changes nothing."""
-    assignment = await session.get(Assignment, alert.customer_id)
-    target = route_target(assignment=assignment, branch_hint=alert.branch_id)
-    inserted = await repository.insert_if_new(
-        session,
-        values={
-            "id": alert.alert_id,
-            "customer_id": alert.customer_id,
-            "kind": alert.kind.value,
-            "state": alert.state.value,
-            "rule_id": alert.rule_id,
-            "severity": alert.severity.value,
-            "priority": alert.priority,
-            "title": alert.title,
-            "status": AlertStatus.OPEN.value,
-            "assigned_to": target,
-            "payload": alert.model_dump(mode="json"),
-            "occurred_at": alert.occurred_at,
-            "detected_at": alert.detected_at,
-            "received_at": now,
-            "updated_at": now,
-            "escalation_level": 0,
-            "escalate_at": sla_deadline(
-                severity=alert.severity.value, now=now, sla_seconds=sla_seconds
-            ),
-        },
-    )
-    if not inserted:
-        DUPLICATES.inc()
-        return False
-    RECEIVED.inc()
-    ROUTED.labels(target=target_kind(target)).inc()
-    record(
-        session,
-        actor=SYSTEM_INTAKE,
-        action="alert.routed",
-        at=now,
-        customer_id=alert.customer_id,
-        alert_id=alert.alert_id,
-        detail={"assigned_to": target, "severity": alert.severity.value},
-    )
-    stored = await session.get(AlertRecord, alert.alert_id)
-    assert stored is not None
-    recipients = [target]
-    if alert.severity is Severity.CRITICAL:
-        recipients += await critical_copies(session, assignment=assignment)
-    await outbox.enqueue(
-        session, alert=stored, recipients=recipients, event="alert.new", key=f"new:{alert.alert_id}",
-        now=now,
-    )
-    return True
+    """Insert one new alert routed to its manager; a replayed alert id changes nothing."""
+    return bool(await store_alerts(session, alerts=[alert], now=now, sla_seconds=sla_seconds))

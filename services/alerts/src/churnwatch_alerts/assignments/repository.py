@@ -28,3 +28,9 @@ async def customers_of_manager(session: AsyncSession, *, manager_id: str) -> lis
         .order_by(Assignment.customer_id)
     )
     return list((await session.scalars(stmt)).all())
+
+
+async def customer_ids_of_manager(session: AsyncSession, *, manager_id: str) -> list[str]:
+    """Ids of the customers whose relationship manager is ``manager_id`` (no row locks)."""
+    stmt = select(Assignment.customer_id).where(Assignment.relationship_manager_id == manager_id)
+    return list((await session.scalars(stmt)).all())

@@ -9,6 +9,7 @@ from sqlalchemy.ext.asyncio import AsyncSession
 from churnwatch_alerts.alerts import repository as alerts_repo
 from churnwatch_alerts.assignments import repository
 from churnwatch_alerts.audit import record
+from churnwatch_alerts.customers.locks import lock_customers
 from churnwatch_alerts.models import Assignment
 from churnwatch_alerts.notifications import outbox
 from churnwatch_alerts.routing import route_target
@@ -59,6 +60,7 @@ async def apply_assigned(
     The event states the whole "1+1+N" team; a missing branch keeps the branch known from the
     customer's profile.
     """
+    await lock_customers(session, customer_ids=[customer_id])
     row, is_new = await repository.get_or_new(session, customer_id=customer_id)
     if row.assigned_at is not None and occurred_at < row.assigned_at:
         return False
@@ -95,6 +97,7 @@ async def apply_profile(
     session: AsyncSession, *, customer_id: str, payload: CustomerProfile, now: datetime
 ) -> None:
     """Keep tier, segment and branch from customer.profile (branch routes unassigned customers)."""
+    await lock_customers(session, customer_ids=[customer_id])
     row, _ = await repository.get_or_new(session, customer_id=customer_id)
     row.tier = payload.tier.value
     row.segment = payload.segment.value
@@ -112,6 +115,7 @@ async def hand_over_customer(
     session: AsyncSession, *, customer_id: str, successor_id: str, actor: str, now: datetime
 ) -> int:
     """Give one customer a new relationship manager; returns how many open alerts moved."""
+    await lock_customers(session, customer_ids=[customer_id])
     row, _ = await repository.get_or_new(session, customer_id=customer_id)
     previous = row.relationship_manager_id
     row.relationship_manager_id = successor_id
@@ -135,6 +139,10 @@ async def hand_over_manager(
     """Give all customers of a departing manager to a successor; (customer ids, alerts moved)."""
     moved_alerts = 0
     customers: list[str] = []
+    # Customer locks before row locks, the order every intake transaction uses.
+    await lock_customers(
+        session, customer_ids=await repository.customer_ids_of_manager(session, manager_id=manager_id)
+    )
     for row in await repository.customers_of_manager(session, manager_id=manager_id):
         customers.append(row.customer_id)
         moved_alerts += await hand_over_customer(

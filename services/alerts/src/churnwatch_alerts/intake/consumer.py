@@ -1,9 +1,18 @@
-"""The intake loop: read a batch, apply it in one transaction, commit offsets only after the DB."""
+"""The intake loops: read a poll, apply it in one transaction, commit offsets only after the DB.
+
+Two consumers, each with its own group and task, so an alert never waits behind context:
+- alerts: the alert topic alone (group ``effective_group_id``); a poll is stored with a few
+  multi-row statements and the outbox dispatcher is woken right after the commit;
+- context: customer-state snapshots and customer events (group ``context_group_id``), heavy
+  and bursty; a poll keeps only the newest snapshot per customer.
+Ordering between an alert and its customer's assignment is kept by per-customer locks
+(``customers.locks``): whichever commits second sees the first.
+"""
 
 from __future__ import annotations
 
 import asyncio
-from collections.abc import Callable
+from collections.abc import Awaitable, Callable
 
 import structlog
 from aiokafka import AIOKafkaConsumer, TopicPartition
@@ -11,11 +20,13 @@ from aiokafka.structs import ConsumerRecord
 from sqlalchemy.ext.asyncio import AsyncSession, async_sessionmaker
 
 from churnwatch_alerts.clock import Clock
-from churnwatch_alerts.intake.handlers import IntakeTopics, apply_batch
+from churnwatch_alerts.intake.handlers import BatchResult, IntakeTopics, apply_alerts, apply_context
 from churnwatch_alerts.settings import AlertsSettings
 from churnwatch_shared import topics
 
 log = structlog.get_logger(__name__)
+
+Apply = Callable[[AsyncSession, list[ConsumerRecord]], Awaitable[BatchResult]]
 
 
 def intake_topics(settings: AlertsSettings) -> IntakeTopics:
@@ -28,29 +39,30 @@ def intake_topics(settings: AlertsSettings) -> IntakeTopics:
     )
 
 
-class Intake:
-    """Owns the consumer; ``run()`` loops until cancelled."""
+class TopicIntake:
+    """One consumer group over some topics; ``run()`` loops until cancelled."""
 
     def __init__(
         self,
         *,
+        name: str,
+        topic_names: list[str],
+        group_id: str,
         settings: AlertsSettings,
         sessionmaker: async_sessionmaker[AsyncSession],
-        clock: Clock,
-        on_batch: Callable[[], None] | None = None,
+        apply: Apply,
+        on_batch: Callable[[BatchResult], None] | None = None,
     ) -> None:
+        self.name = name
         self.settings = settings
         self.sessionmaker = sessionmaker
-        self.clock = clock
-        self.topics = intake_topics(settings)
+        self.apply = apply
         self.on_batch = on_batch
         self.consumer = AIOKafkaConsumer(
-            self.topics.alerts,
-            self.topics.customer_state,
-            self.topics.events,
+            *topic_names,
             bootstrap_servers=settings.common.kafka_bootstrap,
-            group_id=settings.effective_group_id,
-            client_id=f"{settings.effective_group_id}-intake",
+            group_id=group_id,
+            client_id=f"{group_id}-intake",
             enable_auto_commit=False,
             auto_offset_reset="earliest",
             isolation_level="read_committed",
@@ -68,17 +80,12 @@ class Intake:
         self.running = False
         await self.consumer.stop()
 
-    async def _apply(self, records: list[ConsumerRecord]) -> None:
+    async def _apply(self, records: list[ConsumerRecord]) -> BatchResult:
         async with self.sessionmaker() as session, session.begin():
-            result = await apply_batch(
-                session,
-                records=records,
-                topics=self.topics,
-                now=self.clock.now(),
-                sla_seconds=self.settings.sla_seconds,
-            )
-        log.info(
+            result = await self.apply(session, records)
+        log.debug(
             "intake.batch",
+            intake=self.name,
             records=len(records),
             alerts_new=result.alerts_new,
             alerts_duplicate=result.alerts_duplicate,
@@ -86,6 +93,7 @@ class Intake:
             assignments=result.assignments,
             rejected=result.rejected,
         )
+        return result
 
     async def run(self) -> None:
         """Poll, apply, then commit; on a database error rewind and retry the same batch."""
@@ -97,11 +105,11 @@ class Intake:
                 continue
             records = [r for partition_records in batch.values() for r in partition_records]
             try:
-                await self._apply(records)
+                result = await self._apply(records)
             except asyncio.CancelledError:
                 raise
             except Exception:
-                log.exception("intake.batch_failed", records=len(records))
+                log.exception("intake.batch_failed", intake=self.name, records=len(records))
                 for tp, partition_records in batch.items():
                     self.consumer.seek(tp, partition_records[0].offset)
                 await asyncio.sleep(1.0)
@@ -114,4 +122,62 @@ class Intake:
                 }
             )
             if self.on_batch is not None:
-                self.on_batch()
+                self.on_batch(result)
+
+
+class Intake:
+    """The alerts consumer and the context consumer of one service."""
+
+    def __init__(
+        self,
+        *,
+        settings: AlertsSettings,
+        sessionmaker: async_sessionmaker[AsyncSession],
+        clock: Clock,
+        on_alerts: Callable[[], None] | None = None,
+    ) -> None:
+        self.topics = intake_topics(settings)
+        self.clock = clock
+
+        async def alerts(session: AsyncSession, records: list[ConsumerRecord]) -> BatchResult:
+            return await apply_alerts(
+                session, records=records, now=clock.now(), sla_seconds=settings.sla_seconds
+            )
+
+        async def context(session: AsyncSession, records: list[ConsumerRecord]) -> BatchResult:
+            return await apply_context(
+                session, records=records, topics=self.topics, now=clock.now()
+            )
+
+        def stored(result: BatchResult) -> None:
+            if result.alerts_new and on_alerts is not None:
+                on_alerts()
+
+        common = {"settings": settings, "sessionmaker": sessionmaker}
+        self.alerts = TopicIntake(
+            name="alerts", topic_names=[self.topics.alerts],
+            group_id=settings.effective_group_id, apply=alerts, on_batch=stored, **common,
+        )
+        self.context = TopicIntake(
+            name="context", topic_names=[self.topics.customer_state, self.topics.events],
+            group_id=settings.effective_context_group_id, apply=context, **common,
+        )
+
+    @property
+    def running(self) -> bool:
+        """Both consumers are in their groups."""
+        return self.alerts.running and self.context.running
+
+    async def start(self) -> None:
+        """Join both groups."""
+        await self.alerts.start()
+        try:
+            await self.context.start()
+        except BaseException:
+            await self.alerts.stop()
+            raise
+
+    async def stop(self) -> None:
+        """Leave both groups."""
+        await self.alerts.stop()
+        await self.context.stop()

@@ -2,8 +2,10 @@
 
 from __future__ import annotations
 
+import asyncio
 from dataclasses import dataclass
 from datetime import datetime
+from typing import Any
 
 import orjson
 import structlog
@@ -11,10 +13,11 @@ from aiokafka.structs import ConsumerRecord
 from pydantic import ValidationError
 from sqlalchemy.ext.asyncio import AsyncSession
 
-from churnwatch_alerts.alerts.intake import store_alert
+from churnwatch_alerts.alerts.intake import store_alerts
 from churnwatch_alerts.assignments.service import apply_assigned, apply_profile
 from churnwatch_alerts.audit import SYSTEM_INTAKE
-from churnwatch_alerts.customers.repository import upsert_state
+from churnwatch_alerts.customers.locks import lock_customers
+from churnwatch_alerts.customers.repository import upsert_states
 from churnwatch_alerts.metrics import INTAKE_REJECTED
 from churnwatch_shared.alerts import Alert, Severity
 from churnwatch_shared.customer_state import CustomerStateSnapshot
@@ -27,6 +30,9 @@ from churnwatch_shared.events import (
 from churnwatch_shared.topics import HEADER_EVENT_TYPE
 
 log = structlog.get_logger(__name__)
+
+# Context work is chopped into pieces this big so alert batches interleave on the event loop.
+YIELD_EVERY = 100
 
 WANTED_EVENTS = frozenset({EventType.CUSTOMER_ASSIGNED.value, EventType.CUSTOMER_PROFILE.value})
 
@@ -72,65 +78,107 @@ def _reject(record: ConsumerRecord, result: BatchResult, error: Exception) -> No
     )
 
 
-def _order(record: ConsumerRecord, topics: IntakeTopics) -> int:
-    # Assignments first, then snapshots, then alerts: an alert arriving in the same batch as its
-    # customer's assignment is routed to the manager, not the branch queue.
-    return {topics.events: 0, topics.customer_state: 1, topics.alerts: 2}.get(record.topic, 3)
+async def apply_alerts(
+    session: AsyncSession,
+    *,
+    records: list[ConsumerRecord],
+    now: datetime,
+    sla_seconds: dict[Severity, int],
+) -> BatchResult:
+    """Store a poll of alert records at once; invalid records are counted and skipped."""
+    result = BatchResult()
+    alerts: list[Alert] = []
+    for record in records:
+        if record.value is None:
+            result.skipped += 1
+            continue
+        try:
+            alerts.append(Alert.model_validate_json(record.value))
+        except (ValidationError, ValueError) as exc:
+            _reject(record, result, exc)
+    new = await store_alerts(session, alerts=alerts, now=now, sla_seconds=sla_seconds)
+    result.alerts_new = len(new)
+    result.alerts_duplicate = len(alerts) - len(new)
+    return result
 
 
-async def apply_batch(
+async def _newest_snapshots(
+    records: list[ConsumerRecord], result: BatchResult
+) -> dict[str, tuple[CustomerStateSnapshot, dict[str, Any]]]:
+    # The topic is keyed by customer: only each key's last record in the poll needs parsing.
+    last: dict[bytes | None, ConsumerRecord] = {}
+    for record in records:
+        last[record.key if record.key is not None else record.offset.to_bytes(8)] = record
+    result.snapshots += len(records) - len(last)
+    newest: dict[str, tuple[CustomerStateSnapshot, dict[str, Any]]] = {}
+    for n, record in enumerate(last.values(), start=1):
+        if n % YIELD_EVERY == 0:
+            await asyncio.sleep(0)  # let the alerts consumer run between parses
+        if record.value is None:
+            result.skipped += 1
+            continue
+        try:
+            snapshot = CustomerStateSnapshot.model_validate_json(record.value)
+        except (ValidationError, ValueError) as exc:
+            _reject(record, result, exc)
+            continue
+        result.snapshots += 1
+        held = newest.get(snapshot.customer_id)
+        if held is None or snapshot.as_of >= held[0].as_of:
+            # The validated wire JSON is stored as is (cheaper than dumping the model again).
+            newest[snapshot.customer_id] = (snapshot, orjson.loads(record.value))
+    return newest
+
+
+def _customer_events(
+    records: list[ConsumerRecord], result: BatchResult
+) -> list[CustomerAssignedEvent | CustomerProfileEvent]:
+    wanted: list[CustomerAssignedEvent | CustomerProfileEvent] = []
+    for record in records:
+        if record.value is None or _event_type(record) not in WANTED_EVENTS:
+            result.skipped += 1
+            continue
+        try:
+            event = parse_event(record.value)
+        except (ValidationError, ValueError) as exc:
+            _reject(record, result, exc)
+            continue
+        if isinstance(event, CustomerAssignedEvent | CustomerProfileEvent):
+            wanted.append(event)
+    return wanted
+
+
+async def apply_context(
     session: AsyncSession,
     *,
     records: list[ConsumerRecord],
     topics: IntakeTopics,
     now: datetime,
-    sla_seconds: dict[Severity, int],
 ) -> BatchResult:
-    """Apply records in a stable order; invalid records are counted and skipped, never retried."""
+    """Apply customer events in order, then only the newest snapshot per customer, in bulk upserts."""
     result = BatchResult()
-    for record in sorted(records, key=lambda r: (_order(r, topics), r.timestamp, r.offset)):
-        if record.value is None:
-            result.skipped += 1
-            continue
-        try:
-            if record.topic == topics.alerts:
-                alert = Alert.model_validate_json(record.value)
-                if await store_alert(session, alert=alert, now=now, sla_seconds=sla_seconds):
-                    result.alerts_new += 1
-                else:
-                    result.alerts_duplicate += 1
-            elif record.topic == topics.customer_state:
-                snapshot = CustomerStateSnapshot.model_validate_json(record.value)
-                await upsert_state(
-                    session,
-                    customer_id=snapshot.customer_id,
-                    as_of=snapshot.as_of,
-                    snapshot=snapshot.model_dump(mode="json"),
-                    now=now,
-                )
-                result.snapshots += 1
-            elif record.topic == topics.events:
-                if _event_type(record) not in WANTED_EVENTS:
-                    result.skipped += 1
-                    continue
-                event = parse_event(record.value)
-                if isinstance(event, CustomerAssignedEvent):
-                    await apply_assigned(
-                        session,
-                        customer_id=event.customer_id,
-                        payload=event.payload,
-                        occurred_at=event.occurred_at,
-                        actor=SYSTEM_INTAKE,
-                        now=now,
-                    )
-                    result.assignments += 1
-                elif isinstance(event, CustomerProfileEvent):
-                    await apply_profile(
-                        session, customer_id=event.customer_id, payload=event.payload, now=now
-                    )
-                    result.assignments += 1
-            else:
-                result.skipped += 1
-        except (ValidationError, ValueError) as exc:
-            _reject(record, result, exc)
+    ordered = sorted(records, key=lambda r: (r.timestamp, r.partition, r.offset))
+    events = _customer_events([r for r in ordered if r.topic == topics.events], result)
+    snapshots = await _newest_snapshots([r for r in records if r.topic == topics.customer_state], result)
+    result.skipped += sum(1 for r in records if r.topic not in (topics.events, topics.customer_state))
+    # All customers' locks up front, in one sorted pass (see customers.locks).
+    await lock_customers(session, customer_ids={e.customer_id for e in events})
+    for event in events:
+        if isinstance(event, CustomerAssignedEvent):
+            await apply_assigned(
+                session,
+                customer_id=event.customer_id,
+                payload=event.payload,
+                occurred_at=event.occurred_at,
+                actor=SYSTEM_INTAKE,
+                now=now,
+            )
+        else:
+            await apply_profile(
+                session, customer_id=event.customer_id, payload=event.payload, now=now
+            )
+        result.assignments += 1
+    rows = [(c, s.as_of, body) for c, (s, body) in snapshots.items()]
+    for start in range(0, len(rows), YIELD_EVERY):
+        await upsert_states(session, rows=rows[start:start + YIELD_EVERY], now=now)
     return result

@@ -3,6 +3,7 @@
 from __future__ import annotations
 
 import asyncio
+import contextlib
 from datetime import timedelta
 
 import structlog
@@ -33,6 +34,11 @@ class Dispatcher:
         self.sessionmaker = sessionmaker
         self.clock = clock
         self.channels = channels
+        self._wake = asyncio.Event()
+
+    def wake(self) -> None:
+        """New outbox rows were committed: dispatch now instead of at the next poll."""
+        self._wake.set()
 
     def backoff(self, *, attempts: int) -> timedelta:
         """Exponential backoff after the n-th failed attempt."""
@@ -99,11 +105,15 @@ class Dispatcher:
         return len(due)
 
     async def run(self) -> None:
-        """Poll the outbox forever."""
+        """Dispatch whenever woken, and poll every ``outbox_interval_seconds`` as a fallback."""
         while True:
+            self._wake.clear()
             attempted = await self.dispatch_once()
             if attempted == 0:
-                await asyncio.sleep(self.settings.outbox_interval_seconds)
+                with contextlib.suppress(TimeoutError):
+                    await asyncio.wait_for(
+                        self._wake.wait(), timeout=self.settings.outbox_interval_seconds
+                    )
 
     async def close(self) -> None:
         """Close channel clients."""

@@ -2,6 +2,7 @@
 
 from __future__ import annotations
 
+from dataclasses import dataclass
 from datetime import datetime
 from typing import Any
 
@@ -38,36 +39,65 @@ def alert_message(alert: AlertRecord, *, event: str) -> dict[str, Any]:
     }
 
 
-async def _add(
+@dataclass(frozen=True, slots=True)
+class Outgoing:
+    """One alert to announce to its recipients."""
+
+    alert: AlertRecord
+    recipients: list[str]
+    event: str
+    key: str
+
+
+def _row(*, key: str, alert: AlertRecord, recipient: str, channel: str, event: str,
+         now: datetime) -> dict[str, Any]:
+    inbox = channel == INBOX
+    return {
+        "dedupe_key": f"{key}:{recipient}:{channel}",
+        "alert_id": alert.id,
+        "recipient": recipient,
+        "channel": channel,
+        "event": event,
+        "payload": alert_message(alert, event=event),
+        # The inbox is this table itself: stored means delivered.
+        "status": (NotificationStatus.DELIVERED if inbox else NotificationStatus.PENDING).value,
+        "attempts": 0,
+        "next_attempt_at": now,
+        "last_error": None,
+        "created_at": now,
+        "delivered_at": now if inbox else None,
+        "read_at": None,
+    }
+
+
+async def enqueue_many(
     session: AsyncSession,
     *,
-    key: str,
-    alert: AlertRecord,
-    recipient: str,
-    channel: str,
-    event: str,
+    items: list[Outgoing],
+    managers: dict[str, Manager],
     now: datetime,
-) -> None:
-    inbox = channel == INBOX
-    stmt = (
-        insert_for(session, Notification)
-        .values(
-            dedupe_key=f"{key}:{recipient}:{channel}",
-            alert_id=alert.id,
-            recipient=recipient,
-            channel=channel,
-            event=event,
-            payload=alert_message(alert, event=event),
-            # The inbox is this table itself: stored means delivered.
-            status=(NotificationStatus.DELIVERED if inbox else NotificationStatus.PENDING).value,
-            attempts=0,
-            next_attempt_at=now,
-            created_at=now,
-            delivered_at=now if inbox else None,
-        )
-        .on_conflict_do_nothing(index_elements=["dedupe_key"])
-    )
-    await session.execute(stmt)
+) -> int:
+    """Write the outbox rows of many alerts in one statement; returns how many are pending sends.
+
+    Inbox for every recipient, plus the webhook/email channels each manager opted into
+    (``managers`` must hold every recipient that is a manager). Low-severity alerts skip the
+    outbound channels of managers who take the digest: the inbox row written here is what
+    ``digest.build_digests`` later gathers for them.
+    """
+    rows: list[dict[str, Any]] = []
+    for item in items:
+        for recipient in dict.fromkeys(r for r in item.recipients if r):
+            common = {"key": item.key, "alert": item.alert, "recipient": recipient,
+                      "event": item.event, "now": now}
+            rows.append(_row(channel=INBOX, **common))
+            manager = managers.get(recipient)
+            if manager is None or goes_to_digest(alert=item.alert, manager=manager):
+                continue
+            rows.extend(_row(channel=c, **common) for c in manager.channels or [] if c != INBOX)
+    if rows:
+        stmt = insert_for(session, Notification.__table__)
+        await session.execute(stmt.on_conflict_do_nothing(index_elements=["dedupe_key"]), rows)
+    return sum(1 for r in rows if r["delivered_at"] is None)
 
 
 async def enqueue(
@@ -79,21 +109,15 @@ async def enqueue(
     key: str,
     now: datetime,
 ) -> None:
-    """Inbox for every recipient, plus the webhook/email channels each manager opted into.
-
-    Low-severity alerts skip the outbound channels of managers who take the digest: the inbox row
-    written here is what ``digest.build_digests`` later gathers for them.
-    """
+    """Write one alert's outbox rows (inbox, and the channels each recipient opted into)."""
+    managers: dict[str, Manager] = {}
     for recipient in dict.fromkeys(r for r in recipients if r):
-        await _add(
-            session, key=key, alert=alert, recipient=recipient, channel=INBOX, event=event, now=now
-        )
         manager = await session.get(Manager, recipient)
-        if manager is None or goes_to_digest(alert=alert, manager=manager):
-            continue
-        for channel in manager.channels or []:
-            if channel != INBOX:
-                await _add(
-                    session, key=key, alert=alert, recipient=recipient, channel=channel,
-                    event=event, now=now,
-                )
+        if manager is not None:
+            managers[recipient] = manager
+    await enqueue_many(
+        session,
+        items=[Outgoing(alert=alert, recipients=recipients, event=event, key=key)],
+        managers=managers,
+        now=now,
+    )
