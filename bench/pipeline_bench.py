@@ -42,7 +42,7 @@ from churnwatch_shared import topics  # noqa: E402
 from churnwatch_shared.settings import CommonSettings  # noqa: E402
 from create_topics import create_topics  # noqa: E402
 from tests.support.infra import create_database, ensure_postgres  # noqa: E402
-from tests.support.processes import ServiceProcess, free_port  # noqa: E402
+from tests.support.stack import running_services  # noqa: E402
 
 DEV_KEY = {"X-API-Key": "cw-dev-producer-key", "Content-Type": "application/x-ndjson"}
 MANAGER = "rm.bench"
@@ -194,34 +194,6 @@ async def collect_latencies(*, db_url: str, probes: dict[str, float], timeout: f
     return out
 
 
-def start_stack(*, bootstrap: str, namespace: str, db_url: str, data_dir: Path) -> tuple[list[ServiceProcess], str]:
-    common = {"CHURNWATCH_ENV": "development", "CHURNWATCH_KAFKA_BOOTSTRAP": bootstrap,
-              "CHURNWATCH_TOPIC_NAMESPACE": namespace, "CHURNWATCH_LOG_LEVEL": "WARNING"}
-    ports = {name: free_port() for name in ("ingest", "monitor", "alerts")}
-    services = [
-        ServiceProcess(name="bench-alerts", module="churnwatch_alerts",
-                       env={**common, "CHURNWATCH_ALERTS_PORT": str(ports["alerts"]),
-                            "CHURNWATCH_ALERTS_DATABASE_URL": db_url},
-                       health_url=f"http://127.0.0.1:{ports['alerts']}/readyz"),
-        ServiceProcess(name="bench-monitor", module="churnwatch_state_monitor",
-                       env={**common, "CHURNWATCH_MONITOR_WEB_PORT": str(ports["monitor"]),
-                            "CHURNWATCH_MONITOR_DATA_DIR": str(data_dir)},
-                       health_url=f"http://127.0.0.1:{ports['monitor']}/readyz"),
-        ServiceProcess(name="bench-ingest", module="churnwatch_ingest",
-                       env={**common, "CHURNWATCH_INGEST_PORT": str(ports["ingest"])},
-                       health_url=f"http://127.0.0.1:{ports['ingest']}/readyz"),
-    ]
-    started = []
-    try:
-        for service in services:
-            started.append(service.start(timeout=120))
-    except BaseException:
-        for service in started:
-            service.stop()
-        raise
-    return started, f"http://127.0.0.1:{ports['ingest']}"
-
-
 async def run_async(*, bootstrap: str, mode: str) -> dict[str, object]:
     cfg = MODES[mode]
     namespace = f"bench{uuid.uuid4().hex[:8]}"
@@ -229,8 +201,12 @@ async def run_async(*, bootstrap: str, mode: str) -> dict[str, object]:
     ensure_postgres()
     db_url = create_database(f"cw_bench_{uuid.uuid4().hex[:8]}")
     data_dir = REPO / ".local" / "bench" / namespace
-    services, base = start_stack(bootstrap=bootstrap, namespace=namespace, db_url=db_url,
-                                 data_dir=data_dir)
+    stack = running_services(
+        names=("alerts", "monitor", "ingest"), bootstrap=bootstrap, namespace=namespace,
+        data_dir=data_dir, label="bench", log_level="WARNING",
+        env={"alerts": {"CHURNWATCH_ALERTS_DATABASE_URL": db_url}},
+    )
+    base = stack.__enter__()["ingest"]
     group = f"{namespace}-state-monitor"
     events_topic = topics.EVENTS.name(namespace)
     feed = Feed(customers=cfg["customers"], tag=uuid.uuid4().hex[:4])
@@ -275,8 +251,7 @@ async def run_async(*, bootstrap: str, mode: str) -> dict[str, object]:
             result["sustained"] = {"steps": steps,
                                    "highest_sustained_rate_per_s": max(held_rates, default=0)}
     finally:
-        for service in reversed(services):
-            service.stop()
+        stack.__exit__(None, None, None)
         subprocess.run(["rm", "-rf", str(data_dir)], check=False)
     return result
 

@@ -19,7 +19,7 @@ import pytest
 
 from churnwatch_shared import topics
 from tests.support.kafka import consume_until
-from tests.support.processes import ServiceProcess, free_port
+from tests.support.stack import running_services
 
 pytestmark = pytest.mark.integration
 
@@ -28,70 +28,21 @@ RULE = "account_flow.large_interbank_outflow"
 
 
 @pytest.fixture
-def stack_ports() -> dict[str, int]:
-    return {"ingest": free_port(), "monitor": free_port(), "alerts": free_port()}
-
-
-@pytest.fixture
 def pipeline(
     kafka_bootstrap: str,
     make_namespace: Callable[[], Awaitable[str]],
     make_database: Callable[[], str],
-    stack_ports: dict[str, int],
     tmp_path: Path,
 ) -> Iterator[dict[str, str]]:
     namespace = asyncio.run(make_namespace())
-    common = {
-        "CHURNWATCH_ENV": "development",
-        "CHURNWATCH_KAFKA_BOOTSTRAP": kafka_bootstrap,
-        "CHURNWATCH_TOPIC_NAMESPACE": namespace,
-    }
-    ingest_url = f"http://127.0.0.1:{stack_ports['ingest']}"
-    monitor_url = f"http://127.0.0.1:{stack_ports['monitor']}"
-    alerts_url = f"http://127.0.0.1:{stack_ports['alerts']}"
-    services = [
-        ServiceProcess(
-            name="e2e-alerts",
-            module="churnwatch_alerts",
-            env={
-                **common,
-                "CHURNWATCH_ALERTS_PORT": str(stack_ports["alerts"]),
-                "CHURNWATCH_ALERTS_DATABASE_URL": make_database(),
-            },
-            health_url=f"{alerts_url}/healthz",
-        ),
-        ServiceProcess(
-            name="e2e-state-monitor",
-            module="churnwatch_state_monitor",
-            env={
-                **common,
-                "CHURNWATCH_MONITOR_WEB_PORT": str(stack_ports["monitor"]),
-                "CHURNWATCH_MONITOR_DATA_DIR": str(tmp_path / "monitor"),
-            },
-            health_url=f"{monitor_url}/healthz",
-        ),
-        ServiceProcess(
-            name="e2e-ingest",
-            module="churnwatch_ingest",
-            env={**common, "CHURNWATCH_INGEST_PORT": str(stack_ports["ingest"])},
-            health_url=f"{ingest_url}/healthz",
-        ),
-    ]
-    started: list[ServiceProcess] = []
-    try:
-        for service in services:
-            started.append(service.start(timeout=90))
-        for service, url in zip(services, (alerts_url, monitor_url, ingest_url), strict=True):
-            service.wait_healthy(url=f"{url}/readyz", timeout=90)
-        yield {
-            "namespace": namespace,
-            "bootstrap": kafka_bootstrap,
-            "ingest": ingest_url,
-            "alerts": alerts_url,
-        }
-    finally:
-        for service in reversed(started):
-            service.stop()
+    with running_services(
+        names=("alerts", "monitor", "ingest"),
+        bootstrap=kafka_bootstrap,
+        namespace=namespace,
+        data_dir=tmp_path,
+        env={"alerts": {"CHURNWATCH_ALERTS_DATABASE_URL": make_database()}},
+    ) as urls:
+        yield {"namespace": namespace, "bootstrap": kafka_bootstrap, **urls}
 
 
 def event(customer_id: str, event_type: str, payload: dict[str, object], **extra: str) -> dict:

@@ -27,7 +27,7 @@ from churnwatch_shared import topics
 
 from tests.ingest_adapters import builders as b
 from tests.support.kafka import consume_until, produce
-from tests.support.processes import ServiceProcess, free_port
+from tests.support.stack import running_services
 
 pytestmark = pytest.mark.integration
 
@@ -53,52 +53,21 @@ def stack(
     namespace = asyncio.run(make_namespace())
     source = f"{namespace}.fineract-external-events"
     asyncio.run(_create_topic(kafka_bootstrap, source))
-    ports = {"ingest": free_port(), "monitor": free_port()}
-    common = {
-        "CHURNWATCH_ENV": "development",
-        "CHURNWATCH_KAFKA_BOOTSTRAP": kafka_bootstrap,
-        "CHURNWATCH_TOPIC_NAMESPACE": namespace,
-    }
-    urls = {name: f"http://127.0.0.1:{port}" for name, port in ports.items()}
-    services = [
-        ServiceProcess(
-            name="formats-state-monitor",
-            module="churnwatch_state_monitor",
-            env={
-                **common,
-                "CHURNWATCH_MONITOR_WEB_PORT": str(ports["monitor"]),
-                "CHURNWATCH_MONITOR_DATA_DIR": str(tmp_path / "monitor"),
-            },
-            health_url=f"{urls['monitor']}/healthz",
-        ),
-        ServiceProcess(
-            name="formats-ingest",
-            module="churnwatch_ingest",
-            env={
-                **common,
-                "CHURNWATCH_INGEST_PORT": str(ports["ingest"]),
-                "CHURNWATCH_INGEST_OWN_BICS": "OWNBCNSHXXX",
-                "CHURNWATCH_INGEST_FINERACT_ENABLED": "true",
-                "CHURNWATCH_INGEST_FINERACT_TOPIC": source,
-                "CHURNWATCH_INGEST_FINERACT_DEFAULT_CURRENCY": "CNY",
-                "CHURNWATCH_INGEST_RAW_VALIDATOR_ENABLED": "false",
-            },
-            health_url=f"{urls['ingest']}/healthz",
-        ),
-    ]
-    started: list[ServiceProcess] = []
-    try:
-        for service in services:
-            started.append(service.start(timeout=90))
-        for service in services:
-            assert service.health_url is not None
-            service.wait_healthy(url=service.health_url.replace("healthz", "readyz"), timeout=90)
+    with running_services(
+        names=("monitor", "ingest"),
+        bootstrap=kafka_bootstrap,
+        namespace=namespace,
+        data_dir=tmp_path,
+        label="formats",
+        env={"ingest": {
+            "CHURNWATCH_INGEST_OWN_BICS": "OWNBCNSHXXX",
+            "CHURNWATCH_INGEST_FINERACT_ENABLED": "true",
+            "CHURNWATCH_INGEST_FINERACT_TOPIC": source,
+            "CHURNWATCH_INGEST_FINERACT_DEFAULT_CURRENCY": "CNY",
+            "CHURNWATCH_INGEST_RAW_VALIDATOR_ENABLED": "false",
+        }},
+    ) as urls:
         yield {"namespace": namespace, "bootstrap": kafka_bootstrap, "source": source, **urls}
-    finally:
-        for service in reversed(started):
-            service.stop()
-        for service in started:
-            assert "unhandled_error" not in service.log_path.read_text(errors="replace")
 
 
 def _fineract_records(tenant: str, key: str, created_at: str) -> list[bytes]:
