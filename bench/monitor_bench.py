@@ -46,7 +46,7 @@ from churnwatch_simulator.bank import SimulatedBank, SimulationConfig  # noqa: E
 from create_topics import create_topics  # noqa: E402
 
 MODES = {  # events through the worker, simulated customers, customers for the recovery run
-    "short": {"events": 60_000, "customers": 2_000, "recovery_customers": 100_000},
+    "short": {"events": 40_000, "customers": 2_000, "recovery_customers": 20_000},
     "full": {"events": 200_000, "customers": 10_000, "recovery_customers": 100_000},
 }
 APPLIED = 'churnwatch_monitor_events_total{outcome="applied"}'

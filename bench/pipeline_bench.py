@@ -47,8 +47,8 @@ from tests.support.stack import running_services  # noqa: E402
 DEV_KEY = {"X-API-Key": "cw-dev-producer-key", "Content-Type": "application/x-ndjson"}
 MANAGER = "rm.bench"
 MODES = {
-    "short": {"customers": 2_000, "latency_rate": 2_000, "latency_seconds": 20,
-              "steps": (2_000, 4_000, 6_000, 8_000, 10_000), "step_seconds": 12},
+    "short": {"customers": 2_000, "latency_rate": 2_000, "latency_seconds": 15,
+              "steps": (2_000, 4_000, 6_000, 8_000, 10_000), "step_seconds": 8},
     "full": {"customers": 20_000, "latency_rate": 2_000, "latency_seconds": 60,
              "steps": (2_000, 4_000, 6_000, 8_000, 10_000, 12_000, 14_000), "step_seconds": 30},
 }
