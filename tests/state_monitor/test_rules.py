@@ -80,7 +80,9 @@ def test_dormancy_seen_on_a_bank_initiated_event() -> None:
     feed.send(txn("t1", C, at(0)))
     out = feed.send(txn("int", C, at(70), direction="credit", amount="1.00", category="interest"))
     [dorm] = [a for a in out.alerts if a.rule_id == rules.DORMANCY]
-    assert dorm.observed == 70 and dorm.state == "stability"
+    # judged at its own event time (the day-grid point 60 days on), not at the late event's
+    assert dorm.observed == 60 and dorm.state == "stability"
+    assert dorm.occurred_at == datetime(2026, 1, 3, tzinfo=UTC)
 
 
 def test_missing_payroll_credit() -> None:

@@ -33,6 +33,10 @@ the partition then never progresses. ``rebalance`` closes that race (and rewinds
 have no committed offset, which Faust's seek skips); the
 ``watchdog.StallWatchdog`` reports any assigned partition that still stops moving (log + /readyz).
 
+Silence rules (dormancy, missing payroll) also fire for customers who send nothing: a timer
+judges, per actively owned partition, the customers due by that partition's event-time watermark
+(``silence_scan``), with the same alert path and ordering as above.
+
 Faust's ``processing_guarantee="exactly_once"`` (Kafka transactions, one transactional producer
 per source partition) was not adopted: the design above needs no transactions and costs one
 broker round trip per *alerting* event only.
@@ -58,6 +62,7 @@ from churnwatch_state_monitor.metrics import MonitorMetrics
 from churnwatch_state_monitor.rebalance import MonitorTableManager, ReplayUncommittedConsumer
 from churnwatch_state_monitor.ruleset import RuleSet
 from churnwatch_state_monitor.settings import MonitorSettings
+from churnwatch_state_monitor.silence_scan import SilenceScanner
 from churnwatch_state_monitor.state import CustomerState
 from churnwatch_state_monitor.watchdog import StallWatchdog
 from churnwatch_state_monitor.web import register_views
@@ -148,6 +153,11 @@ def create_app(*, settings: MonitorSettings, ruleset: RuleSet) -> MonitorApp:
             pending.append(await alerts_topic.send(key=key, value=alert.model_dump_json().encode()))
         await asyncio.gather(*pending)
 
+    scanner = SilenceScanner(
+        app=app, table=table, topic=events_topic.get_topic_name(), monitor=monitor,
+        budget=settings.scan_budget, publish=publish_alerts,
+        publish_snapshot=lambda key, value: state_topic.send(key=key, value=value))
+
     @app.agent(events_topic, name="customer-state-monitor")
     async def monitor_events(stream: Any) -> None:
         async for event in stream.events():
@@ -190,6 +200,8 @@ def create_app(*, settings: MonitorSettings, ruleset: RuleSet) -> MonitorApp:
                 if faults.armed:
                     await faults.reach("after_alerts_acked", event_id=ev.event_id)
             table[customer_id] = outcome.state.encode()
+            scanner.note_event(partition=event.message.partition, customer_id=customer_id,
+                               at=int(ev.occurred_at.timestamp()), state=outcome.state)
             if faults.armed:
                 await faults.reach("after_state_durable", event_id=ev.event_id,
                                    before_kill=app.producer.flush)
@@ -203,6 +215,12 @@ def create_app(*, settings: MonitorSettings, ruleset: RuleSet) -> MonitorApp:
     async def watch_partitions() -> None:
         await watchdog.check(app=app, topic=events_topic.get_topic_name())
         metrics.stalled.set(len(watchdog.stalled))
+
+    if settings.scan_interval_s > 0:
+        @app.timer(interval=settings.scan_interval_s or 1.0, traced=False)
+        async def scan_silence() -> None:
+            # dormancy / missing payroll of silent customers, by each partition's event time
+            await scanner.tick()
 
     service = MonitorApp(app=app, table=table, events_topic=events_topic, monitor=monitor,
                          metrics=metrics, settings=settings, watchdog=watchdog)

@@ -3,8 +3,10 @@
     python -m churnwatch_state_monitor.backtest events.ndjson --out alerts.ndjson \
         [--states states.ndjson] [--rules rules.yaml]
 
-Events are applied in file order (as one partition would deliver them). Invalid lines are counted
-and reported with their line number, never silently skipped.
+Events are applied in file order; each customer is placed on the EVENTS partition Kafka would give
+it, and silence rules (dormancy, missing payroll) run whenever that partition's event-time
+watermark passes a customer's due time, exactly as the worker's timer does. Invalid lines are
+counted and reported with their line number, never silently skipped.
 """
 
 from __future__ import annotations
@@ -21,9 +23,11 @@ import orjson
 from pydantic import ValidationError
 
 from churnwatch_shared.events import parse_event
+from churnwatch_shared.topics import CUSTOMER_PARTITIONS
 
 from churnwatch_state_monitor.engine import Monitor, Status
 from churnwatch_state_monitor.ruleset import RuleSetError, load_ruleset
+from churnwatch_state_monitor.silence import SilenceIndex, partition_of
 from churnwatch_state_monitor.state import CustomerState
 
 
@@ -32,6 +36,12 @@ def replay(*, lines: IO[bytes], monitor: Monitor, alerts_out: IO[bytes],
     """Apply every event line; write each alert as one JSON line; return states and counts."""
     states: dict[str, CustomerState] = {}
     counts: Counter[str] = Counter()
+    indexes = [SilenceIndex() for _ in range(CUSTOMER_PARTITIONS)]
+
+    def emit(alert) -> None:  # noqa: ANN001
+        counts[f"alert:{alert.rule_id}"] += 1
+        alerts_out.write(alert.model_dump_json().encode() + b"\n")
+
     for number, line in enumerate(lines, start=1):
         if not line.strip():
             continue
@@ -44,11 +54,18 @@ def replay(*, lines: IO[bytes], monitor: Monitor, alerts_out: IO[bytes],
         outcome = monitor.process(states.get(event.customer_id), event,
                                   now=event.occurred_at.astimezone(UTC))
         counts[outcome.status.value] += 1
+        for alert in outcome.alerts:
+            emit(alert)
         if outcome.status is Status.APPLIED and outcome.state is not None:
             states[event.customer_id] = outcome.state
-        for alert in outcome.alerts:
-            counts[f"alert:{alert.rule_id}"] += 1
-            alerts_out.write(alert.model_dump_json().encode() + b"\n")
+            index = indexes[partition_of(event.customer_id, CUSTOMER_PARTITIONS)]
+            index.observe(int(event.occurred_at.timestamp()))
+            index.schedule(event.customer_id, monitor.silence_due(outcome.state))
+            for customer_id, _ in index.pop_due(limit=1 << 30):
+                state = states[customer_id]
+                for alert in monitor.scan(state, customer_id, watermark=index.watermark):
+                    emit(alert)
+                index.schedule(customer_id, monitor.silence_due(state))
     return states, counts
 
 

@@ -23,7 +23,7 @@ from churnwatch_shared.alerts import (
 )
 from churnwatch_shared.events import EventType
 
-from churnwatch_state_monitor import rules
+from churnwatch_state_monitor import rules, silence
 from churnwatch_state_monitor.rules import Before, Finding, money_str
 from churnwatch_state_monitor.ruleset import RuleSet
 from churnwatch_state_monitor.scoring import (
@@ -94,6 +94,8 @@ class Monitor:
         if st.events and at < st.newest - self._lateness:
             return Outcome(Status.LATE)
         rs = self.rs
+        # silence rules due before this event are judged first, at their own grid time
+        caught_up = self._silence(st, at=at, customer_id=event.customer_id, now=now)
         before = Before(act_mean=st.act_mean, weeks=st.weeks, folded=st.folded,
                         last_act=st.last_act)
         st.newest = max(st.newest, at)
@@ -109,8 +111,8 @@ class Monitor:
         st.level = level_for(score_value=scores.churn, current=old_level, rs=rs)
         if st.level > old_level:
             findings.append(self._churn_finding(st, event, scores))
-        alerts = [
-            self._alert(st, f, event, now, scores)
+        alerts = caught_up + [
+            self._alert(st, f, event.customer_id, event.occurred_at, now, scores)
             for f in findings
             if self._passes_cooldown(st, f, at)
         ]
@@ -118,6 +120,38 @@ class Monitor:
                    or st.events % rs.snapshot_every_events == 0)
         snapshot = self.snapshot_bytes(event.customer_id, st, scores) if publish else None
         return Outcome(Status.APPLIED, st, alerts, snapshot)
+
+    def scan(self, state: CustomerState, customer_id: str, *, watermark: int,
+             now: datetime | None = None) -> list[Alert]:
+        """Silence rules due by the partition's event-time ``watermark`` (the record is updated in
+        place when an alert fires; an empty list means nothing to write)."""
+        return self._silence(state, at=watermark, customer_id=customer_id, now=now)
+
+    def silence_due(self, state: CustomerState) -> int | None:
+        """The event time at which ``scan`` would next find something for this record."""
+        return silence.next_due(state, self.rs)
+
+    def _silence(self, st: CustomerState, *, at: int, customer_id: str | None = None,
+                 now: datetime | None = None) -> list[Alert]:
+        due = silence.next_due(st, self.rs)
+        if due is None or due > at:
+            return []
+        alerts: list[Alert] = []
+        scores: Scores | None = None
+        while due is not None and due <= at:  # dormancy and payroll may fall on different days
+            occurred = datetime.fromtimestamp(due, UTC)
+            found = silence.findings(st, at=due, rs=self.rs)
+            if not found:
+                break
+            for f in found:
+                if self._passes_cooldown(st, f, due):
+                    scores = scores or score(st, self.rs)
+                    alerts.append(self._alert(st, f, customer_id, occurred, now or occurred,
+                                              scores))
+                else:  # inside another alert's cooldown: this episode is not alerted again
+                    st.cool[_COOL_KEY[f.rule_id]][0] = due
+            due = silence.next_due(st, self.rs)
+        return alerts
 
     # --- state updates and event-driven rules -----------------------------------------------
 
@@ -203,9 +237,8 @@ class Monitor:
 
     # --- outputs ----------------------------------------------------------------------------
 
-    def _alert(
-        self, st: CustomerState, f: Finding, ev, now: datetime, scores: Scores  # noqa: ANN001
-    ) -> Alert:
+    def _alert(self, st: CustomerState, f: Finding, customer_id: str | None,
+               occurred_at: datetime, now: datetime, scores: Scores) -> Alert:
         reasons = [Reason(code=f.code, state=f.state, text=f.text, observed=f.observed,
                           baseline=f.baseline, window=f.window)]
         churn_score = None
@@ -215,14 +248,14 @@ class Monitor:
                               weight=round(points, 1)) for code, state, points in
                        scores.reasons] or reasons
         return Alert(
-            alert_id=alert_id_for(customer_id=ev.customer_id, rule_id=f.rule_id,
+            alert_id=alert_id_for(customer_id=customer_id, rule_id=f.rule_id,
                                   condition_key=f.condition_key),
             kind=AlertKind.CHURN_RISK if f.rule_id == rules.CHURN_SCORE else AlertKind.ANOMALY,
-            customer_id=ev.customer_id, state=f.state, rule_id=f.rule_id, severity=f.severity,
+            customer_id=customer_id, state=f.state, rule_id=f.rule_id, severity=f.severity,
             priority=priority(severity=f.severity, st=st), title=f.title, reasons=reasons,
             observed=f.observed, baseline=f.baseline, window=f.window, churn_score=churn_score,
             evidence_event_ids=f.evidence, ruleset_version=self.rs.version,
-            occurred_at=ev.occurred_at, detected_at=now, tier=st.tier, segment=st.segment,
+            occurred_at=occurred_at, detected_at=now, tier=st.tier, segment=st.segment,
             branch_id=st.branch,
         )
 

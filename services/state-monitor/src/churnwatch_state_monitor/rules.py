@@ -19,7 +19,6 @@ from churnwatch_state_monitor.state import (
     B_IB_OUT,
     B_WEEK,
     CLASS_RANK,
-    DAY,
     CustomerState,
     cents,
 )
@@ -157,34 +156,8 @@ def interbank_outflow_share(st: CustomerState, ev, rs: RuleSet) -> Finding | Non
 
 
 def periodic(st: CustomerState, ev, before: Before, rs: RuleSet) -> list[Finding]:  # noqa: ANN001
-    """Rules about time passing (dormancy, missing payroll, weekly activity), run on every event."""
+    """Weekly activity rules, run on every event (dormancy and missing payroll: ``silence``)."""
     found: list[Finding] = []
-    now = st.newest
-    dorm = rs.rules.dormancy
-    if dorm.enabled and before.last_act:
-        idle = (now - before.last_act) // DAY
-        if idle >= dorm.dormant_days:
-            found.append(Finding(
-                rule_id=DORMANCY, state=CustomerStateName.STABILITY, severity=dorm.severity,
-                title=f"No customer-initiated activity for {idle} days",
-                condition_key=f"since:{before.last_act}", code="dormant",
-                text=f"{idle} days since the last customer-initiated activity",
-                observed=idle, baseline=dorm.dormant_days, window=f"{idle}d",
-                evidence=[ev.event_id],
-            ))
-    pay = rs.rules.payroll_missing
-    if pay.enabled and st.payroll_seen >= pay.min_payrolls_seen and st.payroll_gap:
-        due = st.payroll_last + int((st.payroll_gap + pay.grace_days) * DAY)
-        if now > due:
-            late_days = (now - st.payroll_last) // DAY
-            found.append(Finding(
-                rule_id=PAYROLL_MISSING, state=CustomerStateName.ACCOUNT_FLOW,
-                severity=pay.severity, title="Expected payroll credit has not arrived",
-                condition_key=f"after:{st.payroll_last}", code="payroll_missing",
-                text=f"last payroll credit {late_days} days ago; usual gap {st.payroll_gap:.0f} days",
-                observed=late_days, baseline=round(st.payroll_gap, 1), window="payroll cycle",
-                evidence=[ev.event_id],
-            ))
     if st.folded > before.folded:
         decline = sustained_decline(st, ev, rs)
         if decline is not None:

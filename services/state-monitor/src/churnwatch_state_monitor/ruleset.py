@@ -203,6 +203,8 @@ class RuleSet(_Config):
     snapshot_every_events: Annotated[int, Field(ge=1, le=10_000)] = 1
     ewma_alpha: Annotated[float, Field(gt=0, le=1)] = 0.2
     cooldown_hours: Annotated[int, Field(ge=0, le=24 * 365)] = 168
+    # grid (event time) on which silence rules (dormancy, missing payroll) are evaluated
+    silence_step_hours: Annotated[int, Field(ge=1, le=24 * 7)] = 24
     tiers: dict[Tier, TierBand] = Field(default_factory=dict)
     rules: Rules = Field(default_factory=Rules)
     churn: Churn = Field(default_factory=Churn)

@@ -56,6 +56,15 @@ class MonitorSettings(BaseSettings):
         description="an assigned partition with unread records and no progress for this long is "
         "reported stalled (logged, /readyz 503)",
     )
+    scan_interval_s: float = Field(
+        default=30.0, ge=0, le=3600,
+        description="how often silent customers are judged against each partition's event-time "
+        "watermark (dormancy, missing payroll); 0 disables the timer (then only events do)",
+    )
+    scan_budget: int = Field(
+        default=10_000, ge=1, le=1_000_000,
+        description="most customers judged per silence tick (the rest wait for the next tick)",
+    )
     fault_kill_at: str | None = Field(
         default=None, pattern=r"^(after_alerts_acked|after_state_durable):.+$",
         description="TEST ONLY fault injection '<point>:<event_id>': SIGKILL the worker at that "

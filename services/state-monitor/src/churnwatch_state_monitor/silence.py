@@ -1,0 +1,141 @@
+"""Silence rules (dormancy, missing payroll) evaluated by event time, not only on the customer's events.
+
+A customer who goes completely silent sends no event that could fire a rule. Each customer
+therefore has a *due* time: the earliest event time at which a silence rule could fire
+(``last_act + dormant_days``, or the expected payday plus grace). Due times are rounded up to the
+rule set's ``silence_step_hours`` grid, and a silence finding is always evaluated *at* that grid
+time, whoever evaluates it first:
+
+- the partition's event-time watermark (newest ``occurred_at`` applied on it) passing the time
+  (``SilenceIndex`` in the worker's timer and in the backtest), or
+- the customer's own next event at or after it (``Monitor.process`` catches up first).
+
+Both give the same finding, the same ``occurred_at`` and the same deterministic alert id, so a
+replay, a backtest and the live worker agree. Each silence episode alerts once: the rule's
+cooldown memory holding a time after the episode began (``last_act`` / ``payroll_last``) means
+it has fired; a new customer-initiated activity or payroll credit starts a new episode.
+"""
+
+from __future__ import annotations
+
+import heapq
+from dataclasses import dataclass, field
+from functools import lru_cache
+
+from aiokafka.partitioner import murmur2
+
+from churnwatch_shared.alerts import CustomerStateName
+
+from churnwatch_state_monitor.rules import DORMANCY, PAYROLL_MISSING, RULE_IDS, Finding
+from churnwatch_state_monitor.ruleset import RuleSet
+from churnwatch_state_monitor.state import DAY, CustomerState
+
+_DORM_KEY = str(RULE_IDS.index(DORMANCY))
+_PAY_KEY = str(RULE_IDS.index(PAYROLL_MISSING))
+
+
+@lru_cache(maxsize=65_536)
+def partition_of(customer_id: str, partitions: int) -> int:
+    """The partition Kafka's default partitioner gives a customer-keyed record."""
+    return (murmur2(customer_id.encode()) & 0x7FFFFFFF) % partitions
+
+
+def _fired_since(st: CustomerState, key: str, start: int) -> bool:
+    last = st.cool.get(key)
+    return last is not None and last[0] > start
+
+
+def _on_grid(at: int, step: int) -> int:
+    """The first step boundary at or after ``at`` (epoch-aligned)."""
+    return -(-at // step) * step
+
+
+def dormancy_due(st: CustomerState, rs: RuleSet) -> int | None:
+    cfg = rs.rules.dormancy
+    if not cfg.enabled or not st.last_act or _fired_since(st, _DORM_KEY, st.last_act):
+        return None
+    return _on_grid(st.last_act + cfg.dormant_days * DAY, rs.silence_step_hours * 3600)
+
+
+def payroll_due(st: CustomerState, rs: RuleSet) -> int | None:
+    cfg = rs.rules.payroll_missing
+    if (not cfg.enabled or st.payroll_seen < cfg.min_payrolls_seen or not st.payroll_gap
+            or _fired_since(st, _PAY_KEY, st.payroll_last)):
+        return None
+    expected = st.payroll_last + int((st.payroll_gap + cfg.grace_days) * DAY) + 1
+    return _on_grid(expected, rs.silence_step_hours * 3600)
+
+
+def next_due(st: CustomerState, rs: RuleSet) -> int | None:
+    """The earliest grid time at which a silence rule could fire for this state, or None."""
+    dues = [d for d in (dormancy_due(st, rs), payroll_due(st, rs)) if d is not None]
+    return min(dues) if dues else None
+
+
+def findings(st: CustomerState, *, at: int, rs: RuleSet) -> list[Finding]:
+    """Silence findings due at grid time ``at`` (callers pass the grid time, see ``next_due``)."""
+    found: list[Finding] = []
+    due = dormancy_due(st, rs)
+    if due is not None and due <= at:
+        cfg, idle = rs.rules.dormancy, (due - st.last_act) // DAY
+        found.append(Finding(
+            rule_id=DORMANCY, state=CustomerStateName.STABILITY, severity=cfg.severity,
+            title=f"No customer-initiated activity for {idle} days",
+            condition_key=f"since:{st.last_act}", code="dormant",
+            text=f"{idle} days since the last customer-initiated activity",
+            observed=idle, baseline=cfg.dormant_days, window=f"{idle}d",
+        ))
+    due = payroll_due(st, rs)
+    if due is not None and due <= at:
+        cfg, late = rs.rules.payroll_missing, (due - st.payroll_last) // DAY
+        found.append(Finding(
+            rule_id=PAYROLL_MISSING, state=CustomerStateName.ACCOUNT_FLOW,
+            severity=cfg.severity, title="Expected payroll credit has not arrived",
+            condition_key=f"after:{st.payroll_last}", code="payroll_missing",
+            text=f"last payroll credit {late} days ago; usual gap {st.payroll_gap:.0f} days",
+            observed=late, baseline=round(st.payroll_gap, 1), window="payroll cycle",
+        ))
+    return found
+
+
+@dataclass(slots=True)
+class SilenceIndex:
+    """One partition's event-time watermark and its customers' silence due times.
+
+    ``due`` maps customer -> due time; the heap may hold stale entries (skipped on pop, compacted
+    when it grows past twice the live entries), so rescheduling is O(log n) and a tick touches
+    only customers that are due.
+    """
+
+    watermark: int = 0
+    due: dict[str, int] = field(default_factory=dict)
+    _heap: list[tuple[int, str]] = field(default_factory=list)
+
+    def observe(self, at: int) -> None:
+        """An event with occurred_at ``at`` was applied on this partition."""
+        if at > self.watermark:
+            self.watermark = at
+
+    def schedule(self, customer_id: str, due: int | None) -> None:
+        """Set (or clear, with None) the customer's next due time."""
+        if due is None:
+            self.due.pop(customer_id, None)
+            return
+        if self.due.get(customer_id) == due:
+            return
+        self.due[customer_id] = due
+        heapq.heappush(self._heap, (due, customer_id))
+        if len(self._heap) > 2 * len(self.due) + 1024:
+            self._heap = [(d, c) for c, d in self.due.items()]
+            heapq.heapify(self._heap)
+
+    def pop_due(self, *, limit: int) -> list[tuple[str, int]]:
+        """Up to ``limit`` (customer, due) pairs with due <= watermark, earliest first."""
+        out: list[tuple[str, int]] = []
+        heap, due, mark = self._heap, self.due, self.watermark
+        while heap and len(out) < limit and heap[0][0] <= mark:
+            at, customer_id = heapq.heappop(heap)
+            if due.get(customer_id) == at:
+                del due[customer_id]
+                out.append((customer_id, at))
+        return out
