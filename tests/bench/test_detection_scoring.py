@@ -8,16 +8,14 @@ from pathlib import Path
 import pytest
 from churnwatch_state_monitor.ruleset import load_ruleset
 
-from bench.detection_quality import (
+from bench.detection_quality import WHAT_IFS, AlertSink, what_if_rules
+from bench.detection_scoring import (
     VARIANTS,
-    WHAT_IFS,
     AlertMark,
-    AlertSink,
     credit_risk_detection,
     rule_breakdown,
     score_detection,
     target_check,
-    what_if_rules,
 )
 
 RISK = "churn.composite_score"
