@@ -135,7 +135,10 @@ def main() -> int:
     for key, value in flatten("", results):
         if any(skip in key for skip in TABLE_SKIPS):
             continue
-        shown = f"{value:16,.1f}" if isinstance(value, float) else f"{value!s:>16s}"
+        if isinstance(value, float):
+            shown = f"{value:16,.0f}" if abs(value) >= 100 else f"{value:16.4g}"
+        else:
+            shown = f"{value!s:>16s}"
         print(f"{key:70s} {shown}")
     print(f"written: {out.relative_to(REPO)}")
     return 1 if failed else 0
