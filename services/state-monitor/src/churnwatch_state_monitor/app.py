@@ -51,6 +51,7 @@ from typing import Any
 
 import faust
 import structlog
+from faust.transport.drivers.aiokafka import AIOKafkaConsumerThread
 from pydantic import ValidationError
 
 from churnwatch_shared import topics
@@ -94,6 +95,22 @@ def _dlq_reason(exc: ValidationError) -> bytes:
     return f"invalid event at {where}: {first['msg']}"[:500].encode()
 
 
+def _consumer_class(*, fetch_max_wait_ms: int) -> type[ReplayUncommittedConsumer]:
+    """The worker's consumer with ``fetch_max_wait_ms`` instead of Faust's fixed 1500 ms."""
+
+    class _Thread(AIOKafkaConsumerThread):
+        def _create_worker_consumer(self, transport: Any) -> Any:
+            consumer = super()._create_worker_consumer(transport)
+            consumer._fetch_max_wait_ms = fetch_max_wait_ms  # read when start() builds the fetcher
+            return consumer
+
+    class FetchTunedConsumer(ReplayUncommittedConsumer):
+        def _new_consumer_thread(self) -> AIOKafkaConsumerThread:
+            return _Thread(self, loop=self.loop, beacon=self.beacon)
+
+    return FetchTunedConsumer
+
+
 def create_app(*, settings: MonitorSettings, ruleset: RuleSet) -> MonitorApp:
     """Declare the app, topics, table, agent and web views (no I/O until the worker starts)."""
     common = settings.common
@@ -116,7 +133,8 @@ def create_app(*, settings: MonitorSettings, ruleset: RuleSet) -> MonitorApp:
         web_enabled=True,
         TableManager=MonitorTableManager,  # fixes a record-losing race after rebalances
     )
-    app.transport.Consumer = ReplayUncommittedConsumer  # before app.consumer is first created
+    # before app.consumer is first created
+    app.transport.Consumer = _consumer_class(fetch_max_wait_ms=settings.fetch_max_wait_ms)
     events_topic = app.topic(common.topic(topics.EVENTS), **_RAW)
     alerts_topic = app.topic(common.topic(topics.ALERTS), **_RAW)
     state_topic = app.topic(common.topic(topics.CUSTOMER_STATE), **_RAW)
