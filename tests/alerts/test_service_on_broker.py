@@ -48,7 +48,7 @@ async def test_alert_reaches_assigned_manager_only(running: RunningService) -> N
         assert (await client.get("/v1/alerts")).status_code == 401
         assert (await client.get(f"/v1/alerts/{alert.alert_id}")).status_code == 401
         forged = {"Authorization": "Bearer " + mint_token(
-            secret="wrong-secret", sub="rm.kafka", role=Role.RELATIONSHIP_MANAGER,
+            secret="a-wrong-secret-of-full-length-for-hs256", sub="rm.kafka", role=Role.RELATIONSHIP_MANAGER,
             now=datetime.now(UTC), ttl_seconds=600,
         )}
         assert (await client.get("/v1/alerts", headers=forged)).status_code == 401
