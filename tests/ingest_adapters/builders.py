@@ -7,9 +7,17 @@ from decimal import Decimal
 from typing import Any
 
 from churnwatch_ingest.adapters.fineract import schemas
+from churnwatch_ingest.adapters.fineract.mapping import (  # noqa: F401 (re-exported for tests)
+    CLIENT,
+    LOAN_ACCOUNT,
+    LOAN_DELINQUENCY,
+    LOAN_DUE,
+    LOAN_TX,
+    SAVINGS_ACCOUNT,
+    SAVINGS_TX,
+)
 from fastavro import parse_schema, schemaless_writer
 
-_NS = "org.apache.fineract.avro"
 _MESSAGE_INT_ID = parse_schema(
     {**schemas.MESSAGE_V1, "fields": [{"name": "id", "type": "int"}] + schemas.MESSAGE_V1["fields"][1:]}
 )
@@ -53,13 +61,6 @@ def fineract_record(
     return avro(_MESSAGE_INT_ID if int_id else schemas.PARSED_MESSAGE_V1, envelope)
 
 
-SAVINGS_TX = f"{_NS}.savings.v1.SavingsAccountTransactionDataV1"
-SAVINGS_ACCOUNT = f"{_NS}.savings.v1.SavingsAccountDataV1"
-CLIENT = f"{_NS}.client.v1.ClientDataV1"
-LOAN_ACCOUNT = f"{_NS}.loan.v1.LoanAccountDataV1"
-LOAN_TX = f"{_NS}.loan.v1.LoanTransactionDataV1"
-LOAN_DUE = f"{_NS}.loan.v1.LoanRepaymentDueDataV1"
-LOAN_DELINQUENCY = f"{_NS}.loan.v1.LoanAccountDelinquencyRangeDataV1"
 CNY = {"code": "CNY", "name": "Yuan", "decimalPlaces": 2}
 
 
