@@ -8,14 +8,14 @@
 #   deploy/postgres/postgres.sh url [DB]  print the SQLAlchemy URL (postgresql+asyncpg://...)
 #
 # The cluster lives in $CHURNWATCH_LOCAL_DIR/postgres (default .local/postgres, git-ignored),
-# listens only on 127.0.0.1:$CHURNWATCH_PG_PORT (default 55432) and trusts loopback connections:
+# listens only on 127.0.0.1:$CHURNWATCH_PG_PORT (default 25432) and trusts loopback connections:
 # it is a development and test database, never a production one.
 set -euo pipefail
 
 here="$(cd "$(dirname "${BASH_SOURCE[0]}")" && pwd)"
 repo="$(cd "$here/../.." && pwd)"
 base="${CHURNWATCH_LOCAL_DIR:-$repo/.local}/postgres"
-port="${CHURNWATCH_PG_PORT:-55432}"
+port="${CHURNWATCH_PG_PORT:-25432}"
 user="churnwatch"
 data="$base/data"
 
