@@ -17,9 +17,7 @@ from churnwatch_state_monitor.settings import MonitorSettings
 log = structlog.get_logger("churnwatch.state_monitor")
 
 # Loggers whose DEBUG records cost time on the hot path even when filtered (perf notes).
-# The Faust services subclassed in rebalance.py log under that module's name.
-_QUIET = ("faust", "aiokafka", "mode", "kafka", "aiohttp.access",
-          "churnwatch_state_monitor.rebalance")
+_QUIET = ("faust", "aiokafka", "mode", "kafka", "aiohttp.access")
 
 
 def main() -> int:

@@ -4,6 +4,9 @@
 the settings) lets the recovery tests on the real broker crash the worker exactly inside the
 window that decides "nothing lost, nothing doubled":
 
+The worker works in batches: a point is reached once per batch, and the fault fires when the
+armed event is in that batch.
+
 - ``after_alerts_acked``: the event's alerts are acknowledged by the broker, its state record is
   not yet written. On restart the event is redelivered and re-applied, and the same alert
   (same deterministic alert_id, same content apart from ``detected_at``) is produced again.
@@ -16,7 +19,7 @@ from __future__ import annotations
 
 import os
 import signal
-from collections.abc import Awaitable, Callable
+from collections.abc import Iterable
 
 
 class FaultPoints:
@@ -31,11 +34,7 @@ class FaultPoints:
     def armed(self) -> bool:
         return self.point is not None
 
-    async def reach(self, point: str, *, event_id: str,
-                    before_kill: Callable[[], Awaitable[None]] | None = None) -> None:
-        """Kill this process with SIGKILL if ``point`` for ``event_id`` is the armed fault."""
-        if point != self.point or event_id != self.event_id:
-            return
-        if before_kill is not None:
-            await before_kill()
-        os.kill(os.getpid(), signal.SIGKILL)
+    async def reach_any(self, point: str, event_ids: Iterable[str]) -> None:
+        """SIGKILL this process if ``point`` is armed for one of the batch's ``event_ids``."""
+        if point == self.point and self.event_id in event_ids:
+            os.kill(os.getpid(), signal.SIGKILL)

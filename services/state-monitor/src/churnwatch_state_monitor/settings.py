@@ -1,12 +1,11 @@
 """State-monitor settings: ``CHURNWATCH_MONITOR_*`` variables on top of the common ones.
 
-Table store: ``memory://`` (default) keeps every customer record in the worker's RAM and rebuilds
-it from the changelog topic on start (time grows with customers: see bench/monitor_bench.py).
-For large customer counts (~1M per worker) install the ``rocksdb`` extra
-(``uv sync --extra rocksdb``, which brings rocksdict) and set
-``CHURNWATCH_MONITOR_STORE=rocksdb://``: records then live on disk under
-``CHURNWATCH_MONITOR_DATA_DIR`` and a restart only replays the changelog past the local offsets.
-Each worker needs its own data dir.
+State store: ``memory://`` (default) keeps every customer record in the worker's RAM and rebuilds
+it from the changelog topic when a partition is assigned (time grows with customers: see
+bench/monitor_bench.py). For large customer counts (~1M per worker) set
+``CHURNWATCH_MONITOR_STORE=rocksdb://`` (rocksdict, installed by ``make``): records then live on
+disk under ``CHURNWATCH_MONITOR_DATA_DIR`` and an assignment only replays the changelog past the
+offset stored with them. Each worker needs its own data dir.
 """
 
 from __future__ import annotations
@@ -33,8 +32,9 @@ class MonitorSettings(BaseSettings):
     rules_file: Path | None = Field(default=None, description="default: the packaged rules.yaml")
     store: str = Field(
         default="memory://",
-        pattern=r"^(memory|rocksdb|aerospike)://",
-        description="table store; rocksdb:// needs the `rocksdb` extra (rocksdict)",
+        pattern=r"^(memory|rocksdb)://",
+        description="state store: memory:// (RAM, restored from the changelog) or rocksdb:// "
+        "(on disk under the data dir, restored past its stored offset)",
     )
     session_timeout_s: float = Field(
         default=15.0, ge=6, le=300,
@@ -42,13 +42,18 @@ class MonitorSettings(BaseSettings):
     )
     producer_linger_s: float = Field(
         default=0.005, ge=0, le=1,
-        description="producer batching delay: with 0 every changelog record is its own request",
+        description="producer batching delay of alerts, changelog and snapshot records",
     )
     fetch_max_wait_ms: int = Field(
         default=100, ge=1, le=1500,
-        description="longest a fetch waits at the broker for new records (Faust hard-codes 1500); "
-        "the fetcher keeps one fetch in flight, so a long wait delays every partition's next "
-        "records (measured: e2e p50 ~1.1 s at 2,000 events/s with 1500)",
+        description="longest a fetch waits at the broker for new records; the fetcher keeps one "
+        "fetch in flight, so a long wait delays every partition's next records (measured with "
+        "1500: e2e p50 ~1.1 s at 2,000 events/s)",
+    )
+    batch_max_events: int = Field(
+        default=5_000, ge=1, le=100_000,
+        description="most EVENTS records applied per batch; a batch's state records, alerts and "
+        "offset commit are sent once per batch",
     )
     framework_log_level: str = Field(
         default="WARNING", pattern=r"^(DEBUG|INFO|WARNING|ERROR)$",
@@ -56,7 +61,7 @@ class MonitorSettings(BaseSettings):
         "~15% throughput (perf notes), INFO shows rebalance and recovery steps",
     )
     watchdog_interval_s: float = Field(
-        default=5.0, ge=0.5, le=300, description="how often the stall watchdog checks partitions")
+        default=5.0, ge=0.5, le=300, description="how often the stall watchdog checks owned partitions")
     stall_after_s: float = Field(
         default=30.0, ge=1, le=3600,
         description="an assigned partition with unread records and no progress for this long is "

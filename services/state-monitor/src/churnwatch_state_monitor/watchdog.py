@@ -1,19 +1,17 @@
-"""Stall watchdog: source partitions that are assigned, have records to read, and do not move.
+"""Stall watchdog: owned source partitions that have records to read and do not move.
 
-faust-streaming can leave an assigned partition out of its fetch set after a rebalance (see
-``app.py``, "Rebalance stall"). The worker then looks healthy while some customers' events wait
-forever. Every ``interval`` seconds, outside rebalances and table recovery, this compares each
-assigned EVENTS partition's end offset (asked from the broker, not the fetcher's cached
-highwater) with the worker's committed and read offsets. A partition with unread records whose
-offsets have not moved for ``stall_after`` seconds is reported: logged with the consumer's view
-of it, counted in ``churnwatch_monitor_stalled_partitions`` and /readyz answers 503.
+A worker can look healthy while some customers' events wait: a fetch that never returns, a
+batch stuck on a broker that does not acknowledge, a partition the consumer stopped fetching.
+Every ``interval`` seconds the processor asks the broker for the end offsets of the EVENTS
+partitions it owns and passes them here with its committed offsets. A partition with unread
+records whose committed offset has not moved for ``stall_after`` seconds is reported: logged,
+counted in ``churnwatch_monitor_stalled_partitions``, and /readyz answers 503.
 """
 
 from __future__ import annotations
 
 import time
 from dataclasses import dataclass, field
-from typing import Any
 
 import structlog
 
@@ -22,7 +20,7 @@ log = structlog.get_logger("churnwatch.state_monitor.watchdog")
 
 @dataclass(slots=True)
 class _Seen:
-    marker: tuple[int | None, int | None]
+    committed: int
     since: float
 
 
@@ -33,67 +31,36 @@ class StallWatchdog:
     stall_after: float
     stalled: set[int] = field(default_factory=set)
     lag: dict[int, int] = field(default_factory=dict)
-    _seen: dict[Any, _Seen] = field(default_factory=dict)
+    _seen: dict[int, _Seen] = field(default_factory=dict)
 
     def reset(self) -> None:
-        """Forget progress markers (a rebalance or recovery restarts the clock)."""
+        """Forget progress markers (a rebalance restarts the clock)."""
         self._seen.clear()
         self.stalled.clear()
+        self.lag.clear()
 
-    async def check(self, *, app: Any, topic: str) -> None:
-        """One pass over the assigned partitions of ``topic``."""
-        if app.rebalancing or getattr(app.tables.recovery, "in_recovery", False):
-            self.reset()
-            return
-        consumer = app.consumer
-        try:
-            tps = [tp for tp in consumer.assignment() if tp.topic == topic]
-            ends = await consumer.highwaters(*tps) if tps else {}
-        except Exception as exc:  # noqa: BLE001 - not started yet, or a rebalance began meanwhile
-            log.debug("watchdog skipped a check", error=repr(exc))
-            return
-        if not tps:
-            self.reset()
-            return
-        now = time.monotonic()
+    def check(self, *, ends: dict[int, int], committed: dict[int, int],
+              now: float | None = None) -> set[int]:
+        """One pass: ``ends`` and ``committed`` offsets by owned partition; returns the stalled."""
+        now = time.monotonic() if now is None else now
         stalled: set[int] = set()
-        for tp in tps:
-            end = ends.get(tp)
-            committed = consumer._committed_offset.get(tp)
-            read = consumer._read_offset.get(tp)
-            if end is None:
-                continue
-            self.lag[tp.partition] = max(0, end - (committed or 0))
-            marker = (committed, read)
-            seen = self._seen.get(tp)
-            if seen is None or seen.marker != marker or end <= (committed or 0):
-                self._seen[tp] = _Seen(marker=marker, since=now)
+        for partition in set(self._seen) - set(ends):
+            del self._seen[partition]
+        for partition, end in ends.items():
+            done = committed.get(partition, 0)
+            self.lag[partition] = max(0, end - done)
+            seen = self._seen.get(partition)
+            if seen is None or seen.committed != done or end <= done:
+                self._seen[partition] = _Seen(committed=done, since=now)
                 continue
             if now - seen.since >= self.stall_after:
-                stalled.add(tp.partition)
-                if tp.partition not in self.stalled:
-                    log.warning("assigned partition not progressing", **_diagnose(
-                        consumer, tp, end=end, committed=committed, read=read,
-                        stuck_s=round(now - seen.since, 1)))
+                stalled.add(partition)
+                if partition not in self.stalled:
+                    log.warning("owned partition not progressing", partition=partition,
+                                committed=done, end=end, stuck_s=round(now - seen.since, 1))
         for partition in self.stalled - stalled:
             log.warning("partition progressing again", partition=partition)
+        for partition in set(self.lag) - set(ends):
+            del self.lag[partition]
         self.stalled = stalled
-
-
-def _diagnose(consumer: Any, tp: Any, **known: Any) -> dict[str, Any]:
-    """What Faust and aiokafka believe about ``tp`` (best effort, for the stall log)."""
-    out: dict[str, Any] = {"partition": tp.partition, **known}
-    try:
-        out["faust_active"] = tp in consumer._get_active_partitions()
-        out["faust_paused"] = tp in consumer._paused_partitions
-        out["faust_buffered"] = tp in consumer._buffered_partitions
-        out["flow_active"] = consumer.flow_active
-        inner = consumer._thread._consumer
-        state = inner._subscription.subscription.assignment.state_value(tp)
-        out["kafka_paused"] = state.paused
-        out["kafka_valid_position"] = state.has_valid_position
-        out["kafka_position"] = state.position if state.has_valid_position else None
-        out["kafka_buffered_fetch"] = tp in inner._fetcher._records
-    except Exception as exc:  # noqa: BLE001 - diagnostics must never break the worker
-        out["diagnose_error"] = repr(exc)
-    return out
+        return stalled

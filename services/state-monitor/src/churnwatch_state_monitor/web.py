@@ -1,8 +1,8 @@
 """Web views of the worker: health, readiness, Prometheus metrics and the customer-state query.
 
-Faust tables are partitioned: a worker holds only the customers of its assigned partitions. The
-state view is decorated with ``table_route`` so a request reaching the wrong worker is forwarded
-to the owner (its ``canonical_url``); with one worker every customer is local.
+A worker holds only the customers of the EVENTS partitions it owns. The state view answers for
+those; for a customer of another worker's partition it answers 404 naming the partition (the
+alerts service serves every customer's latest snapshot from the compacted CUSTOMER_STATE topic).
 """
 
 from __future__ import annotations
@@ -13,6 +13,9 @@ from typing import TYPE_CHECKING, Any
 from faust.web import Request, Response, View
 from prometheus_client import generate_latest
 
+from churnwatch_shared.topics import CUSTOMER_PARTITIONS
+
+from churnwatch_state_monitor.silence import partition_of
 from churnwatch_state_monitor.state import CustomerState
 
 if TYPE_CHECKING:
@@ -39,34 +42,24 @@ async def broker_reachable(bootstrap: str) -> bool:
 
 
 def assigned_partitions(service: MonitorApp) -> list[int]:
-    """Source (EVENTS) partitions currently assigned to this worker; empty before it joins."""
-    try:
-        assigned = service.app.consumer.assignment()
-    except Exception:  # noqa: BLE001 - consumer not started yet
-        return []
-    topic = service.events_topic.get_topic_name()
-    return sorted(tp.partition for tp in assigned if tp.topic == topic)
+    """Source (EVENTS) partitions this worker owns and has restored; empty before it joins."""
+    return sorted(service.processor.stores)
 
 
 def _update_lag(service: MonitorApp) -> None:
     """Publish the watchdog's per-partition lag (end offset from the broker minus committed)."""
     gauge = service.metrics.lag
-    assigned = set(assigned_partitions(service))
-    for partition, lag in list(service.watchdog.lag.items()):
-        if partition in assigned:
-            gauge.labels(partition=str(partition)).set(lag)
-        else:  # revoked: drop the series instead of freezing its last value
-            service.watchdog.lag.pop(partition, None)
-            try:
-                gauge.remove(str(partition))
-            except KeyError:
-                pass
+    lag = dict(service.processor.watchdog.lag)
+    for partition, value in lag.items():
+        gauge.labels(partition=str(partition)).set(value)
+    for labels in list(gauge._metrics):  # revoked: drop the series instead of freezing it
+        if int(labels[0]) not in lag:
+            gauge.remove(*labels)
 
 
 def register_views(service: MonitorApp) -> None:
     """Attach the ops and query views to the Faust web server."""
     app = service.app
-    table = service.table
     bootstrap = service.settings.common.kafka_bootstrap
 
     @app.page("/healthz")
@@ -78,10 +71,13 @@ def register_views(service: MonitorApp) -> None:
     class Ready(View):
         async def get(self, request: Request) -> Response:
             broker = await broker_reachable(bootstrap)
-            stalled = sorted(service.watchdog.stalled)
-            ready = broker and not stalled
+            processor = service.processor
+            stalled = sorted(processor.watchdog.stalled)
+            ready = broker and processor.running and not processor.restoring and not stalled
             body = {"status": "ready" if ready else "not_ready",
                     "dependencies": {"broker": {"reachable": broker, "address": bootstrap}},
+                    "event_path": {"running": processor.running,
+                                   "restoring": processor.restoring},
                     "assigned_partitions": assigned_partitions(service),
                     "stalled_partitions": stalled,
                     "ruleset_version": service.monitor.rs.version}
@@ -96,9 +92,16 @@ def register_views(service: MonitorApp) -> None:
 
     @app.page("/v1/customers/{customer_id}/state")
     class CustomerStateQuery(View):
-        @app.table_route(table=table, match_info="customer_id")
         async def get(self, request: Request, customer_id: str) -> Response:
-            raw: Any = table.get(customer_id)
+            partition = partition_of(customer_id, CUSTOMER_PARTITIONS)
+            store = service.processor.stores.get(partition)
+            if store is None:
+                return self.json({"detail": f"customer {customer_id!r} is on events partition "
+                                            f"{partition}, which this worker does not own",
+                                  "partition": partition,
+                                  "owned_partitions": assigned_partitions(service)},
+                                 status=404)
+            raw: Any = store.get(customer_id)
             if raw is None:
                 return self.json({"detail": f"no state for customer {customer_id!r}"}, status=404)
             state = CustomerState.decode(raw)

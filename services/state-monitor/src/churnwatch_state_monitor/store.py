@@ -1,0 +1,129 @@
+"""Where customer-state records live on a worker: one store per owned EVENTS partition.
+
+A store maps ``customer_id`` to the encoded ``CustomerState`` record and remembers how far the
+partition's changelog has been applied to it (``changelog_next``: the next changelog offset to
+read). The changelog topic is the durable copy; a store is a cache of it that a worker rebuilds
+when it is assigned the partition (see ``changelog.restore``).
+
+- ``MemoryStore`` (default, ``memory://``): a dict in RAM, dropped when the partition is revoked;
+  every assignment restores the partition from the changelog's beginning.
+- ``RocksStore`` (``rocksdb://``, needs the ``rocksdb`` extra): one RocksDB database per partition
+  under the data dir. Records and ``changelog_next`` are written in one atomic write batch, so
+  after a crash or a reassignment only the changelog past that offset is replayed.
+"""
+
+from __future__ import annotations
+
+import shutil
+from collections.abc import Iterator
+from pathlib import Path
+from typing import Protocol
+
+_OFFSET_KEY = "\x00changelog-next"  # no customer id starts with NUL (ids are printable)
+
+
+class PartitionStore(Protocol):
+    partition: int
+    changelog_next: int
+
+    def get(self, customer_id: str) -> bytes | None: ...
+
+    def write(self, records: dict[str, bytes], *, changelog_next: int) -> None: ...
+
+    def items(self) -> Iterator[tuple[str, bytes]]: ...
+
+    def __len__(self) -> int: ...
+
+    def wipe(self) -> None: ...
+
+    def close(self) -> None: ...
+
+
+class MemoryStore:
+    """Records in a dict; nothing survives the process."""
+
+    def __init__(self, partition: int) -> None:
+        self.partition = partition
+        self.changelog_next = 0
+        self._records: dict[str, bytes] = {}
+
+    def get(self, customer_id: str) -> bytes | None:
+        return self._records.get(customer_id)
+
+    def write(self, records: dict[str, bytes], *, changelog_next: int) -> None:
+        self._records.update(records)
+        self.changelog_next = max(self.changelog_next, changelog_next)
+
+    def items(self) -> Iterator[tuple[str, bytes]]:
+        return iter(list(self._records.items()))
+
+    def __len__(self) -> int:
+        return len(self._records)
+
+    def wipe(self) -> None:
+        self._records.clear()
+        self.changelog_next = 0
+
+    def close(self) -> None:
+        self._records.clear()
+
+
+class RocksStore:
+    """Records in a RocksDB database of their own (``<data_dir>/<app_id>/p<partition>``)."""
+
+    def __init__(self, partition: int, *, path: Path) -> None:
+        from rocksdict import Rdict  # optional dependency: the `rocksdb` extra
+
+        self.partition = partition
+        self._path = path
+        path.parent.mkdir(parents=True, exist_ok=True)
+        self._db = Rdict(str(path))
+        stored = self._db.get(_OFFSET_KEY)
+        self.changelog_next = int(stored) if stored is not None else 0
+        self._count: int | None = None
+
+    def get(self, customer_id: str) -> bytes | None:
+        return self._db.get(customer_id)
+
+    def write(self, records: dict[str, bytes], *, changelog_next: int) -> None:
+        from rocksdict import WriteBatch
+
+        self.changelog_next = max(self.changelog_next, changelog_next)
+        batch = WriteBatch()
+        for key, value in records.items():
+            batch.put(key, value)
+        batch.put(_OFFSET_KEY, self.changelog_next)
+        self._db.write(batch)
+        self._count = None
+
+    def items(self) -> Iterator[tuple[str, bytes]]:
+        for key, value in self._db.items():
+            if key != _OFFSET_KEY:
+                yield key, value
+
+    def __len__(self) -> int:
+        if self._count is None:
+            self._count = sum(1 for _ in self._db.keys()) - (_OFFSET_KEY in self._db)
+        return self._count
+
+    def wipe(self) -> None:
+        """Forget everything (the changelog was recreated or truncated under us)."""
+        from rocksdict import Rdict
+
+        self._db.close()
+        shutil.rmtree(self._path, ignore_errors=True)
+        self._db = Rdict(str(self._path))
+        self.changelog_next = 0
+        self._count = None
+
+    def close(self) -> None:
+        self._db.close()
+
+
+def open_store(url: str, *, partition: int, data_dir: Path, app_id: str) -> PartitionStore:
+    """The store for ``partition`` named by the ``CHURNWATCH_MONITOR_STORE`` URL."""
+    if url.startswith("memory://"):
+        return MemoryStore(partition)
+    if url.startswith("rocksdb://"):
+        return RocksStore(partition, path=data_dir / app_id / f"p{partition}")
+    raise ValueError(f"unsupported store {url!r}: use memory:// or rocksdb://")
