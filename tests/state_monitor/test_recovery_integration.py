@@ -28,8 +28,9 @@ async def _state(port: int, customer: str) -> dict:
     raise AssertionError(f"no state for {customer}")
 
 
+@pytest.mark.parametrize("store", ["memory://", "rocksdb://"])
 async def test_kill_9_restart_keeps_state_and_alerts_once(
-    make_namespace, kafka_bootstrap: str, tmp_path  # noqa: ANN001
+    store: str, make_namespace, kafka_bootstrap: str, tmp_path  # noqa: ANN001
 ) -> None:
     namespace = await make_namespace()
     customer = f"cust-{uuid.uuid4().hex[:8]}"
@@ -37,7 +38,9 @@ async def test_kill_9_restart_keeps_state_and_alerts_once(
     events_topic = topics.EVENTS.name(namespace)
     alerts_topic = topics.ALERTS.name(namespace)
     port = free_port()
-    worker = _worker(namespace=namespace, bootstrap=kafka_bootstrap, port=port, tmp_path=tmp_path)
+    env = {"CHURNWATCH_MONITOR_STORE": store}
+    worker = _worker(namespace=namespace, bootstrap=kafka_bootstrap, port=port, tmp_path=tmp_path,
+                     extra_env=env)
     transfer = outflow("ev-out-1", customer, at(1), "80000.00")
     worker.start()
     try:
@@ -53,7 +56,7 @@ async def test_kill_9_restart_keeps_state_and_alerts_once(
         worker.kill()
 
     restarted = _worker(namespace=namespace, bootstrap=kafka_bootstrap, port=port,
-                        tmp_path=tmp_path)
+                        tmp_path=tmp_path, extra_env=env)
     restarted.start(timeout=90)
     try:
         after = await _state(port, customer)

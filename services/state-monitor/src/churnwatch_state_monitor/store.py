@@ -7,19 +7,20 @@ when it is assigned the partition (see ``changelog.restore``).
 
 - ``MemoryStore`` (default, ``memory://``): a dict in RAM, dropped when the partition is revoked;
   every assignment restores the partition from the changelog's beginning.
-- ``RocksStore`` (``rocksdb://``, needs the ``rocksdb`` extra): one RocksDB database per partition
+- ``RocksStore`` (``rocksdb://``, rocksdict): one RocksDB database per partition
   under the data dir. Records and ``changelog_next`` are written in one atomic write batch, so
   after a crash or a reassignment only the changelog past that offset is replayed.
 """
 
 from __future__ import annotations
 
-import shutil
 from collections.abc import Iterator
 from pathlib import Path
 from typing import Protocol
 
-_OFFSET_KEY = "\x00changelog-next"  # no customer id starts with NUL (ids are printable)
+from rocksdict import Options, Rdict, WriteBatch
+
+_OFFSET_KEY = b"\x00changelog-next"  # no customer id starts with NUL (ids are printable)
 
 
 class PartitionStore(Protocol):
@@ -69,52 +70,48 @@ class MemoryStore:
 
 
 class RocksStore:
-    """Records in a RocksDB database of their own (``<data_dir>/<app_id>/p<partition>``)."""
+    """Records in a RocksDB database of their own (``<data_dir>/<app_id>/p<partition>``).
+
+    Raw mode: keys are the customer id's UTF-8 bytes, values the encoded records; the changelog
+    offset sits under a key no customer id can have (it starts with NUL).
+    """
 
     def __init__(self, partition: int, *, path: Path) -> None:
-        from rocksdict import Rdict  # optional dependency: the `rocksdb` extra
-
         self.partition = partition
         self._path = path
         path.parent.mkdir(parents=True, exist_ok=True)
-        self._db = Rdict(str(path))
+        self._db = self._open()
         stored = self._db.get(_OFFSET_KEY)
-        self.changelog_next = int(stored) if stored is not None else 0
-        self._count: int | None = None
+        self.changelog_next = int.from_bytes(stored, "big") if stored is not None else 0
+
+    def _open(self) -> Rdict:
+        return Rdict(str(self._path), options=Options(raw_mode=True))
 
     def get(self, customer_id: str) -> bytes | None:
-        return self._db.get(customer_id)
+        return self._db.get(customer_id.encode())
 
     def write(self, records: dict[str, bytes], *, changelog_next: int) -> None:
-        from rocksdict import WriteBatch
-
         self.changelog_next = max(self.changelog_next, changelog_next)
-        batch = WriteBatch()
+        batch = WriteBatch(raw_mode=True)
         for key, value in records.items():
-            batch.put(key, value)
-        batch.put(_OFFSET_KEY, self.changelog_next)
-        self._db.write(batch)
-        self._count = None
+            batch.put(key.encode(), value)
+        batch.put(_OFFSET_KEY, self.changelog_next.to_bytes(8, "big"))
+        self._db.write(batch)  # records and offset together, or neither
 
     def items(self) -> Iterator[tuple[str, bytes]]:
         for key, value in self._db.items():
             if key != _OFFSET_KEY:
-                yield key, value
+                yield key.decode(), value
 
     def __len__(self) -> int:
-        if self._count is None:
-            self._count = sum(1 for _ in self._db.keys()) - (_OFFSET_KEY in self._db)
-        return self._count
+        return sum(1 for key in self._db.keys() if key != _OFFSET_KEY)
 
     def wipe(self) -> None:
         """Forget everything (the changelog was recreated or truncated under us)."""
-        from rocksdict import Rdict
-
         self._db.close()
-        shutil.rmtree(self._path, ignore_errors=True)
-        self._db = Rdict(str(self._path))
+        Rdict.destroy(str(self._path))
+        self._db = self._open()
         self.changelog_next = 0
-        self._count = None
 
     def close(self) -> None:
         self._db.close()
