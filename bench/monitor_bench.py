@@ -7,11 +7,15 @@
    started; the figure is events / (time of the last applied event - time of the first), read from
    its /metrics every 0.1 s, and "time to lag 0" is when its committed offsets reach the end
    offsets. The reference is ``raw_consume_decode`` over the same topic in the same run.
-2. State size: every customer's latest record on the table's changelog (mean, p99 bytes).
-3. Recovery: a second namespace gets one event for each of ``recovery_customers`` customers; the
-   worker applies them all, is killed with SIGKILL and restarted; the figure is the time from the
-   restart to the first applied probe event (startup + rebalance + changelog restore) and to
-   /readyz listing the partitions.
+   A second reference decodes every record into the event contract (``parse_event``), which the
+   worker must do too.
+2. State size: every customer's latest record on the changelog (mean, p99 bytes).
+3. Recovery, per store (memory, RocksDB): a fresh namespace gets one event for each of N
+   customers; the worker applies them all (its resident memory is read before and after), is
+   killed with SIGKILL and restarted on the same data dir with the same static group membership
+   id (``CHURNWATCH_MONITOR_INSTANCE_ID``, as a restarted pod would have); the figures are the time from the
+   restart to /readyz listing the partitions and to the first applied probe event (startup,
+   group join, changelog restore, silence-index build).
 ``bench/run.py`` calls :func:`run`; this file is never part of the test suite.
 """
 
@@ -41,13 +45,16 @@ sys.path[:0] = [str(REPO), str(REPO / "deploy" / "kafka")]
 
 from bench.kafka_reference import raw_consume_decode, raw_produce, sample_events  # noqa: E402
 from churnwatch_shared import topics  # noqa: E402
+from churnwatch_shared.events import parse_event  # noqa: E402
 from churnwatch_shared.settings import CommonSettings  # noqa: E402
 from churnwatch_simulator.bank import SimulatedBank, SimulationConfig  # noqa: E402
 from create_topics import create_topics  # noqa: E402
 
-MODES = {  # events through the worker, simulated customers, customers for the recovery run
-    "short": {"events": 40_000, "customers": 2_000, "recovery_customers": 20_000},
-    "full": {"events": 200_000, "customers": 10_000, "recovery_customers": 100_000},
+MODES = {  # events through the worker, simulated customers; recovery runs: (store, customers)
+    "short": {"events": 40_000, "customers": 2_000,
+              "recovery": [("memory://", 20_000), ("rocksdb://", 20_000)]},
+    "full": {"events": 200_000, "customers": 10_000,
+             "recovery": [("memory://", 100_000), ("rocksdb://", 1_000_000)]},
 }
 APPLIED = 'churnwatch_monitor_events_total{outcome="applied"}'
 
@@ -68,7 +75,8 @@ def simulated_events(*, count: int, customers: int) -> list[tuple[bytes, bytes]]
 class Worker:
     """One ``python -m churnwatch_state_monitor`` subprocess on a namespace."""
 
-    def __init__(self, *, bootstrap: str, namespace: str, data_dir: Path) -> None:
+    def __init__(self, *, bootstrap: str, namespace: str, data_dir: Path,
+                 store: str = "memory://", instance_id: str | None = None) -> None:
         self.port = _free_port()
         self.env = {
             **os.environ, "CHURNWATCH_ENV": "test", "CHURNWATCH_KAFKA_BOOTSTRAP": bootstrap,
@@ -76,6 +84,8 @@ class Worker:
             "CHURNWATCH_MONITOR_WEB_PORT": str(self.port),
             "CHURNWATCH_MONITOR_DATA_DIR": str(data_dir),
             "CHURNWATCH_MONITOR_SESSION_TIMEOUT_S": "6",
+            "CHURNWATCH_MONITOR_STORE": store,
+            **({"CHURNWATCH_MONITOR_INSTANCE_ID": instance_id} if instance_id else {}),
         }
         self.proc: subprocess.Popen[bytes] | None = None
         self.url = f"http://127.0.0.1:{self.port}"
@@ -99,6 +109,14 @@ class Worker:
                 self.proc.wait(timeout=20)
             except subprocess.TimeoutExpired:
                 self.kill()
+
+    def rss_bytes(self) -> int:
+        """Resident memory of the worker process (Linux /proc)."""
+        assert self.proc is not None
+        for line in Path(f"/proc/{self.proc.pid}/status").read_text().splitlines():
+            if line.startswith("VmRSS:"):
+                return int(line.split()[1]) * 1024
+        return 0
 
     async def applied(self, client: httpx.AsyncClient) -> float | None:
         try:
@@ -189,6 +207,8 @@ async def throughput(*, bootstrap: str, events: int, customers: int, data: Path)
     await raw_produce(bootstrap=bootstrap, topic=topic,
                       records=simulated_events(count=events, customers=customers))
     raw = await raw_consume_decode(bootstrap=bootstrap, topic=topic, expected=events)
+    contract = await raw_consume_decode(bootstrap=bootstrap, topic=topic, expected=events,
+                                        decode=parse_event)
     worker = Worker(bootstrap=bootstrap, namespace=namespace, data_dir=data / "tp")
     started = worker.start()
     try:
@@ -211,6 +231,8 @@ async def throughput(*, bootstrap: str, events: int, customers: int, data: Path)
         "worker_events_per_s": round(rate),
         "raw_consume_decode_events_per_s": round(raw),
         "ratio_to_raw": round(rate / raw, 3),
+        "consume_contract_decode_events_per_s": round(contract),
+        "ratio_to_contract_decode": round(rate / contract, 3),
         "startup_to_first_event_s": round(first - started, 2),
         "first_event_to_lag_0_s": round(lag0 - first, 2),
         "state_bytes_mean": round(sum(sizes) / len(sizes), 1),
@@ -219,27 +241,41 @@ async def throughput(*, bootstrap: str, events: int, customers: int, data: Path)
     }
 
 
-async def recovery(*, bootstrap: str, customers: int, data: Path) -> dict:
-    """Restart after kill -9 with ``customers`` states: seconds to readiness and first event."""
+async def recovery(*, bootstrap: str, customers: int, data: Path, store: str) -> dict:
+    """Restart after kill -9 with ``customers`` states in ``store``: seconds to readiness and to
+    the first new event applied, and resident memory per customer before the crash.
+
+    The restarted worker keeps its data dir (as a restarted pod with its volume would), so a
+    RocksDB store replays only the changelog past its stored offset; a memory store replays all.
+    """
     namespace = await _namespace(bootstrap)
     topic = topics.EVENTS.name(namespace)
-    records = sample_events(customers, customers=customers)
-    await raw_produce(bootstrap=bootstrap, topic=topic, records=records)
-    worker = Worker(bootstrap=bootstrap, namespace=namespace, data_dir=data / "rec")
+    data_dir = data / f"rec-{store.split(':')[0]}"
+    worker = Worker(bootstrap=bootstrap, namespace=namespace, data_dir=data_dir, store=store,
+                    instance_id="bench-worker-0")
     worker.start()
     try:
-        first, last = await _drain(worker, expected=customers, timeout=900)
-        await asyncio.sleep(1.0)  # let the changelog producer drain before the crash
+        async with httpx.AsyncClient() as client:
+            while not await worker.assigned(client):
+                await asyncio.sleep(0.1)
+        rss_empty = worker.rss_bytes()
+        for start in range(0, customers, 200_000):  # bounded memory in the producer process
+            chunk = sample_events(min(customers, start + 200_000), customers=customers)[start:]
+            await raw_produce(bootstrap=bootstrap, topic=topic, records=chunk)
+        first, last = await _drain(worker, expected=customers, timeout=1800)
+        await asyncio.sleep(1.0)  # let the last batch finish before the crash
+        rss_full = worker.rss_bytes()
     finally:
         worker.kill()
-    restarted = Worker(bootstrap=bootstrap, namespace=namespace, data_dir=data / "rec2")
+    restarted = Worker(bootstrap=bootstrap, namespace=namespace, data_dir=data_dir, store=store,
+                       instance_id="bench-worker-0")
     probe_key, probe = sample_events(customers + 1, customers=customers + 1)[-1]
     t0 = restarted.start()
     try:
         await raw_produce(bootstrap=bootstrap, topic=topic, records=[(probe_key, probe)])
         ready = None
         async with httpx.AsyncClient() as client:
-            while time.perf_counter() - t0 < 600:
+            while time.perf_counter() - t0 < 900:
                 if ready is None and await restarted.assigned(client):
                     ready = time.perf_counter()
                 applied = await restarted.applied(client)
@@ -249,9 +285,14 @@ async def recovery(*, bootstrap: str, customers: int, data: Path) -> dict:
         probe_at = time.perf_counter()
     finally:
         restarted.stop()
+    print(f"recovery {store} {customers:,}: first event {probe_at - t0:.1f} s after restart",
+          flush=True)
     return {
+        "store": store,
         "customers": customers,
         "initial_fill_events_per_s": round(customers / (last - first)),
+        "rss_bytes_per_customer": round((rss_full - rss_empty) / customers),
+        "rss_mib_after_fill": round(rss_full / 2**20),
         "restart_to_ready_s": round((ready or probe_at) - t0, 2),
         "restart_to_first_event_s": round(probe_at - t0, 2),
     }
@@ -266,8 +307,9 @@ async def _run(bootstrap: str, mode: str, parts: tuple[str, ...]) -> dict:
             results["throughput"] = await throughput(
                 bootstrap=bootstrap, events=cfg["events"], customers=cfg["customers"], data=data)
         if "recovery" in parts:
-            results["recovery"] = await recovery(
-                bootstrap=bootstrap, customers=cfg["recovery_customers"], data=data)
+            results["recovery"] = [
+                await recovery(bootstrap=bootstrap, customers=n, data=data, store=store)
+                for store, n in cfg["recovery"]]
     finally:
         shutil.rmtree(data, ignore_errors=True)
     return results

@@ -108,7 +108,8 @@ class EventProcessor:
         await self._restorer.start()
         self.consumer = AIOKafkaConsumer(
             bootstrap_servers=self.bootstrap, group_id=s.resolved_app_id,
-            client_id=f"{s.resolved_app_id}-events", enable_auto_commit=False,
+            client_id=f"{s.resolved_app_id}-events", group_instance_id=s.instance_id,
+            enable_auto_commit=False,
             auto_offset_reset="earliest", fetch_max_wait_ms=s.fetch_max_wait_ms,
             max_partition_fetch_bytes=4 << 20,
             session_timeout_ms=int(s.session_timeout_s * 1000),

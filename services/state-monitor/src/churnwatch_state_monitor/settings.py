@@ -36,6 +36,12 @@ class MonitorSettings(BaseSettings):
         description="state store: memory:// (RAM, restored from the changelog) or rocksdb:// "
         "(on disk under the data dir, restored past its stored offset)",
     )
+    instance_id: str | None = Field(
+        default=None, pattern=r"^[A-Za-z0-9._-]{1,200}$",
+        description="static consumer-group membership id, stable per worker (e.g. the pod name): "
+        "a restarted worker takes its partitions back at once instead of after the session "
+        "timeout; unset means dynamic membership",
+    )
     session_timeout_s: float = Field(
         default=15.0, ge=6, le=300,
         description="consumer-group session timeout: how soon a killed worker's partitions move",
