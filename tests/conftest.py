@@ -12,7 +12,7 @@ import asyncio
 import os
 import sys
 import uuid
-from collections.abc import AsyncIterator, Awaitable, Callable
+from collections.abc import AsyncIterator, Awaitable, Callable, Iterator
 from pathlib import Path
 
 import pytest
@@ -22,21 +22,33 @@ if str(REPO) not in sys.path:
     sys.path.insert(0, str(REPO))
 
 from tests.support.infra import create_database, ensure_kafka, ensure_postgres  # noqa: E402
+from tests.support.kafka import delete_namespaces  # noqa: E402
 
 sys.path.insert(0, str(REPO / "deploy" / "kafka"))
 from create_topics import create_topics  # noqa: E402
 
 
+_NAMESPACES: set[str] = set()  # created by this session, deleted when it ends
+
+
 @pytest.fixture(scope="session")
-def kafka_bootstrap() -> str:
-    """Bootstrap address of the real local broker (started by deploy/kafka/kafka.sh if needed)."""
+def kafka_bootstrap() -> Iterator[str]:
+    """Bootstrap address of the real local broker (started by deploy/kafka/kafka.sh if needed).
+
+    At the end of the session the topics of every namespace it created are deleted, so repeated
+    runs do not pile up partitions that the broker must load at its next start.
+    """
     bootstrap = os.environ.get("CHURNWATCH_KAFKA_BOOTSTRAP", "127.0.0.1:9092")
     ensure_kafka(bootstrap)
-    return bootstrap
+    yield bootstrap
+    if _NAMESPACES:
+        asyncio.run(delete_namespaces(bootstrap=bootstrap, namespaces=_NAMESPACES))
 
 
 def _new_namespace() -> str:
-    return f"t{uuid.uuid4().hex[:10]}"
+    namespace = f"t{uuid.uuid4().hex[:10]}"
+    _NAMESPACES.add(namespace)
+    return namespace
 
 
 @pytest.fixture(scope="session")
