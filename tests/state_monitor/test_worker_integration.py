@@ -46,7 +46,8 @@ async def test_large_interbank_outflow_alerts_once_and_publishes_state(
     balance = snapshot("ev-bal-1", customer, at(0), demand="100000.00")
     transfer = outflow("ev-out-1", customer, at(1), "80000.00")
     key = customer.encode()
-    with _worker(namespace=namespace, bootstrap=kafka_bootstrap, port=port, tmp_path=tmp_path):
+    with _worker(namespace=namespace, bootstrap=kafka_bootstrap, port=port, tmp_path=tmp_path,
+                 extra_env={"CHURNWATCH_MONITOR_WATCHDOG_INTERVAL_S": "0.5"}):
         await produce(bootstrap=kafka_bootstrap, topic=events_topic,
                       records=[(key, wire(balance)), (key, wire(transfer)), (key, wire(transfer)),
                                (key, b"{not json")])
@@ -97,3 +98,7 @@ async def test_large_interbank_outflow_alerts_once_and_publishes_state(
         assert 'churnwatch_monitor_events_total{outcome="duplicate"} 1.0' in text
         assert 'churnwatch_monitor_events_total{outcome="applied"} 2.0' in text
         assert 'rule_id="account_flow.large_interbank_outflow"' in text
+        assert 'churnwatch_monitor_events_total{outcome="invalid"} 1.0' in text
+        assert "churnwatch_monitor_batch_seconds_count" in text
+        assert "churnwatch_monitor_restore_seconds_count 1.0" in text  # the one assignment
+        assert 'churnwatch_monitor_consumer_lag{partition="' in text

@@ -2,7 +2,7 @@
 
 from __future__ import annotations
 
-from prometheus_client import CollectorRegistry, Counter, Gauge
+from prometheus_client import CollectorRegistry, Counter, Gauge, Histogram
 
 
 class MonitorMetrics:
@@ -41,5 +41,23 @@ class MonitorMetrics:
             "churnwatch_monitor_consumer_lag",
             "End offset minus committed offset per assigned source partition (from the watchdog)",
             ["partition"],
+            registry=self.registry,
+        )
+        self.batch_seconds = Histogram(
+            "churnwatch_monitor_batch_seconds",
+            "Time from a batch's records in hand to its offsets committed (apply + deliver)",
+            buckets=(0.005, 0.01, 0.025, 0.05, 0.1, 0.25, 0.5, 1, 2.5, 5, 10),
+            registry=self.registry,
+        )
+        self.batch_events = Histogram(
+            "churnwatch_monitor_batch_events",
+            "EVENTS records per batch",
+            buckets=(1, 10, 100, 500, 1000, 2500, 5000, 10000, 50000),
+            registry=self.registry,
+        )
+        self.restore_seconds = Histogram(
+            "churnwatch_monitor_restore_seconds",
+            "Time to bring newly assigned partitions' stores up to the changelog's end",
+            buckets=(0.1, 0.5, 1, 2.5, 5, 10, 30, 60, 120, 300),
             registry=self.registry,
         )

@@ -174,16 +174,16 @@ class EventProcessor:
                 for store in self._parked.values():  # not ours any more
                     store.close()
                 self._parked.clear()
-                await changelog.restore(self._restorer, topic=self.names.changelog,
-                                        stores=gained)
+                with self.metrics.restore_seconds.time():
+                    await changelog.restore(self._restorer, topic=self.names.changelog,
+                                            stores=gained)
                 for partition, store in gained.items():
                     await self.scanner.build(partition, store)
                 self.stores.update(gained)
                 self.watchdog.reset()
         finally:
             self.restoring = False
-        log.info("partitions assigned", partitions=sorted(partitions),
-                 customers=sum(len(s) for s in self.stores.values()))
+        log.info("partitions assigned", partitions=sorted(partitions))
 
     # --- the batch loop ---------------------------------------------------------------------
 
@@ -197,14 +197,17 @@ class EventProcessor:
             async with self._lock:
                 if not self.running:
                     return
+                started = time.perf_counter()
                 work = Work()
                 if batch:
                     self._apply(batch, work)
+                    self.metrics.batch_events.observe(sum(len(r) for r in batch.values()))
                 if s.scan_interval_s > 0 and time.monotonic() >= next_scan:
                     next_scan = time.monotonic() + s.scan_interval_s
                     self.scanner.tick(work, self.stores)
                 if work:
                     await self._complete(work)
+                    self.metrics.batch_seconds.observe(time.perf_counter() - started)
 
     def _apply(self, batch: dict[TopicPartition, list[Any]], work: Work) -> None:
         now = datetime.now(UTC)
