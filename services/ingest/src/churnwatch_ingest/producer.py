@@ -8,19 +8,20 @@ from __future__ import annotations
 
 import asyncio
 import contextlib
+import functools
 import time
 from collections.abc import Sequence
 from enum import StrEnum
-from typing import NamedTuple
+from typing import Any, NamedTuple
 
 import structlog
 from aiokafka import AIOKafkaProducer
 from aiokafka.errors import KafkaError, MessageSizeTooLargeError
-from aiokafka.partitioner import DefaultPartitioner
 from churnwatch_shared import topics
 from churnwatch_shared.events import Event
 
 from churnwatch_ingest.metrics import IngestMetrics
+from churnwatch_ingest.partitioning import KeyPartitioner
 from churnwatch_ingest.settings import IngestSettings
 
 log = structlog.get_logger(__name__)
@@ -42,6 +43,9 @@ class Outcome(StrEnum):
     UNAVAILABLE = "unavailable"
 
 
+_ACKNOWLEDGED = Outcome.ACKNOWLEDGED
+
+
 class Record(NamedTuple):
     """One Kafka record ready to send (a tuple: built once per event, so construction is cheap)."""
 
@@ -50,19 +54,38 @@ class Record(NamedTuple):
     headers: list[tuple[str, bytes]]
 
 
+# Records are built once per event: tuple.__new__ skips the NamedTuple's Python-level __new__.
+_new_record = functools.partial(tuple.__new__, Record)
+# The headers of a record depend only on (event_type, producer): one shared list per pair. The
+# producer only reads them; nothing may mutate a record's headers.
+_HEADERS: dict[tuple[str, str | None], list[tuple[str, bytes]]] = {}
+_MAX_HEADER_SETS = 1024  # raw-topic writers name their own producer; keep the memo bounded
+
+
+def _headers(event_type: str, producer: str | None) -> list[tuple[str, bytes]]:
+    headers = _HEADERS.get((event_type, producer))
+    if headers is None:
+        if len(_HEADERS) >= _MAX_HEADER_SETS:
+            _HEADERS.clear()
+        headers = _HEADERS[(event_type, producer)] = [
+            (topics.HEADER_EVENT_TYPE, event_type.encode()),
+            (topics.HEADER_PRODUCER, (producer or "").encode()),
+        ]
+    return headers
+
+
 def event_record(event: Event) -> Record:
     """The EVENTS-topic record of an event: key customer_id, headers event_type and producer.
 
     The value is the canonical ``encode_event`` form, produced as bytes by the model's serializer
     directly (``encode_event`` goes through a str and back; tests hold the two byte-identical).
     """
-    return Record(
-        key=event.customer_id.encode(),
-        value=event.__pydantic_serializer__.to_json(event, exclude_none=True),
-        headers=[
-            (topics.HEADER_EVENT_TYPE, event.event_type.encode()),
-            (topics.HEADER_PRODUCER, (event.producer or "").encode()),
-        ],
+    return _new_record(
+        (
+            event.customer_id.encode(),
+            event.__pydantic_serializer__.to_json(event, exclude_none=True),
+            _headers(event.event_type, event.producer),
+        )
     )
 
 
@@ -83,7 +106,7 @@ class EventPublisher:
         self.timeout = settings.produce_timeout_seconds
         # The producer's partitioner (murmur2 like the Java client), also used to group records
         # when a publish builds its own batches, so a key lands where send() would put it.
-        self._partitioner = DefaultPartitioner()
+        self._partitioner = KeyPartitioner()
         self._event_latency = metrics.produce_latency.labels("event")
         self._batch_latency = metrics.produce_latency.labels("batch")
 
@@ -211,26 +234,29 @@ class EventPublisher:
         task.add_done_callback(_swallow)
         latency = self._batch_latency if len(items) > 1 else self._event_latency
         latency.observe(time.perf_counter() - started)
+        # A batch future serves many records: settle each distinct future once.
+        acknowledged = {
+            f: f.done() and not f.cancelled() and f.exception() is None
+            for f in set(futures)
+            if f is not None
+        }
+        if all(acknowledged.values()) and None not in futures:
+            return [(_ACKNOWLEDGED, f) for f in futures]  # the usual case: every record acked
         answers: list[tuple[Outcome, asyncio.Future[object] | None]] = []
         unavailable = 0
-        acknowledged: dict[asyncio.Future[object], bool] = {}  # a batch future serves many records
         for index, future in enumerate(futures):
             if future is None:
                 outcome = Outcome.TOO_LARGE if index in too_large else Outcome.UNAVAILABLE
                 unavailable += outcome is Outcome.UNAVAILABLE
                 answers.append((outcome, None))
-                continue
-            ok = acknowledged.get(future)
-            if ok is None:
-                ok = future.done() and not future.cancelled() and future.exception() is None
-                if not ok:
-                    future.add_done_callback(_swallow)
-                acknowledged[future] = ok
-            if ok:
-                answers.append((Outcome.ACKNOWLEDGED, future))
+            elif acknowledged[future]:
+                answers.append((_ACKNOWLEDGED, future))
             else:
                 unavailable += 1
                 answers.append((Outcome.UNAVAILABLE, future))
+        for future, ok in acknowledged.items():
+            if not ok:
+                future.add_done_callback(_swallow)
         if unavailable:
             log.warning("produce_unacknowledged", count=unavailable, timeout=self.timeout)
         return answers
@@ -271,39 +297,29 @@ class EventPublisher:
         all_partitions = sorted(cluster.partitions_for_topic(topic))
         available = list(cluster.available_partitions_for_topic(topic))
         partition_of = self._partitioner
-        groups: dict[int, list[tuple[int, Record]]] = {}
+        rounds: list[list[tuple[int, object, list[int]]]] = []
+        # partition -> (its open batch, the record indexes in it, how many it filled before)
+        open_batches: dict[int, tuple[Any, list[int], int]] = {}
         for index, item in enumerate(items):
             if isinstance(item, asyncio.Future):
                 continue
-            if len(item.value) + len(item.key or b"") > MAX_REQUEST_SIZE:
+            key, value, headers = item
+            if len(value) + len(key or b"") > MAX_REQUEST_SIZE:
                 too_large.add(index)
                 continue
-            partition = partition_of(item.key, all_partitions, available)
-            group = groups.get(partition)
-            if group is None:
-                groups[partition] = [(index, item)]
-            else:
-                group.append((index, item))
-        rounds: list[list[tuple[int, object, list[int]]]] = []
-        for partition, group in groups.items():
-            builder = producer.create_batch()
-            members: list[int] = []
-            depth = 0
-            for index, record in group:
-                if (
-                    builder.append(
-                        key=record.key, value=record.value, timestamp=None, headers=record.headers
-                    )
-                    is None
-                ):  # full: this one starts the next batch of the partition
-                    _plan(rounds, depth, (partition, builder, members))
-                    depth += 1
-                    builder = producer.create_batch()
-                    members = []
-                    builder.append(
-                        key=record.key, value=record.value, timestamp=None, headers=record.headers
-                    )
-                members.append(index)
+            partition = partition_of(key, all_partitions, available)
+            current = open_batches.get(partition)
+            if current is None:
+                current = open_batches[partition] = (producer.create_batch(), [], 0)
+            builder, members, depth = current
+            if builder.append(key=key, value=value, timestamp=None, headers=headers) is None:
+                # full: this record starts the partition's next batch
+                _plan(rounds, depth, (partition, builder, members))
+                builder, members, depth = producer.create_batch(), [], depth + 1
+                open_batches[partition] = (builder, members, depth)
+                builder.append(key=key, value=value, timestamp=None, headers=headers)
+            members.append(index)
+        for partition, (builder, members, depth) in open_batches.items():
             _plan(rounds, depth, (partition, builder, members))
         for batches in rounds:
             for partition, builder, members in batches:

@@ -8,6 +8,9 @@ past this cache (after a restart, or to another ingest replica) still changes st
 from __future__ import annotations
 
 from collections import OrderedDict
+from collections.abc import Iterable
+
+Key = tuple[str, str]  # (producer, event_id)
 
 
 class RecentEventIds:
@@ -15,14 +18,17 @@ class RecentEventIds:
 
     def __init__(self, *, capacity: int) -> None:
         self._capacity = capacity
-        self._seen: OrderedDict[tuple[str, str], None] = OrderedDict()
+        self._seen: OrderedDict[Key, None] = OrderedDict()
 
     def __len__(self) -> int:
         return len(self._seen)
 
     def seen(self, *, producer: str, event_id: str) -> bool:
         """True when this pair was acknowledged recently."""
-        key = (producer, event_id)
+        return self.seen_key((producer, event_id))
+
+    def seen_key(self, key: Key) -> bool:
+        """:meth:`seen` for a ``(producer, event_id)`` tuple (a batch builds the tuple anyway)."""
         if key in self._seen:
             self._seen.move_to_end(key)
             return True
@@ -30,9 +36,18 @@ class RecentEventIds:
 
     def remember(self, *, producer: str, event_id: str) -> None:
         """Record a pair the broker has acknowledged."""
+        self.remember_keys(((producer, event_id),))
+
+    def remember_keys(self, keys: Iterable[Key]) -> None:
+        """Record ``(producer, event_id)`` pairs the broker has acknowledged, in order."""
         if self._capacity <= 0:
             return
-        self._seen[(producer, event_id)] = None
-        self._seen.move_to_end((producer, event_id))
-        while len(self._seen) > self._capacity:
-            self._seen.popitem(last=False)
+        seen = self._seen
+        move_to_end = seen.move_to_end
+        for key in keys:
+            if key in seen:
+                move_to_end(key)
+            else:
+                seen[key] = None
+        for _ in range(len(seen) - self._capacity):
+            seen.popitem(last=False)

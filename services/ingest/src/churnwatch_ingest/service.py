@@ -39,7 +39,7 @@ from churnwatch_ingest.producer import (
     Record,
     event_record,
 )
-from churnwatch_ingest.recent_ids import RecentEventIds
+from churnwatch_ingest.recent_ids import Key, RecentEventIds
 from churnwatch_ingest.schemas import EventAnswer, ItemStatus
 from churnwatch_ingest.settings import IngestSettings
 from churnwatch_ingest.validation import (
@@ -67,61 +67,77 @@ class IngestService:
     recent: RecentEventIds
     metrics: IngestMetrics
     on_accepted: Callable[[Event], None] | None = None  # e.g. the account-owner index
-    _in_flight: dict[tuple[str, str], asyncio.Future[object]] = field(default_factory=dict)
+    _in_flight: dict[Key, asyncio.Future[object]] = field(default_factory=dict)
     _skew: timedelta = field(init=False)
 
     def __post_init__(self) -> None:
         self._skew = timedelta(seconds=self.settings.max_future_skew_seconds)
 
-    async def _publish_keyed(
-        self, keys: list[tuple[str, str]], records: list[Record]
-    ) -> list[Outcome]:
+    async def _publish_keyed(self, keys: list[Key], records: list[Record]) -> list[Outcome]:
         """Publish records, one per (producer, event_id), never two sends of one key at a time.
 
-        The keys of a request are claimed (one future per request) before anything is sent; a
-        request meeting a claimed key waits for that claim instead of writing the event again.
-        A send that missed the deadline but may still be acknowledged keeps its key claimed by
-        its own ack future; its ack (late) marks the key as acknowledged.
+        The keys of a request (unique within it) are claimed, one future per request, before
+        anything is sent; a request meeting a claimed key waits for that claim instead of writing
+        the event again. A send that missed the deadline but may still be acknowledged keeps its
+        key claimed by its own ack future; its ack (late) marks the key as acknowledged.
         """
         in_flight = self._in_flight
         claim: asyncio.Future[object] = asyncio.get_running_loop().create_future()
         sends: list[int] = []
         waits: list[tuple[int, asyncio.Future[object]]] = []
         for index, key in enumerate(keys):
-            existing = in_flight.get(key) if in_flight else None
+            existing = in_flight.get(key)
             if existing is None:
                 in_flight[key] = claim
                 sends.append(index)
             else:
                 waits.append((index, existing))
         outcomes = [Outcome.UNAVAILABLE] * len(keys)
-        remember = self.recent.remember
+        settled = False
         try:
             if sends:
-                answers = await self._send([records[i] for i in sends])
-                for index, (outcome, future) in zip(sends, answers, strict=True):
-                    outcomes[index] = outcome
-                    key = keys[index]
-                    if outcome is Outcome.UNAVAILABLE and future is not None and not future.done():
-                        in_flight[key] = future
-                        future.add_done_callback(functools.partial(self._late_ack, key))
-                    else:
-                        if outcome is Outcome.ACKNOWLEDGED:
-                            remember(producer=key[0], event_id=key[1])
-                        if in_flight.get(key) is claim:
-                            del in_flight[key]
+                answers = await self._send(
+                    records if len(sends) == len(records) else [records[i] for i in sends]
+                )
+                self._settle(keys, sends, answers, outcomes, claim)
+                settled = True
         finally:
-            for index in sends:
-                if in_flight.get(keys[index]) is claim:
-                    del in_flight[keys[index]]
+            if not settled:
+                for index in sends:
+                    if in_flight.get(keys[index]) is claim:
+                        del in_flight[keys[index]]
             claim.set_result(None)
         if waits:
             await asyncio.wait({f for _, f in waits}, timeout=self.publisher.timeout)
             for index, _ in waits:
-                key = keys[index]
-                if self.recent.seen(producer=key[0], event_id=key[1]):
+                if self.recent.seen_key(keys[index]):
                     outcomes[index] = Outcome.ACKNOWLEDGED
         return outcomes
+
+    def _settle(
+        self,
+        keys: list[Key],
+        sends: list[int],
+        answers: list[tuple[Outcome, asyncio.Future[object] | None]],
+        outcomes: list[Outcome],
+        claim: asyncio.Future[object],
+    ) -> None:
+        """Record each send's outcome and release its claim (or hand it to a pending ack)."""
+        in_flight = self._in_flight
+        acknowledged, unavailable = Outcome.ACKNOWLEDGED, Outcome.UNAVAILABLE
+        remembered: list[Key] = []
+        for index, (outcome, future) in zip(sends, answers, strict=True):
+            outcomes[index] = outcome
+            key = keys[index]
+            if outcome is unavailable and future is not None and not future.done():
+                in_flight[key] = future
+                future.add_done_callback(functools.partial(self._late_ack, key))
+                continue
+            if outcome is acknowledged:
+                remembered.append(key)
+            if in_flight.get(key) is claim:
+                del in_flight[key]
+        self.recent.remember_keys(remembered)
 
     async def _send(
         self, records: list[Record]
@@ -131,24 +147,15 @@ class IngestService:
         except BrokerUnavailable:  # not connected: nothing was sent
             return [(Outcome.UNAVAILABLE, None)] * len(records)
 
-    def _late_ack(self, key: tuple[str, str], future: asyncio.Future[object]) -> None:
+    def _late_ack(self, key: Key, future: asyncio.Future[object]) -> None:
         if self._in_flight.get(key) is future:
             del self._in_flight[key]
         if not future.cancelled() and future.exception() is None:
-            self.recent.remember(producer=key[0], event_id=key[1])
+            self.recent.remember_keys((key,))
 
     def _validate(self, raw: bytes, producer: Producer, now: datetime) -> Event:
         return validate_event_bytes(
             raw,
-            producer=producer.name,
-            allowed=producer.event_types,
-            now=now,
-            max_future_skew=self._skew,
-        )
-
-    def _validate_obj(self, obj: object, producer: Producer, now: datetime) -> Event:
-        return validate_event(
-            obj,
             producer=producer.name,
             allowed=producer.event_types,
             now=now,
@@ -240,12 +247,13 @@ class IngestService:
         now = datetime.now(UTC)
         skew = self._skew
         name, allowed = producer.name, producer.event_types
-        results: list[dict[str, Any]] = []
-        to_send: list[tuple[int, Event]] = []
+        results: list[dict[str, Any]] = []  # one per item, in item order
+        sent: list[int] = []  # item index of each event to publish
+        events: list[Event] = []
         records: list[Record] = []
-        in_batch: set[str] = set()
+        keys: dict[Key, None] = {}  # (producer, event_id) of each event to publish, in order
         max_bytes = self.settings.max_event_bytes
-        seen = self.recent.seen
+        seen = self.recent.seen_key
         rejected: Counter[tuple[str, str]] = Counter()
         duplicate: Counter[str] = Counter()
         for index, item in enumerate(items):
@@ -272,68 +280,69 @@ class IngestService:
                 results.append(_rejected(index, exc))
                 continue
             event_id = event.event_id
-            event_type = event.event_type
-            if event_id in in_batch or seen(producer=name, event_id=event_id):
-                duplicate[event_type] += 1
-                results.append(
-                    {
-                        "index": index,
-                        "status": _DUPLICATE,
-                        "event_id": event_id,
-                        "event_type": event_type,
-                    }
-                )
-                continue
-            in_batch.add(event_id)
-            to_send.append((len(results), event))
+            key = (name, event_id)
+            if key in keys or seen(key):
+                duplicate[event.event_type] += 1
+                status = _DUPLICATE
+            else:
+                keys[key] = None
+                sent.append(index)
+                events.append(event)
+                records.append(record)
+                status = _ACCEPTED
             results.append(
                 {
                     "index": index,
-                    "status": _ACCEPTED,
+                    "status": status,
                     "event_id": event_id,
-                    "event_type": event_type,
+                    "event_type": event.event_type,
                 }
             )
-            records.append(record)
         for (event_type, reason), count in rejected.items():
             self.metrics.rejected.labels(event_type, reason, SOURCE_HTTP).inc(count)
         for event_type, count in duplicate.items():
             self.metrics.duplicate.labels(event_type).inc(count)
         unavailable = too_large = 0
         if records:
-            unavailable, too_large = await self._publish_batch(results, to_send, records, name)
-        rejected_count = sum(rejected.values()) + too_large
-        duplicate_count = sum(duplicate.values())
+            outcomes = await self._publish_keyed(list(keys), records)
+            unavailable, too_large = self._settle_batch(results, sent, events, outcomes)
         return {
             "accepted": len(records) - unavailable - too_large,
-            "duplicate": duplicate_count,
-            "rejected": rejected_count,
+            "duplicate": sum(duplicate.values()),
+            "rejected": sum(rejected.values()) + too_large,
             "unavailable": unavailable,
             "results": results,
         }
 
-    async def _publish_batch(
+    def _settle_batch(
         self,
         results: list[dict[str, Any]],
-        to_send: list[tuple[int, Event]],
-        records: list[Record],
-        name: str,
+        sent: list[int],
+        events: list[Event],
+        outcomes: list[Outcome],
     ) -> tuple[int, int]:
-        """Publish and settle each sent item's answer; returns (unavailable, too large) counts."""
-        answers = await self._publish_keyed([(name, e.event_id) for _, e in to_send], records)
+        """Settle each sent item's answer and count it; returns (unavailable, too large) counts."""
+        observe = self.on_accepted
+        metrics = self.metrics
+        acknowledged = Outcome.ACKNOWLEDGED
+        if outcomes.count(acknowledged) == len(outcomes):  # the usual case: every send acked
+            if observe is not None:
+                for event in events:
+                    observe(event)
+            for event_type, count in Counter(e.event_type for e in events).items():
+                metrics.accepted.labels(event_type, SOURCE_HTTP).inc(count)
+            return 0, 0
         accepted: Counter[str] = Counter()
         too_large: Counter[str] = Counter()
         unavailable: Counter[str] = Counter()
-        observe = self.on_accepted
-        acknowledged = Outcome.ACKNOWLEDGED
-        for (position, event), outcome in zip(to_send, answers, strict=True):
+        for index, event, outcome in zip(sent, events, outcomes, strict=True):
             if outcome is acknowledged:
                 accepted[event.event_type] += 1
                 if observe is not None:
                     observe(event)
             elif outcome is Outcome.TOO_LARGE:
                 too_large[event.event_type] += 1
-                results[position].update(
+                results[index].update(
                     status=ItemStatus.REJECTED.value,
                     error=Reason.TOO_LARGE,
                     message="the broker refused the record as too large",
@@ -341,12 +350,11 @@ class IngestService:
                 )
             else:
                 unavailable[event.event_type] += 1
-                results[position].update(
+                results[index].update(
                     status=ItemStatus.UNAVAILABLE.value,
                     error="broker_unavailable",
                     message="not acknowledged by the broker; resend (deduplicated by event_id)",
                 )
-        metrics = self.metrics
         for event_type, count in accepted.items():
             metrics.accepted.labels(event_type, SOURCE_HTTP).inc(count)
         for event_type, count in too_large.items():

@@ -15,13 +15,18 @@ import uuid
 from collections.abc import Awaitable, Callable
 from typing import Any
 
+import orjson
 from aiokafka import AIOKafkaConsumer, AIOKafkaProducer
 from aiokafka.structs import TopicPartition
-from churnwatch_shared.events import BalanceSnapshotEvent, Event
+from churnwatch_shared.events import BalanceSnapshotEvent, Event, EventType
 from churnwatch_shared.money import Identifier
 from churnwatch_shared.topics import ACCOUNT_OWNERS
 from fastapi import APIRouter, Depends, HTTPException
 from pydantic import BaseModel, ConfigDict
+
+from churnwatch_ingest.partitioning import KeyPartitioner
+
+_BALANCE_SNAPSHOT = EventType.BALANCE_SNAPSHOT.value
 
 
 class AccountOwners:
@@ -52,10 +57,12 @@ class AccountOwners:
         return True
 
     def observe(self, event: Event, *, source: str = "events") -> None:
-        """Learn ownership from one of our own events."""
-        if event.account_id:
-            self.remember(account_id=event.account_id, customer_id=event.customer_id, source=source)
-        if isinstance(event, BalanceSnapshotEvent):
+        """Learn ownership from one of our own events (called once per accepted event)."""
+        account = event.account_id
+        if account and self._owners.get(account) != event.customer_id:
+            self.remember(account_id=account, customer_id=event.customer_id, source=source)
+        # The tag first: isinstance on a pydantic model class goes through ABCMeta.
+        if event.event_type == _BALANCE_SNAPSHOT and isinstance(event, BalanceSnapshotEvent):
             for balance in event.payload.balances:
                 self.remember(
                     account_id=balance.account_id, customer_id=event.customer_id, source=source
@@ -96,11 +103,15 @@ class AccountOwnerTopic:
         self._bootstrap = bootstrap
         self._topic = topic
         self._producer: AIOKafkaProducer | None = None
+        self._partition_of = KeyPartitioner()
 
     async def start(self) -> None:
         """Start the idempotent producer used for writes."""
         self._producer = AIOKafkaProducer(
-            bootstrap_servers=self._bootstrap, acks="all", enable_idempotence=True
+            bootstrap_servers=self._bootstrap,
+            acks="all",
+            enable_idempotence=True,
+            partitioner=self._partition_of,
         )
         await self._producer.start()
 
@@ -111,19 +122,33 @@ class AccountOwnerTopic:
             self._producer = None
 
     async def write(self, changes: dict[str, tuple[str, str]]) -> None:
-        """Write each change and wait until the broker acknowledged all of them."""
-        if self._producer is None:
+        """Write every change and wait until the broker acknowledged all of them.
+
+        The changes are grouped by partition into Kafka batches of our own (one ack future per
+        batch, not per change): a bulk of events can teach thousands of accounts at once.
+        """
+        producer = self._producer
+        if producer is None:
             raise RuntimeError("AccountOwnerTopic.start() was not called")
-        futures = [
-            await self._producer.send(
-                self._topic,
-                key=account.encode(),
-                value=json.dumps({"customer_id": customer, "source": source}).encode(),
+        topic = self._topic
+        partitions = sorted(await producer.partitions_for(topic))
+        groups: dict[int, list[tuple[bytes, bytes]]] = {}
+        for account, (customer, source) in changes.items():
+            key = account.encode()
+            value = orjson.dumps({"customer_id": customer, "source": source})
+            groups.setdefault(self._partition_of(key, partitions, partitions), []).append(
+                (key, value)
             )
-            for account, (customer, source) in changes.items()
-        ]
-        for future in futures:
-            await future
+        futures: list[asyncio.Future[object]] = []
+        for partition, records in groups.items():
+            builder = producer.create_batch()
+            for key, value in records:
+                if builder.append(key=key, value=value, timestamp=None) is None:  # full
+                    futures.append(await producer.send_batch(builder, topic, partition=partition))
+                    builder = producer.create_batch()
+                    builder.append(key=key, value=value, timestamp=None)
+            futures.append(await producer.send_batch(builder, topic, partition=partition))
+        await asyncio.gather(*futures)
 
     async def restore(self, *, timeout_ms: int = 10_000) -> dict[str, str]:
         """Read the topic from the beginning to its current end; the latest value per key wins."""
