@@ -51,7 +51,8 @@ MODES = {
     "short": {"customers": 2_000, "latency_rate": 2_000, "latency_seconds": 15,
               "steps": (2_000, 4_000, 6_000, 8_000, 10_000), "step_seconds": 8},
     "full": {"customers": 20_000, "latency_rate": 2_000, "latency_seconds": 60,
-             "steps": (2_000, 4_000, 6_000, 8_000, 10_000, 12_000, 14_000), "step_seconds": 30},
+             "steps": (2_000, 4_000, 6_000, 8_000, 10_000, 12_000, 14_000, 16_000, 20_000),
+             "step_seconds": 30},
 }
 TICK = 0.05  # seconds between batches; rate/20 events per batch
 
