@@ -16,10 +16,12 @@ import orjson
 from aiokafka import AIOKafkaConsumer, AIOKafkaProducer
 
 
-def sample_events(count: int, *, customers: int = 20_000) -> list[tuple[bytes, bytes]]:
-    """(key, value) pairs of realistic transaction.posted events, ~400 bytes each."""
+def sample_events(count: int, *, customers: int = 20_000,
+                  first: int = 0) -> list[tuple[bytes, bytes]]:
+    """(key, value) pairs of realistic transaction.posted events number ``first`` to
+    ``first + count - 1`` (~400 bytes each)."""
     out: list[tuple[bytes, bytes]] = []
-    for n in range(count):
+    for n in range(first, first + count):
         customer = f"C{n % customers:07d}"
         value = {
             "event_id": f"bench-{n}",

@@ -260,7 +260,8 @@ async def recovery(*, bootstrap: str, customers: int, data: Path, store: str) ->
                 await asyncio.sleep(0.1)
         rss_empty = worker.rss_bytes()
         for start in range(0, customers, 200_000):  # bounded memory in the producer process
-            chunk = sample_events(min(customers, start + 200_000), customers=customers)[start:]
+            chunk = sample_events(min(200_000, customers - start), customers=customers,
+                                  first=start)
             await raw_produce(bootstrap=bootstrap, topic=topic, records=chunk)
         first, last = await _drain(worker, expected=customers, timeout=1800)
         await asyncio.sleep(1.0)  # let the last batch finish before the crash

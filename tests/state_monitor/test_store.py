@@ -41,3 +41,24 @@ def test_rocksdb_keeps_records_and_offset_across_reopen(tmp_path: Path) -> None:
 def test_open_store_refuses_unknown_url(tmp_path: Path) -> None:
     with pytest.raises(ValueError, match="unsupported store"):
         open_store("aerospike://", partition=0, data_dir=tmp_path, app_id="app")
+
+
+def _rss() -> int:
+    for line in Path("/proc/self/status").read_text().splitlines():
+        if line.startswith("VmRSS:"):
+            return int(line.split()[1]) * 1024
+    raise AssertionError("no VmRSS")
+
+
+def test_memory_store_keeps_records_at_their_own_size() -> None:
+    """orjson output sits in an ~8 KiB allocation; a million customers must not cost 8 GiB."""
+    import orjson
+
+    store = MemoryStore(0)
+    row = [4, 1_700_000_000, 12, "AbCdEfGh" * 12, None, "retail", "BR001", [[1, 2, 3]] * 30]
+    before = _rss()
+    for chunk in range(10):
+        store.write({f"c{chunk}-{n}": orjson.dumps([*row, n]) for n in range(2_000)},
+                    changelog_next=chunk)
+    per_record = (_rss() - before) / len(store)
+    assert per_record < 2_000, f"{per_record:.0f} resident bytes per ~{len(orjson.dumps(row))} B"
