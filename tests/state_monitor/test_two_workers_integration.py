@@ -104,6 +104,13 @@ async def test_two_workers_share_partitions_and_survivor_takes_over(
         shares = [await _applied_total(port) for port in ports]
         assert all(share > 0 for share in shares), shares  # both workers own partitions
         assert sum(shares) == 2 * CUSTOMERS
+        answers = []
+        for port in ports:  # the owner serves the state; the other names the partition
+            async with httpx.AsyncClient(base_url=f"http://127.0.0.1:{port}") as client:
+                answers.append(await client.get(f"/v1/customers/{customers[0]}/state"))
+        assert sorted(a.status_code for a in answers) == [200, 404]
+        refusal = next(a for a in answers if a.status_code == 404).json()
+        assert refusal["partition"] not in refusal["owned_partitions"]
 
         workers[1].stop()  # graceful: leaves the group, the survivor gets all partitions
         await produce(bootstrap=kafka_bootstrap, topic=events, records=[
