@@ -2,6 +2,7 @@
 
 from __future__ import annotations
 
+import hashlib
 from dataclasses import fields
 from datetime import UTC, datetime
 from typing import Any
@@ -14,7 +15,7 @@ from churnwatch_shared.customer_state import CustomerStateSnapshot
 from churnwatch_state_monitor import rules
 from churnwatch_state_monitor.engine import Monitor, Outcome, Status
 from churnwatch_state_monitor.ruleset import load_ruleset
-from churnwatch_state_monitor.state import CustomerState
+from churnwatch_state_monitor.state import STATE_SCHEMA, CustomerState
 from tests.state_monitor.events import at, model, outflow, raw, snapshot, txn
 
 NOW = datetime(2025, 12, 1, tzinfo=UTC)
@@ -179,11 +180,44 @@ def test_largest_interbank_debit_is_kept_per_week_and_old_records_still_decode()
     feed.send(outflow("o1", C, at(0.1), "30.00", balance_after="70.00"))
     feed.send(outflow("o2", C, at(0.2), "50.00", balance_after="20.00"))
     assert feed.state.flow[-1][8] == 50  # the largest single transfer, whole units
-    assert feed.state.window_max(column=8, buckets=5) == 50
-    old = orjson.loads(feed.state.encode())
+    assert feed.state.month_flow()[4] == 50  # the 30-day window's largest
+    old = orjson.loads(_schema3(feed.state.encode(), ["own", "o1", "o2"]))
     old[0] = 2
-    flow = old[[f.name for f in fields(CustomerState)].index("flow")]
-    for row in flow:
+    for row in old[_position("flow")]:
         del row[8:]
     state = CustomerState.decode(orjson.dumps(old))
-    assert state.v == 3 and state.window_max(column=8, buckets=5) == 0
+    assert state.v == STATE_SCHEMA and state.month_flow()[4] == 0
+
+
+def _position(name: str) -> int:
+    return [f.name for f in fields(CustomerState)].index(name)
+
+
+def _schema3(record: bytes, event_ids: list[str]) -> bytes:
+    """The record as schema 3 wrote it: the remembered event ids as 48-bit blake2b integers."""
+    old = orjson.loads(record)
+    old[0] = 3
+    old[_position("seen")] = [
+        int.from_bytes(hashlib.blake2b(e.encode(), digest_size=6).digest(), "big")
+        for e in event_ids
+    ]
+    return orjson.dumps(old)
+
+
+def test_schema3_record_decodes_to_the_same_state_and_still_catches_resent_events() -> None:
+    feed = Feed()
+    ids = [f"e{i}" for i in range(15)]
+    for i, event_id in enumerate(ids):
+        feed.send(txn(event_id, C, at(i / 10)))
+    current = feed.state.encode()
+    window = feed.monitor.rs.dedup_window
+    state = CustomerState.decode(_schema3(current, ids[-window:]))
+    assert state.encode() == current
+    for event_id in ids[-window:]:
+        resent = feed.monitor.process(CustomerState.decode(current), model(txn(event_id, C, at(1))),
+                                      now=NOW)
+        assert resent.status is Status.DUPLICATE, event_id
+    upgraded = feed.monitor.process(state, model(txn(ids[-1], C, at(1))), now=NOW)
+    assert upgraded.status is Status.DUPLICATE
+    forgotten = feed.monitor.process(state, model(txn(ids[0], C, at(1))), now=NOW)
+    assert forgotten.status is Status.APPLIED  # older than the dedup window

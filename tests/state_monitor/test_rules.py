@@ -270,3 +270,10 @@ def test_money_steadily_moving_away_raises_churn_risk_to_warning_early() -> None
         purchase.send(outflow(f"p{i}", C, at(1 + 6 * i), f"{amount}.00",
                               balance_after=f"{balance}.00"))
     assert not {Severity.WARNING, Severity.CRITICAL} & set(_churn_levels(purchase))
+
+
+def test_money_strings_keep_every_cent_and_the_sign() -> None:
+    cases = {0: "0.00", 5: "0.05", 99: "0.99", 100: "1.00", 1205: "12.05", -1205: "-12.05",
+             -5: "-0.05", -100: "-1.00", 123456789: "1234567.89",
+             10**20 + 1: "1000000000000000000.01"}
+    assert {minor: rules.money_str(minor) for minor in cases} == cases

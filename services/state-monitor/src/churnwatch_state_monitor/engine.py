@@ -21,24 +21,22 @@ from churnwatch_shared.alerts import (
     Reason,
     alert_id_for,
 )
-from churnwatch_shared.events import EventType
+from churnwatch_shared.events import Direction, EventType
 
 from churnwatch_state_monitor import rules, silence
 from churnwatch_state_monitor.rules import Before, Finding, money_str
-from churnwatch_state_monitor.ruleset import RuleSet
+from churnwatch_state_monitor.ruleset import RuleSet, derived
 from churnwatch_state_monitor.scoring import (
     LEVEL_SEVERITY,
     LEVELS,
     Scores,
-    level_for,
+    next_level,
     priority,
     score,
-    state_level,
+    score_with,
 )
 from churnwatch_state_monitor.state import (
     B_IB_OUT,
-    B_IN,
-    B_OUT,
     DAY,
     CustomerState,
     cents,
@@ -46,6 +44,13 @@ from churnwatch_state_monitor.state import (
 )
 
 T = EventType
+_DEBIT = Direction.DEBIT
+_CLASS_NAMES: tuple[str, ...] = tuple(rules.CLASS_RANK)  # rank -> classification
+_SCALE, _STABILITY, _RISK, _ACCOUNT_FLOW, _PRODUCT_USAGE = (
+    CustomerStateName.SCALE, CustomerStateName.STABILITY, CustomerStateName.RISK,
+    CustomerStateName.ACCOUNT_FLOW, CustomerStateName.PRODUCT_USAGE,
+)
+_STATE_KEY: dict[CustomerStateName, str] = {name: name.value for name in CustomerStateName}
 # Short, stable keys for the cooldown memory (rule ids would dominate the record's size).
 _COOL_KEY: dict[str, str] = {rule_id: str(i) for i, rule_id in enumerate(rules.RULE_IDS)}
 
@@ -78,6 +83,7 @@ class Monitor:
         self.rs = ruleset
         self._lateness = ruleset.lateness_hours * 3600
         self._cooldown = ruleset.cooldown_hours * 3600
+        self._derived = derived(ruleset)
 
     def process(
         self, state: CustomerState | None, event, *, now: datetime,  # noqa: ANN001
@@ -88,34 +94,42 @@ class Monitor:
         if offset is not None and offset <= st.off:
             return Outcome(Status.REDELIVERED, st)
         fingerprint = event_fingerprint(event.event_id)
-        if fingerprint in st.seen:
+        if st.has_seen(fingerprint):
             return Outcome(Status.DUPLICATE)
         at = int(event.occurred_at.timestamp())
         if st.events and at < st.newest - self._lateness:
             return Outcome(Status.LATE)
         rs = self.rs
         # silence rules due before this event are judged first, at their own grid time
-        caught_up = self._silence(st, at=at, customer_id=event.customer_id, now=now)
-        before = Before(act_mean=st.act_mean, weeks=st.weeks, folded=st.folded,
-                        last_act=st.last_act)
+        due = silence.next_due(st, rs, self._derived)
+        caught_up = (self._silence(st, at=at, customer_id=event.customer_id, now=now)
+                     if due is not None and due <= at else [])
+        before = Before(st.act_mean, st.weeks, st.folded, st.last_act)
         st.newest = max(st.newest, at)
-        findings = self._apply(st, event, at, before)
+        handler = _ON_EVENT.get(event.event_type)  # state update + event-driven rule
+        found = handler(self, st, event, at, before) if handler is not None else None
+        findings = [] if found is None else [found]
         st.remember(fingerprint, cap=rs.dedup_window)
         st.events += 1
         if offset is not None:
             st.off = offset
-        findings.extend(rules.periodic(st, event, before, rs))
-        scores = score(st, rs)
+        if st.folded > before.folded:  # a week closed: the weekly rules have something to judge
+            findings.extend(rules.periodic(st, event, before, rs))
+        scores = score_with(st, rs, self._derived)
         old_level = st.level
         st.churn = scores.churn
-        st.level = level_for(score_value=scores.churn, current=old_level, rs=rs)
+        st.level = next_level(scores.churn, old_level, self._derived.levels,
+                              self._derived.hysteresis)
         if st.level > old_level:
             findings.append(self._churn_finding(st, event, scores))
-        alerts = caught_up + [
-            self._alert(st, f, event.customer_id, event.occurred_at, now, scores)
-            for f in findings
-            if self._passes_cooldown(st, f, at)
-        ]
+        if findings:
+            alerts = caught_up + [
+                self._alert(st, f, event.customer_id, event.occurred_at, now, scores)
+                for f in findings
+                if self._passes_cooldown(st, f, at)
+            ]
+        else:
+            alerts = caught_up
         publish = (bool(alerts) or st.level != old_level or st.events == 1
                    or st.events % rs.snapshot_every_events == 0)
         snapshot = self.snapshot_bytes(event.customer_id, st, scores) if publish else None
@@ -129,7 +143,7 @@ class Monitor:
 
     def silence_due(self, state: CustomerState) -> int | None:
         """The event time at which ``scan`` would next find something for this record."""
-        return silence.next_due(state, self.rs)
+        return silence.next_due(state, self.rs, self._derived)
 
     def _silence(self, st: CustomerState, *, at: int, customer_id: str | None = None,
                  now: datetime | None = None) -> list[Alert]:
@@ -155,60 +169,77 @@ class Monitor:
 
     # --- state updates and event-driven rules -----------------------------------------------
 
-    def _apply(self, st: CustomerState, ev, at: int, before: Before) -> list[Finding]:  # noqa: ANN001
-        rs, alpha, kind = self.rs, self.rs.ewma_alpha, ev.event_type
-        found: list[Finding | None] = []
-        if kind == T.TRANSACTION_POSTED:
-            before.balance = st.apply_transaction(ev.payload, at, alpha=alpha)
-            large = rules.large_interbank_outflow(st, ev, before, rs)
-            # one transfer that already alerts on its own should not alert twice
-            found.append(large or rules.interbank_outflow_share(st, ev, rs))
-        elif kind == T.BALANCE_SNAPSHOT:
-            st.apply_snapshot(ev.payload, at, alpha=alpha)
-            found.append(rules.tier_band(st, ev, rs))
-        elif kind == T.PRODUCT_SUBSCRIBED:
-            st.apply_product(ev.payload.product, subscribed=True, at=at)
-            st.last_act = max(st.last_act, at)
-        elif kind == T.PRODUCT_CANCELLED:
-            st.apply_product(ev.payload.product, subscribed=False, at=at)
-            found.append(rules.product_cancelled(st, ev, rs))
-        elif kind == T.ACCOUNT_OPENED:
-            st.accounts += 1
-            st.last_act = max(st.last_act, at)
-        elif kind == T.ACCOUNT_CLOSED:
-            st.accounts = max(0, st.accounts - 1)
-            st.apply_account_closed(at)
-        elif kind == T.LOAN_DISBURSED:
-            st.loans += cents(ev.payload.amount)
-        elif kind == T.LOAN_REPAID:
-            if ev.payload.outstanding_after is not None and ev.payload.outstanding_after == 0:
-                st.dpd = 0
-                st.overdue = 0
-        elif kind == T.LOAN_OVERDUE:
-            p = ev.payload
-            st.dpd, st.overdue = p.days_past_due, cents(p.overdue_amount)
-            st.penalty = cents(p.penalty_interest) if p.penalty_interest is not None else st.penalty
-            found.append(rules.loan_overdue(ev, rs))
-        elif kind == T.LOAN_CLASSIFIED:
-            previous = st.apply_classification(ev.payload.classification)
-            found.append(rules.classification_downgrade(ev, previous, rs))
-        elif kind == T.PAYMENT_BOUNCED:
-            st.apply_bounce(at)
-        elif kind == T.COMPLAINT_FILED:
-            st.apply_complaint(at)
-            found.append(rules.complaint_filed(ev, rs))
-        elif kind == T.COMPLAINT_RESOLVED:
-            st.open_complaints = max(0, st.open_complaints - 1)
-        elif kind == T.CUSTOMER_PROFILE:
-            p = ev.payload
-            st.tier, st.segment, st.branch = p.tier.value, p.segment.value, p.branch_id
-            if p.customer_since is not None:
-                st.since = int(datetime(p.customer_since.year, p.customer_since.month,
-                                        p.customer_since.day, tzinfo=UTC).timestamp())
-            found.append(rules.tier_band(st, ev, rs))
-        elif kind == T.CUSTOMER_ASSIGNED and ev.payload.branch_id:
+    # one handler per event type (``_ON_EVENT``): update the state, return the event-driven
+    # rule's finding
+
+    def _on_transaction(self, st: CustomerState, ev, at: int, before: Before) -> Finding | None:
+        rs, p = self.rs, ev.payload
+        before.balance = st.apply_transaction(p, at, alpha=rs.ewma_alpha)
+        if p.direction is not _DEBIT or p.counterparty_is_own_bank:
+            return None  # both rules judge debits to other banks only
+        # one transfer that already alerts on its own should not alert twice
+        return (rules.large_interbank_outflow(st, ev, before, rs)
+                or rules.interbank_outflow_share(st, ev, rs))
+
+    def _on_snapshot(self, st: CustomerState, ev, at: int, _: Before) -> Finding | None:
+        st.apply_snapshot(ev.payload, at, alpha=self.rs.ewma_alpha)
+        return rules.tier_band(st, ev, self.rs)
+
+    def _on_subscribed(self, st: CustomerState, ev, at: int, _: Before) -> None:
+        st.apply_product(ev.payload.product, subscribed=True, at=at)
+        st.last_act = max(st.last_act, at)
+
+    def _on_cancelled(self, st: CustomerState, ev, at: int, _: Before) -> Finding | None:
+        st.apply_product(ev.payload.product, subscribed=False, at=at)
+        return rules.product_cancelled(st, ev, self.rs)
+
+    def _on_account_opened(self, st: CustomerState, _ev, at: int, _: Before) -> None:
+        st.accounts += 1
+        st.last_act = max(st.last_act, at)
+
+    def _on_account_closed(self, st: CustomerState, _ev, at: int, _: Before) -> None:
+        st.accounts = max(0, st.accounts - 1)
+        st.apply_account_closed(at)
+
+    def _on_disbursed(self, st: CustomerState, ev, _at: int, _: Before) -> None:
+        st.loans += cents(ev.payload.amount)
+
+    def _on_repaid(self, st: CustomerState, ev, _at: int, _: Before) -> None:
+        if ev.payload.outstanding_after is not None and ev.payload.outstanding_after == 0:
+            st.dpd = 0
+            st.overdue = 0
+
+    def _on_overdue(self, st: CustomerState, ev, _at: int, _: Before) -> Finding | None:
+        p = ev.payload
+        st.dpd, st.overdue = p.days_past_due, cents(p.overdue_amount)
+        st.penalty = cents(p.penalty_interest) if p.penalty_interest is not None else st.penalty
+        return rules.loan_overdue(ev, self.rs)
+
+    def _on_classified(self, st: CustomerState, ev, _at: int, _: Before) -> Finding | None:
+        previous = st.apply_classification(ev.payload.classification)
+        return rules.classification_downgrade(ev, previous, self.rs)
+
+    def _on_bounced(self, st: CustomerState, _ev, at: int, _: Before) -> None:
+        st.apply_bounce(at)
+
+    def _on_complaint(self, st: CustomerState, ev, at: int, _: Before) -> Finding | None:
+        st.apply_complaint(at)
+        return rules.complaint_filed(ev, self.rs)
+
+    def _on_resolved(self, st: CustomerState, _ev, _at: int, _: Before) -> None:
+        st.open_complaints = max(0, st.open_complaints - 1)
+
+    def _on_profile(self, st: CustomerState, ev, _at: int, _: Before) -> Finding | None:
+        p = ev.payload
+        st.tier, st.segment, st.branch = p.tier.value, p.segment.value, p.branch_id
+        if p.customer_since is not None:
+            st.since = int(datetime(p.customer_since.year, p.customer_since.month,
+                                    p.customer_since.day, tzinfo=UTC).timestamp())
+        return rules.tier_band(st, ev, self.rs)
+
+    def _on_assigned(self, st: CustomerState, ev, _at: int, _: Before) -> None:
+        if ev.payload.branch_id:
             st.branch = ev.payload.branch_id
-        return [f for f in found if f is not None]
 
     def _passes_cooldown(self, st: CustomerState, f: Finding, at: int) -> bool:
         rank = SEVERITY_RANK[f.severity]
@@ -263,43 +294,48 @@ class Monitor:
         """The CustomerStateSnapshot as plain data (built without pydantic on the hot path)."""
         rs = self.rs
         idle = (st.newest - st.last_act) // DAY if st.last_act else None
+        inflow, outflow, ib_out, _, _ = st.month_flow()
+        products = st.products.bit_count()
         metrics = {
-            CustomerStateName.SCALE: {
+            _SCALE: {
                 "deposits_demand": money_str(st.demand), "deposits_time": money_str(st.time_dep),
                 "loans": money_str(st.loans), "investments": money_str(st.invest),
                 "financial_assets": money_str(st.assets),
                 "adb_30d": money_str(int(st.adb30)), "adb_90d": money_str(int(st.adb90)),
                 "assets_baseline": money_str(int(st.assets_base)), "tier": st.tier,
             },
-            CustomerStateName.STABILITY: {
+            _STABILITY: {
                 "txns_week_baseline": round(st.act_mean, 2), "days_since_activity": idle,
                 "moved_to_time_deposits": money_str(st.time_shift),
                 "tenure_days": (st.newest - st.since) // DAY if st.since else None,
                 "complaints_90d": st.recent(st.complaints), "open_complaints": st.open_complaints,
             },
-            CustomerStateName.RISK: {
+            _RISK: {
                 "days_past_due": st.dpd, "overdue_amount": money_str(st.overdue),
                 "penalty_interest": money_str(st.penalty),
-                "worst_classification": list(rules.CLASS_RANK)[st.worst_class],
+                "worst_classification": _CLASS_NAMES[st.worst_class],
                 "bounced_90d": st.recent(st.bounces),
             },
-            CustomerStateName.ACCOUNT_FLOW: {
-                "inflow_30d": money_str(st.window(column=B_IN, buckets=5)),
-                "outflow_30d": money_str(st.window(column=B_OUT, buckets=5)),
+            _ACCOUNT_FLOW: {
+                "inflow_30d": money_str(inflow),
+                "outflow_30d": money_str(outflow),
                 "interbank_outflow_7d": money_str(st.window(column=B_IB_OUT, buckets=1)),
-                "interbank_outflow_30d": money_str(st.window(column=B_IB_OUT, buckets=5)),
+                "interbank_outflow_30d": money_str(ib_out),
                 "payroll_gap_days": round(st.payroll_gap, 1) if st.payroll_gap else None,
             },
-            CustomerStateName.PRODUCT_USAGE: {
-                "active_products": st.product_count(), "cancellations_90d": st.recent(st.cancels),
-                "single_product": st.product_count() == 1,
+            _PRODUCT_USAGE: {
+                "active_products": products, "cancellations_90d": st.recent(st.cancels),
+                "single_product": products == 1,
                 "card_spend_week_baseline": money_str(int(st.card_mean)),
                 "online_txns_week_baseline": round(st.online_mean, 2),
             },
         }
+        watch, warning, critical = self._derived.levels  # a state's level: as ``state_level``
         states = {
-            name.value: {"level": LEVELS[state_level(value, rs)], "score": round(value, 1),
-                   "metrics": metrics[name]}
+            _STATE_KEY[name]: {
+                "level": LEVELS[(value >= watch) + (value >= warning) + (value >= critical)],
+                "score": round(value, 1), "metrics": metrics[name],
+            }
             for name, value in scores.states.items()
         }
         return {
@@ -314,3 +350,23 @@ class Monitor:
         """The snapshot as CUSTOMER_STATE record bytes."""
         scores = scores or score(st, self.rs)
         return orjson.dumps(self.snapshot_dict(customer_id, st, scores))
+
+
+# event type -> handler (a type without one, contact.logged, changes only the event count)
+_ON_EVENT = {
+    T.TRANSACTION_POSTED.value: Monitor._on_transaction,
+    T.BALANCE_SNAPSHOT.value: Monitor._on_snapshot,
+    T.PRODUCT_SUBSCRIBED.value: Monitor._on_subscribed,
+    T.PRODUCT_CANCELLED.value: Monitor._on_cancelled,
+    T.ACCOUNT_OPENED.value: Monitor._on_account_opened,
+    T.ACCOUNT_CLOSED.value: Monitor._on_account_closed,
+    T.LOAN_DISBURSED.value: Monitor._on_disbursed,
+    T.LOAN_REPAID.value: Monitor._on_repaid,
+    T.LOAN_OVERDUE.value: Monitor._on_overdue,
+    T.LOAN_CLASSIFIED.value: Monitor._on_classified,
+    T.PAYMENT_BOUNCED.value: Monitor._on_bounced,
+    T.COMPLAINT_FILED.value: Monitor._on_complaint,
+    T.COMPLAINT_RESOLVED.value: Monitor._on_resolved,
+    T.CUSTOMER_PROFILE.value: Monitor._on_profile,
+    T.CUSTOMER_ASSIGNED.value: Monitor._on_assigned,
+}

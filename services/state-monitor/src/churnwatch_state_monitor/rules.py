@@ -12,10 +12,9 @@ from dataclasses import dataclass, field
 from churnwatch_shared.alerts import CustomerStateName, Severity
 from churnwatch_shared.events import ComplaintSeverity, Direction, LoanClassification
 
-from churnwatch_state_monitor.ruleset import RuleSet
+from churnwatch_state_monitor.ruleset import RuleSet, derived
 from churnwatch_state_monitor.state import (
     B_ACTS,
-    B_IB_N,
     B_IB_OUT,
     B_WEEK,
     CLASS_RANK,
@@ -48,14 +47,19 @@ _COMPLAINT_SEVERITY = {
     ComplaintSeverity.MEDIUM: Severity.WARNING,
     ComplaintSeverity.HIGH: Severity.CRITICAL,
 }
+_DEBIT = Direction.DEBIT  # a module constant: an Enum class attribute costs a lookup per use
 _SEVERE_CLASSES = {CLASS_RANK[LoanClassification.DOUBTFUL], CLASS_RANK[LoanClassification.LOSS]}
 
 
 def money_str(minor: int) -> str:
     """Integer minor units as a decimal string ("-12.05"), never through a float."""
-    sign = "-" if minor < 0 else ""
-    whole, frac = divmod(abs(minor), 100)
-    return f"{sign}{whole}.{frac:02d}"
+    if minor >= 100:
+        digits = str(minor)
+        return f"{digits[:-2]}.{digits[-2:]}"
+    if minor >= 0:
+        return f"0.{minor:02d}"
+    whole, frac = divmod(-minor, 100)
+    return f"-{whole}.{frac:02d}"
 
 
 @dataclass(slots=True)
@@ -92,10 +96,10 @@ def large_interbank_outflow(
     """One debit to another bank of at least ``min_share`` of the balance before it."""
     cfg = rs.rules.large_interbank_outflow
     p = ev.payload
-    if not cfg.enabled or p.direction is not Direction.DEBIT or p.counterparty_is_own_bank:
+    if not cfg.enabled or p.direction is not _DEBIT or p.counterparty_is_own_bank:
         return None
     amount = cents(p.amount)
-    if before.balance is None or before.balance <= 0 or amount < cents(cfg.min_amount):
+    if before.balance is None or before.balance <= 0 or amount < derived(rs).large_min_amount:
         return None
     share = amount / before.balance
     if share < cfg.min_share:
@@ -123,17 +127,18 @@ def interbank_outflow_share(st: CustomerState, ev, rs: RuleSet) -> Finding | Non
     """Outflow to other banks over 7 / 30 days as a share of (balance + that outflow)."""
     cfg = rs.rules.interbank_outflow_share
     p = ev.payload
-    if not cfg.enabled or p.direction is not Direction.DEBIT or p.counterparty_is_own_bank:
+    if not cfg.enabled or p.direction is not _DEBIT or p.counterparty_is_own_bank:
         return None
     if st.liquid is None:  # no balance known: a share cannot be judged
         return None
-    transfers = st.window(column=B_IB_N, buckets=5)
+    _, _, out_30d, transfers, _ = st.month_flow()
     if transfers < cfg.min_transfers_30d:  # a one-off purchase is not money moving away
         return None
     liquid = max(st.liquid, 0)
+    min_amount = derived(rs).share_min_amount
     for window, buckets, floor in (("30d", 5, cfg.min_share_30d), ("7d", 1, cfg.min_share_7d)):
-        out = st.window(column=B_IB_OUT, buckets=buckets)
-        if out < cents(cfg.min_amount):
+        out = out_30d if buckets == 5 else st.window(column=B_IB_OUT, buckets=buckets)
+        if out < min_amount:
             continue
         share = out / (out + liquid)
         if share >= floor:
@@ -307,13 +312,19 @@ def classification_downgrade(ev, previous: int, rs: RuleSet) -> Finding | None: 
 
 def band_of(st: CustomerState, rs: RuleSet) -> int:
     """0 at/above the tier threshold (or never reached it), 1 inside the critical band, 2 below."""
-    band = rs.tiers.get(st.tier) if st.tier else None
-    if band is None:
+    return band_in(st, derived(rs).tier_floors)
+
+
+def band_in(st: CustomerState, tier_floors: dict[str, tuple[int, int]]) -> int:
+    """``band_of`` with the rule set's tier floors (threshold, band edge; cents) at hand."""
+    floors = tier_floors.get(st.tier) if st.tier else None
+    if floors is None:
         return 0
-    threshold = cents(band.threshold)
-    if st.peak_assets < threshold or st.assets >= threshold:
+    threshold, lowest = floors
+    assets = st.assets
+    if st.peak_assets < threshold or assets >= threshold:
         return 0
-    return 1 if st.assets >= threshold - cents(band.critical_band) else 2
+    return 1 if assets >= lowest else 2
 
 
 def tier_band(st: CustomerState, ev, rs: RuleSet) -> Finding | None:  # noqa: ANN001

@@ -13,6 +13,8 @@ from pydantic import BaseModel, ConfigDict, Field, ValidationError, model_valida
 from churnwatch_shared.alerts import Severity
 from churnwatch_shared.events import Tier
 
+from churnwatch_state_monitor.state import DAY, cents
+
 PACKAGED_RULES = "rules.yaml"
 
 Share = Annotated[float, Field(gt=0, le=1)]
@@ -250,3 +252,57 @@ def load_ruleset(path: Path | None = None) -> RuleSet:
     except OSError as exc:
         raise RuleSetError(f"cannot read rule set {path}: {exc.strerror}") from exc
     return parse_ruleset(text, source=str(path))
+
+
+class Derived:
+    """Numbers the per-event path needs, derived from a rule set once (cents, seconds, tuples)."""
+
+    __slots__ = ("cancellation_points", "complaint_points", "decline_after", "dormant",
+                 "dormant_days", "drop_min_baseline", "drop_warmup", "grace_days", "hysteresis",
+                 "large_min_amount", "levels", "min_payrolls", "min_transfers", "net_share",
+                 "rest_share", "share_min_amount", "step", "strongest", "tier_floors", "weakest",
+                 "weights")
+
+    def __init__(self, rs: RuleSet) -> None:
+        rules, churn = rs.rules, rs.churn
+        # tier -> (threshold, lower edge of the critical band), cents
+        self.tier_floors: dict[str, tuple[int, int]] = {
+            tier.value: (cents(band.threshold), cents(band.threshold) - cents(band.critical_band))
+            for tier, band in rs.tiers.items()
+        }
+        self.large_min_amount = cents(rules.large_interbank_outflow.min_amount)
+        self.share_min_amount = cents(rules.interbank_outflow_share.min_amount)
+        share = rules.interbank_outflow_share
+        self.min_transfers = share.min_transfers_30d
+        self.rest_share, self.net_share = share.pattern_rest_share, share.pattern_net_share
+        self.step = rs.silence_step_hours * 3600
+        self.dormant_days = rules.dormancy.dormant_days
+        self.dormant = rules.dormancy.dormant_days * DAY
+        self.drop_warmup = rules.activity_drop.warmup_weeks
+        self.drop_min_baseline = rules.activity_drop.min_baseline_per_week
+        self.decline_after = rules.sustained_decline.warmup_weeks + 4  # weeks before it can judge
+        self.min_payrolls = rules.payroll_missing.min_payrolls_seen
+        self.grace_days = rules.payroll_missing.grace_days
+        self.levels = (churn.levels.watch, churn.levels.warning, churn.levels.critical)
+        self.hysteresis = churn.hysteresis
+        w = churn.weights
+        self.weights = (w.scale, w.stability, w.risk, w.account_flow, w.product_usage)
+        self.strongest = churn.strongest_share
+        self.weakest = 1 - churn.strongest_share
+        self.complaint_points = churn.complaint_points
+        self.cancellation_points = churn.cancellation_points
+
+
+_DERIVED: dict[int, tuple[RuleSet, Derived]] = {}
+
+
+def derived(rs: RuleSet) -> Derived:
+    """The rule set's derived numbers (computed on first use; a rule set is immutable)."""
+    entry = _DERIVED.get(id(rs))
+    if entry is not None and entry[0] is rs:
+        return entry[1]
+    if len(_DERIVED) >= 16:  # rule sets are few; tests build some: keep the newest
+        _DERIVED.pop(next(iter(_DERIVED)))
+    value = Derived(rs)
+    _DERIVED[id(rs)] = (rs, value)  # holding ``rs`` keeps its id from being reused
+    return value

@@ -10,23 +10,13 @@ ever say so.
 from __future__ import annotations
 
 from dataclasses import dataclass
+from operator import itemgetter
 
 from churnwatch_shared.alerts import CustomerStateName, Severity
 
-from churnwatch_state_monitor.rules import band_of, decline_level
-from churnwatch_state_monitor.ruleset import RuleSet
-from churnwatch_state_monitor.state import (
-    B_ACTS,
-    B_IB_MAX,
-    B_IB_N,
-    B_IB_OUT,
-    B_IN,
-    B_OUT,
-    B_WEEK,
-    DAY,
-    CustomerState,
-    cents,
-)
+from churnwatch_state_monitor.rules import band_in, decline_level
+from churnwatch_state_monitor.ruleset import Derived, RuleSet, derived
+from churnwatch_state_monitor.state import B_ACTS, B_WEEK, DAY, CustomerState
 
 LEVELS = ("normal", "watch", "warning", "critical")
 LEVEL_SEVERITY = (Severity.INFO, Severity.WATCH, Severity.WARNING, Severity.CRITICAL)
@@ -35,6 +25,8 @@ _TIER_VALUE = {"mass": 0.8, "gold": 0.95, "platinum": 1.05, "diamond": 1.15, "pr
 _CLASS_SCORE = (0, 40, 65, 85, 100)
 
 S = CustomerStateName
+_SCALE, _STABILITY, _RISK = S.SCALE, S.STABILITY, S.RISK
+_FLOW, _USAGE = S.ACCOUNT_FLOW, S.PRODUCT_USAGE
 
 
 @dataclass(slots=True)
@@ -52,134 +44,174 @@ def _clip(x: float) -> float:
 
 def score(st: CustomerState, rs: RuleSet) -> Scores:
     """Compute the five state scores and the composite churn score for the customer."""
-    reasons: list[tuple[str, CustomerStateName, float]] = []
+    return score_with(st, rs, derived(rs))
 
-    def signal(code: str, state: CustomerStateName, value: float) -> float:
-        value = _clip(value)
-        if value > 0:
-            reasons.append((code, state, value))
-        return value
+
+def score_with(st: CustomerState, rs: RuleSet, d: Derived) -> Scores:
+    """``score`` with the rule set's derived numbers at hand (this runs on every event).
+
+    Each signal is clipped to 0..100 and, when above 0, recorded as a reason; each state takes its
+    strongest signal (the first one on a tie).
+    """
+    reasons: list[tuple[str, CustomerStateName, float]] = []
+    add = reasons.append
 
     # scale: assets against own baseline, tier band
     scale = 0.0
     if st.assets_base > 0:
-        drop = 1 - st.assets / st.assets_base
-        scale = signal("assets_below_baseline", S.SCALE, drop * 75)
-    band = band_of(st, rs) if st.tier else 0
-    if band == 2:
-        scale = max(scale, signal("tier_lost", S.SCALE, 80))
-    elif band == 1:
-        scale = max(scale, signal("tier_critical_band", S.SCALE, 48))
+        x = (1 - (st.demand + st.time_dep + st.invest) / st.assets_base) * 75
+        scale = 0.0 if x < 0 else 100.0 if x > 100 else x
+        if scale > 0:
+            add(("assets_below_baseline", _SCALE, scale))
+    if st.tier:
+        band = band_in(st, d.tier_floors)
+        if band == 2:
+            add(("tier_lost", _SCALE, 80))
+            if 80 > scale:
+                scale = 80
+        elif band == 1:
+            add(("tier_critical_band", _SCALE, 48))
+            if 48 > scale:
+                scale = 48
 
     # stability: dormancy and activity against the weekly baseline (one quiet week is weak
     # evidence: holidays; weeks of decline without recovery are strong)
     stability = 0.0
     if st.last_act:
-        idle = (st.newest - st.last_act) / DAY
-        stability = signal(
-            "dormant", S.STABILITY, idle / rs.rules.dormancy.dormant_days * 70
-        )
-    drop_cfg = rs.rules.activity_drop
-    if st.weeks >= drop_cfg.warmup_weeks and st.act_mean >= drop_cfg.min_baseline_per_week:
-        last_week = next((r for r in st.flow if r[B_WEEK] == st.folded), None)
-        count = last_week[B_ACTS] if last_week else 0
-        ratio = count / st.act_mean
-        stability = max(stability, signal("activity_drop", S.STABILITY, (1 - ratio) * 28))
-    if st.weeks >= rs.rules.sustained_decline.warmup_weeks + 4 and decline_level(st, rs):
-        stability = max(stability, signal("sustained_decline", S.STABILITY, 75))
+        x = (st.newest - st.last_act) / DAY / d.dormant_days * 70
+        stability = 0.0 if x < 0 else 100.0 if x > 100 else x
+        if stability > 0:
+            add(("dormant", _STABILITY, stability))
+    weeks = st.weeks
+    if weeks >= d.drop_warmup and st.act_mean >= d.drop_min_baseline:
+        count, folded = 0, st.folded
+        for row in st.flow:
+            if row[B_WEEK] == folded:
+                count = row[B_ACTS]
+                break
+        x = (1 - count / st.act_mean) * 28
+        value = 0.0 if x < 0 else 100.0 if x > 100 else x
+        if value > 0:
+            add(("activity_drop", _STABILITY, value))
+        if value > stability:
+            stability = value
+    if weeks >= d.decline_after and decline_level(st, rs):
+        add(("sustained_decline", _STABILITY, 75))
+        if 75 > stability:
+            stability = 75
 
     # risk: days past due, classification, bounced payments
-    risk = max(
-        signal("loan_overdue", S.RISK, st.dpd / 90 * 80) if st.dpd else 0.0,
-        signal("loan_classification", S.RISK, _CLASS_SCORE[st.worst_class])
-        if st.worst_class else 0.0,
-        signal("payment_bounced", S.RISK, st.recent(st.bounces) * 25) if st.bounces else 0.0,
-    )
+    risk = 0.0
+    if st.dpd:
+        x = st.dpd / 90 * 80
+        risk = 0.0 if x < 0 else 100.0 if x > 100 else x
+        if risk > 0:
+            add(("loan_overdue", _RISK, risk))
+    if st.worst_class:
+        value = _CLASS_SCORE[st.worst_class]
+        add(("loan_classification", _RISK, value))
+        if value > risk:
+            risk = value
+    if st.bounces:
+        x = st.recent(st.bounces) * 25
+        value = 0.0 if x < 0 else 100.0 if x > 100 else x
+        if value > 0:
+            add(("payment_bounced", _RISK, value))
+        if value > risk:
+            risk = value
 
     # account flow: share of funds to other banks, net outflow, missing payroll
     flow = 0.0
     if st.flow:
-        ib_out = st.window(column=B_IB_OUT, buckets=5)
+        inflow, outflow, ib_out, transfers, largest = st.month_flow()
+        funds = max(st.liquid or 0, 0)
         if ib_out:
-            share = ib_out / (ib_out + max(st.liquid or 0, 0))
+            share = ib_out / (ib_out + funds)
             # one large transfer counts in part; repeated transfers are the pattern, and money
-            # steadily moving away (not one big purchase, not a busy account) counts in full
-            cfg = rs.rules.interbank_outflow_share
-            need = cfg.min_transfers_30d
-            seen = min(need, st.window(column=B_IB_N, buckets=5))
+            # steadily moving away (not one big purchase, not a busy account) counts in full:
+            # without the largest transfer still ``pattern_rest_share`` of the funds, and a
+            # 30-day net outflow of ``pattern_net_share`` (largest is in whole units)
+            need = d.min_transfers
+            seen = min(need, transfers)
             weight = 60 * seen / need
-            if seen >= need and _moving_away(st, ib_out=ib_out, rs=rs):
+            if (seen >= need and ib_out - 100 * largest >= d.rest_share * (ib_out + funds)
+                    and outflow - inflow >= d.net_share * (outflow + funds)):
                 weight = 100
-            flow = signal("interbank_outflow_share", S.ACCOUNT_FLOW, share * weight)
-        inflow = st.window(column=B_IN, buckets=5)
-        outflow = st.window(column=B_OUT, buckets=5)
+            x = share * weight
+            flow = 0.0 if x < 0 else 100.0 if x > 100 else x
+            if flow > 0:
+                add(("interbank_outflow_share", _FLOW, flow))
         # net outflow as a share of the funds the customer had, once a 30-day window is known
-        if outflow > inflow and st.liquid is not None and st.weeks >= 4:
-            net = (outflow - inflow) / (outflow + max(st.liquid or 0, 0))
-            flow = max(flow, signal("net_outflow", S.ACCOUNT_FLOW, net * 50))
-    pay = rs.rules.payroll_missing
-    if st.payroll_seen >= pay.min_payrolls_seen and st.payroll_gap:
+        if outflow > inflow and st.liquid is not None and weeks >= 4:
+            x = (outflow - inflow) / (outflow + funds) * 50
+            value = 0.0 if x < 0 else 100.0 if x > 100 else x
+            if value > 0:
+                add(("net_outflow", _FLOW, value))
+            if value > flow:
+                flow = value
+    if st.payroll_gap and st.payroll_seen >= d.min_payrolls:
         overdue_days = (st.newest - st.payroll_last) / DAY - st.payroll_gap
-        if overdue_days > pay.grace_days:
-            flow = max(flow, signal("payroll_missing", S.ACCOUNT_FLOW, 70))
+        if overdue_days > d.grace_days:
+            add(("payroll_missing", _FLOW, 70))
+            if 70 > flow:
+                flow = 70
 
     # product usage: cancellations, single-product relationship
     usage = 0.0
     cancels = st.recent(st.cancels) if st.cancels else 0
     if cancels:
-        usage = signal("product_cancelled", S.PRODUCT_USAGE, 40 + 20 * cancels)
-    if st.product_count() == 1:
-        usage = max(usage, signal("single_product", S.PRODUCT_USAGE, 30))
+        x = 40 + 20 * cancels
+        usage = 100.0 if x > 100 else x
+        add(("product_cancelled", _USAGE, usage))
+    if st.products.bit_count() == 1:
+        add(("single_product", _USAGE, 30))
+        if 30 > usage:
+            usage = 30
 
-    states = {S.SCALE: scale, S.STABILITY: stability, S.RISK: risk,
-              S.ACCOUNT_FLOW: flow, S.PRODUCT_USAGE: usage}
-    w = rs.churn.weights
-    mean = (w.scale * scale + w.stability * stability + w.risk * risk
-            + w.account_flow * flow + w.product_usage * usage)
-    k = rs.churn.strongest_share
-    composite = k * max(scale, stability, risk, flow, usage) + (1 - k) * mean
+    w_scale, w_stability, w_risk, w_flow, w_usage = d.weights
+    mean = (w_scale * scale + w_stability * stability + w_risk * risk
+            + w_flow * flow + w_usage * usage)
+    composite = d.strongest * max(scale, stability, risk, flow, usage) + d.weakest * mean
     complaints = st.recent(st.complaints) if st.complaints else 0
     if complaints:
-        points = complaints * rs.churn.complaint_points
+        points = complaints * d.complaint_points
         composite += points
-        reasons.append(("complaint_filed", S.STABILITY, _clip(points)))
+        add(("complaint_filed", _STABILITY, _clip(points)))
     if cancels:
-        composite += cancels * rs.churn.cancellation_points
-    reasons.sort(key=lambda r: r[2], reverse=True)
-    return Scores(states=states, churn=round(_clip(composite), 1), reasons=reasons[:3])
+        composite += cancels * d.cancellation_points
+    if len(reasons) > 1:
+        reasons.sort(key=_points, reverse=True)
+    return Scores(  # states, churn, reasons
+        {_SCALE: scale, _STABILITY: stability, _RISK: risk, _FLOW: flow, _USAGE: usage},
+        round(0.0 if composite < 0 else 100.0 if composite > 100 else composite, 1),
+        reasons if len(reasons) <= 3 else reasons[:3],
+    )
 
 
-def _moving_away(st: CustomerState, *, ib_out: int, rs: RuleSet) -> bool:
-    """Repeated transfers to other banks that drain the account: without the largest transfer
-    still ``pattern_rest_share`` of the funds, and a 30-day net outflow of ``pattern_net_share``."""
-    cfg = rs.rules.interbank_outflow_share
-    funds = ib_out + max(st.liquid or 0, 0)
-    rest = ib_out - 100 * st.window_max(column=B_IB_MAX, buckets=5)  # column in whole units
-    if rest < cfg.pattern_rest_share * funds:
-        return False
-    inflow = st.window(column=B_IN, buckets=5)
-    outflow = st.window(column=B_OUT, buckets=5)
-    return outflow - inflow >= cfg.pattern_net_share * (outflow + max(st.liquid or 0, 0))
+_points = itemgetter(2)
 
 
 def level_for(*, score_value: float, current: int, rs: RuleSet) -> int:
     """Churn level 0..3 with hysteresis: a level is left only well below its threshold."""
-    cfg = rs.churn.levels
-    thresholds = (cfg.watch, cfg.warning, cfg.critical)
+    d = derived(rs)
+    return next_level(score_value, current, d.levels, d.hysteresis)
 
-    def raw(value: float) -> int:
-        return sum(1 for t in thresholds if value >= t)
 
-    up = raw(score_value)
+def next_level(value: float, current: int, levels: tuple[float, float, float],
+               hysteresis: float) -> int:
+    """``level_for`` with the rule set's thresholds (watch, warning, critical) at hand."""
+    watch, warning, critical = levels
+    up = (value >= watch) + (value >= warning) + (value >= critical)
     if up >= current:
         return up
-    return min(current, raw(score_value + rs.churn.hysteresis))
+    value += hysteresis
+    return min(current, (value >= watch) + (value >= warning) + (value >= critical))
 
 
 def state_level(value: float, rs: RuleSet) -> int:
     """Level of one state score (no hysteresis: the composite carries it)."""
-    cfg = rs.churn.levels
-    return sum(1 for t in (cfg.watch, cfg.warning, cfg.critical) if value >= t)
+    watch, warning, critical = derived(rs).levels
+    return (value >= watch) + (value >= warning) + (value >= critical)
 
 
 def priority(*, severity: Severity, st: CustomerState) -> int:

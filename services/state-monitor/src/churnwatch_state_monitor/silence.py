@@ -27,7 +27,7 @@ from aiokafka.partitioner import murmur2
 from churnwatch_shared.alerts import CustomerStateName
 
 from churnwatch_state_monitor.rules import DORMANCY, PAYROLL_MISSING, RULE_IDS, Finding
-from churnwatch_state_monitor.ruleset import RuleSet
+from churnwatch_state_monitor.ruleset import Derived, RuleSet, derived
 from churnwatch_state_monitor.state import DAY, CustomerState
 
 _DORM_KEY = str(RULE_IDS.index(DORMANCY))
@@ -50,26 +50,36 @@ def _on_grid(at: int, step: int) -> int:
     return -(-at // step) * step
 
 
-def dormancy_due(st: CustomerState, rs: RuleSet) -> int | None:
-    cfg = rs.rules.dormancy
-    if not cfg.enabled or not st.last_act or _fired_since(st, _DORM_KEY, st.last_act):
+def dormancy_due(st: CustomerState, rs: RuleSet, d: Derived | None = None) -> int | None:
+    last_act = st.last_act
+    if not last_act or not rs.rules.dormancy.enabled:
         return None
-    return _on_grid(st.last_act + cfg.dormant_days * DAY, rs.silence_step_hours * 3600)
+    fired = st.cool.get(_DORM_KEY)
+    if fired is not None and fired[0] > last_act:
+        return None
+    d = d or derived(rs)
+    return -(-(last_act + d.dormant) // d.step) * d.step  # on the grid
 
 
 def payroll_due(st: CustomerState, rs: RuleSet) -> int | None:
     cfg = rs.rules.payroll_missing
-    if (not cfg.enabled or st.payroll_seen < cfg.min_payrolls_seen or not st.payroll_gap
+    if (not st.payroll_gap or st.payroll_seen < cfg.min_payrolls_seen or not cfg.enabled
             or _fired_since(st, _PAY_KEY, st.payroll_last)):
         return None
     expected = st.payroll_last + int((st.payroll_gap + cfg.grace_days) * DAY) + 1
     return _on_grid(expected, rs.silence_step_hours * 3600)
 
 
-def next_due(st: CustomerState, rs: RuleSet) -> int | None:
-    """The earliest grid time at which a silence rule could fire for this state, or None."""
-    dues = [d for d in (dormancy_due(st, rs), payroll_due(st, rs)) if d is not None]
-    return min(dues) if dues else None
+def next_due(st: CustomerState, rs: RuleSet, d: Derived | None = None) -> int | None:
+    """The earliest grid time at which a silence rule could fire for this state, or None
+    (``d``: the rule set's derived numbers, when the caller has them at hand)."""
+    dormancy = dormancy_due(st, rs, d)
+    if not st.payroll_gap:  # no payroll cycle learnt (most customers): nothing else is due
+        return dormancy
+    payroll = payroll_due(st, rs)
+    if dormancy is None or (payroll is not None and payroll < dormancy):
+        return payroll
+    return dormancy
 
 
 def findings(st: CustomerState, *, at: int, rs: RuleSet) -> list[Finding]:

@@ -12,9 +12,11 @@ four-week windows. Out-of-order events within the rule set's lateness land in th
 
 from __future__ import annotations
 
-import hashlib
+from binascii import b2a_base64
 from dataclasses import dataclass, field, fields
 from decimal import Decimal
+from hashlib import blake2b
+from operator import attrgetter
 
 import orjson
 
@@ -28,8 +30,9 @@ from churnwatch_shared.events import (
     TransactionCategory,
 )
 
-STATE_SCHEMA = 3  # 2: bucket rows gained the interbank debit count; `band` field
+STATE_SCHEMA = 4  # 2: bucket rows gained the interbank debit count; `band` field
 # 3: bucket rows gained the largest single interbank debit
+# 4: `seen` is one string of base64 fingerprints (was a list of 48-bit integers)
 DAY = 86_400
 WEEK = 7 * DAY
 FLOW_BUCKETS = 6  # 7-day buckets kept: the 30-day window plus one week for the decline check
@@ -49,6 +52,11 @@ PAYROLL_MIN_GAP_DAYS = 20
 PRODUCT_BIT: dict[str, int] = {p.value: 1 << i for i, p in enumerate(Product)}
 CLASS_RANK: dict[str, int] = {c.value: i for i, c in enumerate(LoanClassification)}
 _ONLINE = frozenset({Channel.ONLINE, Channel.MOBILE})
+_DEBIT = Direction.DEBIT  # enum members as constants: an Enum class attribute costs a lookup
+_CARD_SPEND, _PAYROLL_CREDIT = TransactionCategory.CARD_SPEND, TransactionCategory.PAYROLL_CREDIT
+_DEMAND, _TIME_DEPOSIT = ProductKind.DEMAND, ProductKind.TIME_DEPOSIT
+_LOAN, _INVESTMENT = ProductKind.LOAN, ProductKind.INVESTMENT
+_NO_TOTALS: dict[ProductKind, int] = dict.fromkeys(ProductKind, 0)
 
 
 def cents(amount: Decimal) -> int:
@@ -56,9 +64,13 @@ def cents(amount: Decimal) -> int:
     return int(amount.scaleb(2).to_integral_value())
 
 
-def event_fingerprint(event_id: str) -> int:
-    """A 48-bit fingerprint of an event id: small enough to keep a dozen per customer."""
-    return int.from_bytes(hashlib.blake2b(event_id.encode(), digest_size=6).digest(), "big")
+FINGERPRINT_CHARS = 8  # 48 bits in base64, no padding
+
+
+def event_fingerprint(event_id: str) -> str:
+    """A 48-bit fingerprint of an event id as 8 base64 characters: a dozen per customer fit in
+    one short string (one object to keep, copy and encode instead of a list of integers)."""
+    return b2a_base64(blake2b(event_id.encode(), digest_size=6).digest(), newline=False).decode()
 
 
 @dataclass(slots=True)
@@ -68,7 +80,7 @@ class CustomerState:
     v: int = STATE_SCHEMA
     newest: int = 0  # newest applied occurred_at (epoch s)
     events: int = 0
-    seen: list[int] = field(default_factory=list)  # fingerprints of recent event ids
+    seen: str = ""  # fingerprints of recent event ids, oldest first (8 characters each)
     # profile (tier drives the critical band and priority)
     tier: str | None = None
     segment: str | None = None
@@ -99,7 +111,7 @@ class CustomerState:
     overdue: int = 0
     penalty: int = 0
     worst_class: int = 0
-    bounces: list[int] = field(default_factory=list)
+    bounces: tuple[int, ...] = ()  # 90-day stamps (tuples: most are empty, and () is shared)
     # account flow
     flow: list[list[int]] = field(default_factory=list)
     payroll_last: int = 0
@@ -108,8 +120,8 @@ class CustomerState:
     # product usage
     products: int = 0  # bitmask over Product
     accounts: int = 0
-    cancels: list[int] = field(default_factory=list)
-    complaints: list[int] = field(default_factory=list)
+    cancels: tuple[int, ...] = ()
+    complaints: tuple[int, ...] = ()
     open_complaints: int = 0
     # alerting memory: rule id -> [epoch s of last alert, severity rank]
     cool: dict[str, list[int]] = field(default_factory=dict)
@@ -124,16 +136,16 @@ class CustomerState:
 
     def encode(self) -> bytes:
         """The table value bytes: a positional JSON array (field names would double the size)."""
-        return orjson.dumps([getattr(self, name) for name in _FIELD_NAMES])
+        return orjson.dumps(_field_values(self))
 
     @classmethod
     def decode(cls, raw: bytes) -> CustomerState:
         """Rebuild a record from table value bytes (older schema versions get new defaults)."""
         values = orjson.loads(raw)
-        if values[0] < STATE_SCHEMA:  # schema 1-2: bucket rows lack the newer columns
-            for row in values[_FLOW_INDEX]:
-                row.extend([0] * (_ROW_LEN - len(row)))
-            values[0] = STATE_SCHEMA
+        if values[0] < STATE_SCHEMA:
+            _upgrade(values)
+        for i in _STAMP_INDEXES:  # JSON arrays to tuples (most are empty: the shared ())
+            values[i] = tuple(values[i])
         return cls(*values)
 
     # --- derived values ---------------------------------------------------------------------
@@ -150,58 +162,76 @@ class CustomerState:
         floor = self.flow[-1][B_WEEK] - buckets + 1
         return sum(row[column] for row in self.flow if row[B_WEEK] >= floor)
 
-    def window_max(self, *, column: int, buckets: int) -> int:
-        """Largest value of one bucket column over the newest ``buckets`` weeks."""
-        if not self.flow:
-            return 0
-        floor = self.flow[-1][B_WEEK] - buckets + 1
-        return max((row[column] for row in self.flow
-                    if row[B_WEEK] >= floor and len(row) > column), default=0)
+    def month_flow(self) -> tuple[int, int, int, int, int]:
+        """The 30-day window (newest five buckets) in one pass: inflow, outflow, outflow to other
+        banks, interbank debits, largest single interbank debit (whole units)."""
+        inflow = outflow = ib_out = ib_n = ib_max = 0
+        flow = self.flow
+        if flow:
+            floor = flow[-1][B_WEEK] - 4
+            for row in flow:
+                if row[B_WEEK] >= floor:
+                    inflow += row[B_IN]
+                    outflow += row[B_OUT]
+                    ib_out += row[B_IB_OUT]
+                    ib_n += row[B_IB_N]
+                    if len(row) > B_IB_MAX and row[B_IB_MAX] > ib_max:
+                        ib_max = row[B_IB_MAX]
+        return inflow, outflow, ib_out, ib_n, ib_max
 
     def closed_weeks(self, *, alpha: float) -> tuple[float, list[int]] | None:
         """Customer-initiated counts of the five newest closed weeks (oldest first) and the
         weekly baseline as it stood before them (the EWMA folds of those weeks undone), or None
         while fewer weeks are known. The newest bucket's week is still open."""
-        if not self.flow or self.weeks < 5 or alpha >= 1:
+        flow = self.flow
+        if not flow or self.weeks < 5 or alpha >= 1:
             return None
-        newest = self.flow[-1][B_WEEK]
+        oldest = flow[-1][B_WEEK] - 5  # the newest bucket's week minus five
         counts = [0, 0, 0, 0, 0]
-        for row in self.flow:
-            i = row[B_WEEK] - newest + 5
+        for row in flow:
+            i = row[B_WEEK] - oldest
             if 0 <= i < 5:
                 counts[i] = row[B_ACTS]
-        # weeks newest-5 .. folded were folded into act_mean: unfold them, newest first
-        base = self.act_mean
-        keep = 1 - alpha
-        for i in range(self.folded - newest + 5, -1, -1):
-            if i < 5:
-                base = (base - alpha * counts[i]) / keep
+        # weeks oldest .. folded were folded into act_mean: unfold them, newest first
+        base, keep = self.act_mean, 1 - alpha
+        for i in range(min(self.folded - oldest, 4), -1, -1):
+            base = (base - alpha * counts[i]) / keep
         return base, counts
 
-    def product_count(self) -> int:
-        return self.products.bit_count()
-
-    def recent(self, stamps: list[int]) -> int:
+    def recent(self, stamps: tuple[int, ...]) -> int:
         """How many timestamps fall in the 90 days before the newest event."""
+        if not stamps:
+            return 0
         floor = self.newest - NINETY_DAYS
         return sum(1 for s in stamps if s >= floor)
 
+    def has_seen(self, fingerprint: str) -> bool:
+        """Whether ``fingerprint`` is remembered (matched at its own 8 characters only)."""
+        seen = self.seen
+        i = seen.find(fingerprint)
+        while i > 0 and i % FINGERPRINT_CHARS:
+            i = seen.find(fingerprint, i + 1)
+        return i >= 0
+
     # --- bookkeeping ------------------------------------------------------------------------
 
-    def remember(self, fingerprint: int, *, cap: int) -> None:
-        self.seen.append(fingerprint)
-        if len(self.seen) > cap:
-            del self.seen[: len(self.seen) - cap]
+    def remember(self, fingerprint: str, *, cap: int) -> None:
+        seen = self.seen + fingerprint
+        keep = cap * FINGERPRINT_CHARS
+        self.seen = seen if len(seen) <= keep else seen[len(seen) - keep:]
 
-    def _stamp(self, stamps: list[int], at: int) -> None:
-        stamps.append(at)
-        stamps.sort()
+    def _stamped(self, stamps: tuple[int, ...], at: int) -> tuple[int, ...]:
+        """``stamps`` plus ``at``, without those older than 90 days or beyond the cap."""
+        kept = sorted((*stamps, at))
         floor = self.newest - NINETY_DAYS
-        while stamps and (stamps[0] < floor or len(stamps) > RECENT_CAP):
-            stamps.pop(0)
+        while kept and (kept[0] < floor or len(kept) > RECENT_CAP):
+            kept.pop(0)
+        return tuple(kept)
 
     def _bucket(self, at: int, *, alpha: float) -> list[int] | None:
         week = at // WEEK
+        if self.flow and self.flow[-1][B_WEEK] == week:  # the newest week: most events
+            return self.flow[-1]
         if not self.flow or week > self.flow[-1][B_WEEK]:
             self.flow.append([week, 0, 0, 0, 0, 0, 0, 0])
             self._fold(upto=week - 2, alpha=alpha)
@@ -257,7 +287,7 @@ class CustomerState:
     def apply_transaction(self, p, at: int, *, alpha: float) -> int | None:  # noqa: ANN001
         """Apply a transaction.posted payload; returns the balance before it (cents) if known."""
         amount = cents(p.amount)
-        debit = p.direction is Direction.DEBIT
+        debit = p.direction is _DEBIT
         if p.balance_after is not None:
             after = cents(p.balance_after)
             before: int | None = after + amount if debit else after - amount
@@ -266,12 +296,10 @@ class CustomerState:
             after = None if before is None else (before - amount if debit else before + amount)
         if after is not None and at >= self.newest:
             self._track_balance(after, at)
-        row = self._bucket(at, alpha=alpha)
-        customer_initiated = (
-            p.customer_initiated
-            if p.customer_initiated is not None
-            else p.category not in BANK_INITIATED_CATEGORIES
-        )
+        flow = self.flow
+        row = flow[-1] if flow and flow[-1][B_WEEK] == at // WEEK else self._bucket(at, alpha=alpha)
+        customer_initiated = (p.customer_initiated if p.customer_initiated is not None
+                              else p.category not in BANK_INITIATED_CATEGORIES)
         if row is not None:
             if debit:
                 row[B_OUT] += amount
@@ -288,11 +316,11 @@ class CustomerState:
                 row[B_ACTS] += 1
                 if p.channel in _ONLINE:
                     row[B_ONLINE] += 1
-            if p.category is TransactionCategory.CARD_SPEND:
+            if p.category is _CARD_SPEND:
                 row[B_CARD] += amount
-        if customer_initiated:
-            self.last_act = max(self.last_act, at)
-        if not debit and p.category is TransactionCategory.PAYROLL_CREDIT:
+        if customer_initiated and at > self.last_act:
+            self.last_act = at
+        if not debit and p.category is _PAYROLL_CREDIT:
             self._payroll(at, alpha=alpha)
         return before
 
@@ -302,23 +330,22 @@ class CustomerState:
             gap = (at - self.payroll_last) / DAY
             if gap < PAYROLL_MIN_GAP_DAYS:
                 return  # a bonus, a correction, or a late event before the last payday
-            self.payroll_gap = gap if not self.payroll_gap else (
-                self.payroll_gap + alpha * (gap - self.payroll_gap)
-            )
+            self.payroll_gap = (gap if not self.payroll_gap
+                                else self.payroll_gap + alpha * (gap - self.payroll_gap))
         self.payroll_last = at
         self.payroll_seen += 1
 
     def apply_snapshot(self, p, at: int, *, alpha: float) -> None:  # noqa: ANN001
         """Apply a balance.snapshot: totals by product kind replace the previous ones."""
-        totals = dict.fromkeys(ProductKind, 0)
+        totals = _NO_TOTALS.copy()
         for b in p.balances:
             totals[b.product_kind] += cents(b.balance)
         old_time = self.time_dep
         had_snapshot = self.peak_assets > 0 or old_time > 0
-        self.demand = totals[ProductKind.DEMAND]
-        self.time_dep = totals[ProductKind.TIME_DEPOSIT]
-        self.loans = totals[ProductKind.LOAN]
-        self.invest = totals[ProductKind.INVESTMENT]
+        self.demand = totals[_DEMAND]
+        self.time_dep = totals[_TIME_DEPOSIT]
+        self.loans = totals[_LOAN]
+        self.invest = totals[_INVESTMENT]
         self.time_shift = max(0, self.time_dep - old_time) if had_snapshot else 0
         assets = self.assets
         self.assets_base = (
@@ -335,18 +362,18 @@ class CustomerState:
             self.products |= bit
         else:
             self.products &= ~bit
-            self._stamp(self.cancels, at)
+            self.cancels = self._stamped(self.cancels, at)
 
     def apply_account_closed(self, at: int) -> None:
         """A closed account counts as a cancellation in the 90-day product-usage window."""
-        self._stamp(self.cancels, at)
+        self.cancels = self._stamped(self.cancels, at)
 
     def apply_complaint(self, at: int) -> None:
         self.open_complaints += 1
-        self._stamp(self.complaints, at)
+        self.complaints = self._stamped(self.complaints, at)
 
     def apply_bounce(self, at: int) -> None:
-        self._stamp(self.bounces, at)
+        self.bounces = self._stamped(self.bounces, at)
 
     def apply_classification(self, classification: str) -> int:
         """Record a loan classification; returns the previous worst rank."""
@@ -356,4 +383,18 @@ class CustomerState:
 
 
 _FIELD_NAMES: tuple[str, ...] = tuple(f.name for f in fields(CustomerState))
+_field_values = attrgetter(*_FIELD_NAMES)  # the record's values, in field order, as a tuple
 _FLOW_INDEX = _FIELD_NAMES.index("flow")
+_SEEN_INDEX = _FIELD_NAMES.index("seen")
+_STAMP_INDEXES = tuple(_FIELD_NAMES.index(name) for name in ("bounces", "cancels", "complaints"))
+
+
+def _upgrade(values: list) -> None:
+    """Bring a record of an older schema (the same positions) to the current one, in place."""
+    if values[0] < 3:  # schema 1-2: bucket rows lack the newer columns
+        for row in values[_FLOW_INDEX]:
+            row.extend([0] * (_ROW_LEN - len(row)))
+    if values[0] < 4:  # schema 1-3: the same 48-bit fingerprints as big-endian integers
+        values[_SEEN_INDEX] = "".join(b2a_base64(value.to_bytes(6, "big"), newline=False).decode()
+                                      for value in values[_SEEN_INDEX])
+    values[0] = STATE_SCHEMA
