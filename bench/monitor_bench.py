@@ -308,9 +308,10 @@ async def _run(bootstrap: str, mode: str, parts: tuple[str, ...]) -> dict:
             results["throughput"] = await throughput(
                 bootstrap=bootstrap, events=cfg["events"], customers=cfg["customers"], data=data)
         if "recovery" in parts:
-            results["recovery"] = [
-                await recovery(bootstrap=bootstrap, customers=n, data=data, store=store)
-                for store, n in cfg["recovery"]]
+            results["recovery"] = {
+                store.split(":")[0]: await recovery(bootstrap=bootstrap, customers=n, data=data,
+                                                    store=store)
+                for store, n in cfg["recovery"]}
     finally:
         shutil.rmtree(data, ignore_errors=True)
     return results
