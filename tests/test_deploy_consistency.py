@@ -55,6 +55,13 @@ def test_services_wait_for_healthy_dependencies() -> None:
     assert "healthcheck" in COMPOSE["services"]["postgres"]
 
 
+def test_services_are_restarted_after_a_crash() -> None:
+    # a service that cannot make a batch durable stops (nothing half-done is kept): something
+    # must start it again
+    for name in SERVICE_SETTINGS:
+        assert COMPOSE["services"][name]["restart"] in ("unless-stopped", "always", "on-failure")
+
+
 def test_each_dockerfile_runs_its_own_package() -> None:
     for name in SERVICE_SETTINGS:
         dockerfile = (REPO / f"deploy/docker/{name}.Dockerfile").read_text()
