@@ -12,7 +12,7 @@ import asyncio
 import os
 import sys
 import uuid
-from collections.abc import AsyncIterator, Awaitable, Callable, Iterator
+from collections.abc import Awaitable, Callable, Iterator
 from pathlib import Path
 
 import pytest
@@ -23,6 +23,7 @@ if str(REPO) not in sys.path:
 
 from tests.support.infra import create_database, ensure_kafka, ensure_postgres  # noqa: E402
 from tests.support.kafka import delete_namespaces  # noqa: E402
+from tests.support.private_broker import private_broker  # noqa: E402, F401 - a fixture
 
 sys.path.insert(0, str(REPO / "deploy" / "kafka"))
 from create_topics import create_topics  # noqa: E402

@@ -1,22 +1,16 @@
 """The broker stops mid-run: clients get 503 + Retry-After, and afterwards every acknowledged event
 is on the topic exactly once.
 
-The shared broker on 9092 is never touched: this test starts a private broker with the project's
-own deploy/kafka/kafka.sh on free ports and its own state directory (reusing the cached jars),
-stops it while clients keep sending, starts it again, and deletes it at the end.
+The shared broker on 9092 is never touched: this test runs on a private broker
+(tests/support/private_broker.py), stops it while clients keep sending and starts it again.
 """
 
 from __future__ import annotations
 
 import asyncio
-import os
-import shutil
-import subprocess
-import tempfile
 import time
 from collections import Counter
-from collections.abc import Callable, Iterator
-from pathlib import Path
+from collections.abc import Callable
 from typing import Any
 
 import orjson
@@ -26,53 +20,10 @@ from churnwatch_shared import topics
 from create_topics import create_topics
 
 from tests.ingest.conftest import DEV_HEADERS, transaction, unique
-from tests.support.infra import LOCAL, REPO
 from tests.support.kafka import consume_until
-from tests.support.processes import free_port
+from tests.support.private_broker import PrivateBroker
 
 pytestmark = pytest.mark.integration
-
-KAFKA_SH = str(REPO / "deploy" / "kafka" / "kafka.sh")
-
-
-class PrivateBroker:
-    """A throw-away single-node broker under its own CHURNWATCH_LOCAL_DIR."""
-
-    def __init__(self) -> None:
-        self.dir = Path(tempfile.mkdtemp(prefix="cw-outage-"))
-        (self.dir / "kafka").mkdir()
-        # The jars are the shared cache's (same .version), so kafka.sh does not resolve them again.
-        (self.dir / "kafka" / "lib").symlink_to(LOCAL / "kafka" / "lib")
-        self.port = free_port()
-        self.env = {
-            **os.environ,
-            "CHURNWATCH_LOCAL_DIR": str(self.dir),
-            "CHURNWATCH_KAFKA_PORT": str(self.port),
-            "CHURNWATCH_KAFKA_CONTROLLER_PORT": str(free_port()),
-            "CHURNWATCH_KAFKA_HEAP": "384m",
-        }
-        self.bootstrap = f"127.0.0.1:{self.port}"
-
-    def run(self, command: str) -> None:
-        subprocess.run([KAFKA_SH, command], env=self.env, check=True, timeout=120)
-
-    def delete(self) -> None:
-        try:
-            self.run("reset")
-        finally:
-            shutil.rmtree(self.dir, ignore_errors=True)
-
-
-@pytest.fixture
-def private_broker() -> Iterator[PrivateBroker]:
-    if not (LOCAL / "kafka" / "lib" / ".version").exists():
-        pytest.skip("no cached Kafka jars under .local/kafka/lib (run deploy/kafka/kafka.sh fetch)")
-    broker = PrivateBroker()
-    try:
-        broker.run("start")
-        yield broker
-    finally:
-        broker.delete()
 
 
 class Senders:
