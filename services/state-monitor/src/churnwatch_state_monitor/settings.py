@@ -40,7 +40,8 @@ class MonitorSettings(BaseSettings):
         default=None, pattern=r"^[A-Za-z0-9._-]{1,200}$",
         description="static consumer-group membership id, stable per worker (e.g. the pod name): "
         "a restarted worker takes its partitions back at once instead of after the session "
-        "timeout; unset means dynamic membership",
+        "timeout (a worker stopped for good hands its partitions over only after the session "
+        "timeout); unset means dynamic membership",
     )
     session_timeout_s: float = Field(
         default=15.0, ge=6, le=300,
