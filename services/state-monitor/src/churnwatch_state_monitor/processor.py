@@ -168,9 +168,12 @@ class EventProcessor:
             async with self._lock:
                 gained: dict[int, PartitionStore] = {}
                 for partition in partitions - set(self.stores):
-                    gained[partition] = self._parked.pop(partition, None) or open_store(
-                        self.settings.store, partition=partition, data_dir=self.settings.data_dir,
-                        app_id=self.settings.resolved_app_id)
+                    store = self._parked.pop(partition, None)  # (an empty store is falsy)
+                    if store is None:
+                        store = open_store(self.settings.store, partition=partition,
+                                           data_dir=self.settings.data_dir,
+                                           app_id=self.settings.resolved_app_id)
+                    gained[partition] = store
                 for store in self._parked.values():  # not ours any more
                     store.close()
                 self._parked.clear()

@@ -1,0 +1,51 @@
+"""Partition hand-over inside one worker: revoked stores are parked and reused on re-assignment.
+
+Unit test: the changelog restore (tested on the real broker in test_changelog_integration.py) is
+replaced by a no-op, so only the processor's ownership bookkeeping runs.
+"""
+
+from __future__ import annotations
+
+from pathlib import Path
+
+import pytest
+
+from churnwatch_shared.settings import CommonSettings
+from churnwatch_state_monitor import processor as processor_module
+from churnwatch_state_monitor.engine import Monitor
+from churnwatch_state_monitor.metrics import MonitorMetrics
+from churnwatch_state_monitor.processor import EventProcessor
+from churnwatch_state_monitor.ruleset import load_ruleset
+from churnwatch_state_monitor.settings import MonitorSettings
+from churnwatch_state_monitor.work import Topics
+
+
+async def _never(exc: BaseException) -> None:
+    raise AssertionError(f"crash not expected: {exc!r}")
+
+
+async def _no_restore(consumer: object, *, topic: str, stores: dict) -> int:
+    return 0
+
+
+@pytest.mark.parametrize("store", ["memory://", "rocksdb://"])
+async def test_empty_partition_revoked_and_assigned_again(store: str, tmp_path: Path,
+                                                          monkeypatch) -> None:  # noqa: ANN001
+    monkeypatch.setattr(processor_module.changelog, "restore", _no_restore)
+    settings = MonitorSettings(store=store, data_dir=tmp_path, app_id="ns-state-monitor",
+                               common=CommonSettings())
+    processor = EventProcessor(
+        settings=settings, monitor=Monitor(ruleset=load_ruleset(None)), metrics=MonitorMetrics(),
+        events_topic="ns.events.v1", on_crash=_never,
+        names=Topics(alerts="a", snapshots="s", dead_letter="d", changelog="c"))
+    processor._restorer = processor.consumer = object()  # only restore() would use them
+    await processor.assign({0, 1})
+    first = processor.stores[0]
+    await processor.revoke({0, 1})
+    assert processor.stores == {}
+    # partition 0 holds no customer (its store is empty, hence falsy): the parked store is
+    # reused, not opened a second time (RocksDB refuses a second handle on the same files)
+    await processor.assign({0})
+    assert processor.stores[0] is first
+    for st in processor.stores.values():
+        st.close()
