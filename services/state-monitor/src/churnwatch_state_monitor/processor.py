@@ -214,8 +214,9 @@ class EventProcessor:
 
     def _apply(self, batch: dict[TopicPartition, list[Any]], work: Work) -> None:
         now = datetime.now(UTC)
-        metrics, monitor, stores = self.metrics, self.monitor, self.stores
+        monitor, stores = self.monitor, self.stores
         armed = self.faults.armed
+        tally = dict.fromkeys((*Status, "invalid", "snapshots"), 0)  # counted once per batch
         for tp, records in batch.items():
             partition = tp.partition
             store = stores.get(partition)
@@ -225,18 +226,18 @@ class EventProcessor:
                 try:
                     event = parse_event(record.value)
                 except ValidationError as exc:
-                    metrics.invalid.inc()
+                    tally["invalid"] += 1
                     work.dead_letter(record, _reason(exc))
                     continue
                 except (TypeError, ValueError) as exc:  # not JSON at all, or no value
-                    metrics.invalid.inc()
+                    tally["invalid"] += 1
                     work.dead_letter(record, f"undecodable record: {type(exc).__name__}")
                     continue
                 customer_id = event.customer_id
                 key = customer_id.encode()
                 if record.key is not None and record.key != key:
                     # a record keyed by something else sits on another customer's partition
-                    metrics.invalid.inc()
+                    tally["invalid"] += 1
                     work.dead_letter(record, "record key does not match customer_id")
                     continue
                 state = work.states.get(customer_id)
@@ -245,15 +246,15 @@ class EventProcessor:
                     state = CustomerState.decode(raw) if raw is not None else None
                 outcome = monitor.process(state, event, now=now, offset=record.offset)
                 status = outcome.status
+                tally[status] += 1
                 if status is Status.APPLIED:
-                    metrics.applied.inc()
                     st = outcome.state
                     work.changed(customer_id, partition, st)
                     for alert in outcome.alerts:
                         self._count(alert)
                         work.alerts.append((key, alert.model_dump_json().encode()))
                     if outcome.snapshot is not None:
-                        metrics.snapshots.inc()
+                        tally["snapshots"] += 1
                         work.snapshots.append((key, outcome.snapshot))
                     self.scanner.note_event(partition=partition, customer_id=customer_id,
                                             at=st.newest, state=st)
@@ -262,17 +263,23 @@ class EventProcessor:
                 elif status is Status.REDELIVERED:
                     # already in the restored state (its alerts were acked before that state was
                     # written); re-publish the snapshot, which may have been lost
-                    metrics.redelivered.inc()
                     work.states[customer_id] = outcome.state
                     work.snapshots.append((key, monitor.snapshot_bytes(customer_id,
                                                                        outcome.state)))
-                elif status is Status.DUPLICATE:
-                    metrics.duplicate.inc()
-                else:
-                    metrics.late.inc()
+                elif status is Status.LATE:
                     log.warning("late event not merged", event_id=event.event_id,
                                 customer_id=customer_id)
             work.offsets[tp] = records[-1].offset + 1
+        self._record(tally)
+
+    def _record(self, tally: dict) -> None:
+        """One increment per counter and batch (a Prometheus increment takes a lock)."""
+        m = self.metrics
+        for counter, key in ((m.applied, Status.APPLIED), (m.duplicate, Status.DUPLICATE),
+                             (m.redelivered, Status.REDELIVERED), (m.late, Status.LATE),
+                             (m.invalid, "invalid"), (m.snapshots, "snapshots")):
+            if tally[key]:
+                counter.inc(tally[key])
 
     def _count(self, alert: Any) -> None:
         counter = self._alert_counters.get((alert.rule_id, alert.severity))
@@ -314,8 +321,7 @@ class EventProcessor:
             for tp in owned:  # never committed by us yet: what the group has, if anything
                 if tp.partition not in self.committed:
                     position = await self.consumer.committed(tp)
-                    if position is not None:
-                        self.committed[tp.partition] = position
+                    self.committed[tp.partition] = position or 0  # ask once per assignment
             stalled = self.watchdog.check(
                 ends={tp.partition: end for tp, end in ends.items() if tp.partition in self.stores},
                 committed=self.committed)

@@ -46,21 +46,23 @@ def assigned_partitions(service: MonitorApp) -> list[int]:
     return sorted(service.processor.stores)
 
 
-def _update_lag(service: MonitorApp) -> None:
+def _update_lag(service: MonitorApp, exported: set[int]) -> None:
     """Publish the watchdog's per-partition lag (end offset from the broker minus committed)."""
     gauge = service.metrics.lag
     lag = dict(service.processor.watchdog.lag)
     for partition, value in lag.items():
         gauge.labels(partition=str(partition)).set(value)
-    for labels in list(gauge._metrics):  # revoked: drop the series instead of freezing it
-        if int(labels[0]) not in lag:
-            gauge.remove(*labels)
+    for partition in exported - set(lag):  # revoked: drop the series instead of freezing it
+        gauge.remove(str(partition))
+    exported.clear()
+    exported.update(lag)
 
 
 def register_views(service: MonitorApp) -> None:
     """Attach the ops and query views to the Faust web server."""
     app = service.app
     bootstrap = service.settings.common.kafka_bootstrap
+    exported_lag: set[int] = set()
 
     @app.page("/healthz")
     class Health(View):
@@ -86,7 +88,7 @@ def register_views(service: MonitorApp) -> None:
     @app.page("/metrics")
     class Metrics(View):
         async def get(self, request: Request) -> Response:
-            _update_lag(service)
+            _update_lag(service, exported_lag)
             return self.bytes(generate_latest(service.metrics.registry),
                               content_type=PROMETHEUS_TEXT)
 
