@@ -33,7 +33,7 @@ sys.path[:0] = [str(REPO), str(REPO / "deploy" / "kafka")]
 
 from churnwatch_shared import topics
 from churnwatch_shared.settings import CommonSettings
-from create_topics import create_topics
+from create_topics import create_topics, delete_namespaces
 
 from bench.kafka_reference import raw_produce, sample_events
 
@@ -190,9 +190,12 @@ async def bench_ingest(
     finally:
         process.terminate()
         process.wait(timeout=30)
-    raw_rate = await raw_produce(
-        bootstrap=bootstrap, topic=topics.EVENTS.name(namespace), records=records
-    )
+    try:
+        raw_rate = await raw_produce(
+            bootstrap=bootstrap, topic=topics.EVENTS.name(namespace), records=records
+        )
+    finally:
+        await delete_namespaces(bootstrap=bootstrap, namespaces={namespace})
     # CPU per event is what a shared, busy machine distorts least; the load average says how busy.
     cpu = (
         {"ingest_server_cpu_us_per_event": (cpu_after - cpu_before) / len(records) * 1e6}

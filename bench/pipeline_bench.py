@@ -41,7 +41,7 @@ sys.path[:0] = [str(REPO), str(REPO / "deploy" / "kafka")]
 
 from churnwatch_shared import topics  # noqa: E402
 from churnwatch_shared.settings import CommonSettings  # noqa: E402
-from create_topics import create_topics  # noqa: E402
+from create_topics import create_topics, delete_namespaces  # noqa: E402
 from tests.support.infra import create_database, ensure_postgres  # noqa: E402
 from tests.support.stack import running_services  # noqa: E402
 
@@ -263,6 +263,7 @@ async def run_async(*, bootstrap: str, mode: str) -> dict[str, object]:
                                    "highest_sustained_rate_per_s": max(held_rates, default=0)}
     finally:
         stack.__exit__(None, None, None)
+        await delete_namespaces(bootstrap=bootstrap, namespaces={namespace})
         subprocess.run(["rm", "-rf", str(data_dir)], check=False)
     return result
 

@@ -29,7 +29,8 @@ sys.path[:0] = [str(REPO), str(REPO / "deploy" / "kafka")]
 from bench.kafka_reference import raw_consume_decode, raw_produce, sample_events  # noqa: E402
 from churnwatch_shared import topics  # noqa: E402
 from churnwatch_shared.settings import CommonSettings  # noqa: E402
-from create_topics import create_topics  # noqa: E402
+from churnwatch_state_monitor import ENGINE_BUILD  # noqa: E402
+from create_topics import create_topics, delete_namespaces  # noqa: E402
 
 SIZES = {"short": 50_000, "full": 200_000}
 
@@ -50,6 +51,7 @@ def machine() -> dict[str, object]:
         "cpus": os.cpu_count(),
         "kafka": (REPO / ".local/kafka/lib/.version").read_text().strip()
         if (REPO / ".local/kafka/lib/.version").exists() else None,
+        "monitor_engine": ENGINE_BUILD,  # compiled (mypyc) or interpreted, and why
     }
 
 
@@ -58,8 +60,11 @@ async def reference(bootstrap: str, count: int) -> dict[str, float]:
     await create_topics(bootstrap=bootstrap, namespace=namespace)
     topic = topics.EVENTS.name(namespace)
     records = sample_events(count)
-    produced = await raw_produce(bootstrap=bootstrap, topic=topic, records=records)
-    consumed = await raw_consume_decode(bootstrap=bootstrap, topic=topic, expected=count)
+    try:
+        produced = await raw_produce(bootstrap=bootstrap, topic=topic, records=records)
+        consumed = await raw_consume_decode(bootstrap=bootstrap, topic=topic, expected=count)
+    finally:
+        await delete_namespaces(bootstrap=bootstrap, namespaces={namespace})
     return {"raw_produce_events_per_s": produced, "raw_consume_decode_events_per_s": consumed}
 
 

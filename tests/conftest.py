@@ -22,11 +22,10 @@ if str(REPO) not in sys.path:
     sys.path.insert(0, str(REPO))
 
 from tests.support.infra import create_database, ensure_kafka, ensure_postgres  # noqa: E402
-from tests.support.kafka import delete_namespaces  # noqa: E402
 from tests.support.private_broker import private_broker  # noqa: E402, F401 - a fixture
 
 sys.path.insert(0, str(REPO / "deploy" / "kafka"))
-from create_topics import create_topics  # noqa: E402
+from create_topics import create_topics, delete_namespaces  # noqa: E402
 
 
 _NAMESPACES: set[str] = set()  # created by this session, deleted when it ends

@@ -48,6 +48,20 @@ async def create_topics(*, bootstrap: str, namespace: str, attempts: int = 30) -
         await admin.close()
 
 
+async def delete_namespaces(*, bootstrap: str, namespaces: set[str]) -> int:
+    """Delete every topic whose name starts with one of ``namespaces``; returns how many."""
+    admin = AIOKafkaAdminClient(bootstrap_servers=bootstrap)
+    await admin.start()
+    try:
+        doomed = [t for t in await admin.list_topics()
+                  if any(t.startswith(ns) for ns in namespaces)]
+        for start in range(0, len(doomed), 200):
+            await admin.delete_topics(doomed[start:start + 200])
+        return len(doomed)
+    finally:
+        await admin.close()
+
+
 def main() -> int:
     common = CommonSettings()
     parser = argparse.ArgumentParser(description=__doc__.splitlines()[0])

@@ -8,7 +8,6 @@ import uuid
 from collections.abc import Callable
 
 from aiokafka import AIOKafkaConsumer, AIOKafkaProducer
-from aiokafka.admin import AIOKafkaAdminClient
 from aiokafka.structs import ConsumerRecord
 
 
@@ -68,17 +67,3 @@ async def consume_until(
         raise TimeoutError(f"{topic}: condition not met within {timeout}s; {len(records)} records")
     finally:
         await consumer.stop()
-
-
-async def delete_namespaces(*, bootstrap: str, namespaces: set[str]) -> int:
-    """Delete every topic whose name starts with one of ``namespaces``; returns how many."""
-    admin = AIOKafkaAdminClient(bootstrap_servers=bootstrap)
-    await admin.start()
-    try:
-        doomed = [t for t in await admin.list_topics()
-                  if any(t.startswith(ns) for ns in namespaces)]
-        for start in range(0, len(doomed), 200):
-            await admin.delete_topics(doomed[start:start + 200])
-        return len(doomed)
-    finally:
-        await admin.close()
