@@ -28,7 +28,12 @@ $(UV):
 	$(UV) sync --frozen --all-packages --all-groups
 	@touch $@
 
-setup: .venv/.synced
+# The rule engine compiled with mypyc (churnwatch_state_monitor.native); rebuilt when its package changes.
+NATIVE := services/state-monitor/build/native/manifest.json
+$(NATIVE): .venv/.synced $(wildcard services/state-monitor/src/churnwatch_state_monitor/*.py)
+	$(PY) -m churnwatch_state_monitor.native_build build
+
+setup: .venv/.synced $(NATIVE)
 	deploy/kafka/kafka.sh fetch
 
 kafka-start: setup
@@ -57,13 +62,13 @@ status:
 
 test: setup kafka-start postgres-start
 	deploy/test-setup.sh
-	$(PY) -m pytest -q -p no:cacheprovider $(PYTEST_ARGS)
+	CHURNWATCH_MONITOR_NATIVE=require $(PY) -m pytest -q -p no:cacheprovider $(PYTEST_ARGS)
 
 bench: setup kafka-start
-	$(PY) bench/run.py --mode short
+	CHURNWATCH_MONITOR_NATIVE=require $(PY) bench/run.py --mode short
 
 bench-full: setup kafka-start
-	$(PY) bench/run.py --mode full
+	CHURNWATCH_MONITOR_NATIVE=require $(PY) bench/run.py --mode full
 
 clean: down
 	deploy/postgres/postgres.sh stop || true

@@ -11,6 +11,7 @@ import structlog
 
 from churnwatch_shared.logging import configure_logging
 
+from churnwatch_state_monitor import ENGINE_BUILD
 from churnwatch_state_monitor.app import create_app
 from churnwatch_state_monitor.ruleset import RuleSetError, load_ruleset
 from churnwatch_state_monitor.settings import MonitorSettings
@@ -50,6 +51,7 @@ def main() -> int:
         "state monitor starting",
         app_id=settings.resolved_app_id, ruleset_version=ruleset.version,
         store=settings.store, web=f"http://{settings.host}:{settings.web_port}",
+        rule_engine=ENGINE_BUILD,
     )
     worker = faust.Worker(
         service.app,

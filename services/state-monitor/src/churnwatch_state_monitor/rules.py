@@ -7,33 +7,30 @@ into an ``Alert`` after the cooldown check.
 
 from __future__ import annotations
 
-from dataclasses import dataclass, field
+from dataclasses import dataclass
+from typing import Final
 
 from churnwatch_shared.alerts import CustomerStateName, Severity
-from churnwatch_shared.events import ComplaintSeverity, Direction, LoanClassification
+from churnwatch_shared.events import ComplaintSeverity, LoanClassification
 
-from churnwatch_state_monitor.ruleset import RuleSet, derived
-from churnwatch_state_monitor.state import (
-    B_ACTS,
-    B_IB_OUT,
-    B_WEEK,
-    CLASS_RANK,
-    CustomerState,
-    cents,
-)
+from churnwatch_state_monitor.buckets import B_ACTS, B_IB_OUT, B_WEEK
+from churnwatch_state_monitor.facts import Txn, cents
+from churnwatch_state_monitor.limits import Limits, limits_of
+from churnwatch_state_monitor.ruleset import RuleSet
+from churnwatch_state_monitor.state import CLASS_RANK, CustomerState
 
-LARGE_INTERBANK_OUTFLOW = "account_flow.large_interbank_outflow"
-INTERBANK_OUTFLOW_SHARE = "account_flow.interbank_outflow_share"
-PAYROLL_MISSING = "account_flow.payroll_missing"
-DORMANCY = "stability.dormancy"
-ACTIVITY_DROP = "stability.activity_drop"
-COMPLAINT_FILED = "stability.complaint_filed"
-PRODUCT_CANCELLED = "product_usage.product_cancelled"
-LOAN_OVERDUE = "risk.loan_overdue"
-CLASSIFICATION_DOWNGRADE = "risk.classification_downgrade"
-TIER_CRITICAL_BAND = "scale.tier_critical_band"
-CHURN_SCORE = "churn.composite_score"
-SUSTAINED_DECLINE = "stability.sustained_decline"
+LARGE_INTERBANK_OUTFLOW: Final = "account_flow.large_interbank_outflow"
+INTERBANK_OUTFLOW_SHARE: Final = "account_flow.interbank_outflow_share"
+PAYROLL_MISSING: Final = "account_flow.payroll_missing"
+DORMANCY: Final = "stability.dormancy"
+ACTIVITY_DROP: Final = "stability.activity_drop"
+COMPLAINT_FILED: Final = "stability.complaint_filed"
+PRODUCT_CANCELLED: Final = "product_usage.product_cancelled"
+LOAN_OVERDUE: Final = "risk.loan_overdue"
+CLASSIFICATION_DOWNGRADE: Final = "risk.classification_downgrade"
+TIER_CRITICAL_BAND: Final = "scale.tier_critical_band"
+CHURN_SCORE: Final = "churn.composite_score"
+SUSTAINED_DECLINE: Final = "stability.sustained_decline"
 
 # Append only: the engine keys its cooldown memory by position in this tuple.
 RULE_IDS: tuple[str, ...] = (
@@ -47,8 +44,7 @@ _COMPLAINT_SEVERITY = {
     ComplaintSeverity.MEDIUM: Severity.WARNING,
     ComplaintSeverity.HIGH: Severity.CRITICAL,
 }
-_DEBIT = Direction.DEBIT  # a module constant: an Enum class attribute costs a lookup per use
-_SEVERE_CLASSES = {CLASS_RANK[LoanClassification.DOUBTFUL], CLASS_RANK[LoanClassification.LOSS]}
+_SEVERE_CLASSES: Final = {CLASS_RANK[LoanClassification.DOUBTFUL], CLASS_RANK[LoanClassification.LOSS]}
 
 
 def money_str(minor: int) -> str:
@@ -73,10 +69,19 @@ class Finding:
     condition_key: str
     code: str
     text: str
-    observed: float | str | None = None
-    baseline: float | str | None = None
-    window: str | None = None
-    evidence: list[str] = field(default_factory=list)
+    observed: float | str | None
+    baseline: float | str | None
+    window: str | None
+    evidence: list[str]
+
+    def __init__(self, *, rule_id: str, state: CustomerStateName, severity: Severity, title: str,
+                 condition_key: str, code: str, text: str, observed: float | str | None = None,
+                 baseline: float | str | None = None, window: str | None = None,
+                 evidence: list[str] | None = None) -> None:
+        self.rule_id, self.state, self.severity, self.title = rule_id, state, severity, title
+        self.condition_key, self.code, self.text = condition_key, code, text
+        self.observed, self.baseline, self.window = observed, baseline, window
+        self.evidence = [] if evidence is None else evidence
 
 
 @dataclass(slots=True)
@@ -87,21 +92,24 @@ class Before:
     weeks: int
     folded: int
     last_act: int
-    balance: int | None = None  # balance before a transaction, when known
+    balance: int | None  # balance before a transaction, when known
+
+    def __init__(self, act_mean: float, weeks: int, folded: int, last_act: int) -> None:
+        self.act_mean, self.weeks, self.folded, self.last_act = act_mean, weeks, folded, last_act
+        self.balance = None
 
 
-def large_interbank_outflow(
-    st: CustomerState, ev, before: Before, rs: RuleSet  # noqa: ANN001
-) -> Finding | None:
+def large_interbank_outflow(t: Txn, event_id: str, before: Before,
+                            lim: Limits) -> Finding | None:
     """One debit to another bank of at least ``min_share`` of the balance before it."""
-    cfg = rs.rules.large_interbank_outflow
-    p = ev.payload
-    if not cfg.enabled or p.direction is not _DEBIT or p.counterparty_is_own_bank:
+    balance = before.balance
+    if not lim.large_on or not t.to_other_bank:
         return None
-    amount = cents(p.amount)
-    if before.balance is None or before.balance <= 0 or amount < derived(rs).large_min_amount:
+    amount = t.amount
+    if balance is None or balance <= 0 or amount < lim.large_min_amount:
         return None
-    share = amount / before.balance
+    cfg = lim.rs.rules.large_interbank_outflow
+    share = amount / balance
     if share < cfg.min_share:
         return None
     severity = Severity.CRITICAL if share >= cfg.critical_share else cfg.severity
@@ -110,35 +118,34 @@ def large_interbank_outflow(
         state=CustomerStateName.ACCOUNT_FLOW,
         severity=severity,
         title=f"Transfer to another bank moved {share:.0%} of the balance",
-        condition_key=ev.event_id,
+        condition_key=event_id,
         code="interbank_outflow_large",
         text=(
             f"one outbound interbank transfer of {share:.0%} of the balance before it "
             f"(threshold {cfg.min_share:.0%})"
         ),
         observed=round(share, 4),
-        baseline=money_str(before.balance),
+        baseline=money_str(balance),
         window="event",
-        evidence=[ev.event_id],
+        evidence=[event_id],
     )
 
 
-def interbank_outflow_share(st: CustomerState, ev, rs: RuleSet) -> Finding | None:  # noqa: ANN001
+def interbank_outflow_share(st: CustomerState, t: Txn, event_id: str,
+                            lim: Limits) -> Finding | None:
     """Outflow to other banks over 7 / 30 days as a share of (balance + that outflow)."""
-    cfg = rs.rules.interbank_outflow_share
-    p = ev.payload
-    if not cfg.enabled or p.direction is not _DEBIT or p.counterparty_is_own_bank:
+    if not lim.share_on or not t.to_other_bank:
         return None
     if st.liquid is None:  # no balance known: a share cannot be judged
         return None
     _, _, out_30d, transfers, _ = st.month_flow()
-    if transfers < cfg.min_transfers_30d:  # a one-off purchase is not money moving away
+    if transfers < lim.min_transfers:  # a one-off purchase is not money moving away
         return None
     liquid = max(st.liquid, 0)
-    min_amount = derived(rs).share_min_amount
+    cfg = lim.rs.rules.interbank_outflow_share
     for window, buckets, floor in (("30d", 5, cfg.min_share_30d), ("7d", 1, cfg.min_share_7d)):
         out = out_30d if buckets == 5 else st.window(column=B_IB_OUT, buckets=buckets)
-        if out < min_amount:
+        if out < lim.share_min_amount:
             continue
         share = out / (out + liquid)
         if share >= floor:
@@ -155,55 +162,57 @@ def interbank_outflow_share(st: CustomerState, ev, rs: RuleSet) -> Finding | Non
                 observed=round(share, 4),
                 baseline=floor,
                 window=window,
-                evidence=[ev.event_id],
+                evidence=[event_id],
             )
     return None
 
 
-def periodic(st: CustomerState, ev, before: Before, rs: RuleSet) -> list[Finding]:  # noqa: ANN001
-    """Weekly activity rules, run on every event (dormancy and missing payroll: ``silence``)."""
+def periodic(st: CustomerState, event_id: str, before: Before, lim: Limits) -> list[Finding]:
+    """Weekly activity rules, run when a week closed (dormancy and missing payroll: ``silence``)."""
     found: list[Finding] = []
-    if st.folded > before.folded:
-        decline = sustained_decline(st, ev, rs)
-        if decline is not None:
-            found.append(decline)
-    drop = rs.rules.activity_drop
-    if drop.enabled and st.folded > before.folded and before.weeks >= drop.warmup_weeks:
-        if before.act_mean >= drop.min_baseline_per_week:
-            # the quietest week that closed with this event (a week with no row had none)
-            counts = {r[B_WEEK]: r[B_ACTS] for r in st.flow}
-            week = min(range(max(before.folded + 1, st.folded - 8), st.folded + 1),
-                       key=lambda w: counts.get(w, 0))
-            count = counts.get(week, 0)
-            if count <= before.act_mean * drop.drop_ratio:
-                found.append(Finding(
-                    rule_id=ACTIVITY_DROP, state=CustomerStateName.STABILITY,
-                    severity=drop.severity, title="Weekly activity fell far below the usual level",
-                    condition_key=f"week:{week}", code="activity_drop",
-                    text=(f"{count} customer-initiated transactions last week against a usual "
-                          f"{before.act_mean:.1f}"),
-                    observed=count, baseline=round(before.act_mean, 2), window="7d",
-                    evidence=[ev.event_id],
-                ))
+    if st.folded <= before.folded:
+        return found
+    decline = sustained_decline(st, event_id, lim)
+    if decline is not None:
+        found.append(decline)
+    if (lim.drop_on and before.weeks >= lim.drop_warmup
+            and before.act_mean >= lim.drop_min_baseline):
+        # the quietest week that closed with this event (a week with no row had none)
+        counts = {r[B_WEEK]: r[B_ACTS] for r in st.flow}
+        week = count = -1
+        for w in range(max(before.folded + 1, st.folded - 8), st.folded + 1):
+            c = counts.get(w, 0)
+            if count < 0 or c < count:
+                week, count = w, c
+        if count <= before.act_mean * lim.drop_ratio:
+            found.append(Finding(
+                rule_id=ACTIVITY_DROP, state=CustomerStateName.STABILITY,
+                severity=lim.rs.rules.activity_drop.severity,
+                title="Weekly activity fell far below the usual level",
+                condition_key=f"week:{week}", code="activity_drop",
+                text=(f"{count} customer-initiated transactions last week against a usual "
+                      f"{before.act_mean:.1f}"),
+                observed=count, baseline=round(before.act_mean, 2), window="7d",
+                evidence=[event_id],
+            ))
     return found
 
 
-def decline_level(st: CustomerState, rs: RuleSet) -> tuple[int, float, int] | None:
+def decline_level(st: CustomerState, lim: Limits) -> tuple[int, float, int] | None:
     """(four-week count, usual weekly count, weeks) when activity has faded and stayed down."""
-    cfg = rs.rules.sustained_decline
-    if not cfg.enabled or st.weeks < cfg.warmup_weeks + 4:
+    if not lim.decline_on or st.weeks < lim.decline_after:
         return None
-    weekly = st.closed_weeks(alpha=rs.ewma_alpha)
+    weekly = st.closed_weeks(alpha=lim.alpha)
     if weekly is None:
         return None
     base, counts = weekly
-    if base < cfg.min_baseline_per_week:
+    if base < lim.decline_min_baseline:
         return None
-    limit, normal = cfg.decline_ratio * 4 * base, cfg.normal_ratio * base
+    limit, normal = lim.decline_ratio * 4 * base, lim.normal_ratio * base
     newest = counts[1:]
     if sum(newest) >= limit or max(newest) >= normal:
         return None
-    if not cfg.confirm or cfg.early_when_winding_down and winding_down(newest):
+    if not lim.decline_confirm or lim.decline_early and winding_down(newest):
         return sum(newest), base, 4
     older = counts[:4]
     if sum(older) >= limit or max(older) >= normal:
@@ -217,29 +226,28 @@ def winding_down(weeks: list[int]) -> bool:
     return weeks[-1] < min(weeks[:-1])
 
 
-def sustained_decline(st: CustomerState, ev, rs: RuleSet) -> Finding | None:  # noqa: ANN001
+def sustained_decline(st: CustomerState, event_id: str, lim: Limits) -> Finding | None:
     """Activity well below the customer's own usual level for weeks, with no week back at it.
 
     Alerts once per episode: ``st.fading`` remembers the week the decline was first seen until a
     closed week is back at the usual level.
     """
-    found = decline_level(st, rs)
+    found = decline_level(st, lim)
     if found is None:
         st.fading = 0
         return None
     if st.fading:
         return None
     total, base, weeks = found
-    cfg = rs.rules.sustained_decline
     week = st.flow[-1][B_WEEK]
     st.fading = week
     return Finding(
-        rule_id=SUSTAINED_DECLINE, state=CustomerStateName.STABILITY, severity=cfg.severity,
-        title="Activity has faded for weeks without recovering",
+        rule_id=SUSTAINED_DECLINE, state=CustomerStateName.STABILITY,
+        severity=lim.decline_severity, title="Activity has faded for weeks without recovering",
         condition_key=f"since:{week - weeks}", code="sustained_decline",
         text=(f"{total} customer-initiated transactions in the last 4 weeks against a usual "
               f"{base:.1f} a week; no week of the last {weeks} back at the usual level"),
-        observed=total, baseline=round(base * 4, 1), window="28d", evidence=[ev.event_id],
+        observed=total, baseline=round(base * 4, 1), window="28d", evidence=[event_id],
     )
 
 
@@ -312,34 +320,36 @@ def classification_downgrade(ev, previous: int, rs: RuleSet) -> Finding | None: 
 
 def band_of(st: CustomerState, rs: RuleSet) -> int:
     """0 at/above the tier threshold (or never reached it), 1 inside the critical band, 2 below."""
-    return band_in(st, derived(rs).tier_floors)
+    return band_in(st, limits_of(rs).tier_floors)
 
 
 def band_in(st: CustomerState, tier_floors: dict[str, tuple[int, int]]) -> int:
     """``band_of`` with the rule set's tier floors (threshold, band edge; cents) at hand."""
-    floors = tier_floors.get(st.tier) if st.tier else None
+    tier = st.tier
+    floors = tier_floors.get(tier) if tier else None
     if floors is None:
         return 0
     threshold, lowest = floors
-    assets = st.assets
+    assets = st.demand + st.time_dep + st.invest
     if st.peak_assets < threshold or assets >= threshold:
         return 0
     return 1 if assets >= lowest else 2
 
 
-def tier_band(st: CustomerState, ev, rs: RuleSet) -> Finding | None:  # noqa: ANN001
+def tier_band(st: CustomerState, event_id: str, lim: Limits) -> Finding | None:
     """Assets crossing down into the critical band below the tier threshold, or below the band.
 
     Fires only on the crossing (from at/above the threshold, or from the band to below it), never
     for a customer who never held the tier's assets. Records the band judged in ``st.band``.
     """
-    cfg = rs.rules.tier_critical_band
-    previous, current = st.band, band_of(st, rs)
+    previous, current = st.band, band_in(st, lim.tier_floors)
     st.band = current
-    if not cfg.enabled or current <= previous or st.peak_assets == 0:
+    if current <= previous or st.peak_assets == 0:
         return None
-    band = rs.tiers[st.tier]
-    threshold = cents(band.threshold)
+    cfg = lim.rs.rules.tier_critical_band
+    if not cfg.enabled:
+        return None
+    threshold = cents(lim.rs.tiers[st.tier].threshold)  # type: ignore[index]
     assets = st.assets
     severity = cfg.severity if current == 1 else Severity.CRITICAL
     where = "inside the critical band" if current == 1 else "below the critical band"
@@ -349,5 +359,5 @@ def tier_band(st: CustomerState, ev, rs: RuleSet) -> Finding | None:  # noqa: AN
         code="tier_critical_band",
         text=f"financial assets {where} below the {st.tier} threshold",
         observed=money_str(assets), baseline=money_str(threshold), window="snapshot",
-        evidence=[ev.event_id],
+        evidence=[event_id],
     )

@@ -9,33 +9,57 @@ ever say so.
 
 from __future__ import annotations
 
-from dataclasses import dataclass
 from operator import itemgetter
+from typing import Final
 
 from churnwatch_shared.alerts import CustomerStateName, Severity
 
+from churnwatch_state_monitor.buckets import B_ACTS, B_WEEK, DAY
+from churnwatch_state_monitor.limits import Limits, limits_of
 from churnwatch_state_monitor.rules import band_in, decline_level
-from churnwatch_state_monitor.ruleset import Derived, RuleSet, derived
-from churnwatch_state_monitor.state import B_ACTS, B_WEEK, DAY, CustomerState
+from churnwatch_state_monitor.ruleset import RuleSet
+from churnwatch_state_monitor.state import CustomerState
 
 LEVELS = ("normal", "watch", "warning", "critical")
 LEVEL_SEVERITY = (Severity.INFO, Severity.WATCH, Severity.WARNING, Severity.CRITICAL)
-_SEVERITY_POINTS = {Severity.INFO: 15, Severity.WATCH: 35, Severity.WARNING: 60, Severity.CRITICAL: 80}
-_TIER_VALUE = {"mass": 0.8, "gold": 0.95, "platinum": 1.05, "diamond": 1.15, "private_banking": 1.25}
+_SEVERITY_POINTS = {Severity.INFO: 15, Severity.WATCH: 35, Severity.WARNING: 60,
+                    Severity.CRITICAL: 80}
+_TIER_VALUE = {"mass": 0.8, "gold": 0.95, "platinum": 1.05, "diamond": 1.15,
+               "private_banking": 1.25}
 _CLASS_SCORE = (0, 40, 65, 85, 100)
 
-S = CustomerStateName
-_SCALE, _STABILITY, _RISK = S.SCALE, S.STABILITY, S.RISK
-_FLOW, _USAGE = S.ACCOUNT_FLOW, S.PRODUCT_USAGE
+_SCALE: Final = CustomerStateName.SCALE
+_STABILITY: Final = CustomerStateName.STABILITY
+_RISK: Final = CustomerStateName.RISK
+_FLOW: Final = CustomerStateName.ACCOUNT_FLOW
+_USAGE: Final = CustomerStateName.PRODUCT_USAGE
+STATE_NAMES: Final = (_SCALE, _STABILITY, _RISK, _FLOW, _USAGE)  # the order of ``Scores.values``
+# ``Scores.whole`` bits: the state's score is a fixed number of points, shown without decimals
+_W_SCALE: Final = 1
+_W_STABILITY: Final = 2
+_W_RISK: Final = 4
+_W_FLOW: Final = 8
+_W_USAGE: Final = 16
 
 
-@dataclass(slots=True)
 class Scores:
     """Per-state scores, the composite and the top reason codes behind it."""
 
-    states: dict[CustomerStateName, float]
-    churn: float
-    reasons: list[tuple[str, CustomerStateName, float]]  # (code, state, points), best first
+    __slots__ = ("churn", "reasons", "values", "whole")
+
+    def __init__(self, values: tuple[float, float, float, float, float], whole: int,
+                 churn: float, reasons: list[tuple[str, CustomerStateName, float]]) -> None:
+        self.values = values  # scale, stability, risk, account flow, product usage
+        self.whole = whole  # bit i: values[i] came from fixed points (an integer in snapshots)
+        self.churn = churn
+        self.reasons = reasons  # (code, state, points), best first
+
+    def shown(self, i: int) -> object:
+        """State ``i``'s score as the snapshot shows it (one decimal, fixed points as integers)."""
+        value = self.values[i]
+        if self.whole >> i & 1:
+            return int(value)
+        return round(value, 1)
 
 
 def _clip(x: float) -> float:
@@ -44,81 +68,78 @@ def _clip(x: float) -> float:
 
 def score(st: CustomerState, rs: RuleSet) -> Scores:
     """Compute the five state scores and the composite churn score for the customer."""
-    return score_with(st, rs, derived(rs))
+    return score_with(st, limits_of(rs))
 
 
-def score_with(st: CustomerState, rs: RuleSet, d: Derived) -> Scores:
-    """``score`` with the rule set's derived numbers at hand (this runs on every event).
+def score_with(st: CustomerState, lim: Limits) -> Scores:
+    """``score`` with the rule set's limits at hand (this runs on every event).
 
     Each signal is clipped to 0..100 and, when above 0, recorded as a reason; each state takes its
     strongest signal (the first one on a tie).
     """
     reasons: list[tuple[str, CustomerStateName, float]] = []
-    add = reasons.append
+    whole = 0
 
     # scale: assets against own baseline, tier band
     scale = 0.0
     if st.assets_base > 0:
-        x = (1 - (st.demand + st.time_dep + st.invest) / st.assets_base) * 75
-        scale = 0.0 if x < 0 else 100.0 if x > 100 else x
+        scale = _clip((1 - (st.demand + st.time_dep + st.invest) / st.assets_base) * 75)
         if scale > 0:
-            add(("assets_below_baseline", _SCALE, scale))
+            reasons.append(("assets_below_baseline", _SCALE, scale))
     if st.tier:
-        band = band_in(st, d.tier_floors)
+        band = band_in(st, lim.tier_floors)
         if band == 2:
-            add(("tier_lost", _SCALE, 80))
+            reasons.append(("tier_lost", _SCALE, 80.0))
             if 80 > scale:
-                scale = 80
+                scale, whole = 80.0, whole | _W_SCALE
         elif band == 1:
-            add(("tier_critical_band", _SCALE, 48))
+            reasons.append(("tier_critical_band", _SCALE, 48.0))
             if 48 > scale:
-                scale = 48
+                scale, whole = 48.0, whole | _W_SCALE
 
     # stability: dormancy and activity against the weekly baseline (one quiet week is weak
     # evidence: holidays; weeks of decline without recovery are strong)
     stability = 0.0
     if st.last_act:
-        x = (st.newest - st.last_act) / DAY / d.dormant_days * 70
-        stability = 0.0 if x < 0 else 100.0 if x > 100 else x
+        stability = _clip((st.newest - st.last_act) / DAY / lim.dormant_days * 70)
         if stability > 0:
-            add(("dormant", _STABILITY, stability))
+            reasons.append(("dormant", _STABILITY, stability))
     weeks = st.weeks
-    if weeks >= d.drop_warmup and st.act_mean >= d.drop_min_baseline:
+    if weeks >= lim.drop_warmup and st.act_mean >= lim.drop_min_baseline:
         count, folded = 0, st.folded
         for row in st.flow:
             if row[B_WEEK] == folded:
                 count = row[B_ACTS]
                 break
-        x = (1 - count / st.act_mean) * 28
-        value = 0.0 if x < 0 else 100.0 if x > 100 else x
+        value = _clip((1 - count / st.act_mean) * 28)
         if value > 0:
-            add(("activity_drop", _STABILITY, value))
+            reasons.append(("activity_drop", _STABILITY, value))
         if value > stability:
             stability = value
-    if weeks >= d.decline_after and decline_level(st, rs):
-        add(("sustained_decline", _STABILITY, 75))
+    if weeks >= lim.decline_after and decline_level(st, lim):
+        reasons.append(("sustained_decline", _STABILITY, 75.0))
         if 75 > stability:
-            stability = 75
+            stability, whole = 75.0, whole | _W_STABILITY
 
     # risk: days past due, classification, bounced payments
     risk = 0.0
     if st.dpd:
-        x = st.dpd / 90 * 80
-        risk = 0.0 if x < 0 else 100.0 if x > 100 else x
+        risk = _clip(st.dpd / 90 * 80)
         if risk > 0:
-            add(("loan_overdue", _RISK, risk))
+            reasons.append(("loan_overdue", _RISK, risk))
     if st.worst_class:
-        value = _CLASS_SCORE[st.worst_class]
-        add(("loan_classification", _RISK, value))
-        if value > risk:
-            risk = value
+        points = _CLASS_SCORE[st.worst_class]
+        reasons.append(("loan_classification", _RISK, float(points)))
+        if points > risk:
+            risk, whole = float(points), whole | _W_RISK
     if st.bounces:
-        x = st.recent(st.bounces) * 25
-        value = 0.0 if x < 0 else 100.0 if x > 100 else x
+        points = st.recent(st.bounces) * 25
+        value = 100.0 if points > 100 else float(points)  # clipped: no longer fixed points
         if value > 0:
-            add(("payment_bounced", _RISK, value))
+            reasons.append(("payment_bounced", _RISK, value))
         if value > risk:
             risk = value
+            whole = whole & ~_W_RISK if points > 100 else whole | _W_RISK
 
     # account flow: share of funds to other banks, net outflow, missing payroll
     flow = 0.0
@@ -131,59 +152,57 @@ def score_with(st: CustomerState, rs: RuleSet, d: Derived) -> Scores:
             # steadily moving away (not one big purchase, not a busy account) counts in full:
             # without the largest transfer still ``pattern_rest_share`` of the funds, and a
             # 30-day net outflow of ``pattern_net_share`` (largest is in whole units)
-            need = d.min_transfers
+            need = lim.min_transfers
             seen = min(need, transfers)
             weight = 60 * seen / need
-            if (seen >= need and ib_out - 100 * largest >= d.rest_share * (ib_out + funds)
-                    and outflow - inflow >= d.net_share * (outflow + funds)):
-                weight = 100
-            x = share * weight
-            flow = 0.0 if x < 0 else 100.0 if x > 100 else x
+            if (seen >= need and ib_out - 100 * largest >= lim.rest_share * (ib_out + funds)
+                    and outflow - inflow >= lim.net_share * (outflow + funds)):
+                weight = 100.0
+            flow = _clip(share * weight)
             if flow > 0:
-                add(("interbank_outflow_share", _FLOW, flow))
+                reasons.append(("interbank_outflow_share", _FLOW, flow))
         # net outflow as a share of the funds the customer had, once a 30-day window is known
         if outflow > inflow and st.liquid is not None and weeks >= 4:
-            x = (outflow - inflow) / (outflow + funds) * 50
-            value = 0.0 if x < 0 else 100.0 if x > 100 else x
+            value = _clip((outflow - inflow) / (outflow + funds) * 50)
             if value > 0:
-                add(("net_outflow", _FLOW, value))
+                reasons.append(("net_outflow", _FLOW, value))
             if value > flow:
                 flow = value
-    if st.payroll_gap and st.payroll_seen >= d.min_payrolls:
+    if st.payroll_gap and st.payroll_seen >= lim.min_payrolls:
         overdue_days = (st.newest - st.payroll_last) / DAY - st.payroll_gap
-        if overdue_days > d.grace_days:
-            add(("payroll_missing", _FLOW, 70))
+        if overdue_days > lim.grace_days:
+            reasons.append(("payroll_missing", _FLOW, 70.0))
             if 70 > flow:
-                flow = 70
+                flow, whole = 70.0, whole | _W_FLOW
 
     # product usage: cancellations, single-product relationship
     usage = 0.0
     cancels = st.recent(st.cancels) if st.cancels else 0
     if cancels:
-        x = 40 + 20 * cancels
-        usage = 100.0 if x > 100 else x
-        add(("product_cancelled", _USAGE, usage))
+        points = 40 + 20 * cancels
+        usage = 100.0 if points > 100 else float(points)
+        if points <= 100:
+            whole |= _W_USAGE
+        reasons.append(("product_cancelled", _USAGE, usage))
     if st.products.bit_count() == 1:
-        add(("single_product", _USAGE, 30))
+        reasons.append(("single_product", _USAGE, 30.0))
         if 30 > usage:
-            usage = 30
+            usage, whole = 30.0, whole | _W_USAGE
 
-    w_scale, w_stability, w_risk, w_flow, w_usage = d.weights
-    mean = (w_scale * scale + w_stability * stability + w_risk * risk
-            + w_flow * flow + w_usage * usage)
-    composite = d.strongest * max(scale, stability, risk, flow, usage) + d.weakest * mean
+    mean = (lim.w_scale * scale + lim.w_stability * stability + lim.w_risk * risk
+            + lim.w_flow * flow + lim.w_usage * usage)
+    composite = lim.strongest * max(scale, stability, risk, flow, usage) + lim.weakest * mean
     complaints = st.recent(st.complaints) if st.complaints else 0
     if complaints:
-        points = complaints * d.complaint_points
-        composite += points
-        add(("complaint_filed", _STABILITY, _clip(points)))
+        points_f = complaints * lim.complaint_points
+        composite += points_f
+        reasons.append(("complaint_filed", _STABILITY, _clip(points_f)))
     if cancels:
-        composite += cancels * d.cancellation_points
+        composite += cancels * lim.cancellation_points
     if len(reasons) > 1:
         reasons.sort(key=_points, reverse=True)
-    return Scores(  # states, churn, reasons
-        {_SCALE: scale, _STABILITY: stability, _RISK: risk, _FLOW: flow, _USAGE: usage},
-        round(0.0 if composite < 0 else 100.0 if composite > 100 else composite, 1),
+    return Scores(
+        (scale, stability, risk, flow, usage), whole, round(_clip(composite), 1),
         reasons if len(reasons) <= 3 else reasons[:3],
     )
 
@@ -193,25 +212,33 @@ _points = itemgetter(2)
 
 def level_for(*, score_value: float, current: int, rs: RuleSet) -> int:
     """Churn level 0..3 with hysteresis: a level is left only well below its threshold."""
-    d = derived(rs)
-    return next_level(score_value, current, d.levels, d.hysteresis)
+    lim = limits_of(rs)
+    return next_level(score_value, current, lim)
 
 
-def next_level(value: float, current: int, levels: tuple[float, float, float],
-               hysteresis: float) -> int:
-    """``level_for`` with the rule set's thresholds (watch, warning, critical) at hand."""
-    watch, warning, critical = levels
-    up = (value >= watch) + (value >= warning) + (value >= critical)
+def next_level(value: float, current: int, lim: Limits) -> int:
+    """``level_for`` with the rule set's limits at hand."""
+    up = state_level_in(value, lim)
     if up >= current:
         return up
-    value += hysteresis
-    return min(current, (value >= watch) + (value >= warning) + (value >= critical))
+    return min(current, state_level_in(value + lim.hysteresis, lim))
 
 
 def state_level(value: float, rs: RuleSet) -> int:
     """Level of one state score (no hysteresis: the composite carries it)."""
-    watch, warning, critical = derived(rs).levels
-    return (value >= watch) + (value >= warning) + (value >= critical)
+    return state_level_in(value, limits_of(rs))
+
+
+def state_level_in(value: float, lim: Limits) -> int:
+    """``state_level`` with the rule set's limits at hand."""
+    level = 0
+    if value >= lim.watch:
+        level += 1
+    if value >= lim.warning:
+        level += 1
+    if value >= lim.critical:
+        level += 1
+    return level
 
 
 def priority(*, severity: Severity, st: CustomerState) -> int:

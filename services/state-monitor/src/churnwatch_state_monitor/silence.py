@@ -21,17 +21,18 @@ from __future__ import annotations
 import heapq
 from dataclasses import dataclass, field
 from functools import lru_cache
+from typing import Final
 
 from aiokafka.partitioner import murmur2
-
 from churnwatch_shared.alerts import CustomerStateName
 
+from churnwatch_state_monitor.buckets import DAY
+from churnwatch_state_monitor.limits import Limits
 from churnwatch_state_monitor.rules import DORMANCY, PAYROLL_MISSING, RULE_IDS, Finding
-from churnwatch_state_monitor.ruleset import Derived, RuleSet, derived
-from churnwatch_state_monitor.state import DAY, CustomerState
+from churnwatch_state_monitor.state import CustomerState
 
-_DORM_KEY = str(RULE_IDS.index(DORMANCY))
-_PAY_KEY = str(RULE_IDS.index(PAYROLL_MISSING))
+_DORM_KEY: Final = str(RULE_IDS.index(DORMANCY))
+_PAY_KEY: Final = str(RULE_IDS.index(PAYROLL_MISSING))
 
 
 @lru_cache(maxsize=65_536)
@@ -40,54 +41,48 @@ def partition_of(customer_id: str, partitions: int) -> int:
     return (murmur2(customer_id.encode()) & 0x7FFFFFFF) % partitions
 
 
-def _fired_since(st: CustomerState, key: str, start: int) -> bool:
-    last = st.cool.get(key)
-    return last is not None and last[0] > start
-
-
 def _on_grid(at: int, step: int) -> int:
     """The first step boundary at or after ``at`` (epoch-aligned)."""
     return -(-at // step) * step
 
 
-def dormancy_due(st: CustomerState, rs: RuleSet, d: Derived | None = None) -> int | None:
+def dormancy_due(st: CustomerState, lim: Limits) -> int | None:
     last_act = st.last_act
-    if not last_act or not rs.rules.dormancy.enabled:
+    if not last_act or not lim.dormancy_on:
         return None
     fired = st.cool.get(_DORM_KEY)
     if fired is not None and fired[0] > last_act:
         return None
-    d = d or derived(rs)
-    return -(-(last_act + d.dormant) // d.step) * d.step  # on the grid
+    return _on_grid(last_act + lim.dormant, lim.step)
 
 
-def payroll_due(st: CustomerState, rs: RuleSet) -> int | None:
-    cfg = rs.rules.payroll_missing
-    if (not st.payroll_gap or st.payroll_seen < cfg.min_payrolls_seen or not cfg.enabled
-            or _fired_since(st, _PAY_KEY, st.payroll_last)):
+def payroll_due(st: CustomerState, lim: Limits) -> int | None:
+    if not st.payroll_gap or st.payroll_seen < lim.min_payrolls or not lim.payroll_on:
         return None
-    expected = st.payroll_last + int((st.payroll_gap + cfg.grace_days) * DAY) + 1
-    return _on_grid(expected, rs.silence_step_hours * 3600)
+    fired = st.cool.get(_PAY_KEY)
+    if fired is not None and fired[0] > st.payroll_last:
+        return None
+    expected = st.payroll_last + int((st.payroll_gap + lim.grace_days) * DAY) + 1
+    return _on_grid(expected, lim.step)
 
 
-def next_due(st: CustomerState, rs: RuleSet, d: Derived | None = None) -> int | None:
-    """The earliest grid time at which a silence rule could fire for this state, or None
-    (``d``: the rule set's derived numbers, when the caller has them at hand)."""
-    dormancy = dormancy_due(st, rs, d)
+def next_due(st: CustomerState, lim: Limits) -> int | None:
+    """The earliest grid time at which a silence rule could fire for this state, or None."""
+    dormancy = dormancy_due(st, lim)
     if not st.payroll_gap:  # no payroll cycle learnt (most customers): nothing else is due
         return dormancy
-    payroll = payroll_due(st, rs)
+    payroll = payroll_due(st, lim)
     if dormancy is None or (payroll is not None and payroll < dormancy):
         return payroll
     return dormancy
 
 
-def findings(st: CustomerState, *, at: int, rs: RuleSet) -> list[Finding]:
+def findings(st: CustomerState, *, at: int, lim: Limits) -> list[Finding]:
     """Silence findings due at grid time ``at`` (callers pass the grid time, see ``next_due``)."""
     found: list[Finding] = []
-    due = dormancy_due(st, rs)
+    due = dormancy_due(st, lim)
     if due is not None and due <= at:
-        cfg, idle = rs.rules.dormancy, (due - st.last_act) // DAY
+        cfg, idle = lim.rs.rules.dormancy, (due - st.last_act) // DAY
         found.append(Finding(
             rule_id=DORMANCY, state=CustomerStateName.STABILITY, severity=cfg.severity,
             title=f"No customer-initiated activity for {idle} days",
@@ -95,12 +90,12 @@ def findings(st: CustomerState, *, at: int, rs: RuleSet) -> list[Finding]:
             text=f"{idle} days since the last customer-initiated activity",
             observed=idle, baseline=cfg.dormant_days, window=f"{idle}d",
         ))
-    due = payroll_due(st, rs)
+    due = payroll_due(st, lim)
     if due is not None and due <= at:
-        cfg, late = rs.rules.payroll_missing, (due - st.payroll_last) // DAY
+        pay, late = lim.rs.rules.payroll_missing, (due - st.payroll_last) // DAY
         found.append(Finding(
             rule_id=PAYROLL_MISSING, state=CustomerStateName.ACCOUNT_FLOW,
-            severity=cfg.severity, title="Expected payroll credit has not arrived",
+            severity=pay.severity, title="Expected payroll credit has not arrived",
             condition_key=f"after:{st.payroll_last}", code="payroll_missing",
             text=f"last payroll credit {late} days ago; usual gap {st.payroll_gap:.0f} days",
             observed=late, baseline=round(st.payroll_gap, 1), window="payroll cycle",

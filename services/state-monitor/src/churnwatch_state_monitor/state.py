@@ -13,126 +13,147 @@ four-week windows. Out-of-order events within the rule set's lateness land in th
 from __future__ import annotations
 
 from binascii import b2a_base64
-from dataclasses import dataclass, field, fields
-from decimal import Decimal
-from hashlib import blake2b
-from operator import attrgetter
+from dataclasses import dataclass, fields
+from operator import attrgetter, itemgetter
+from typing import Final
 
 import orjson
+from churnwatch_shared.events import LoanClassification, Product, ProductKind
 
-from churnwatch_shared.events import (
-    BANK_INITIATED_CATEGORIES,
-    Channel,
-    Direction,
-    LoanClassification,
-    Product,
-    ProductKind,
-    TransactionCategory,
+from churnwatch_state_monitor.buckets import (
+    B_ACTS,
+    B_CARD,
+    B_IB_MAX,
+    B_IB_N,
+    B_IB_OUT,
+    B_IN,
+    B_ONLINE,
+    B_OUT,
+    B_WEEK,
+    DAY,
+    FLOW_BUCKETS,
+    NINETY_DAYS,
+    ROW_LEN,
+    WEEK,
+    closed_weeks,
+    month_totals,
+    window_sum,
 )
+from churnwatch_state_monitor.facts import FINGERPRINT_CHARS, Txn, cents, event_fingerprint
 
-STATE_SCHEMA = 4  # 2: bucket rows gained the interbank debit count; `band` field
+# re-exported: moved to ``buckets`` and ``facts``
+__all__ = ["DAY", "WEEK", "CustomerState", "cents", "event_fingerprint"]
+
+STATE_SCHEMA: Final = 4  # 2: bucket rows gained the interbank debit count; `band` field
 # 3: bucket rows gained the largest single interbank debit
 # 4: `seen` is one string of base64 fingerprints (was a list of 48-bit integers)
-DAY = 86_400
-WEEK = 7 * DAY
-FLOW_BUCKETS = 6  # 7-day buckets kept: the 30-day window plus one week for the decline check
-RECENT_CAP = 8  # timestamps kept for 90-day counts (cancellations, complaints, bounces)
-NINETY_DAYS = 90 * DAY
-
-# Bucket row layout:
-# [week, inflow, outflow, interbank_out, customer_txns, card_spend, online_txns, interbank_debits,
-#  largest_interbank_debit (whole currency units, not cents)]
-# The last column is appended only when the week has an interbank debit (most rows: 2 bytes less).
-B_WEEK, B_IN, B_OUT, B_IB_OUT, B_ACTS, B_CARD, B_ONLINE, B_IB_N, B_IB_MAX = range(9)
-_ROW_LEN = 8  # columns every row has
 # A payroll credit sooner than this after the previous one is a bonus or correction, not the
 # monthly cycle: it neither moves the expected payday nor shortens the expected gap.
-PAYROLL_MIN_GAP_DAYS = 20
+PAYROLL_MIN_GAP_DAYS: Final = 20
+RECENT_CAP: Final = 8  # timestamps kept for 90-day counts (cancellations, complaints, bounces)
 
 PRODUCT_BIT: dict[str, int] = {p.value: 1 << i for i, p in enumerate(Product)}
 CLASS_RANK: dict[str, int] = {c.value: i for i, c in enumerate(LoanClassification)}
-_ONLINE = frozenset({Channel.ONLINE, Channel.MOBILE})
-_DEBIT = Direction.DEBIT  # enum members as constants: an Enum class attribute costs a lookup
-_CARD_SPEND, _PAYROLL_CREDIT = TransactionCategory.CARD_SPEND, TransactionCategory.PAYROLL_CREDIT
-_DEMAND, _TIME_DEPOSIT = ProductKind.DEMAND, ProductKind.TIME_DEPOSIT
-_LOAN, _INVESTMENT = ProductKind.LOAN, ProductKind.INVESTMENT
+_DEMAND: Final = ProductKind.DEMAND  # enum members as constants: an Enum class attribute costs a lookup
+_TIME_DEPOSIT: Final = ProductKind.TIME_DEPOSIT
+_LOAN: Final = ProductKind.LOAN
+_INVESTMENT: Final = ProductKind.INVESTMENT
 _NO_TOTALS: dict[ProductKind, int] = dict.fromkeys(ProductKind, 0)
-
-
-def cents(amount: Decimal) -> int:
-    """Decimal amount to integer minor units (half-even rounding of sub-cent digits)."""
-    return int(amount.scaleb(2).to_integral_value())
-
-
-FINGERPRINT_CHARS = 8  # 48 bits in base64, no padding
-
-
-def event_fingerprint(event_id: str) -> str:
-    """A 48-bit fingerprint of an event id as 8 base64 characters: a dozen per customer fit in
-    one short string (one object to keep, copy and encode instead of a list of integers)."""
-    return b2a_base64(blake2b(event_id.encode(), digest_size=6).digest(), newline=False).decode()
+_WEEK_OF = itemgetter(B_WEEK)
 
 
 @dataclass(slots=True)
 class CustomerState:
     """Everything the monitor remembers about one customer, in one table row."""
 
-    v: int = STATE_SCHEMA
-    newest: int = 0  # newest applied occurred_at (epoch s)
-    events: int = 0
-    seen: str = ""  # fingerprints of recent event ids, oldest first (8 characters each)
+    v: int
+    newest: int  # newest applied occurred_at (epoch s)
+    events: int
+    seen: str  # fingerprints of recent event ids, oldest first (8 characters each)
     # profile (tier drives the critical band and priority)
-    tier: str | None = None
-    segment: str | None = None
-    branch: str | None = None
-    since: int | None = None  # relationship start (epoch s)
+    tier: str | None
+    segment: str | None
+    branch: str | None
+    since: int | None  # relationship start (epoch s)
     # scale (cents)
-    demand: int = 0
-    time_dep: int = 0
-    loans: int = 0
-    invest: int = 0
-    liquid: int | None = None  # last known balance of the transacting account(s)
-    adb30: float = 0.0  # time-weighted average daily balance, ~30 and ~90 days
-    adb90: float = 0.0
-    adb_at: int = 0
-    assets_base: float = 0.0  # EWMA of financial assets at snapshots
-    peak_assets: int = 0
+    demand: int
+    time_dep: int
+    loans: int
+    invest: int
+    liquid: int | None  # last known balance of the transacting account(s)
+    adb30: float  # time-weighted average daily balance, ~30 and ~90 days
+    adb90: float
+    adb_at: int
+    assets_base: float  # EWMA of financial assets at snapshots
+    peak_assets: int
     # stability: weekly customer-initiated activity baseline
-    act_mean: float = 0.0
-    act_var: float = 0.0
-    card_mean: float = 0.0
-    online_mean: float = 0.0
-    weeks: int = 0  # weeks folded into the baselines
-    folded: int = -1  # newest week index folded
-    last_act: int = 0  # last customer-initiated activity (epoch s)
-    time_shift: int = 0  # cents moved from demand into time deposits in the newest snapshot
+    act_mean: float
+    act_var: float
+    card_mean: float
+    online_mean: float
+    weeks: int  # weeks folded into the baselines
+    folded: int  # newest week index folded
+    last_act: int  # last customer-initiated activity (epoch s)
+    time_shift: int  # cents moved from demand into time deposits in the newest snapshot
     # risk
-    dpd: int = 0
-    overdue: int = 0
-    penalty: int = 0
-    worst_class: int = 0
-    bounces: tuple[int, ...] = ()  # 90-day stamps (tuples: most are empty, and () is shared)
+    dpd: int
+    overdue: int
+    penalty: int
+    worst_class: int
+    bounces: tuple[int, ...]  # 90-day stamps (tuples: most are empty, and () is shared)
     # account flow
-    flow: list[list[int]] = field(default_factory=list)
-    payroll_last: int = 0
-    payroll_seen: int = 0
-    payroll_gap: float = 0.0  # EWMA days between payroll credits
+    flow: list[list[int]]
+    payroll_last: int
+    payroll_seen: int
+    payroll_gap: float  # EWMA days between payroll credits
     # product usage
-    products: int = 0  # bitmask over Product
-    accounts: int = 0
-    cancels: tuple[int, ...] = ()
-    complaints: tuple[int, ...] = ()
-    open_complaints: int = 0
+    products: int  # bitmask over Product
+    accounts: int
+    cancels: tuple[int, ...]
+    complaints: tuple[int, ...]
+    open_complaints: int
     # alerting memory: rule id -> [epoch s of last alert, severity rank]
-    cool: dict[str, list[int]] = field(default_factory=dict)
-    churn: float = 0.0
-    level: int = 0  # 0 normal, 1 watch, 2 warning, 3 critical
+    cool: dict[str, list[int]]
+    churn: float
+    level: int  # 0 normal, 1 watch, 2 warning, 3 critical
     # offset of the newest applied source record (the customer's partition never changes):
     # a record at or below it is a redelivery after a crash or rebalance, whatever the dedup window
-    off: int = -1
+    off: int
     # tier band the customer was last judged in: 0 at/above threshold, 1 critical band, 2 below
-    band: int = 0
-    fading: int = 0  # week a sustained activity decline was first seen (0: none now)
+    band: int
+    fading: int  # week a sustained activity decline was first seen (0: none now)
+
+    def __init__(
+        self, v: int = STATE_SCHEMA, newest: int = 0, events: int = 0, seen: str = "",
+        tier: str | None = None, segment: str | None = None, branch: str | None = None,
+        since: int | None = None, demand: int = 0, time_dep: int = 0, loans: int = 0,
+        invest: int = 0, liquid: int | None = None, adb30: float = 0.0, adb90: float = 0.0,
+        adb_at: int = 0, assets_base: float = 0.0, peak_assets: int = 0, act_mean: float = 0.0,
+        act_var: float = 0.0, card_mean: float = 0.0, online_mean: float = 0.0, weeks: int = 0,
+        folded: int = -1, last_act: int = 0, time_shift: int = 0, dpd: int = 0, overdue: int = 0,
+        penalty: int = 0, worst_class: int = 0, bounces: tuple[int, ...] = (),
+        flow: list[list[int]] | None = None, payroll_last: int = 0, payroll_seen: int = 0,
+        payroll_gap: float = 0.0, products: int = 0, accounts: int = 0,
+        cancels: tuple[int, ...] = (), complaints: tuple[int, ...] = (), open_complaints: int = 0,
+        cool: dict[str, list[int]] | None = None, churn: float = 0.0, level: int = 0, off: int = -1,
+        band: int = 0, fading: int = 0,
+    ) -> None:
+        self.v, self.newest, self.events, self.seen = v, newest, events, seen
+        self.tier, self.segment, self.branch, self.since = tier, segment, branch, since
+        self.demand, self.time_dep, self.loans, self.invest = demand, time_dep, loans, invest
+        self.liquid, self.adb30, self.adb90, self.adb_at = liquid, adb30, adb90, adb_at
+        self.assets_base, self.peak_assets = assets_base, peak_assets
+        self.act_mean, self.act_var, self.card_mean = act_mean, act_var, card_mean
+        self.online_mean, self.weeks, self.folded = online_mean, weeks, folded
+        self.last_act, self.time_shift, self.dpd, self.overdue = last_act, time_shift, dpd, overdue
+        self.penalty, self.worst_class, self.bounces = penalty, worst_class, bounces
+        self.flow = [] if flow is None else flow
+        self.payroll_last, self.payroll_seen = payroll_last, payroll_seen
+        self.payroll_gap, self.products, self.accounts = payroll_gap, products, accounts
+        self.cancels, self.complaints, self.open_complaints = cancels, complaints, open_complaints
+        self.cool = {} if cool is None else cool
+        self.churn, self.level, self.off, self.band = churn, level, off, band
+        self.fading = fading
 
     def encode(self) -> bytes:
         """The table value bytes: a positional JSON array (field names would double the size)."""
@@ -157,46 +178,17 @@ class CustomerState:
 
     def window(self, *, column: int, buckets: int) -> int:
         """Sum of one bucket column over the newest ``buckets`` weeks."""
-        if not self.flow:
-            return 0
-        floor = self.flow[-1][B_WEEK] - buckets + 1
-        return sum(row[column] for row in self.flow if row[B_WEEK] >= floor)
+        return window_sum(self.flow, column, buckets)
 
     def month_flow(self) -> tuple[int, int, int, int, int]:
-        """The 30-day window (newest five buckets) in one pass: inflow, outflow, outflow to other
-        banks, interbank debits, largest single interbank debit (whole units)."""
-        inflow = outflow = ib_out = ib_n = ib_max = 0
-        flow = self.flow
-        if flow:
-            floor = flow[-1][B_WEEK] - 4
-            for row in flow:
-                if row[B_WEEK] >= floor:
-                    inflow += row[B_IN]
-                    outflow += row[B_OUT]
-                    ib_out += row[B_IB_OUT]
-                    ib_n += row[B_IB_N]
-                    if len(row) > B_IB_MAX and row[B_IB_MAX] > ib_max:
-                        ib_max = row[B_IB_MAX]
-        return inflow, outflow, ib_out, ib_n, ib_max
+        """The 30-day window: see ``buckets.month_totals``."""
+        return month_totals(self.flow)
 
     def closed_weeks(self, *, alpha: float) -> tuple[float, list[int]] | None:
-        """Customer-initiated counts of the five newest closed weeks (oldest first) and the
-        weekly baseline as it stood before them (the EWMA folds of those weeks undone), or None
-        while fewer weeks are known. The newest bucket's week is still open."""
-        flow = self.flow
-        if not flow or self.weeks < 5 or alpha >= 1:
+        """The five newest closed weeks and the baseline before them: see ``buckets.closed_weeks``."""
+        if self.weeks < 5:
             return None
-        oldest = flow[-1][B_WEEK] - 5  # the newest bucket's week minus five
-        counts = [0, 0, 0, 0, 0]
-        for row in flow:
-            i = row[B_WEEK] - oldest
-            if 0 <= i < 5:
-                counts[i] = row[B_ACTS]
-        # weeks oldest .. folded were folded into act_mean: unfold them, newest first
-        base, keep = self.act_mean, 1 - alpha
-        for i in range(min(self.folded - oldest, 4), -1, -1):
-            base = (base - alpha * counts[i]) / keep
-        return base, counts
+        return closed_weeks(self.flow, alpha=alpha, act_mean=self.act_mean, folded=self.folded)
 
     def recent(self, stamps: tuple[int, ...]) -> int:
         """How many timestamps fall in the 90 days before the newest event."""
@@ -244,7 +236,7 @@ class CustomerState:
             if row[B_WEEK] < week:
                 row = [week, 0, 0, 0, 0, 0, 0, 0]
                 self.flow.append(row)
-                self.flow.sort(key=lambda r: r[0])
+                self.flow.sort(key=_WEEK_OF)
                 return row
         return None  # older than every bucket kept: outside the windows
 
@@ -284,13 +276,12 @@ class CustomerState:
 
     # --- updates per event type -------------------------------------------------------------
 
-    def apply_transaction(self, p, at: int, *, alpha: float) -> int | None:  # noqa: ANN001
-        """Apply a transaction.posted payload; returns the balance before it (cents) if known."""
-        amount = cents(p.amount)
-        debit = p.direction is _DEBIT
-        if p.balance_after is not None:
-            after = cents(p.balance_after)
-            before: int | None = after + amount if debit else after - amount
+    def apply_transaction(self, t: Txn, at: int, *, alpha: float) -> int | None:
+        """Apply a posted transaction; returns the balance before it (cents) if known."""
+        amount, debit, after = t.amount, t.debit, t.after
+        before: int | None
+        if after is not None:
+            before = after + amount if debit else after - amount
         else:
             before = self.liquid
             after = None if before is None else (before - amount if debit else before + amount)
@@ -298,12 +289,10 @@ class CustomerState:
             self._track_balance(after, at)
         flow = self.flow
         row = flow[-1] if flow and flow[-1][B_WEEK] == at // WEEK else self._bucket(at, alpha=alpha)
-        customer_initiated = (p.customer_initiated if p.customer_initiated is not None
-                              else p.category not in BANK_INITIATED_CATEGORIES)
         if row is not None:
             if debit:
                 row[B_OUT] += amount
-                if not p.counterparty_is_own_bank:
+                if not t.own_bank:
                     row[B_IB_OUT] += amount
                     row[B_IB_N] += 1
                     # whole currency units: a share needs no cents, the record stays small
@@ -312,15 +301,15 @@ class CustomerState:
                     row[B_IB_MAX] = max(row[B_IB_MAX], amount // 100)
             else:
                 row[B_IN] += amount
-            if customer_initiated:
+            if t.customer_initiated:
                 row[B_ACTS] += 1
-                if p.channel in _ONLINE:
+                if t.online:
                     row[B_ONLINE] += 1
-            if p.category is _CARD_SPEND:
+            if t.card_spend:
                 row[B_CARD] += amount
-        if customer_initiated and at > self.last_act:
+        if t.customer_initiated and at > self.last_act:
             self.last_act = at
-        if not debit and p.category is _PAYROLL_CREDIT:
+        if not debit and t.payroll:
             self._payroll(at, alpha=alpha)
         return before
 
@@ -393,7 +382,7 @@ def _upgrade(values: list) -> None:
     """Bring a record of an older schema (the same positions) to the current one, in place."""
     if values[0] < 3:  # schema 1-2: bucket rows lack the newer columns
         for row in values[_FLOW_INDEX]:
-            row.extend([0] * (_ROW_LEN - len(row)))
+            row.extend([0] * (ROW_LEN - len(row)))
     if values[0] < 4:  # schema 1-3: the same 48-bit fingerprints as big-endian integers
         values[_SEEN_INDEX] = "".join(b2a_base64(value.to_bytes(6, "big"), newline=False).decode()
                                       for value in values[_SEEN_INDEX])

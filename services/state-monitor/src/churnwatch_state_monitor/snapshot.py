@@ -1,0 +1,74 @@
+"""The CustomerStateSnapshot record: the customer's five states, their metrics and scores.
+
+Built as plain data and serialised with orjson (no pydantic on the hot path); the shape is the
+``churnwatch_shared.customer_state`` contract.
+"""
+
+from __future__ import annotations
+
+from datetime import UTC, datetime
+from typing import Any, Final
+
+from churnwatch_state_monitor.buckets import B_IB_OUT, DAY
+from churnwatch_state_monitor.limits import Limits
+from churnwatch_state_monitor.rules import CLASS_RANK, money_str
+from churnwatch_state_monitor.scoring import LEVELS, STATE_NAMES, Scores, state_level_in
+from churnwatch_state_monitor.state import CustomerState
+
+_CLASS_NAMES: Final = tuple(CLASS_RANK)  # rank -> classification
+_STATE_KEYS: Final = tuple(name.value for name in STATE_NAMES)  # in ``Scores.values`` order
+
+
+def snapshot_dict(customer_id: str, st: CustomerState, scores: Scores,
+                  lim: Limits) -> dict[str, Any]:
+    """The CustomerStateSnapshot as plain data."""
+    idle = (st.newest - st.last_act) // DAY if st.last_act else None
+    inflow, outflow, ib_out, _, _ = st.month_flow()
+    products = st.products.bit_count()
+    metrics = (
+        {  # scale
+            "deposits_demand": money_str(st.demand), "deposits_time": money_str(st.time_dep),
+            "loans": money_str(st.loans), "investments": money_str(st.invest),
+            "financial_assets": money_str(st.assets),
+            "adb_30d": money_str(int(st.adb30)), "adb_90d": money_str(int(st.adb90)),
+            "assets_baseline": money_str(int(st.assets_base)), "tier": st.tier,
+        },
+        {  # stability
+            "txns_week_baseline": round(st.act_mean, 2), "days_since_activity": idle,
+            "moved_to_time_deposits": money_str(st.time_shift),
+            "tenure_days": (st.newest - st.since) // DAY if st.since else None,
+            "complaints_90d": st.recent(st.complaints), "open_complaints": st.open_complaints,
+        },
+        {  # risk
+            "days_past_due": st.dpd, "overdue_amount": money_str(st.overdue),
+            "penalty_interest": money_str(st.penalty),
+            "worst_classification": _CLASS_NAMES[st.worst_class],
+            "bounced_90d": st.recent(st.bounces),
+        },
+        {  # account flow
+            "inflow_30d": money_str(inflow),
+            "outflow_30d": money_str(outflow),
+            "interbank_outflow_7d": money_str(st.window(column=B_IB_OUT, buckets=1)),
+            "interbank_outflow_30d": money_str(ib_out),
+            "payroll_gap_days": round(st.payroll_gap, 1) if st.payroll_gap else None,
+        },
+        {  # product usage
+            "active_products": products, "cancellations_90d": st.recent(st.cancels),
+            "single_product": products == 1,
+            "card_spend_week_baseline": money_str(int(st.card_mean)),
+            "online_txns_week_baseline": round(st.online_mean, 2),
+        },
+    )
+    states: dict[str, Any] = {}
+    for i in range(5):  # a state's level: as ``scoring.state_level`` (no hysteresis)
+        states[_STATE_KEYS[i]] = {
+            "level": LEVELS[state_level_in(scores.values[i], lim)],
+            "score": scores.shown(i), "metrics": metrics[i],
+        }
+    return {
+        "customer_id": customer_id,
+        "as_of": datetime.fromtimestamp(st.newest, UTC).isoformat(),
+        "churn_score": st.churn, "churn_level": LEVELS[st.level],
+        "ruleset_version": lim.version, "tier": st.tier, "segment": st.segment,
+        "branch_id": st.branch, "events_applied": st.events, "states": states,
+    }
