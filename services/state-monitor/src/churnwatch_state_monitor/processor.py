@@ -215,6 +215,8 @@ class EventProcessor:
     def _apply(self, batch: dict[TopicPartition, list[Any]], work: Work) -> None:
         now = datetime.now(UTC)
         monitor, stores = self.monitor, self.stores
+        process, decode = monitor.process, CustomerState.decode
+        states, dirty, snapshots = work.states, work.dirty, work.snapshots
         armed = self.faults.armed
         tally = dict.fromkeys((*Status, "invalid", "snapshots"), 0)  # counted once per batch
         for tp, records in batch.items():
@@ -240,36 +242,35 @@ class EventProcessor:
                     tally["invalid"] += 1
                     work.dead_letter(record, "record key does not match customer_id")
                     continue
-                state = work.states.get(customer_id)
+                state = states.get(customer_id)
                 if state is None:
                     raw = store.get(customer_id)
-                    state = CustomerState.decode(raw) if raw is not None else None
-                outcome = monitor.process(state, event, now=now, offset=record.offset)
+                    state = decode(raw) if raw is not None else None
+                outcome = process(state, event, now=now, offset=record.offset)
                 status = outcome.status
                 tally[status] += 1
                 if status is Status.APPLIED:
-                    st = outcome.state
-                    work.changed(customer_id, partition, st)
-                    for alert in outcome.alerts:
-                        self._count(alert)
-                        work.alerts.append((key, alert.model_dump_json().encode()))
+                    states[customer_id] = outcome.state
+                    dirty[customer_id] = partition
+                    if outcome.alerts:
+                        for alert in outcome.alerts:
+                            self._count(alert)
+                            work.alerts.append((key, alert.model_dump_json().encode()))
                     if outcome.snapshot is not None:
                         tally["snapshots"] += 1
-                        work.snapshots.append((key, outcome.snapshot))
-                    self.scanner.note_event(partition=partition, customer_id=customer_id,
-                                            at=st.newest, state=st)
+                        snapshots.append((key, outcome.snapshot))
                     if armed:
                         work.event_ids.append(event.event_id)
                 elif status is Status.REDELIVERED:
                     # already in the restored state (its alerts were acked before that state was
                     # written); re-publish the snapshot, which may have been lost
-                    work.states[customer_id] = outcome.state
-                    work.snapshots.append((key, monitor.snapshot_bytes(customer_id,
-                                                                       outcome.state)))
+                    states[customer_id] = outcome.state
+                    snapshots.append((key, monitor.snapshot_bytes(customer_id, outcome.state)))
                 elif status is Status.LATE:
                     log.warning("late event not merged", event_id=event.event_id,
                                 customer_id=customer_id)
             work.offsets[tp] = records[-1].offset + 1
+        self.scanner.note_applied(dirty, states)  # silence due times from the final states
         self._record(tally)
 
     def _record(self, tally: dict) -> None:

@@ -1,7 +1,7 @@
 """The worker side of event-time silence rules: one ``SilenceIndex`` per owned partition.
 
-- Every applied event updates its partition's watermark and the customer's due time
-  (``note_event``).
+- Every batch's applied events update their partition's watermark and their customers' due
+  times (``note_applied``).
 - On each tick (``tick``, run by the processor between batches, never concurrently with one),
   the customers due by their partition's watermark are popped (at most ``budget`` per tick in
   all) and ``Monitor.scan`` judges them. What changes goes into the same ``Work`` as a batch's
@@ -37,13 +37,19 @@ class SilenceScanner:
         self.indexes: dict[int, SilenceIndex] = {}
         self.fired = 0
 
-    def note_event(self, *, partition: int, customer_id: str, at: int,
-                   state: CustomerState) -> None:
-        """An event was applied on ``partition``."""
-        index = self.indexes.get(partition)
-        if index is not None:
-            index.observe(at)
-            index.schedule(customer_id, self.monitor.silence_due(state))
+    def note_applied(self, dirty: dict[str, int], states: dict[str, CustomerState]) -> None:
+        """A batch applied events to the customers in ``dirty`` (customer -> EVENTS partition,
+        final states in ``states``): each partition's watermark takes their newest event times,
+        each customer's due time comes from its final state. The same result as noting every
+        event (``newest`` only grows; a due time is overwritten by the next), with one due-time
+        computation per customer and batch instead of one per event."""
+        indexes, due_of = self.indexes, self.monitor.silence_due
+        for customer_id, partition in dirty.items():
+            index = indexes.get(partition)
+            if index is not None:
+                st = states[customer_id]
+                index.observe(st.newest)
+                index.schedule(customer_id, due_of(st))
 
     def drop(self, partition: int) -> None:
         self.indexes.pop(partition, None)
