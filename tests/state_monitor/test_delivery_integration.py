@@ -18,7 +18,7 @@ from churnwatch_shared import topics
 from churnwatch_state_monitor.changelog import changelog_topic, ensure_changelog, restore
 from churnwatch_state_monitor.faults import FaultPoints
 from churnwatch_state_monitor.store import MemoryStore
-from churnwatch_state_monitor.work import Topics, Work, deliver, send_batches
+from churnwatch_state_monitor.work import LeaseLapsed, Topics, Work, deliver, send_batches
 
 pytestmark = pytest.mark.integration
 
@@ -134,3 +134,38 @@ async def test_batched_delivery_keeps_changelog_offsets_order_and_key_partitions
                     assert [r.value for r in records if r.key == key] == [
                         f"alert-{n}-{key.decode().split('-')[1]}".encode() for n in (1, 2)]
 
+
+
+async def test_a_batch_past_its_group_lease_writes_no_state(
+    make_namespace, kafka_bootstrap: str  # noqa: ANN001
+) -> None:
+    """A worker that was paused past its session timeout may have lost its partitions: its
+    batch's alerts may go out (same ids as the new owner's), its state records and snapshots
+    must not, and the store keeps its old state."""
+    namespace = await make_namespace()
+    names = Topics(alerts=topics.ALERTS.name(namespace),
+                   snapshots=topics.CUSTOMER_STATE.name(namespace),
+                   dead_letter=topics.DEAD_LETTER.name(namespace),
+                   changelog=changelog_topic(f"{namespace}-state-monitor"))
+    await ensure_changelog(bootstrap=kafka_bootstrap, topic=names.changelog,
+                           partitions=PARTITIONS)
+    producer = AIOKafkaProducer(bootstrap_servers=kafka_bootstrap, acks="all",
+                                enable_idempotence=True)
+    await producer.start()
+    stores = {p: MemoryStore(p) for p in (0, 3)}
+    try:
+        await deliver(_work(1, {0: 3, 3: 2}), producer=producer, names=names, stores=stores,
+                      faults=FaultPoints(None))  # within its lease (the default: no deadline)
+        lapsed = _work(2, {0: 3, 3: 2})
+        lapsed.write_by = time.monotonic() - 0.5
+        with pytest.raises(LeaseLapsed, match="past its consumer-group lease before the state"):
+            await deliver(lapsed, producer=producer, names=names, stores=stores,
+                          faults=FaultPoints(None))
+    finally:
+        await producer.stop()
+    changelog = await _records(kafka_bootstrap, names.changelog, PARTITIONS)
+    assert [r.value[:6] for r in changelog[0]] == [b"c0-0@1", b"c0-1@1", b"c0-2@1"]
+    assert stores[0].changelog_next == 3 and stores[3].changelog_next == 2
+    assert all(v.startswith(k.encode() + b"@1:") for k, v in stores[0].items())
+    snapshots = await _records(kafka_bootstrap, names.snapshots, PARTITIONS)
+    assert sum(len(r) for r in snapshots.values()) == 40  # round 1's only

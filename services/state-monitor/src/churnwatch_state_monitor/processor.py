@@ -85,6 +85,8 @@ class EventProcessor:
         self.committed: dict[int, int] = {}
         self.restoring = False
         self.running = False
+        self._assigned_at = 0.0  # monotonic end of the latest assignment
+        self._lease_s = settings.session_timeout_s - settings.heartbeat_interval_s
         self._lock = asyncio.Lock()  # one batch (or rebalance step) at a time
         self._alert_counters: dict[tuple[str, str], Any] = {}
         self._tasks: list[asyncio.Task] = []
@@ -113,7 +115,7 @@ class EventProcessor:
             auto_offset_reset="earliest", fetch_max_wait_ms=s.fetch_max_wait_ms,
             max_partition_fetch_bytes=4 << 20,
             session_timeout_ms=int(s.session_timeout_s * 1000),
-            heartbeat_interval_ms=int(min(3.0, s.session_timeout_s / 3) * 1000))
+            heartbeat_interval_ms=int(s.heartbeat_interval_s * 1000))
         self.consumer.subscribe([self.events_topic], listener=_Ownership(self))
         await self.consumer.start()
         self.running = True
@@ -184,6 +186,7 @@ class EventProcessor:
                     await self.scanner.build(partition, store)
                 self.stores.update(gained)
                 self.watchdog.reset()
+                self._assigned_at = time.monotonic()
         finally:
             self.restoring = False
         log.info("partitions assigned", partitions=sorted(partitions))
@@ -196,12 +199,16 @@ class EventProcessor:
         poll_ms = int(min(1.0, s.scan_interval_s or 1.0) * 1000)
         next_scan = time.monotonic() + s.scan_interval_s
         while True:
+            asked = time.monotonic()
             batch = await self.consumer.getmany(timeout_ms=poll_ms, max_records=s.batch_max_events)
             async with self._lock:
                 if not self.running:
                     return
                 started = time.perf_counter()
-                work = Work()
+                # the group holds our partitions at least a session timeout past the last
+                # heartbeat, which was at most a heartbeat interval before we asked (or before an
+                # assignment finished, if one ran meanwhile)
+                work = Work(write_by=max(asked, self._assigned_at) + self._lease_s)
                 if batch:
                     self._apply(batch, work)
                     self.metrics.batch_events.observe(sum(len(r) for r in batch.values()))

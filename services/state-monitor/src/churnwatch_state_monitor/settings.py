@@ -98,6 +98,11 @@ class MonitorSettings(BaseSettings):
         return self
 
     @property
+    def heartbeat_interval_s(self) -> float:
+        """Consumer-group heartbeat interval: a third of the session timeout, at most 3 s."""
+        return min(3.0, self.session_timeout_s / 3)
+
+    @property
     def resolved_app_id(self) -> str:
         return self.app_id or f"{self.common.topic_namespace}-state-monitor"
 

@@ -26,6 +26,7 @@ default partitioner gives their customer key (murmur2), as a plain ``send`` woul
 from __future__ import annotations
 
 import asyncio
+import time
 from collections import defaultdict
 from collections.abc import Iterable
 from dataclasses import dataclass, field
@@ -66,6 +67,9 @@ class Work:
     snapshots: list[tuple[bytes, bytes]] = field(default_factory=list)
     offsets: dict[TopicPartition, int] = field(default_factory=dict)
     event_ids: list[str] = field(default_factory=list)  # kept only when a fault is armed
+    # monotonic time after which the group may have given this batch's partitions to another
+    # worker: state and snapshots are not written past it (see ``LeaseLapsed``)
+    write_by: float = float("inf")
 
     def changed(self, customer_id: str, partition: int, state: CustomerState) -> None:
         self.states[customer_id] = state
@@ -127,6 +131,23 @@ async def _acked_next_offsets(queued: list[tuple[int, int, asyncio.Future]]) -> 
     return next_offset
 
 
+class LeaseLapsed(RuntimeError):
+    """The batch outlived the consumer-group lease it was fetched under.
+
+    A worker paused for longer than its session timeout (a stopped VM, a long stall) may have
+    lost its partitions to another worker meanwhile; writing this batch's state records then would
+    put older state after the new owner's on the changelog. The worker stops instead and its
+    restart resumes from the changelog and the committed offsets, as after any crash.
+    """
+
+
+def _check_lease(work: Work, step: str) -> None:
+    late = time.monotonic() - work.write_by
+    if late > 0:
+        raise LeaseLapsed(f"batch is {late:.1f} s past its consumer-group lease before {step}; "
+                          "its partitions may belong to another worker now, so it is not written")
+
+
 async def deliver(work: Work, *, producer: AIOKafkaProducer, names: Topics,
                   stores: dict[int, PartitionStore], faults: FaultPoints) -> None:
     """Steps 1-3 above; raises if the broker does not acknowledge (the caller must not commit)."""
@@ -141,6 +162,7 @@ async def deliver(work: Work, *, producer: AIOKafkaProducer, names: Topics,
     if faults.armed:
         await faults.reach_any("after_alerts_acked", work.event_ids)
 
+    _check_lease(work, "the state records")
     by_partition: dict[int, dict[str, bytes]] = defaultdict(dict)
     states = work.states
     for customer_id, partition in work.dirty.items():
@@ -156,6 +178,7 @@ async def deliver(work: Work, *, producer: AIOKafkaProducer, names: Topics,
         await faults.reach_any("after_state_durable", work.event_ids)
 
     if work.snapshots:
+        _check_lease(work, "the snapshots")
         await _acked_next_offsets(await send_batches(
             producer, names.snapshots,
             await _partitioned(producer, names.snapshots, work.snapshots)))
