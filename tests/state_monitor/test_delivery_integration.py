@@ -67,16 +67,19 @@ def _work(round_no: int, sizes: dict[int, int]) -> Work:
     return work
 
 
-async def test_batched_delivery_keeps_changelog_offsets_order_and_key_partitions(
-    make_namespace, kafka_bootstrap: str  # noqa: ANN001
-) -> None:
-    namespace = await make_namespace()
+async def _topics(namespace: str, bootstrap: str) -> Topics:
     names = Topics(alerts=topics.ALERTS.name(namespace),
                    snapshots=topics.CUSTOMER_STATE.name(namespace),
                    dead_letter=topics.DEAD_LETTER.name(namespace),
                    changelog=changelog_topic(f"{namespace}-state-monitor"))
-    await ensure_changelog(bootstrap=kafka_bootstrap, topic=names.changelog,
-                           partitions=PARTITIONS)
+    await ensure_changelog(bootstrap=bootstrap, topic=names.changelog, partitions=PARTITIONS)
+    return names
+
+
+async def test_batched_delivery_keeps_changelog_offsets_order_and_key_partitions(
+    make_namespace, kafka_bootstrap: str  # noqa: ANN001
+) -> None:
+    names = await _topics(await make_namespace(), kafka_bootstrap)
     producer = AIOKafkaProducer(bootstrap_servers=kafka_bootstrap, acks="all",
                                 enable_idempotence=True, linger_ms=5, max_batch_size=4096)
     await producer.start()
@@ -142,13 +145,7 @@ async def test_a_batch_past_its_group_lease_writes_no_state(
     """A worker that was paused past its session timeout may have lost its partitions: its
     batch's alerts may go out (same ids as the new owner's), its state records and snapshots
     must not, and the store keeps its old state."""
-    namespace = await make_namespace()
-    names = Topics(alerts=topics.ALERTS.name(namespace),
-                   snapshots=topics.CUSTOMER_STATE.name(namespace),
-                   dead_letter=topics.DEAD_LETTER.name(namespace),
-                   changelog=changelog_topic(f"{namespace}-state-monitor"))
-    await ensure_changelog(bootstrap=kafka_bootstrap, topic=names.changelog,
-                           partitions=PARTITIONS)
+    names = await _topics(await make_namespace(), kafka_bootstrap)
     producer = AIOKafkaProducer(bootstrap_servers=kafka_bootstrap, acks="all",
                                 enable_idempotence=True)
     await producer.start()
