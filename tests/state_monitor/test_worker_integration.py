@@ -11,6 +11,7 @@ import pytest
 from churnwatch_shared import topics
 from churnwatch_shared.alerts import Alert
 from churnwatch_shared.customer_state import CustomerStateSnapshot
+from churnwatch_state_monitor import ENGINE_BUILD
 from tests.state_monitor.events import at, outflow, snapshot, wire
 from tests.support.kafka import consume_until, produce
 from tests.support.processes import ServiceProcess, free_port
@@ -94,6 +95,7 @@ async def test_large_interbank_outflow_alerts_once_and_publishes_state(
         assert CustomerStateSnapshot.model_validate_json(found.content).events_applied == 2
         assert missing.status_code == 404
         assert ready.status_code == 200 and ready.json()["dependencies"]["broker"]["reachable"]
+        assert ready.json()["rule_engine"] == ENGINE_BUILD  # "compiled" under make test
         text = metrics.text
         assert 'churnwatch_monitor_events_total{outcome="duplicate"} 1.0' in text
         assert 'churnwatch_monitor_events_total{outcome="applied"} 2.0' in text

@@ -15,6 +15,7 @@ from prometheus_client import generate_latest
 
 from churnwatch_shared.topics import CUSTOMER_PARTITIONS
 
+from churnwatch_state_monitor import ENGINE_BUILD
 from churnwatch_state_monitor.silence import partition_of
 from churnwatch_state_monitor.state import CustomerState
 
@@ -82,7 +83,8 @@ def register_views(service: MonitorApp) -> None:
                                    "restoring": processor.restoring},
                     "assigned_partitions": assigned_partitions(service),
                     "stalled_partitions": stalled,
-                    "ruleset_version": service.monitor.rs.version}
+                    "ruleset_version": service.monitor.rs.version,
+                    "rule_engine": ENGINE_BUILD}
             return self.json(body, status=200 if ready else 503)
 
     @app.page("/metrics")
