@@ -3,6 +3,7 @@
 from __future__ import annotations
 
 from datetime import UTC, datetime, timedelta
+from decimal import Decimal
 
 from churnwatch_shared.alerts import AlertKind, Severity
 from churnwatch_state_monitor import rules
@@ -277,3 +278,5 @@ def test_money_strings_keep_every_cent_and_the_sign() -> None:
              -5: "-0.05", -100: "-1.00", 123456789: "1234567.89",
              10**20 + 1: "1000000000000000000.01"}
     assert {minor: rules.money_str(minor) for minor in cases} == cases
+    for minor in [*range(-25_000, 25_000, 7), *range(-300, 300), 2**62 + 99, -(2**63) - 1]:
+        assert rules.money_str(minor) == str(Decimal(minor).scaleb(-2)), minor

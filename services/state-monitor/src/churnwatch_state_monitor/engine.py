@@ -23,7 +23,7 @@ from churnwatch_shared.alerts import (
 from churnwatch_shared.events import EventType
 
 from churnwatch_state_monitor import rules, silence
-from churnwatch_state_monitor.facts import Txn, cents, event_fingerprint
+from churnwatch_state_monitor.facts import Txn, cents, epoch_seconds, event_fingerprint
 from churnwatch_state_monitor.limits import limits_of
 from churnwatch_state_monitor.rules import Before, Finding
 from churnwatch_state_monitor.ruleset import RuleSet
@@ -113,7 +113,7 @@ class Monitor:
         if st.has_seen(fingerprint):
             return Outcome(_DUPLICATE)
         occurred_at: datetime = event.occurred_at
-        at = int(occurred_at.timestamp())
+        at = epoch_seconds(occurred_at)
         lim = self._limits
         if st.events and at < st.newest - lim.lateness:
             return Outcome(_LATE)

@@ -47,15 +47,14 @@ _COMPLAINT_SEVERITY = {
 _SEVERE_CLASSES: Final = {CLASS_RANK[LoanClassification.DOUBTFUL], CLASS_RANK[LoanClassification.LOSS]}
 
 
+TWO_DIGITS: Final = tuple(f"{n:02d}" for n in range(100))  # "00".."99": cents, clock fields
+
+
 def money_str(minor: int) -> str:
     """Integer minor units as a decimal string ("-12.05"), never through a float."""
-    if minor >= 100:
-        digits = str(minor)
-        return f"{digits[:-2]}.{digits[-2:]}"
     if minor >= 0:
-        return f"0.{minor:02d}"
-    whole, frac = divmod(-minor, 100)
-    return f"-{whole}.{frac:02d}"
+        return str(minor // 100) + "." + TWO_DIGITS[minor % 100]
+    return "-" + str(-minor // 100) + "." + TWO_DIGITS[-minor % 100]
 
 
 @dataclass(slots=True)

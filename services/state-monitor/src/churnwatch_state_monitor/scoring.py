@@ -59,7 +59,13 @@ class Scores:
         value = self.values[i]
         if self.whole >> i & 1:
             return int(value)
-        return round(value, 1)
+        return rounded(value, 1)
+
+
+def rounded(value: float, digits: int) -> float:
+    """``round(value, digits)``, a zero (of either sign) as it is: most scores and baselines are
+    zero, and the correctly rounded decimal conversion costs more than the rest of a score."""
+    return value if value == 0.0 else round(value, digits)
 
 
 def _clip(x: float) -> float:
@@ -202,7 +208,7 @@ def score_with(st: CustomerState, lim: Limits) -> Scores:
     if len(reasons) > 1:
         reasons.sort(key=_points, reverse=True)
     return Scores(
-        (scale, stability, risk, flow, usage), whole, round(_clip(composite), 1),
+        (scale, stability, risk, flow, usage), whole, rounded(_clip(composite), 1),
         reasons if len(reasons) <= 3 else reasons[:3],
     )
 

@@ -11,12 +11,28 @@ from typing import Any, Final
 
 from churnwatch_state_monitor.buckets import B_IB_OUT, DAY
 from churnwatch_state_monitor.limits import Limits
-from churnwatch_state_monitor.rules import CLASS_RANK, money_str
-from churnwatch_state_monitor.scoring import LEVELS, STATE_NAMES, Scores, state_level_in
+from churnwatch_state_monitor.rules import CLASS_RANK, TWO_DIGITS, money_str
+from churnwatch_state_monitor.scoring import LEVELS, STATE_NAMES, Scores, rounded, state_level_in
 from churnwatch_state_monitor.state import CustomerState
 
 _CLASS_NAMES: Final = tuple(CLASS_RANK)  # rank -> classification
 _STATE_KEYS: Final = tuple(name.value for name in STATE_NAMES)  # in ``Scores.values`` order
+_DATES: Final[dict[int, str]] = {}  # day number since the epoch -> "YYYY-MM-DDT"
+_DATES_KEPT: Final = 4096
+
+
+def utc_iso(stamp: int) -> str:
+    """``datetime.fromtimestamp(stamp, UTC).isoformat()`` (the date part kept per day)."""
+    day, second = divmod(stamp, DAY)
+    date = _DATES.get(day)
+    if date is None:
+        if len(_DATES) >= _DATES_KEPT:
+            _DATES.clear()
+        date = datetime.fromtimestamp(day * DAY, UTC).date().isoformat() + "T"
+        _DATES[day] = date
+    minutes = second // 60
+    return (date + TWO_DIGITS[minutes // 60] + ":" + TWO_DIGITS[minutes % 60] + ":"
+            + TWO_DIGITS[second % 60] + "+00:00")
 
 
 def snapshot_dict(customer_id: str, st: CustomerState, scores: Scores,
@@ -34,7 +50,7 @@ def snapshot_dict(customer_id: str, st: CustomerState, scores: Scores,
             "assets_baseline": money_str(int(st.assets_base)), "tier": st.tier,
         },
         {  # stability
-            "txns_week_baseline": round(st.act_mean, 2), "days_since_activity": idle,
+            "txns_week_baseline": rounded(st.act_mean, 2), "days_since_activity": idle,
             "moved_to_time_deposits": money_str(st.time_shift),
             "tenure_days": (st.newest - st.since) // DAY if st.since else None,
             "complaints_90d": st.recent(st.complaints), "open_complaints": st.open_complaints,
@@ -56,7 +72,7 @@ def snapshot_dict(customer_id: str, st: CustomerState, scores: Scores,
             "active_products": products, "cancellations_90d": st.recent(st.cancels),
             "single_product": products == 1,
             "card_spend_week_baseline": money_str(int(st.card_mean)),
-            "online_txns_week_baseline": round(st.online_mean, 2),
+            "online_txns_week_baseline": rounded(st.online_mean, 2),
         },
     )
     states: dict[str, Any] = {}
@@ -67,7 +83,7 @@ def snapshot_dict(customer_id: str, st: CustomerState, scores: Scores,
         }
     return {
         "customer_id": customer_id,
-        "as_of": datetime.fromtimestamp(st.newest, UTC).isoformat(),
+        "as_of": utc_iso(st.newest),
         "churn_score": st.churn, "churn_level": LEVELS[st.level],
         "ruleset_version": lim.version, "tier": st.tier, "segment": st.segment,
         "branch_id": st.branch, "events_applied": st.events, "states": states,

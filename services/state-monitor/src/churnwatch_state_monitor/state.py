@@ -14,7 +14,7 @@ from __future__ import annotations
 
 from binascii import b2a_base64
 from dataclasses import dataclass, fields
-from operator import attrgetter, itemgetter
+from operator import itemgetter
 from typing import Final
 
 import orjson
@@ -152,12 +152,23 @@ class CustomerState:
         self.payroll_gap, self.products, self.accounts = payroll_gap, products, accounts
         self.cancels, self.complaints, self.open_complaints = cancels, complaints, open_complaints
         self.cool = {} if cool is None else cool
-        self.churn, self.level, self.off, self.band = churn, level, off, band
-        self.fading = fading
+        self.churn, self.level, self.off, self.band, self.fading = churn, level, off, band, fading
+
+    def field_values(self) -> tuple:
+        """The fields in order: ``encode``'s array (compiled, far cheaper than an attrgetter)."""
+        return (self.v, self.newest, self.events, self.seen, self.tier, self.segment, self.branch,
+            self.since, self.demand, self.time_dep, self.loans, self.invest, self.liquid,
+            self.adb30, self.adb90, self.adb_at, self.assets_base, self.peak_assets,
+            self.act_mean, self.act_var, self.card_mean, self.online_mean, self.weeks,
+            self.folded, self.last_act, self.time_shift, self.dpd, self.overdue, self.penalty,
+            self.worst_class, self.bounces, self.flow, self.payroll_last, self.payroll_seen,
+            self.payroll_gap, self.products, self.accounts, self.cancels, self.complaints,
+            self.open_complaints, self.cool, self.churn, self.level, self.off, self.band,
+            self.fading)
 
     def encode(self) -> bytes:
         """The table value bytes: a positional JSON array (field names would double the size)."""
-        return orjson.dumps(_field_values(self))
+        return orjson.dumps(self.field_values())
 
     @classmethod
     def decode(cls, raw: bytes) -> CustomerState:
@@ -372,7 +383,6 @@ class CustomerState:
 
 
 _FIELD_NAMES: tuple[str, ...] = tuple(f.name for f in fields(CustomerState))
-_field_values = attrgetter(*_FIELD_NAMES)  # the record's values, in field order, as a tuple
 _FLOW_INDEX = _FIELD_NAMES.index("flow")
 _SEEN_INDEX = _FIELD_NAMES.index("seen")
 _STAMP_INDEXES = tuple(_FIELD_NAMES.index(name) for name in ("bounces", "cancels", "complaints"))
