@@ -11,7 +11,6 @@ allowed lateness, so every branch of ``process`` is taken. Prints JSON: digest, 
 from __future__ import annotations
 
 import hashlib
-import itertools
 import sys
 from collections import Counter
 from datetime import UTC, datetime, timedelta

@@ -6,6 +6,7 @@ replaced by a no-op, so only the processor's ownership bookkeeping runs.
 
 from __future__ import annotations
 
+import time
 from pathlib import Path
 
 import pytest
@@ -39,7 +40,13 @@ async def test_empty_partition_revoked_and_assigned_again(store: str, tmp_path: 
         events_topic="ns.events.v1", on_crash=_never,
         names=Topics(alerts="a", snapshots="s", dead_letter="d", changelog="c"))
     processor._restorer = processor.consumer = object()  # only restore() would use them
+    asked = time.monotonic()
     await processor.assign({0, 1})
+    # a batch asked for before the assignment finished is leased from the assignment's end;
+    # default session timeout 15 s, heartbeat 3 s
+    leased_from = processor.lease_end(asked) - 12.0
+    assert asked < leased_from <= time.monotonic()
+    assert processor.lease_end(asked + 100) == pytest.approx(asked + 112.0)
     first = processor.stores[0]
     await processor.revoke({0, 1})
     assert processor.stores == {}

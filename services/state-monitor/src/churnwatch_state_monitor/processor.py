@@ -205,10 +205,7 @@ class EventProcessor:
                 if not self.running:
                     return
                 started = time.perf_counter()
-                # the group holds our partitions at least a session timeout past the last
-                # heartbeat, which was at most a heartbeat interval before we asked (or before an
-                # assignment finished, if one ran meanwhile)
-                work = Work(write_by=max(asked, self._assigned_at) + self._lease_s)
+                work = Work(write_by=self.lease_end(asked))
                 if batch:
                     self._apply(batch, work)
                     self.metrics.batch_events.observe(sum(len(r) for r in batch.values()))
@@ -218,6 +215,12 @@ class EventProcessor:
                 if work:
                     await self._complete(work)
                     self.metrics.batch_seconds.observe(time.perf_counter() - started)
+
+    def lease_end(self, asked: float) -> float:
+        """Until when a batch asked for at ``asked`` (monotonic) may be written: the group holds
+        our partitions at least a session timeout past the last heartbeat, which was at most a
+        heartbeat interval before we asked, or before an assignment finished if one ran since."""
+        return max(asked, self._assigned_at) + self._lease_s
 
     def _apply(self, batch: dict[TopicPartition, list[Any]], work: Work) -> None:
         now = datetime.now(UTC)
