@@ -55,7 +55,7 @@ def _processor(tmp_path: Path) -> EventProcessor:
     return processor
 
 
-def test_silence_index_after_batches_equals_noting_every_event(tmp_path: Path) -> None:
+async def test_silence_index_after_batches_equals_noting_every_event(tmp_path: Path) -> None:
     bank = SimulatedBank(config=SimulationConfig(customers=60, days=240, seed=5))
     events = list(bank.events())
     processor = _processor(tmp_path)
@@ -79,10 +79,9 @@ def test_silence_index_after_batches_equals_noting_every_event(tmp_path: Path) -
             offsets[next(iter(batch)).partition] += 1
 
         work = Work()
-        processor._apply(batch, work)
-        for customer, partition in work.dirty.items():  # what deliver() does after the acks
-            processor.stores[partition].write({customer: work.states[customer].encode()},
-                                              changelog_next=0)
+        await processor._apply(batch, work)
+        for partition, records in work.seal().items():  # what deliver() does after the acks
+            processor.stores[partition].write(records, changelog_next=0)
 
         for tp, records in batch.items():  # the reference: every event noted one by one
             for record in records:

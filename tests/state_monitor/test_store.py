@@ -6,6 +6,7 @@ from pathlib import Path
 
 import pytest
 
+from churnwatch_state_monitor.state import CustomerState
 from churnwatch_state_monitor.store import MemoryStore, RocksStore, open_store
 
 
@@ -50,15 +51,18 @@ def _rss() -> int:
     raise AssertionError("no VmRSS")
 
 
-def test_memory_store_keeps_records_at_their_own_size() -> None:
-    """orjson output sits in an ~8 KiB allocation; a million customers must not cost 8 GiB."""
-    import orjson
-
+def test_encoded_state_records_stay_at_their_own_size_in_the_store() -> None:
+    """orjson output sits in an ~8 KiB allocation; ``CustomerState.encode`` copies it to its own
+    size, so a million customers in a memory store do not cost 8 GiB."""
     store = MemoryStore(0)
-    row = [4, 1_700_000_000, 12, "AbCdEfGh" * 12, None, "retail", "BR001", [[1, 2, 3]] * 30]
+    state = CustomerState(seen="AbCdEfGh" * 12, segment="retail", branch="BR001",
+                          flow=[[n, 2, 3, 4, 5, 6, 7, 8] for n in range(6)])
     before = _rss()
     for chunk in range(10):
-        store.write({f"c{chunk}-{n}": orjson.dumps([*row, n]) for n in range(2_000)},
-                    changelog_next=chunk)
+        records = {}
+        for n in range(2_000):
+            state.events = chunk * 2_000 + n
+            records[f"c{chunk}-{n}"] = state.encode()
+        store.write(records, changelog_next=chunk)
     per_record = (_rss() - before) / len(store)
-    assert per_record < 2_000, f"{per_record:.0f} resident bytes per ~{len(orjson.dumps(row))} B"
+    assert per_record < 2_000, f"{per_record:.0f} resident bytes per ~{len(state.encode())} B"

@@ -25,7 +25,8 @@ from pathlib import Path
 
 PACKAGE = "churnwatch_state_monitor"
 COMPILED: tuple[str, ...] = (
-    "buckets", "facts", "limits", "state", "snapshot", "rules", "scoring", "silence", "engine")
+    "buckets", "facts", "limits", "state", "snapshot", "rules", "scoring", "silence", "engine",
+    "batch")
 MODE_ENV = "CHURNWATCH_MONITOR_NATIVE"
 DIR_ENV = "CHURNWATCH_MONITOR_NATIVE_DIR"
 MODES = ("auto", "off", "require")

@@ -1,9 +1,16 @@
 """The event path: EVENTS in batches through ``Monitor.process``, effects out in a safe order.
 
 A consumer-group member (group = the app id) reads EVENTS with ``getmany``; each batch is applied
-record by record through the one code path the backtest uses (``Monitor.process``), and its
-effects are made durable in the order ``work.deliver`` documents: alerts acked, then one state
-record per changed customer on the changelog, then snapshots, then the source offsets committed.
+record by record through the one code path the backtest uses (``Monitor.process``, called by the
+compiled loop in ``batch``), and its effects are made durable in the order ``work.deliver``
+documents: alerts acked, then one state record per changed customer on the changelog, then
+snapshots, then the source offsets committed.
+
+Batches are pipelined one deep: while batch N waits for its acknowledgements and offset commit
+(a task), batch N+1 is fetched and applied, reading the states N left (its store write is still
+pending); N's state records were encoded before that. N+1's delivery starts only after N is
+durable and committed, so the order above holds across batches, and a failed delivery stops the
+worker before anything after it is written.
 
 Why not Faust's agent/table path: its per-message dispatch costs ~100 µs before any of our code
 runs and every table write is its own changelog send, which caps a worker near 4-5k events/s
@@ -31,13 +38,11 @@ from typing import Any
 import structlog
 from aiokafka import AIOKafkaConsumer, AIOKafkaProducer, ConsumerRebalanceListener, TopicPartition
 from aiokafka.errors import CommitFailedError, KafkaError
-from pydantic import ValidationError
-
-from churnwatch_shared.events import parse_event
 from churnwatch_shared.topics import CUSTOMER_PARTITIONS
 
 from churnwatch_state_monitor import changelog
-from churnwatch_state_monitor.engine import Monitor, Status
+from churnwatch_state_monitor.batch import BatchEffects, apply_records
+from churnwatch_state_monitor.engine import Monitor
 from churnwatch_state_monitor.faults import FaultPoints
 from churnwatch_state_monitor.metrics import MonitorMetrics
 from churnwatch_state_monitor.settings import MonitorSettings
@@ -50,10 +55,11 @@ from churnwatch_state_monitor.work import Topics, Work, deliver
 log = structlog.get_logger("churnwatch.state_monitor")
 
 
-def _reason(exc: ValidationError) -> str:
-    first = exc.errors()[0] if exc.errors() else {"loc": (), "msg": str(exc)}
-    where = ".".join(str(p) for p in first["loc"]) or "(record)"
-    return f"invalid event at {where}: {first['msg']}"
+_YIELD_EVERY = 1_000  # records applied between yields to the event loop
+
+
+def _log_late(event: Any) -> None:
+    log.warning("late event not merged", event_id=event.event_id, customer_id=event.customer_id)
 
 
 class _Ownership(ConsumerRebalanceListener):
@@ -88,6 +94,9 @@ class EventProcessor:
         self._assigned_at = 0.0  # monotonic end of the latest assignment
         self._lease_s = settings.session_timeout_s - settings.heartbeat_interval_s
         self._lock = asyncio.Lock()  # one batch (or rebalance step) at a time
+        self._inflight: asyncio.Task | None = None  # delivery + commit of the batch before
+        self._prior: dict[str, CustomerState] = {}  # that batch's states (store write pending)
+        self._failure: BaseException | None = None  # a delivery failure met while draining
         self._alert_counters: dict[tuple[str, str], Any] = {}
         self._tasks: list[asyncio.Task] = []
         self.consumer: AIOKafkaConsumer | None = None
@@ -139,6 +148,10 @@ class EventProcessor:
         """Finish the batch in flight, leave the group, flush and close."""
         async with self._lock:
             self.running = False
+            try:
+                await self._drain()
+            except Exception as exc:  # noqa: BLE001 - stopping anyway; a restart redelivers
+                log.warning("the batch in flight failed while stopping", error=repr(exc))
         for task in self._tasks:
             task.cancel()
         await asyncio.gather(*self._tasks, return_exceptions=True)
@@ -154,6 +167,7 @@ class EventProcessor:
 
     async def revoke(self, partitions: set[int]) -> None:
         async with self._lock:
+            await self._drain_for_ownership()  # the batch in flight commits while still ours
             for partition in partitions:
                 store = self.stores.pop(partition, None)
                 self.scanner.drop(partition)
@@ -168,6 +182,7 @@ class EventProcessor:
         self.restoring = True
         try:
             async with self._lock:
+                await self._drain_for_ownership()
                 gained: dict[int, PartitionStore] = {}
                 for partition in partitions - set(self.stores):
                     store = self._parked.pop(partition, None)  # (an empty store is falsy)
@@ -194,6 +209,9 @@ class EventProcessor:
     # --- the batch loop ---------------------------------------------------------------------
 
     async def _run(self) -> None:
+        """Fetch, apply, hand the batch's delivery to a task, repeat: batch N's acknowledgements
+        and offset commit are awaited while batch N+1 is fetched and applied (``_apply`` yields
+        to the event loop between chunks), and N+1 is delivered only after N is durable."""
         assert self.consumer is not None
         s = self.settings
         poll_ms = int(min(1.0, s.scan_interval_s or 1.0) * 1000)
@@ -207,14 +225,35 @@ class EventProcessor:
                 started = time.perf_counter()
                 work = Work(write_by=self.lease_end(asked))
                 if batch:
-                    self._apply(batch, work)
+                    await self._apply(batch, work)
                     self.metrics.batch_events.observe(sum(len(r) for r in batch.values()))
+                await self._drain()  # the previous batch is durable and committed, or we stop
                 if s.scan_interval_s > 0 and time.monotonic() >= next_scan:
                     next_scan = time.monotonic() + s.scan_interval_s
-                    self.scanner.tick(work, self.stores)
+                    self.scanner.tick(work, self.stores)  # reads stores: nothing is in flight
                 if work:
-                    await self._complete(work)
-                    self.metrics.batch_seconds.observe(time.perf_counter() - started)
+                    work.seal()  # encoded now: the next batch may change these state objects
+                    self._prior = work.states
+                    self._inflight = asyncio.create_task(self._complete(work, started),
+                                                         name="monitor-delivery")
+
+    async def _drain(self) -> None:
+        """Wait for the batch in flight (delivery and offset commit); re-raise its failure, or
+        one an ownership change met while draining."""
+        task, self._inflight = self._inflight, None
+        if task is not None:
+            await task
+        if self._failure is not None:
+            raise self._failure
+
+    async def _drain_for_ownership(self) -> None:
+        """``_drain`` before partitions change hands; a failure is kept for the batch loop, which
+        stops the worker with it (raising into the rebalance callback would only be logged)."""
+        try:
+            await self._drain()
+        except Exception as exc:  # noqa: BLE001 - re-raised by the batch loop
+            self._failure = exc
+        self._prior = {}  # a partition restored or handed over must be read from its store
 
     def lease_end(self, asked: float) -> float:
         """Until when a batch asked for at ``asked`` (monotonic) may be written: the group holds
@@ -222,75 +261,38 @@ class EventProcessor:
         heartbeat interval before we asked, or before an assignment finished if one ran since."""
         return max(asked, self._assigned_at) + self._lease_s
 
-    def _apply(self, batch: dict[TopicPartition, list[Any]], work: Work) -> None:
+    async def _apply(self, batch: dict[TopicPartition, list[Any]], work: Work) -> None:
+        """Apply a fetched batch to ``work`` (``batch.apply_records``), yielding to the event loop
+        every ``_YIELD_EVERY`` records so the previous batch's delivery and the fetcher proceed."""
         now = datetime.now(UTC)
         monitor, stores = self.monitor, self.stores
-        process, decode = monitor.process, CustomerState.decode
-        states, dirty, snapshots = work.states, work.dirty, work.snapshots
-        armed = self.faults.armed
-        tally = dict.fromkeys((*Status, "invalid", "snapshots"), 0)  # counted once per batch
+        fx = BatchEffects(states=work.states, dirty=work.dirty, snapshots=work.snapshots,
+                          prior=self._prior, reject=work.dead_letter, late=_log_late,
+                          event_ids=work.event_ids if self.faults.armed else None)
         for tp, records in batch.items():
             partition = tp.partition
             store = stores.get(partition)
             if store is None or not records:
                 continue  # no longer ours: the new owner reads them from the committed offset
-            for record in records:
-                try:
-                    event = parse_event(record.value)
-                except ValidationError as exc:
-                    tally["invalid"] += 1
-                    work.dead_letter(record, _reason(exc))
-                    continue
-                except (TypeError, ValueError) as exc:  # not JSON at all, or no value
-                    tally["invalid"] += 1
-                    work.dead_letter(record, f"undecodable record: {type(exc).__name__}")
-                    continue
-                customer_id = event.customer_id
-                key = customer_id.encode()
-                if record.key is not None and record.key != key:
-                    # a record keyed by something else sits on another customer's partition
-                    tally["invalid"] += 1
-                    work.dead_letter(record, "record key does not match customer_id")
-                    continue
-                state = states.get(customer_id)
-                if state is None:
-                    raw = store.get(customer_id)
-                    state = decode(raw) if raw is not None else None
-                outcome = process(state, event, now=now, offset=record.offset)
-                status = outcome.status
-                tally[status] += 1
-                if status is Status.APPLIED:
-                    states[customer_id] = outcome.state
-                    dirty[customer_id] = partition
-                    if outcome.alerts:
-                        for alert in outcome.alerts:
-                            self._count(alert)
-                            work.alerts.append((key, alert.model_dump_json().encode()))
-                    if outcome.snapshot is not None:
-                        tally["snapshots"] += 1
-                        snapshots.append((key, outcome.snapshot))
-                    if armed:
-                        work.event_ids.append(event.event_id)
-                elif status is Status.REDELIVERED:
-                    # already in the restored state (its alerts were acked before that state was
-                    # written); re-publish the snapshot, which may have been lost
-                    states[customer_id] = outcome.state
-                    snapshots.append((key, monitor.snapshot_bytes(customer_id, outcome.state)))
-                elif status is Status.LATE:
-                    log.warning("late event not merged", event_id=event.event_id,
-                                customer_id=customer_id)
+            for start in range(0, len(records), _YIELD_EVERY):
+                apply_records(records, start, min(start + _YIELD_EVERY, len(records)), partition,
+                              store, monitor, now, fx)
+                await asyncio.sleep(0)
             work.offsets[tp] = records[-1].offset + 1
-        self.scanner.note_applied(dirty, states)  # silence due times from the final states
-        self._record(tally)
+        for key, alert in fx.fired:
+            self._count(alert)
+            work.alerts.append((key, alert.model_dump_json().encode()))
+        self.scanner.note_applied(work.dirty, work.states)  # silence due times, final states
+        self._record(fx)
 
-    def _record(self, tally: dict) -> None:
+    def _record(self, fx: BatchEffects) -> None:
         """One increment per counter and batch (a Prometheus increment takes a lock)."""
         m = self.metrics
-        for counter, key in ((m.applied, Status.APPLIED), (m.duplicate, Status.DUPLICATE),
-                             (m.redelivered, Status.REDELIVERED), (m.late, Status.LATE),
-                             (m.invalid, "invalid"), (m.snapshots, "snapshots")):
-            if tally[key]:
-                counter.inc(tally[key])
+        for counter, value in ((m.applied, fx.applied), (m.duplicate, fx.duplicate),
+                               (m.redelivered, fx.redelivered), (m.late, fx.late_events),
+                               (m.invalid, fx.invalid), (m.snapshots, fx.snapshot_count)):
+            if value:
+                counter.inc(value)
 
     def _count(self, alert: Any) -> None:
         counter = self._alert_counters.get((alert.rule_id, alert.severity))
@@ -300,20 +302,20 @@ class EventProcessor:
             self._alert_counters[(alert.rule_id, alert.severity)] = counter
         counter.inc()
 
-    async def _complete(self, work: Work) -> None:
+    async def _complete(self, work: Work, started: float) -> None:
         assert self.producer is not None and self.consumer is not None
         await deliver(work, producer=self.producer, names=self.names, stores=self.stores,
                       faults=self.faults)
         offsets = {tp: off for tp, off in work.offsets.items() if tp.partition in self.stores}
-        if not offsets:
-            return
-        try:
-            await self.consumer.commit(offsets)
-        except CommitFailedError as exc:  # the group moved on: the new owner redelivers
-            log.warning("offset commit refused after a rebalance", error=str(exc))
-            return
-        for tp, off in offsets.items():
-            self.committed[tp.partition] = off
+        if offsets:
+            try:
+                await self.consumer.commit(offsets)
+            except CommitFailedError as exc:  # the group moved on: the new owner redelivers
+                log.warning("offset commit refused after a rebalance", error=str(exc))
+                return
+            for tp, off in offsets.items():
+                self.committed[tp.partition] = off
+        self.metrics.batch_seconds.observe(time.perf_counter() - started)
 
     # --- stall watchdog ---------------------------------------------------------------------
 

@@ -70,10 +70,23 @@ class Work:
     # monotonic time after which the group may have given this batch's partitions to another
     # worker: state and snapshots are not written past it (see ``LeaseLapsed``)
     write_by: float = float("inf")
+    encoded: dict[int, dict[str, bytes]] | None = None  # ``seal``: partition -> customer -> record
 
     def changed(self, customer_id: str, partition: int, state: CustomerState) -> None:
         self.states[customer_id] = state
         self.dirty[customer_id] = partition
+
+    def seal(self) -> dict[int, dict[str, bytes]]:
+        """The changed customers' state records by partition, encoded once, on the first call.
+        After it the state objects may change (the next batch is applied to them while this one
+        is delivered); what is delivered is what they were here."""
+        if self.encoded is None:
+            by_partition: dict[int, dict[str, bytes]] = defaultdict(dict)
+            states = self.states
+            for customer_id, partition in self.dirty.items():
+                by_partition[partition][customer_id] = states[customer_id].encode()
+            self.encoded = dict(by_partition)
+        return self.encoded
 
     def dead_letter(self, record: Any, reason: str) -> None:
         headers = [*(record.headers or ()), (topics.HEADER_DLQ_REASON, reason[:500].encode()),
@@ -163,10 +176,7 @@ async def deliver(work: Work, *, producer: AIOKafkaProducer, names: Topics,
         await faults.reach_any("after_alerts_acked", work.event_ids)
 
     _check_lease(work, "the state records")
-    by_partition: dict[int, dict[str, bytes]] = defaultdict(dict)
-    states = work.states
-    for customer_id, partition in work.dirty.items():
-        by_partition[partition][customer_id] = states[customer_id].encode()
+    by_partition = work.seal()
     next_offset = await _acked_next_offsets(await send_batches(
         producer, names.changelog,
         {p: [(c.encode(), v) for c, v in records.items()] for p, records in by_partition.items()}))
