@@ -4,7 +4,7 @@ fields of a posted transaction (a pydantic attribute costs far more to read than
 from __future__ import annotations
 
 from binascii import b2a_base64
-from datetime import UTC, datetime
+from datetime import UTC, datetime, timedelta
 from decimal import Decimal
 from hashlib import blake2b
 from typing import Final
@@ -24,6 +24,8 @@ _DEBIT: Final = Direction.DEBIT
 _CARD_SPEND: Final = TransactionCategory.CARD_SPEND
 _PAYROLL_CREDIT: Final = TransactionCategory.PAYROLL_CREDIT
 _EPOCH: Final = datetime(1970, 1, 1, tzinfo=UTC)
+_EPOCH_DAY: Final = _EPOCH.toordinal()
+_DAY_SECONDS: Final = 86400
 _FINGERPRINT_HASH: Final = blake2b(digest_size=6)  # copied per id: cheaper than a new hasher
 
 
@@ -44,11 +46,33 @@ def event_fingerprint(event_id: str) -> str:
 
 
 def epoch_seconds(at: datetime) -> int:
-    """``int(at.timestamp())`` of an aware datetime, without the float for whole seconds."""
+    """``int(at.timestamp())`` of an aware datetime, without the float for whole seconds.
+
+    The offset is asked of the tzinfo directly: ``datetime.utcoffset`` and datetime subtraction
+    look the method up by its C-string name on every call (subtraction does it for both operands),
+    which costs more than all the arithmetic here. Anything else (a fraction of a second, an
+    offset that is not a whole-second ``timedelta`` within a day, a naive time, a subclass of
+    datetime) takes ``_epoch_seconds_by_subtraction``, as before, errors included.
+    """
+    tz = at.tzinfo
+    if tz is None or type(at) is not datetime or at.microsecond:
+        return _epoch_seconds_by_subtraction(at)
+    offset = tz.utcoffset(at)
+    if offset is None or type(offset) is not timedelta or offset.microseconds:
+        return _epoch_seconds_by_subtraction(at)
+    shift = offset.days * _DAY_SECONDS + offset.seconds
+    if not -_DAY_SECONDS < shift < _DAY_SECONDS:  # datetime rejects such an offset: let it say so
+        return _epoch_seconds_by_subtraction(at)
+    return ((at.toordinal() - _EPOCH_DAY) * _DAY_SECONDS + at.hour * 3600 + at.minute * 60
+            + at.second - shift)
+
+
+def _epoch_seconds_by_subtraction(at: datetime) -> int:
+    """``epoch_seconds`` by datetime arithmetic: any datetime ``at - _EPOCH`` accepts."""
     since = at - _EPOCH
     if since.microseconds:  # truncation towards zero of a fraction: as the float does it
         return int(at.timestamp())
-    return since.days * 86400 + since.seconds
+    return since.days * _DAY_SECONDS + since.seconds
 
 
 class Txn:

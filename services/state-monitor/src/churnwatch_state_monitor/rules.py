@@ -51,10 +51,11 @@ TWO_DIGITS: Final = tuple(f"{n:02d}" for n in range(100))  # "00".."99": cents, 
 
 
 def money_str(minor: int) -> str:
-    """Integer minor units as a decimal string ("-12.05"), never through a float."""
+    """Integer minor units as a decimal string ("-12.05"), never through a float (one f-string:
+    compiled, it builds the result at once, without the partial strings of ``+``)."""
     if minor >= 0:
-        return str(minor // 100) + "." + TWO_DIGITS[minor % 100]
-    return "-" + str(-minor // 100) + "." + TWO_DIGITS[-minor % 100]
+        return f"{minor // 100}.{TWO_DIGITS[minor % 100]}"
+    return f"-{-minor // 100}.{TWO_DIGITS[-minor % 100]}"
 
 
 @dataclass(slots=True)

@@ -31,8 +31,8 @@ def utc_iso(stamp: int) -> str:
         date = datetime.fromtimestamp(day * DAY, UTC).date().isoformat() + "T"
         _DATES[day] = date
     minutes = second // 60
-    return (date + TWO_DIGITS[minutes // 60] + ":" + TWO_DIGITS[minutes % 60] + ":"
-            + TWO_DIGITS[second % 60] + "+00:00")
+    return (f"{date}{TWO_DIGITS[minutes // 60]}:{TWO_DIGITS[minutes % 60]}:"
+            f"{TWO_DIGITS[second % 60]}+00:00")  # one f-string: built at once, compiled
 
 
 def snapshot_dict(customer_id: str, st: CustomerState, scores: Scores,
@@ -66,7 +66,7 @@ def snapshot_dict(customer_id: str, st: CustomerState, scores: Scores,
             "outflow_30d": money_str(outflow),
             "interbank_outflow_7d": money_str(st.window(column=B_IB_OUT, buckets=1)),
             "interbank_outflow_30d": money_str(ib_out),
-            "payroll_gap_days": round(st.payroll_gap, 1) if st.payroll_gap else None,
+            "payroll_gap_days": rounded(st.payroll_gap, 1) if st.payroll_gap else None,
         },
         {  # product usage
             "active_products": products, "cancellations_90d": st.recent(st.cancels),
