@@ -153,6 +153,11 @@ class Monitor:
         place when an alert fires; an empty list means nothing to write)."""
         return self._silence(state, at=watermark, customer_id=customer_id, now=now)
 
+    def schedule_silence(self, indexes: dict[int, silence.SilenceIndex], dirty: dict[str, int],
+                         states: dict[str, CustomerState]) -> None:
+        """``silence.schedule_batch`` with the rule set's limits."""
+        silence.schedule_batch(indexes, dirty, states, self._limits)
+
     def silence_due(self, state: CustomerState) -> int | None:
         """The event time at which ``scan`` would next find something for this record."""
         return silence.next_due(state, self._limits)
@@ -296,4 +301,7 @@ class Monitor:
         """The snapshot as CUSTOMER_STATE record bytes."""
         if scores is None:
             scores = score_with(st, self._limits)
-        return orjson.dumps(snapshot_dict(customer_id, st, scores, self._limits))
+        # an exact-size copy: orjson's own result sits in a several-KiB allocation, held until
+        # the batch is delivered (as for ``CustomerState.encode``)
+        return bytes(memoryview(orjson.dumps(snapshot_dict(customer_id, st, scores,
+                                                           self._limits))))

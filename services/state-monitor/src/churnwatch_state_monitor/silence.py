@@ -144,3 +144,16 @@ class SilenceIndex:
                 del due[customer_id]
                 out.append((customer_id, at))
         return out
+
+
+def schedule_batch(indexes: dict[int, SilenceIndex], dirty: dict[str, int],
+                   states: dict[str, CustomerState], lim: Limits) -> None:
+    """A batch changed the customers in ``dirty`` (customer -> partition; final states in
+    ``states``): each partition's watermark takes their newest event times and each customer's
+    due time comes from its final state (compiled: it runs for every changed customer)."""
+    for customer_id, partition in dirty.items():
+        index = indexes.get(partition)
+        if index is not None:
+            st = states[customer_id]
+            index.observe(st.newest)
+            index.schedule(customer_id, next_due(st, lim))

@@ -43,13 +43,7 @@ class SilenceScanner:
         each customer's due time comes from its final state. The same result as noting every
         event (``newest`` only grows; a due time is overwritten by the next), with one due-time
         computation per customer and batch instead of one per event."""
-        indexes, due_of = self.indexes, self.monitor.silence_due
-        for customer_id, partition in dirty.items():
-            index = indexes.get(partition)
-            if index is not None:
-                st = states[customer_id]
-                index.observe(st.newest)
-                index.schedule(customer_id, due_of(st))
+        self.monitor.schedule_silence(self.indexes, dirty, states)
 
     def drop(self, partition: int) -> None:
         self.indexes.pop(partition, None)
