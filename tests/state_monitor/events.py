@@ -2,6 +2,7 @@
 
 from __future__ import annotations
 
+from dataclasses import dataclass
 from datetime import UTC, datetime, timedelta
 from typing import Any
 
@@ -53,3 +54,13 @@ def model(obj: dict[str, Any]):  # noqa: ANN201
 
 def wire(obj: dict[str, Any]) -> bytes:
     return orjson.dumps(obj)
+
+
+@dataclass
+class KafkaRecord:
+    """The fields of an aiokafka ``ConsumerRecord`` the worker's batch loop reads."""
+
+    key: bytes | None
+    value: bytes
+    offset: int
+    headers: tuple = ()

@@ -7,7 +7,6 @@ the order customers come due exactly as noting every event one by one would.
 
 from __future__ import annotations
 
-from dataclasses import dataclass
 from datetime import UTC, datetime
 from pathlib import Path
 
@@ -28,15 +27,9 @@ from churnwatch_state_monitor.state import CustomerState
 from churnwatch_state_monitor.store import MemoryStore
 from churnwatch_state_monitor.work import Topics, Work
 
+from tests.state_monitor.events import KafkaRecord
+
 TOPIC = "ns.events.v1"
-
-
-@dataclass
-class _Record:
-    key: bytes | None
-    value: bytes
-    offset: int
-    headers: tuple = ()
 
 
 async def _never(exc: BaseException) -> None:
@@ -66,16 +59,16 @@ async def test_silence_index_after_batches_equals_noting_every_event(tmp_path: P
     now = datetime.now(UTC)
     applied = popped = 0
     for start in range(0, len(events), 700):
-        batch: dict[TopicPartition, list[_Record]] = {}
+        batch: dict[TopicPartition, list[KafkaRecord]] = {}
         for event in events[start:start + 700]:
             customer = event["customer_id"]
             partition = partition_of(customer, CUSTOMER_PARTITIONS)
             batch.setdefault(TopicPartition(TOPIC, partition), []).append(
-                _Record(customer.encode(), orjson.dumps(event), offsets[partition]))
+                KafkaRecord(customer.encode(), orjson.dumps(event), offsets[partition]))
             offsets[partition] += 1
         if start == 1400:  # one record arrives twice (a producer re-send): no silence effect
             records = next(iter(batch.values()))
-            records.append(_Record(records[0].key, records[0].value, records[-1].offset + 1))
+            records.append(KafkaRecord(records[0].key, records[0].value, records[-1].offset + 1))
             offsets[next(iter(batch)).partition] += 1
 
         work = Work()

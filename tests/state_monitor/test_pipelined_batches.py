@@ -13,7 +13,6 @@ The real broker path (acks, changelog, restore, rebalances) is covered by the in
 from __future__ import annotations
 
 import asyncio
-from dataclasses import dataclass
 from pathlib import Path
 from typing import Any
 
@@ -34,7 +33,7 @@ from churnwatch_state_monitor.state import CustomerState
 from churnwatch_state_monitor.store import MemoryStore
 from churnwatch_state_monitor.work import Topics, Work
 
-from tests.state_monitor.events import at, txn
+from tests.state_monitor.events import KafkaRecord, at, txn
 
 TOPIC = "ns.events.v1"
 CUSTOMER = "C-PIPE"
@@ -42,16 +41,8 @@ PARTITION = partition_of(CUSTOMER, CUSTOMER_PARTITIONS)
 TP = TopicPartition(TOPIC, PARTITION)
 
 
-@dataclass
-class _Record:
-    key: bytes | None
-    value: bytes
-    offset: int
-    headers: tuple = ()
-
-
-def _batch(first: int, count: int) -> dict[TopicPartition, list[_Record]]:
-    return {TP: [_Record(CUSTOMER.encode(),
+def _batch(first: int, count: int) -> dict[TopicPartition, list[KafkaRecord]]:
+    return {TP: [KafkaRecord(CUSTOMER.encode(),
                          orjson.dumps(txn(f"e{n}", CUSTOMER, at(hours=n))), n)
                  for n in range(first, first + count)]}
 
@@ -59,7 +50,7 @@ def _batch(first: int, count: int) -> dict[TopicPartition, list[_Record]]:
 class _Consumer:
     """Hands out the scripted batches, then nothing; records every commit."""
 
-    def __init__(self, batches: list[dict[TopicPartition, list[_Record]]], log: list) -> None:
+    def __init__(self, batches: list[dict[TopicPartition, list[KafkaRecord]]], log: list) -> None:
         self.batches, self.log = batches, log
 
     async def getmany(self, *, timeout_ms: int, max_records: int) -> dict:
