@@ -39,13 +39,8 @@ if str(REPO) not in sys.path:
 
 import orjson
 import yaml
-from churnwatch_simulator.bank import CHINA_STANDARD_TIME, SimulatedBank, SimulationConfig
-from churnwatch_simulator.truth import ground_truth
-from churnwatch_state_monitor.backtest import replay
-from churnwatch_state_monitor.engine import Monitor
-from churnwatch_state_monitor.ruleset import load_ruleset, packaged_rules_text
 
-from bench.detection_scoring import (  # noqa: E402
+from bench.detection_scoring import (
     SEVERITY,
     VARIANTS,
     AlertMark,
@@ -54,6 +49,11 @@ from bench.detection_scoring import (  # noqa: E402
     score_detection,
     target_check,
 )
+from churnwatch_simulator.bank import CHINA_STANDARD_TIME, SimulatedBank, SimulationConfig
+from churnwatch_simulator.truth import ground_truth
+from churnwatch_state_monitor.backtest import replay
+from churnwatch_state_monitor.engine import Monitor
+from churnwatch_state_monitor.ruleset import load_ruleset, packaged_rules_text
 
 SIZES: dict[str, tuple[int, int]] = {"short": (1_500, 240), "full": (10_000, 365)}
 SEED = 20251122
@@ -68,8 +68,9 @@ class AlertSink:
     def write(self, line: bytes) -> int:
         a = orjson.loads(line)
         day = datetime.fromisoformat(a["occurred_at"]).astimezone(CHINA_STANDARD_TIME).date()
-        self.marks.append(AlertMark(a["customer_id"], day, a["kind"], a["rule_id"],
-                                    SEVERITY[a["severity"]]))
+        self.marks.append(
+            AlertMark(a["customer_id"], day, a["kind"], a["rule_id"], SEVERITY[a["severity"]])
+        )
         return len(line)
 
 
@@ -86,8 +87,9 @@ def generate(*, customers: int, days: int, seed: int) -> tuple[list[bytes], dict
     """The population's events as JSON lines, its ground truth, and generation seconds."""
     started = time.perf_counter()
     start = datetime(2025, 1, 1, tzinfo=CHINA_STANDARD_TIME)
-    bank = SimulatedBank(config=SimulationConfig(customers=customers, days=days, seed=seed,
-                                                 start=start))
+    bank = SimulatedBank(
+        config=SimulationConfig(customers=customers, days=days, seed=seed, start=start)
+    )
     lines = [orjson.dumps(e) for e in bank.events()]
     return lines, ground_truth(bank=bank), time.perf_counter() - started
 
@@ -97,15 +99,24 @@ def backtest(*, lines: list[bytes], rules_path: Path | None = None) -> tuple[lis
     monitor = Monitor(ruleset=load_ruleset(rules_path))
     sink, errors = AlertSink(), _Errors()
     started = time.perf_counter()
-    states, counts = replay(lines=lines, monitor=monitor, alerts_out=sink,  # type: ignore[arg-type]
-                            errors=errors)  # type: ignore[arg-type]
+    states, counts = replay(
+        lines=lines,
+        monitor=monitor,
+        alerts_out=sink,  # type: ignore[arg-type]
+        errors=errors,
+    )  # type: ignore[arg-type]
     seconds = time.perf_counter() - started
     events = sum(v for k, v in counts.items() if not k.startswith("alert:"))
-    stats = {"ruleset_version": monitor.rs.version, "events": events, "customers": len(states),
-             "alerts": len(sink.marks), "invalid": counts.get("invalid", 0),
-             "seconds": round(seconds, 2), "events_per_s": round(events / seconds),
-             "alerts_by_rule": {k[6:]: v for k, v in sorted(counts.items())
-                                if k.startswith("alert:")}}
+    stats = {
+        "ruleset_version": monitor.rs.version,
+        "events": events,
+        "customers": len(states),
+        "alerts": len(sink.marks),
+        "invalid": counts.get("invalid", 0),
+        "seconds": round(seconds, 2),
+        "events_per_s": round(events / seconds),
+        "alerts_by_rule": {k[6:]: v for k, v in sorted(counts.items()) if k.startswith("alert:")},
+    }
     if errors.lines:
         stats["first_errors"] = errors.lines[:3]
     return sink.marks, stats
@@ -117,13 +128,19 @@ def evaluate(*, labels: list[dict[str, Any]], alerts: list[AlertMark]) -> dict[s
     for name, (definition, qualifies) in VARIANTS.items():
         drift = score_detection(labels=labels, alerts=alerts, qualifies=qualifies, window="drift")
         start = score_detection(labels=labels, alerts=alerts, qualifies=qualifies, window="start")
-        variants[name] = {"definition": definition, "drift_window": drift,
-                          "from_start_window": {k: start[k] for k in (
-                              "precision", "recall", "f1", "median_lead_days",
-                              "recall_with_lead_30d")},
-                          "targets": target_check(drift)}
-    return {"variants": variants,
-            "credit_deterioration": credit_risk_detection(labels=labels, alerts=alerts)}
+        variants[name] = {
+            "definition": definition,
+            "drift_window": drift,
+            "from_start_window": {
+                k: start[k]
+                for k in ("precision", "recall", "f1", "median_lead_days", "recall_with_lead_30d")
+            },
+            "targets": target_check(drift),
+        }
+    return {
+        "variants": variants,
+        "credit_deterioration": credit_risk_detection(labels=labels, alerts=alerts),
+    }
 
 
 # --- what-ifs: modified copies of the packaged rules file ----------------------------------------
@@ -139,27 +156,44 @@ _TIERS_ALIGNED = {
 }
 _LEVELS_LOW = {"churn": {"levels": {"watch": 25, "warning": 35, "critical": 55}, "hysteresis": 5}}
 WHAT_IFS: dict[str, tuple[str, dict[str, Any]]] = {
-    "tiers_aligned": ("tier thresholds at the simulated tiers' floors",
-                      {"version": "what-if-tiers", "tiers": _TIERS_ALIGNED}),
-    "tiers_levels": ("tiers aligned + churn levels watch 25 / warning 35 / critical 55",
-                     {"version": "what-if-levels", "tiers": _TIERS_ALIGNED,
-                                            **_LEVELS_LOW}),
-    "tuned": ("tiers + levels + complaint 40 pts, outflow share 30d 0.5 / 7d 0.65, large "
-              + "outflow 0.6, dormancy 30 d",
-              {"version": "what-if-tuned", "tiers": _TIERS_ALIGNED,
-               "churn": {**_LEVELS_LOW["churn"], "complaint_points": 40},
-               "rules": {"account_flow.interbank_outflow_share": {"min_share_30d": 0.5,
-                                                                  "min_share_7d": 0.65},
-                         "account_flow.large_interbank_outflow": {"min_share": 0.6},
-                         "stability.dormancy": {"dormant_days": 30}}}),
+    "tiers_aligned": (
+        "tier thresholds at the simulated tiers' floors",
+        {"version": "what-if-tiers", "tiers": _TIERS_ALIGNED},
+    ),
+    "tiers_levels": (
+        "tiers aligned + churn levels watch 25 / warning 35 / critical 55",
+        {"version": "what-if-levels", "tiers": _TIERS_ALIGNED, **_LEVELS_LOW},
+    ),
+    "tuned": (
+        (
+            "tiers + levels + complaint 40 pts, outflow share 30d 0.5 / 7d 0.65, large "
+            "outflow 0.6, dormancy 30 d"
+        ),
+        {
+            "version": "what-if-tuned",
+            "tiers": _TIERS_ALIGNED,
+            "churn": {**_LEVELS_LOW["churn"], "complaint_points": 40},
+            "rules": {
+                "account_flow.interbank_outflow_share": {
+                    "min_share_30d": 0.5,
+                    "min_share_7d": 0.65,
+                },
+                "account_flow.large_interbank_outflow": {"min_share": 0.6},
+                "stability.dormancy": {"dormant_days": 30},
+            },
+        },
+    ),
 }
 
 
 def _deep_merge(base: dict, patch: dict) -> dict:
     out = dict(base)
     for key, value in patch.items():
-        out[key] = _deep_merge(out[key], value) if isinstance(value, dict) and isinstance(
-            out.get(key), dict) else value
+        out[key] = (
+            _deep_merge(out[key], value)
+            if isinstance(value, dict) and isinstance(out.get(key), dict)
+            else value
+        )
     return out
 
 
@@ -173,17 +207,29 @@ def what_if_rules(*, patch: dict[str, Any], directory: Path) -> Path:
 
 # --- entry points --------------------------------------------------------------------------------
 
-def run(*, mode: str, rules_path: Path | None = None, what_ifs: bool = False,
-        breakdown: bool = True, seed: int = SEED) -> dict[str, Any]:
+
+def run(
+    *,
+    mode: str,
+    rules_path: Path | None = None,
+    what_ifs: bool = False,
+    breakdown: bool = True,
+    seed: int = SEED,
+) -> dict[str, Any]:
     """Generate, replay and score one mode; returns the machine-readable results."""
     customers, days = SIZES[mode]
     lines, truth, gen_seconds = generate(customers=customers, days=days, seed=seed)
     labels = truth["labels"]
     alerts, stats = backtest(lines=lines, rules_path=rules_path)
     result: dict[str, Any] = {
-        "population": {"customers": customers, "days": days, "seed": seed,
-                       "events": len(lines), "pattern_counts": truth["pattern_counts"],
-                       "generation_seconds": round(gen_seconds, 2)},
+        "population": {
+            "customers": customers,
+            "days": days,
+            "seed": seed,
+            "events": len(lines),
+            "pattern_counts": truth["pattern_counts"],
+            "generation_seconds": round(gen_seconds, 2),
+        },
         "backtest": stats,
         **evaluate(labels=labels, alerts=alerts),
     }
@@ -197,8 +243,12 @@ def run(*, mode: str, rules_path: Path | None = None, what_ifs: bool = False,
                 wi_alerts, wi_stats = backtest(lines=lines, rules_path=path)
                 scored = evaluate(labels=labels, alerts=wi_alerts)
                 result["what_ifs"][name] = {
-                    "note": note, "patch": patch, "alerts": wi_stats["alerts"], **scored,
-                    "rule_breakdown": rule_breakdown(labels=labels, alerts=wi_alerts)}
+                    "note": note,
+                    "patch": patch,
+                    "alerts": wi_stats["alerts"],
+                    **scored,
+                    "rule_breakdown": rule_breakdown(labels=labels, alerts=wi_alerts),
+                }
     return result
 
 
@@ -209,12 +259,18 @@ def _fmt(value: Any, spec: str = ".3f") -> str:
 def print_table(result: dict[str, Any]) -> None:
     """Human-readable summary of ``run``'s results."""
     pop, bt = result["population"], result["backtest"]
-    print(f"population {pop['customers']:,} customers x {pop['days']} days, seed {pop['seed']}, "
-          f"{pop['events']:,} events; rules {bt['ruleset_version']}; {bt['alerts']:,} alerts")
+    print(
+        f"population {pop['customers']:,} customers x {pop['days']} days, seed {pop['seed']}, "
+        f"{pop['events']:,} events; rules {bt['ruleset_version']}; {bt['alerts']:,} alerts"
+    )
     print(f"backtest throughput (parse + Monitor.process, 1 core): {bt['events_per_s']:,} events/s")
-    header = (f"{'variant (drift window)':24s} {'prec':>6s} {'recall':>6s} {'f1':>6s} "
-              f"{'lead':>5s} {'r@30d':>6s} {'FP noisy':>8s} {'FP norm':>7s}")
-    sections = [("", result)] + [(f"what-if {n}: ", w) for n, w in result.get("what_ifs", {}).items()]
+    header = (
+        f"{'variant (drift window)':24s} {'prec':>6s} {'recall':>6s} {'f1':>6s} "
+        f"{'lead':>5s} {'r@30d':>6s} {'FP noisy':>8s} {'FP norm':>7s}"
+    )
+    sections = [("", result)] + [
+        (f"what-if {n}: ", w) for n, w in result.get("what_ifs", {}).items()
+    ]
     for prefix, res in sections:
         print()
         if prefix:
@@ -222,13 +278,18 @@ def print_table(result: dict[str, Any]) -> None:
         print(header)
         for name, v in res["variants"].items():
             d = v["drift_window"]
-            print(f"{name:24s} {_fmt(d['precision'])} {_fmt(d['recall']):>6s} {_fmt(d['f1'])} "
-                  f"{_fmt(d['median_lead_days'], '5.0f')} {_fmt(d['recall_with_lead_30d']):>6s} "
-                  f"{_fmt(d['fp_rate_noisy_loyal']):>8s} {_fmt(d['fp_rate_normal']):>7s}")
+            print(
+                f"{name:24s} {_fmt(d['precision'])} {_fmt(d['recall']):>6s} {_fmt(d['f1'])} "
+                f"{_fmt(d['median_lead_days'], '5.0f')} {_fmt(d['recall_with_lead_30d']):>6s} "
+                f"{_fmt(d['fp_rate_noisy_loyal']):>8s} {_fmt(d['fp_rate_normal']):>7s}"
+            )
         for name, v in res["variants"].items():
-            marks = ", ".join(f"{k} {c['status']} ({c['value']} vs {c['target']}, "
-                              f"{c['margin']:+})" if c["margin"] is not None else f"{k} MISS"
-                              for k, c in v["targets"].items())
+            marks = ", ".join(
+                f"{k} {c['status']} ({c['value']} vs {c['target']}, {c['margin']:+})"
+                if c["margin"] is not None
+                else f"{k} MISS"
+                for k, c in v["targets"].items()
+            )
             print(f"  targets {name}: {marks}")
         _print_patterns(res)
 
@@ -236,16 +297,22 @@ def print_table(result: dict[str, Any]) -> None:
 def _print_patterns(res: dict[str, Any]) -> None:
     primary = res["variants"]["churn_risk_warning"]["drift_window"]["per_pattern"]
     anyw = res["variants"]["any_alert_warning"]["drift_window"]["per_pattern"]
-    print(f"  {'pattern':22s} {'n':>4s} {'recall risk':>11s} {'lead':>5s} {'recall any':>10s} "
-          f"{'lead':>5s}")
+    print(
+        f"  {'pattern':22s} {'n':>4s} {'recall risk':>11s} {'lead':>5s} {'recall any':>10s} "
+        f"{'lead':>5s}"
+    )
     for pattern, row in primary.items():
         other = anyw[pattern]
-        print(f"  {pattern:22s} {row['customers']:4d} {_fmt(row['recall']):>11s} "
-              f"{_fmt(row['median_lead_days'], '5.0f')} {_fmt(other['recall']):>10s} "
-              f"{_fmt(other['median_lead_days'], '5.0f')}")
+        print(
+            f"  {pattern:22s} {row['customers']:4d} {_fmt(row['recall']):>11s} "
+            f"{_fmt(row['median_lead_days'], '5.0f')} {_fmt(other['recall']):>10s} "
+            f"{_fmt(other['median_lead_days'], '5.0f')}"
+        )
     cd = res["credit_deterioration"]
-    print(f"  credit_deterioration: risk alerts for {cd['detected']}/{cd['customers']}, median "
-          f"{_fmt(cd['median_days_from_drift_to_first_risk_alert'], '.0f')} days after drift start")
+    print(
+        f"  credit_deterioration: risk alerts for {cd['detected']}/{cd['customers']}, median "
+        f"{_fmt(cd['median_days_from_drift_to_first_risk_alert'], '.0f')} days after drift start"
+    )
 
 
 def main(argv: list[str] | None = None) -> int:
@@ -260,10 +327,15 @@ def main(argv: list[str] | None = None) -> int:
 
     started = time.monotonic()
     results = run(mode=args.mode, rules_path=args.rules, what_ifs=args.what_if, seed=args.seed)
-    report = {"benchmark": "detection_quality", "mode": args.mode,
-              "measured_at": datetime.now(UTC).isoformat(), "machine": machine(),
-              "rules_file": str(args.rules) if args.rules else "(packaged)", "results": results,
-              "wall_seconds": round(time.monotonic() - started, 1)}
+    report = {
+        "benchmark": "detection_quality",
+        "mode": args.mode,
+        "measured_at": datetime.now(UTC).isoformat(),
+        "machine": machine(),
+        "rules_file": str(args.rules) if args.rules else "(packaged)",
+        "results": results,
+        "wall_seconds": round(time.monotonic() - started, 1),
+    }
     print_table(results)
     out_dir = REPO / "bench" / "results"
     out_dir.mkdir(parents=True, exist_ok=True)

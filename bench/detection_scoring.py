@@ -8,7 +8,6 @@ from collections.abc import Callable, Iterable
 from datetime import date
 from typing import Any, NamedTuple
 
-
 TARGETS = {"recall": 0.8, "median_lead_days": 30.0, "precision": 0.5}
 SEVERITY = {"info": 0, "watch": 1, "warning": 2, "critical": 3}
 NON_CHURN_NEGATIVES = ("normal", "noisy_loyal")
@@ -45,6 +44,7 @@ VARIANTS: dict[str, tuple[str, Qualifies]] = {
 
 # --- scoring (pure) ------------------------------------------------------------------------------
 
+
 def _median(values: list[int]) -> float | None:
     return float(statistics.median(values)) if values else None
 
@@ -75,7 +75,10 @@ def first_lead(*, label: dict[str, Any], marks: list[AlertMark], window: str) ->
 
 
 def score_detection(
-    *, labels: list[dict[str, Any]], alerts: Iterable[AlertMark], qualifies: Qualifies,
+    *,
+    labels: list[dict[str, Any]],
+    alerts: Iterable[AlertMark],
+    qualifies: Qualifies,
     window: str = "drift",
 ) -> dict[str, Any]:
     """Precision, recall, F1, lead times and false-positive rates of one alert definition."""
@@ -108,8 +111,7 @@ def score_detection(
     tp = len(leads)
     fp = sum(negatives[p][1] for p in NON_CHURN_NEGATIVES)
     recall, precision = _ratio(tp, churners), _ratio(tp, tp + fp)
-    f1 = (round(2 * precision * recall / (precision + recall), 4)
-          if precision and recall else 0.0)
+    f1 = round(2 * precision * recall / (precision + recall), 4) if precision and recall else 0.0
     for pattern, row in per_pattern.items():
         row["recall"] = _ratio(row["detected"], row["customers"])
         row["median_lead_days"] = _median(pattern_leads[pattern])
@@ -145,9 +147,13 @@ def credit_risk_detection(*, labels: list[dict[str, Any]], alerts: Iterable[Aler
         if days:
             delays.append(min(days))
     false_risk = sum(1 for cid, marks in risk.items() if marks) - len(delays)
-    return {"customers": customers, "detected": len(delays), "recall": _ratio(len(delays), customers),
-            "median_days_from_drift_to_first_risk_alert": _median(delays),
-            "customers_with_risk_alerts_outside_credit_pattern": false_risk}
+    return {
+        "customers": customers,
+        "detected": len(delays),
+        "recall": _ratio(len(delays), customers),
+        "median_days_from_drift_to_first_risk_alert": _median(delays),
+        "customers_with_risk_alerts_outside_credit_pattern": false_risk,
+    }
 
 
 def rule_breakdown(*, labels: list[dict[str, Any]], alerts: Iterable[AlertMark]) -> dict:
@@ -177,8 +183,10 @@ def rule_breakdown(*, labels: list[dict[str, Any]], alerts: Iterable[AlertMark])
         rows = {}
         for rule, leads in sorted(hits[pattern].items(), key=lambda kv: -len(kv[1])):
             known = [x for x in leads if x is not None]
-            rows[rule] = {"share": _ratio(len(leads), sizes[pattern]),
-                          "median_lead_days": _median(known)}
+            rows[rule] = {
+                "share": _ratio(len(leads), sizes[pattern]),
+                "median_lead_days": _median(known),
+            }
         out[pattern] = {"customers": sizes[pattern], "rules": rows}
     return out
 
@@ -189,8 +197,12 @@ def target_check(result: dict[str, Any]) -> dict[str, dict[str, Any]]:
     for name, target in TARGETS.items():
         value = result.get(name)
         margin = None if value is None else round(value - target, 4)
-        checks[name] = {"target": target, "value": value, "margin": margin,
-                        "status": "PASS" if margin is not None and margin >= 0 else "MISS"}
+        checks[name] = {
+            "target": target,
+            "value": value,
+            "margin": margin,
+            "status": "PASS" if margin is not None and margin >= 0 else "MISS",
+        }
     return checks
 
 

@@ -31,11 +31,11 @@ import httpx
 REPO = Path(__file__).resolve().parents[1]
 sys.path[:0] = [str(REPO), str(REPO / "deploy" / "kafka")]
 
-from churnwatch_shared import topics
-from churnwatch_shared.settings import CommonSettings
 from create_topics import create_topics, delete_namespaces
 
 from bench.kafka_reference import raw_produce, sample_events
+from churnwatch_shared import topics
+from churnwatch_shared.settings import CommonSettings
 
 DEV_KEY = {"X-API-Key": "cw-dev-producer-key"}
 
@@ -218,9 +218,7 @@ RUN_SIZES = {"short": 50_000, "full": 200_000}
 def run(*, bootstrap: str, mode: str) -> dict[str, float]:
     """Entry point for bench/run.py: the ingest figures for ``mode`` (short | full)."""
     seconds = 5.0 if mode == "short" else 15.0
-    return asyncio.run(
-        bench_ingest(bootstrap=bootstrap, events=RUN_SIZES[mode], seconds=seconds)
-    )
+    return asyncio.run(bench_ingest(bootstrap=bootstrap, events=RUN_SIZES[mode], seconds=seconds))
 
 
 def main() -> int:

@@ -16,8 +16,9 @@ import orjson
 from aiokafka import AIOKafkaConsumer, AIOKafkaProducer
 
 
-def sample_events(count: int, *, customers: int = 20_000,
-                  first: int = 0) -> list[tuple[bytes, bytes]]:
+def sample_events(
+    count: int, *, customers: int = 20_000, first: int = 0
+) -> list[tuple[bytes, bytes]]:
     """(key, value) pairs of realistic transaction.posted events number ``first`` to
     ``first + count - 1`` (~400 bytes each)."""
     out: list[tuple[bytes, bytes]] = []
@@ -47,7 +48,10 @@ def sample_events(count: int, *, customers: int = 20_000,
 async def raw_produce(*, bootstrap: str, topic: str, records: list[tuple[bytes, bytes]]) -> float:
     """Events/s of send() per record with acks=all + idempotence, waiting for every ack."""
     producer = AIOKafkaProducer(
-        bootstrap_servers=bootstrap, acks="all", enable_idempotence=True, linger_ms=5,
+        bootstrap_servers=bootstrap,
+        acks="all",
+        enable_idempotence=True,
+        linger_ms=5,
         max_batch_size=256 * 1024,
     )
     await producer.start()
@@ -60,8 +64,9 @@ async def raw_produce(*, bootstrap: str, topic: str, records: list[tuple[bytes, 
         await producer.stop()
 
 
-async def raw_consume_decode(*, bootstrap: str, topic: str, expected: int,
-                             decode: Callable[[bytes], Any] | None = None) -> float:
+async def raw_consume_decode(
+    *, bootstrap: str, topic: str, expected: int, decode: Callable[[bytes], Any] | None = None
+) -> float:
     """Events/s of getmany + decode + a per-customer dict update over the whole topic.
 
     ``decode`` defaults to ``orjson.loads`` (the plain client's floor); pass the event contract's
@@ -69,8 +74,12 @@ async def raw_consume_decode(*, bootstrap: str, topic: str, expected: int,
     """
     loads = decode or orjson.loads
     consumer = AIOKafkaConsumer(
-        topic, bootstrap_servers=bootstrap, group_id=f"bench-{uuid.uuid4().hex[:8]}",
-        auto_offset_reset="earliest", enable_auto_commit=False, max_partition_fetch_bytes=4 << 20,
+        topic,
+        bootstrap_servers=bootstrap,
+        group_id=f"bench-{uuid.uuid4().hex[:8]}",
+        auto_offset_reset="earliest",
+        enable_auto_commit=False,
+        max_partition_fetch_bytes=4 << 20,
     )
     await consumer.start()
     state: dict[bytes, int] = {}

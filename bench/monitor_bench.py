@@ -44,18 +44,27 @@ from aiokafka import AIOKafkaConsumer, TopicPartition
 REPO = Path(__file__).resolve().parents[1]
 sys.path[:0] = [str(REPO), str(REPO / "deploy" / "kafka")]
 
-from bench.kafka_reference import raw_consume_decode, raw_produce, sample_events  # noqa: E402
-from churnwatch_shared import topics  # noqa: E402
-from churnwatch_shared.events import parse_event  # noqa: E402
-from churnwatch_shared.settings import CommonSettings  # noqa: E402
-from churnwatch_simulator.bank import SimulatedBank, SimulationConfig  # noqa: E402
-from create_topics import create_topics, delete_namespaces  # noqa: E402
+from create_topics import create_topics, delete_namespaces
+
+from bench.kafka_reference import raw_consume_decode, raw_produce, sample_events
+from churnwatch_shared import topics
+from churnwatch_shared.events import parse_event
+from churnwatch_shared.settings import CommonSettings
+from churnwatch_simulator.bank import SimulatedBank, SimulationConfig
 
 MODES = {  # events through the worker, simulated customers; recovery runs: (store, customers)
-    "short": {"events": 40_000, "customers": 2_000, "rounds": 3,
-              "recovery": [("memory://", 20_000), ("rocksdb://", 20_000)]},
-    "full": {"events": 200_000, "customers": 10_000, "rounds": 3,
-             "recovery": [("memory://", 100_000), ("rocksdb://", 1_000_000)]},
+    "short": {
+        "events": 40_000,
+        "customers": 2_000,
+        "rounds": 3,
+        "recovery": [("memory://", 20_000), ("rocksdb://", 20_000)],
+    },
+    "full": {
+        "events": 200_000,
+        "customers": 10_000,
+        "rounds": 3,
+        "recovery": [("memory://", 100_000), ("rocksdb://", 1_000_000)],
+    },
 }
 APPLIED = 'churnwatch_monitor_events_total{outcome="applied"}'
 
@@ -69,19 +78,30 @@ def _free_port() -> int:
 def simulated_events(*, count: int, customers: int) -> list[tuple[bytes, bytes]]:
     """(key, value) records of the seeded simulator, in event-time order."""
     bank = SimulatedBank(config=SimulationConfig(customers=customers, days=3650, seed=11))
-    return [(e["customer_id"].encode(), orjson.dumps(e))
-            for e in itertools.islice(bank.events(), count)]
+    return [
+        (e["customer_id"].encode(), orjson.dumps(e)) for e in itertools.islice(bank.events(), count)
+    ]
 
 
 class Worker:
     """One ``python -m churnwatch_state_monitor`` subprocess on a namespace."""
 
-    def __init__(self, *, bootstrap: str, namespace: str, data_dir: Path,
-                 store: str = "memory://", instance_id: str | None = None) -> None:
+    def __init__(
+        self,
+        *,
+        bootstrap: str,
+        namespace: str,
+        data_dir: Path,
+        store: str = "memory://",
+        instance_id: str | None = None,
+    ) -> None:
         self.port = _free_port()
         self.env = {
-            **os.environ, "CHURNWATCH_ENV": "test", "CHURNWATCH_KAFKA_BOOTSTRAP": bootstrap,
-            "CHURNWATCH_TOPIC_NAMESPACE": namespace, "CHURNWATCH_LOG_LEVEL": "WARNING",
+            **os.environ,
+            "CHURNWATCH_ENV": "test",
+            "CHURNWATCH_KAFKA_BOOTSTRAP": bootstrap,
+            "CHURNWATCH_TOPIC_NAMESPACE": namespace,
+            "CHURNWATCH_LOG_LEVEL": "WARNING",
             "CHURNWATCH_MONITOR_WEB_PORT": str(self.port),
             "CHURNWATCH_MONITOR_DATA_DIR": str(data_dir),
             "CHURNWATCH_MONITOR_SESSION_TIMEOUT_S": "6",
@@ -93,8 +113,12 @@ class Worker:
 
     def start(self) -> float:
         self.proc = subprocess.Popen(
-            [sys.executable, "-m", "churnwatch_state_monitor"], env=self.env, cwd=REPO,
-            stdout=subprocess.DEVNULL, stderr=subprocess.DEVNULL, start_new_session=True,
+            [sys.executable, "-m", "churnwatch_state_monitor"],
+            env=self.env,
+            cwd=REPO,
+            stdout=subprocess.DEVNULL,
+            stderr=subprocess.DEVNULL,
+            start_new_session=True,
         )
         return time.perf_counter()
 
@@ -138,8 +162,9 @@ class Worker:
 
 async def committed_total(*, bootstrap: str, group: str, topic: str) -> tuple[int, int]:
     """(sum of the group's committed offsets, sum of end offsets) over the topic's partitions."""
-    consumer = AIOKafkaConsumer(bootstrap_servers=bootstrap, group_id=group,
-                                enable_auto_commit=False)
+    consumer = AIOKafkaConsumer(
+        bootstrap_servers=bootstrap, group_id=group, enable_auto_commit=False
+    )
     await consumer.start()
     try:
         tps = [TopicPartition(topic, p) for p in range(topics.CUSTOMER_PARTITIONS)]
@@ -154,8 +179,12 @@ async def committed_total(*, bootstrap: str, group: str, topic: str) -> tuple[in
 
 async def changelog_sizes(*, bootstrap: str, topic: str) -> list[int]:
     """Byte size of the latest value of every key on a changelog topic."""
-    consumer = AIOKafkaConsumer(bootstrap_servers=bootstrap, auto_offset_reset="earliest",
-                                enable_auto_commit=False, max_partition_fetch_bytes=8 << 20)
+    consumer = AIOKafkaConsumer(
+        bootstrap_servers=bootstrap,
+        auto_offset_reset="earliest",
+        enable_auto_commit=False,
+        max_partition_fetch_bytes=8 << 20,
+    )
     await consumer.start()
     latest: dict[bytes, int] = {}
     try:
@@ -205,8 +234,9 @@ async def _namespace(bootstrap: str) -> str:
     return namespace
 
 
-async def _throughput_round(*, bootstrap: str, records: list[tuple[bytes, bytes]],
-                            data: Path) -> dict:
+async def _throughput_round(
+    *, bootstrap: str, records: list[tuple[bytes, bytes]], data: Path
+) -> dict:
     """One round on a fresh topic: raw consume+decode, consume+contract decode, then the worker."""
     namespace = await _namespace(bootstrap)
     topic = topics.EVENTS.name(namespace)
@@ -214,8 +244,9 @@ async def _throughput_round(*, bootstrap: str, records: list[tuple[bytes, bytes]
     try:
         await raw_produce(bootstrap=bootstrap, topic=topic, records=records)
         raw = await raw_consume_decode(bootstrap=bootstrap, topic=topic, expected=events)
-        contract = await raw_consume_decode(bootstrap=bootstrap, topic=topic, expected=events,
-                                            decode=parse_event)
+        contract = await raw_consume_decode(
+            bootstrap=bootstrap, topic=topic, expected=events, decode=parse_event
+        )
         worker = Worker(bootstrap=bootstrap, namespace=namespace, data_dir=data / namespace)
         started = worker.start()
         try:
@@ -230,18 +261,29 @@ async def _throughput_round(*, bootstrap: str, records: list[tuple[bytes, bytes]
         finally:
             worker.stop()
         sizes = await changelog_sizes(
-            bootstrap=bootstrap, topic=f"{namespace}-state-monitor-customer-state-changelog")
+            bootstrap=bootstrap, topic=f"{namespace}-state-monitor-customer-state-changelog"
+        )
     finally:
         await delete_namespaces(bootstrap=bootstrap, namespaces={namespace})
     rate = events / (last - first)
-    print(f"throughput round: worker {rate:,.0f} events/s, raw {raw:,.0f} ({rate / raw:.3f}x), "
-          f"contract decode {contract:,.0f}", flush=True)
-    return {"worker": rate, "raw": raw, "contract": contract, "sizes": sizes,
-            "startup_to_first_event_s": first - started, "first_event_to_lag_0_s": lag0 - first}
+    print(
+        f"throughput round: worker {rate:,.0f} events/s, raw {raw:,.0f} ({rate / raw:.3f}x), "
+        f"contract decode {contract:,.0f}",
+        flush=True,
+    )
+    return {
+        "worker": rate,
+        "raw": raw,
+        "contract": contract,
+        "sizes": sizes,
+        "startup_to_first_event_s": first - started,
+        "first_event_to_lag_0_s": lag0 - first,
+    }
 
 
-async def throughput(*, bootstrap: str, events: int, customers: int, data: Path,
-                     rounds: int) -> dict:
+async def throughput(
+    *, bootstrap: str, events: int, customers: int, data: Path, rounds: int
+) -> dict:
     """Worker events/s and time to lag 0, beside raw consume+decode of the same topic.
 
     The raw loop's rate moves a lot between runs on a shared 2-core machine (320k-500k/s seen in
@@ -249,13 +291,18 @@ async def throughput(*, bootstrap: str, events: int, customers: int, data: Path,
     figures reported are the medians over the rounds, with every round's ratio beside them.
     """
     records = simulated_events(count=events, customers=customers)
-    runs = [await _throughput_round(bootstrap=bootstrap, records=records, data=data)
-            for _ in range(rounds)]
-    rate, raw, contract = (statistics.median(r[k] for r in runs)
-                           for k in ("worker", "raw", "contract"))
+    runs = [
+        await _throughput_round(bootstrap=bootstrap, records=records, data=data)
+        for _ in range(rounds)
+    ]
+    rate, raw, contract = (
+        statistics.median(r[k] for r in runs) for k in ("worker", "raw", "contract")
+    )
     sizes = runs[-1]["sizes"]
     return {
-        "events": events, "customers": customers, "rounds": rounds,
+        "events": events,
+        "customers": customers,
+        "rounds": rounds,
         "worker_events_per_s": round(rate),
         "raw_consume_decode_events_per_s": round(raw),
         "ratio_to_raw": round(rate / raw, 3),
@@ -282,8 +329,13 @@ async def recovery(*, bootstrap: str, customers: int, data: Path, store: str) ->
     namespace = await _namespace(bootstrap)
     topic = topics.EVENTS.name(namespace)
     data_dir = data / f"rec-{store.split(':')[0]}"
-    worker = Worker(bootstrap=bootstrap, namespace=namespace, data_dir=data_dir, store=store,
-                    instance_id="bench-worker-0")
+    worker = Worker(
+        bootstrap=bootstrap,
+        namespace=namespace,
+        data_dir=data_dir,
+        store=store,
+        instance_id="bench-worker-0",
+    )
     worker.start()
     try:
         async with httpx.AsyncClient() as client:
@@ -291,16 +343,20 @@ async def recovery(*, bootstrap: str, customers: int, data: Path, store: str) ->
                 await asyncio.sleep(0.1)
         rss_empty = worker.rss_bytes()
         for start in range(0, customers, 200_000):  # bounded memory in the producer process
-            chunk = sample_events(min(200_000, customers - start), customers=customers,
-                                  first=start)
+            chunk = sample_events(min(200_000, customers - start), customers=customers, first=start)
             await raw_produce(bootstrap=bootstrap, topic=topic, records=chunk)
         first, last = await _drain(worker, expected=customers, timeout=1800)
         await asyncio.sleep(1.0)  # let the last batch finish before the crash
         rss_full = worker.rss_bytes()
     finally:
         worker.kill()
-    restarted = Worker(bootstrap=bootstrap, namespace=namespace, data_dir=data_dir, store=store,
-                       instance_id="bench-worker-0")
+    restarted = Worker(
+        bootstrap=bootstrap,
+        namespace=namespace,
+        data_dir=data_dir,
+        store=store,
+        instance_id="bench-worker-0",
+    )
     probe_key, probe = sample_events(customers + 1, customers=customers + 1)[-1]
     t0 = restarted.start()
     try:
@@ -317,8 +373,10 @@ async def recovery(*, bootstrap: str, customers: int, data: Path, store: str) ->
         probe_at = time.perf_counter()
     finally:
         restarted.stop()
-    print(f"recovery {store} {customers:,}: first event {probe_at - t0:.1f} s after restart",
-          flush=True)
+    print(
+        f"recovery {store} {customers:,}: first event {probe_at - t0:.1f} s after restart",
+        flush=True,
+    )
     return {
         "store": store,
         "customers": customers,
@@ -337,13 +395,19 @@ async def _run(bootstrap: str, mode: str, parts: tuple[str, ...]) -> dict:
     try:
         if "throughput" in parts:
             results["throughput"] = await throughput(
-                bootstrap=bootstrap, events=cfg["events"], customers=cfg["customers"], data=data,
-                rounds=cfg["rounds"])
+                bootstrap=bootstrap,
+                events=cfg["events"],
+                customers=cfg["customers"],
+                data=data,
+                rounds=cfg["rounds"],
+            )
         if "recovery" in parts:
             results["recovery"] = {
-                store.split(":")[0]: await recovery(bootstrap=bootstrap, customers=n, data=data,
-                                                    store=store)
-                for store, n in cfg["recovery"]}
+                store.split(":")[0]: await recovery(
+                    bootstrap=bootstrap, customers=n, data=data, store=store
+                )
+                for store, n in cfg["recovery"]
+            }
     finally:
         shutil.rmtree(data, ignore_errors=True)
         await delete_namespaces(bootstrap=bootstrap, namespaces=_CREATED)
@@ -360,8 +424,12 @@ def run(*, bootstrap: str, mode: str, parts: tuple[str, ...] = ("throughput", "r
 if __name__ == "__main__":
     parser = argparse.ArgumentParser(description=__doc__.splitlines()[0])
     parser.add_argument("--mode", choices=sorted(MODES), default="short")
-    parser.add_argument("--only", choices=("throughput", "recovery"), default=None,
-                        help="run one part only")
+    parser.add_argument(
+        "--only", choices=("throughput", "recovery"), default=None, help="run one part only"
+    )
     args = parser.parse_args()
-    run(bootstrap=CommonSettings().kafka_bootstrap, mode=args.mode,
-        parts=(args.only,) if args.only else ("throughput", "recovery"))
+    run(
+        bootstrap=CommonSettings().kafka_bootstrap,
+        mode=args.mode,
+        parts=(args.only,) if args.only else ("throughput", "recovery"),
+    )

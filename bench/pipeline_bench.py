@@ -21,7 +21,7 @@ import argparse
 import asyncio
 import json
 import os
-import subprocess
+import shutil
 import sys
 import time
 import uuid
@@ -38,20 +38,30 @@ from sqlalchemy.ext.asyncio import create_async_engine
 REPO = Path(__file__).resolve().parents[1]
 sys.path[:0] = [str(REPO), str(REPO / "deploy" / "kafka")]
 
-from churnwatch_shared import topics  # noqa: E402
-from churnwatch_shared.settings import CommonSettings  # noqa: E402
-from create_topics import create_topics, delete_namespaces  # noqa: E402
-from tests.support.infra import create_database, ensure_postgres  # noqa: E402
-from tests.support.stack import running_services  # noqa: E402
+from create_topics import create_topics, delete_namespaces
+
+from churnwatch_shared import topics
+from churnwatch_shared.settings import CommonSettings
+from tests.support.infra import create_database, ensure_postgres
+from tests.support.stack import running_services
 
 DEV_KEY = {"X-API-Key": "cw-dev-producer-key", "Content-Type": "application/x-ndjson"}
 MANAGER = "rm.bench"
 MODES = {
-    "short": {"customers": 2_000, "latency_rate": 2_000, "latency_seconds": 15,
-              "steps": (2_000, 4_000, 6_000, 8_000, 10_000), "step_seconds": 8},
-    "full": {"customers": 20_000, "latency_rate": 2_000, "latency_seconds": 60,
-             "steps": (2_000, 4_000, 6_000, 8_000, 10_000, 12_000, 14_000, 16_000, 20_000),
-             "step_seconds": 30},
+    "short": {
+        "customers": 2_000,
+        "latency_rate": 2_000,
+        "latency_seconds": 15,
+        "steps": (2_000, 4_000, 6_000, 8_000, 10_000),
+        "step_seconds": 8,
+    },
+    "full": {
+        "customers": 20_000,
+        "latency_rate": 2_000,
+        "latency_seconds": 60,
+        "steps": (2_000, 4_000, 6_000, 8_000, 10_000, 12_000, 14_000, 16_000, 20_000),
+        "step_seconds": 30,
+    },
 }
 TICK = 0.05  # seconds between batches; rate/20 events per batch
 
@@ -74,43 +84,76 @@ class Feed:
         return f"pb-{self.tag}-{self.n}"
 
     def assignment(self, customer: str) -> bytes:
-        return orjson.dumps({
-            "event_id": self._id(), "event_type": "customer.assigned", "occurred_at": _now_iso(),
-            "customer_id": customer,
-            "payload": {"relationship_manager_id": MANAGER, "branch_id": "BR001"},
-        })
+        return orjson.dumps(
+            {
+                "event_id": self._id(),
+                "event_type": "customer.assigned",
+                "occurred_at": _now_iso(),
+                "customer_id": customer,
+                "payload": {"relationship_manager_id": MANAGER, "branch_id": "BR001"},
+            }
+        )
 
     def spend(self) -> bytes:
         customer = f"BC{self.n % self.customers:06d}"
-        return orjson.dumps({
-            "event_id": self._id(), "event_type": "transaction.posted", "occurred_at": _now_iso(),
-            "customer_id": customer,
-            "payload": {"direction": "debit", "amount": f"{(self.n % 300) + 10}.00",
-                        "currency": "CNY", "channel": "pos", "category": "card_spend",
-                        "counterparty_is_own_bank": True, "balance_after": "500000.00"},
-        })
+        return orjson.dumps(
+            {
+                "event_id": self._id(),
+                "event_type": "transaction.posted",
+                "occurred_at": _now_iso(),
+                "customer_id": customer,
+                "payload": {
+                    "direction": "debit",
+                    "amount": f"{(self.n % 300) + 10}.00",
+                    "currency": "CNY",
+                    "channel": "pos",
+                    "category": "card_spend",
+                    "counterparty_is_own_bank": True,
+                    "balance_after": "500000.00",
+                },
+            }
+        )
 
     def probe(self) -> tuple[str, bytes]:
         self.probes += 1
         customer = f"BP{self.tag}{self.probes:06d}"
-        return customer, orjson.dumps({
-            "event_id": self._id(), "event_type": "transaction.posted", "occurred_at": _now_iso(),
-            "customer_id": customer,
-            "payload": {"direction": "debit", "amount": "700000.00", "currency": "CNY",
-                        "channel": "online", "category": "interbank_transfer",
-                        "counterparty_bank": "ICBKCNBJ", "counterparty_is_own_bank": False,
-                        "balance_after": "300000.00"},
-        })
+        return customer, orjson.dumps(
+            {
+                "event_id": self._id(),
+                "event_type": "transaction.posted",
+                "occurred_at": _now_iso(),
+                "customer_id": customer,
+                "payload": {
+                    "direction": "debit",
+                    "amount": "700000.00",
+                    "currency": "CNY",
+                    "channel": "online",
+                    "category": "interbank_transfer",
+                    "counterparty_bank": "ICBKCNBJ",
+                    "counterparty_is_own_bank": False,
+                    "balance_after": "300000.00",
+                },
+            }
+        )
 
 
 async def post_batch(client: httpx.AsyncClient, base: str, lines: list[bytes]) -> bool:
-    response = await client.post(f"{base}/v1/events/batch", content=b"\n".join(lines),
-                                 headers=DEV_KEY)
+    response = await client.post(
+        f"{base}/v1/events/batch", content=b"\n".join(lines), headers=DEV_KEY
+    )
     return response.status_code == 200
 
 
-async def drive(*, client: httpx.AsyncClient, base: str, feed: Feed, rate: int, seconds: float,
-                probes: dict[str, float] | None, pre_assign: list[str] | None = None) -> float:
+async def drive(
+    *,
+    client: httpx.AsyncClient,
+    base: str,
+    feed: Feed,
+    rate: int,
+    seconds: float,
+    probes: dict[str, float] | None,
+    pre_assign: list[str] | None = None,
+) -> float:
     """Send ``rate`` events/s for ``seconds`` (open loop); returns the achieved rate."""
     per_batch = max(1, int(rate * TICK))
     in_flight: set[asyncio.Task[None]] = set()
@@ -187,11 +230,19 @@ async def collect_latencies(*, db_url: str, probes: dict[str, float], timeout: f
         ordered = sorted(values)
         return 1000 * ordered[min(len(ordered) - 1, int(len(ordered) * q))] if ordered else -1.0
 
-    out: dict[str, float] = {"probes": len(probes), "probes_stored": len(stored),
-                             "probes_notified": len(notified)}
+    out: dict[str, float] = {
+        "probes": len(probes),
+        "probes_stored": len(stored),
+        "probes_notified": len(notified),
+    }
     for name, values in (("stored", list(stored.values())), ("notified", list(notified.values()))):
-        out.update({f"e2e_{name}_p50_ms": pct(values, 0.50), f"e2e_{name}_p95_ms": pct(values, 0.95),
-                    f"e2e_{name}_p99_ms": pct(values, 0.99)})
+        out.update(
+            {
+                f"e2e_{name}_p50_ms": pct(values, 0.50),
+                f"e2e_{name}_p95_ms": pct(values, 0.95),
+                f"e2e_{name}_p99_ms": pct(values, 0.99),
+            }
+        )
     return out
 
 
@@ -203,8 +254,12 @@ async def run_async(*, bootstrap: str, mode: str) -> dict[str, object]:
     db_url = create_database(f"cw_bench_{uuid.uuid4().hex[:8]}")
     data_dir = REPO / ".local" / "bench" / namespace
     stack = running_services(
-        names=("alerts", "monitor", "ingest"), bootstrap=bootstrap, namespace=namespace,
-        data_dir=data_dir, label="bench", log_level="WARNING",
+        names=("alerts", "monitor", "ingest"),
+        bootstrap=bootstrap,
+        namespace=namespace,
+        data_dir=data_dir,
+        label="bench",
+        log_level="WARNING",
         env={"alerts": {"CHURNWATCH_ALERTS_DATABASE_URL": db_url}},
     )
     base = stack.__enter__()["ingest"]
@@ -217,53 +272,82 @@ async def run_async(*, bootstrap: str, mode: str) -> dict[str, object]:
             probe_count = int(cfg["latency_seconds"] / TICK)
             probe_customers = [f"BP{feed.tag}{i + 1:06d}" for i in range(probe_count)]
             for start in range(0, len(probe_customers), 2000):
-                chunk = probe_customers[start:start + 2000]
+                chunk = probe_customers[start : start + 2000]
                 assert await post_batch(client, base, [feed.assignment(c) for c in chunk])
             # Warm-up: every background customer's first event (which also publishes the first
             # snapshot) before measuring, so latency is the steady state, not the cold start.
             for _ in range(0, cfg["customers"], 1000):
                 assert await post_batch(client, base, [feed.spend() for _ in range(1000)])
             deadline = time.monotonic() + 120
-            while time.monotonic() < deadline and await monitor_lag(
-                bootstrap=bootstrap, group=group, topic=events_topic
-            ) > 100:
+            while (
+                time.monotonic() < deadline
+                and await monitor_lag(bootstrap=bootstrap, group=group, topic=events_topic) > 100
+            ):
                 await asyncio.sleep(1)
             await asyncio.sleep(3)  # let the alerts service take the assignments first
             probes: dict[str, float] = {}
-            achieved = await drive(client=client, base=base, feed=feed, rate=cfg["latency_rate"],
-                                   seconds=cfg["latency_seconds"], probes=probes,
-                                   pre_assign=probe_customers)
+            achieved = await drive(
+                client=client,
+                base=base,
+                feed=feed,
+                rate=cfg["latency_rate"],
+                seconds=cfg["latency_seconds"],
+                probes=probes,
+                pre_assign=probe_customers,
+            )
             latency = await collect_latencies(db_url=db_url, probes=probes, timeout=120)
-            result["latency"] = {"target_rate_per_s": cfg["latency_rate"],
-                                 "achieved_rate_per_s": round(achieved), **latency}
+            result["latency"] = {
+                "target_rate_per_s": cfg["latency_rate"],
+                "achieved_rate_per_s": round(achieved),
+                **latency,
+            }
             steps = []
             for rate in cfg["steps"]:
                 lag_before = await monitor_lag(bootstrap=bootstrap, group=group, topic=events_topic)
-                achieved = await drive(client=client, base=base, feed=feed, rate=rate,
-                                       seconds=cfg["step_seconds"], probes=None)
+                achieved = await drive(
+                    client=client,
+                    base=base,
+                    feed=feed,
+                    rate=rate,
+                    seconds=cfg["step_seconds"],
+                    probes=None,
+                )
                 await asyncio.sleep(2)
                 lag_after = await monitor_lag(bootstrap=bootstrap, group=group, topic=events_topic)
                 held = achieved >= 0.95 * rate and lag_after <= max(rate, lag_before)
-                steps.append({"rate_per_s": rate, "achieved_per_s": round(achieved),
-                              "monitor_lag_before": lag_before, "monitor_lag_after": lag_after,
-                              "held": held})
-                print(f"[pipeline] step {rate}/s: achieved {achieved:,.0f}/s, lag "
-                      f"{lag_before} -> {lag_after}: {'held' if held else 'NOT held'}", flush=True)
+                steps.append(
+                    {
+                        "rate_per_s": rate,
+                        "achieved_per_s": round(achieved),
+                        "monitor_lag_before": lag_before,
+                        "monitor_lag_after": lag_after,
+                        "held": held,
+                    }
+                )
+                print(
+                    f"[pipeline] step {rate}/s: achieved {achieved:,.0f}/s, lag "
+                    f"{lag_before} -> {lag_after}: {'held' if held else 'NOT held'}",
+                    flush=True,
+                )
                 if not held:
                     break
                 # drain before the next step so each step starts from a clean lag
                 deadline = time.monotonic() + 60
-                while time.monotonic() < deadline and await monitor_lag(
-                    bootstrap=bootstrap, group=group, topic=events_topic
-                ) > rate // 10:
+                while (
+                    time.monotonic() < deadline
+                    and await monitor_lag(bootstrap=bootstrap, group=group, topic=events_topic)
+                    > rate // 10
+                ):
                     await asyncio.sleep(1)
             held_rates = [s["rate_per_s"] for s in steps if s["held"]]
-            result["sustained"] = {"steps": steps,
-                                   "highest_sustained_rate_per_s": max(held_rates, default=0)}
+            result["sustained"] = {
+                "steps": steps,
+                "highest_sustained_rate_per_s": max(held_rates, default=0),
+            }
     finally:
         stack.__exit__(None, None, None)
         await delete_namespaces(bootstrap=bootstrap, namespaces={namespace})
-        subprocess.run(["rm", "-rf", str(data_dir)], check=False)
+        shutil.rmtree(data_dir, ignore_errors=True)
     return result
 
 

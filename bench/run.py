@@ -13,12 +13,12 @@ import argparse
 import asyncio
 import importlib
 import json
-import traceback
 import os
 import platform
 import subprocess
 import sys
 import time
+import traceback
 import uuid
 from datetime import UTC, datetime
 from pathlib import Path
@@ -26,11 +26,12 @@ from pathlib import Path
 REPO = Path(__file__).resolve().parents[1]
 sys.path[:0] = [str(REPO), str(REPO / "deploy" / "kafka")]
 
-from bench.kafka_reference import raw_consume_decode, raw_produce, sample_events  # noqa: E402
-from churnwatch_shared import topics  # noqa: E402
-from churnwatch_shared.settings import CommonSettings  # noqa: E402
-from churnwatch_state_monitor import ENGINE_BUILD  # noqa: E402
-from create_topics import create_topics, delete_namespaces  # noqa: E402
+from create_topics import create_topics, delete_namespaces
+
+from bench.kafka_reference import raw_consume_decode, raw_produce, sample_events
+from churnwatch_shared import topics
+from churnwatch_shared.settings import CommonSettings
+from churnwatch_state_monitor import ENGINE_BUILD
 
 SIZES = {"short": 50_000, "full": 200_000}
 
@@ -40,8 +41,9 @@ def machine() -> dict[str, object]:
         ["git", "rev-parse", "HEAD"], cwd=REPO, capture_output=True, text=True, check=False
     ).stdout.strip()
     dirty = bool(
-        subprocess.run(["git", "status", "--porcelain"], cwd=REPO, capture_output=True,
-                       text=True, check=False).stdout.strip()
+        subprocess.run(
+            ["git", "status", "--porcelain"], cwd=REPO, capture_output=True, text=True, check=False
+        ).stdout.strip()
     )
     return {
         "git_revision": revision,
@@ -50,7 +52,8 @@ def machine() -> dict[str, object]:
         "platform": platform.platform(),
         "cpus": os.cpu_count(),
         "kafka": (REPO / ".local/kafka/lib/.version").read_text().strip()
-        if (REPO / ".local/kafka/lib/.version").exists() else None,
+        if (REPO / ".local/kafka/lib/.version").exists()
+        else None,
         "monitor_engine": ENGINE_BUILD,  # compiled (mypyc) or interpreted, and why
     }
 
@@ -85,8 +88,16 @@ def run_one(module_name: str, *, bootstrap: str, mode: str) -> dict[str, object]
 
 
 # Detail kept in the JSON but left out of the printed table.
-TABLE_SKIPS = ("rule_breakdown", "per_pattern", "from_start_window", "pattern_counts",
-               "alerts_by_rule", "definition", "namespace", ".targets.")
+TABLE_SKIPS = (
+    "rule_breakdown",
+    "per_pattern",
+    "from_start_window",
+    "pattern_counts",
+    "alerts_by_rule",
+    "definition",
+    "namespace",
+    ".targets.",
+)
 
 
 def flatten(prefix: str, value: object) -> list[tuple[str, object]]:
@@ -119,7 +130,7 @@ def main() -> int:
         t0 = time.monotonic()
         try:
             results[name] = run_one(module_name, bootstrap=bootstrap, mode=args.mode)
-        except Exception as exc:  # one broken benchmark must not hide the others' figures
+        except Exception as exc:  # noqa: BLE001 -- one broken benchmark must not hide the others' figures
             traceback.print_exc()
             results[name] = {"error": f"{type(exc).__name__}: {exc}"}
             failed.append(name)

@@ -63,16 +63,19 @@ def say(message: str) -> None:
 
 def healthy(url: str) -> bool:
     try:
-        with urllib.request.urlopen(url, timeout=1) as response:  # noqa: S310 (loopback only)
+        with urllib.request.urlopen(url, timeout=1) as response:
             return response.status == 200
     except (urllib.error.URLError, OSError):
         return False
 
 
 def broker_running() -> bool:
-    return subprocess.run(
-        [str(REPO / "deploy/kafka/kafka.sh"), "status"], check=False, capture_output=True
-    ).returncode == 0
+    return (
+        subprocess.run(
+            [str(REPO / "deploy/kafka/kafka.sh"), "status"], check=False, capture_output=True
+        ).returncode
+        == 0
+    )
 
 
 def start_broker() -> bool:
@@ -111,7 +114,9 @@ def wait_healthy(part: Part, proc: subprocess.Popen[bytes], *, timeout: float = 
         if part.health_url and healthy(part.health_url):
             return
         time.sleep(0.3)
-    raise SystemExit(f"[stack] {part.name} not healthy after {timeout}s; see {LOGS}/{part.name}.log")
+    raise SystemExit(
+        f"[stack] {part.name} not healthy after {timeout}s; see {LOGS}/{part.name}.log"
+    )
 
 
 def start_all(*, detach: bool) -> tuple[dict[str, subprocess.Popen[bytes]], bool]:

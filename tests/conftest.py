@@ -27,7 +27,6 @@ from tests.support.private_broker import private_broker  # noqa: E402, F401 - a 
 sys.path.insert(0, str(REPO / "deploy" / "kafka"))
 from create_topics import create_topics, delete_namespaces  # noqa: E402
 
-
 _NAMESPACES: set[str] = set()  # created by this session, deleted when it ends
 
 

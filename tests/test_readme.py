@@ -17,7 +17,8 @@ README = (Path(__file__).resolve().parents[1] / "README.md").read_text()
 
 
 @pytest.mark.parametrize(
-    "settings", [CommonSettings, IngestSettings, MonitorSettings, AlertsSettings],
+    "settings",
+    [CommonSettings, IngestSettings, MonitorSettings, AlertsSettings],
     ids=lambda s: s.__name__,
 )
 def test_every_setting_is_in_the_configuration_table(settings: type[BaseSettings]) -> None:

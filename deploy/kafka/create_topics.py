@@ -53,10 +53,11 @@ async def delete_namespaces(*, bootstrap: str, namespaces: set[str]) -> int:
     admin = AIOKafkaAdminClient(bootstrap_servers=bootstrap)
     await admin.start()
     try:
-        doomed = [t for t in await admin.list_topics()
-                  if any(t.startswith(ns) for ns in namespaces)]
+        doomed = [
+            t for t in await admin.list_topics() if any(t.startswith(ns) for ns in namespaces)
+        ]
         for start in range(0, len(doomed), 200):
-            await admin.delete_topics(doomed[start:start + 200])
+            await admin.delete_topics(doomed[start : start + 200])
         return len(doomed)
     finally:
         await admin.close()

@@ -29,7 +29,9 @@ def make_alert(
 ) -> Alert:
     """A valid alert as the state monitor would emit it."""
     return Alert(
-        alert_id=alert_id_for(customer_id=customer_id, rule_id=rule_id, condition_key=condition_key),
+        alert_id=alert_id_for(
+            customer_id=customer_id, rule_id=rule_id, condition_key=condition_key
+        ),
         kind=AlertKind.ANOMALY,
         customer_id=customer_id,
         state=CustomerStateName.ACCOUNT_FLOW,

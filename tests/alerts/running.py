@@ -60,7 +60,9 @@ class RunningService:
     async def assign(self, *, customer_id: str, manager_id: str) -> None:
         """Produce a customer.assigned event to the events topic."""
         event = make_assigned(
-            customer_id=customer_id, at=datetime.now(UTC), manager_id=manager_id,
+            customer_id=customer_id,
+            at=datetime.now(UTC),
+            manager_id=manager_id,
             event_id=f"as-{uuid.uuid4().hex[:8]}",
         )
         await produce(

@@ -41,8 +41,12 @@ BODIES = {
 
 @pytest.fixture
 async def app(make_database: Callable[[], str]) -> AsyncIterator[FastAPI]:
-    settings = AlertsSettings(database_url=make_database(), consume=False,
-                              escalation_enabled=False, notifications_enabled=False)
+    settings = AlertsSettings(
+        database_url=make_database(),
+        consume=False,
+        escalation_enabled=False,
+        notifications_enabled=False,
+    )
     application = create_app(settings=settings, clock=ManualClock(start=T0))
     async with LifespanManager(application):
         yield application
@@ -52,47 +56,78 @@ async def app(make_database: Callable[[], str]) -> AsyncIterator[FastAPI]:
 async def alert_id(app: FastAPI) -> str:
     alert = make_alert(customer_id=CUSTOMER, at=T0)
     async with app.state.sessionmaker() as session, session.begin():
-        session.add_all([
-            Manager(id="rm.other", role=Role.RELATIONSHIP_MANAGER.value, team_id="team.other",
-                    branch_id="BR002", supervisor_id="lead.other"),
-            Manager(id="lead.other", role=Role.TEAM_LEAD.value, team_id="team.other",
-                    branch_id="BR002"),
-        ])
-        await apply_assigned(session, customer_id=CUSTOMER,
-                             payload=CustomerAssigned(relationship_manager_id="rm.demo",
-                                                      branch_id="BR001"),
-                             occurred_at=T0, actor="test", now=T0)
+        session.add_all(
+            [
+                Manager(
+                    id="rm.other",
+                    role=Role.RELATIONSHIP_MANAGER.value,
+                    team_id="team.other",
+                    branch_id="BR002",
+                    supervisor_id="lead.other",
+                ),
+                Manager(
+                    id="lead.other",
+                    role=Role.TEAM_LEAD.value,
+                    team_id="team.other",
+                    branch_id="BR002",
+                ),
+            ]
+        )
+        await apply_assigned(
+            session,
+            customer_id=CUSTOMER,
+            payload=CustomerAssigned(relationship_manager_id="rm.demo", branch_id="BR001"),
+            occurred_at=T0,
+            actor="test",
+            now=T0,
+        )
         await store_alert(session, alert=alert, now=T0, sla_seconds={})
-        await upsert_state(session, customer_id=CUSTOMER, as_of=T0,
-                           snapshot={"customer_id": CUSTOMER, "churn_score": 40}, now=T0)
+        await upsert_state(
+            session,
+            customer_id=CUSTOMER,
+            as_of=T0,
+            snapshot={"customer_id": CUSTOMER, "churn_score": 40},
+            now=T0,
+        )
     return alert.alert_id
 
 
 def token(app: FastAPI, sub: str, role: Role) -> dict[str, str]:
     secret = app.state.settings.jwt_secret
-    return {"Authorization": "Bearer "
-            + mint_token(secret=secret, sub=sub, role=role, now=T0, ttl_seconds=3600)}
+    return {
+        "Authorization": "Bearer "
+        + mint_token(secret=secret, sub=sub, role=role, now=T0, ttl_seconds=3600)
+    }
 
 
 def v1_routes(app: FastAPI) -> list[tuple[str, str]]:
     """Every (method, path) of the published API under /v1, from the OpenAPI document."""
-    routes = [(method.upper(), path) for path, operations in app.openapi()["paths"].items()
-              if path.startswith("/v1") for method in operations]
+    routes = [
+        (method.upper(), path)
+        for path, operations in app.openapi()["paths"].items()
+        if path.startswith("/v1")
+        for method in operations
+    ]
     assert len(routes) >= 12, routes  # the enumeration itself must see the API
     return routes
 
 
 def concrete(path: str, *, alert_id: str) -> str:
-    return (path.replace("{alert_id}", alert_id).replace("{customer_id}", CUSTOMER)
-            .replace("{manager_id}", "rm.demo"))
+    return (
+        path.replace("{alert_id}", alert_id)
+        .replace("{customer_id}", CUSTOMER)
+        .replace("{manager_id}", "rm.demo")
+    )
 
 
-async def call(client: httpx.AsyncClient, method: str, path: str,
-               headers: dict[str, str] | None = None) -> httpx.Response:
+async def call(
+    client: httpx.AsyncClient, method: str, path: str, headers: dict[str, str] | None = None
+) -> httpx.Response:
     action = path.rsplit("/", 1)[-1]
     body = BODIES.get(action, {})
-    return await client.request(method, path, headers=headers or {},
-                                json=body if method in {"POST", "PUT"} else None)
+    return await client.request(
+        method, path, headers=headers or {}, json=body if method in {"POST", "PUT"} else None
+    )
 
 
 async def test_every_v1_endpoint_refuses_unauthenticated_callers(
@@ -103,10 +138,20 @@ async def test_every_v1_endpoint_refuses_unauthenticated_callers(
             if path in PUBLIC:
                 continue
             url = concrete(path, alert_id=alert_id)
-            for headers in (None, {"Authorization": "Bearer not-a-token"},
-                            {"Authorization": "Bearer " + mint_token(
-                                secret="another-secret-of-enough-length-000000", sub="rm.demo",
-                                role=Role.RELATIONSHIP_MANAGER, now=T0, ttl_seconds=60)}):
+            for headers in (
+                None,
+                {"Authorization": "Bearer not-a-token"},
+                {
+                    "Authorization": "Bearer "
+                    + mint_token(
+                        secret="another-secret-of-enough-length-000000",
+                        sub="rm.demo",
+                        role=Role.RELATIONSHIP_MANAGER,
+                        now=T0,
+                        ttl_seconds=60,
+                    )
+                },
+            ):
                 response = await call(c, method, url, headers)
                 assert response.status_code == 401, (method, path, headers, response.text)
 
@@ -114,8 +159,11 @@ async def test_every_v1_endpoint_refuses_unauthenticated_callers(
 async def test_customer_endpoints_hide_other_managers_customers(
     app: FastAPI, alert_id: str
 ) -> None:
-    scoped = [(m, p) for m, p in v1_routes(app)
-              if re.search(r"\{(alert_id|customer_id)\}", p) and not p.startswith("/v1/assignments")]
+    scoped = [
+        (m, p)
+        for m, p in v1_routes(app)
+        if re.search(r"\{(alert_id|customer_id)\}", p) and not p.startswith("/v1/assignments")
+    ]
     assert len(scoped) >= 6, scoped
     outsider = token(app, "rm.other", Role.RELATIONSHIP_MANAGER)
     other_lead = token(app, "lead.other", Role.TEAM_LEAD)
@@ -144,11 +192,17 @@ async def test_customer_endpoints_hide_other_managers_customers(
 async def test_admin_endpoints_refuse_managers(app: FastAPI, alert_id: str) -> None:
     owner = token(app, "rm.demo", Role.RELATIONSHIP_MANAGER)
     async with httpx.AsyncClient(transport=httpx.ASGITransport(app=app), base_url="http://t") as c:
-        put = await c.put(f"/v1/assignments/{CUSTOMER}", headers=owner,
-                          json={"relationship_manager_id": "rm.demo"})
+        put = await c.put(
+            f"/v1/assignments/{CUSTOMER}",
+            headers=owner,
+            json={"relationship_manager_id": "rm.demo"},
+        )
         assert put.status_code == 403
         manager = await c.put("/v1/managers/rm.demo", headers=owner, json={"channels": []})
         assert manager.status_code == 403
-        handover = await c.post("/v1/handovers", headers=owner,
-                                json={"successor_id": "rm.other", "customer_id": CUSTOMER})
+        handover = await c.post(
+            "/v1/handovers",
+            headers=owner,
+            json={"successor_id": "rm.other", "customer_id": CUSTOMER},
+        )
         assert handover.status_code == 403

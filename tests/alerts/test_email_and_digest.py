@@ -73,9 +73,13 @@ def smtp() -> Iterator[SmtpServer]:
 
 def settings_for(smtp: SmtpServer) -> AlertsSettings:
     return AlertsSettings(
-        smtp_host="127.0.0.1", smtp_port=smtp.port, smtp_sender="churnwatch@bank.test",
-        inbox_url="https://churnwatch.bank.test/inbox", retry_base_seconds=30,
-        digest_period_seconds=HOUR, digest_lookback_periods=3,
+        smtp_host="127.0.0.1",
+        smtp_port=smtp.port,
+        smtp_sender="churnwatch@bank.test",
+        inbox_url="https://churnwatch.bank.test/inbox",
+        retry_base_seconds=30,
+        digest_period_seconds=HOUR,
+        digest_lookback_periods=3,
     )
 
 
@@ -83,14 +87,26 @@ async def add_manager(
     db: async_sessionmaker[AsyncSession], *, manager_id: str, customers: list[str], digest: bool
 ) -> None:
     async with db() as session, session.begin():
-        session.add(Manager(id=manager_id, role=Role.RELATIONSHIP_MANAGER.value,
-                            email=f"{manager_id}@bank.test", channels=["email"],
-                            low_severity_digest=digest))
+        session.add(
+            Manager(
+                id=manager_id,
+                role=Role.RELATIONSHIP_MANAGER.value,
+                email=f"{manager_id}@bank.test",
+                channels=["email"],
+                low_severity_digest=digest,
+            )
+        )
         await session.flush()
         for customer in customers:
             event = make_assigned(customer_id=customer, at=T0, manager_id=manager_id)
-            await apply_assigned(session, customer_id=customer, payload=event.payload,
-                                 occurred_at=T0, actor="test", now=T0)
+            await apply_assigned(
+                session,
+                customer_id=customer,
+                payload=event.payload,
+                occurred_at=T0,
+                actor="test",
+                now=T0,
+            )
 
 
 async def store(db: async_sessionmaker[AsyncSession], alert: Alert, *, clock: ManualClock) -> None:
@@ -99,7 +115,8 @@ async def store(db: async_sessionmaker[AsyncSession], alert: Alert, *, clock: Ma
 
 
 async def test_email_is_delivered_through_the_outbox_after_smtp_comes_up(
-    db: async_sessionmaker[AsyncSession], smtp: SmtpServer,
+    db: async_sessionmaker[AsyncSession],
+    smtp: SmtpServer,
 ) -> None:
     await add_manager(db, manager_id="rm.mail", customers=["C-mail"], digest=True)
     clock = ManualClock(start=T0)
@@ -108,8 +125,9 @@ async def test_email_is_delivered_through_the_outbox_after_smtp_comes_up(
     alert = alert.model_copy(update={"title": "Anna Lindqvist moved 250000.00 to another bank"})
     await store(db, alert, clock=clock)
     settings = settings_for(smtp)
-    dispatcher = Dispatcher(settings=settings, sessionmaker=db, clock=clock,
-                            channels=default_channels(settings))
+    dispatcher = Dispatcher(
+        settings=settings, sessionmaker=db, clock=clock, channels=default_channels(settings)
+    )
     try:
         assert await dispatcher.dispatch_once() == 1  # SMTP server down: refused, retried later
         assert smtp.sink.messages == []
@@ -131,34 +149,50 @@ async def test_email_is_delivered_through_the_outbox_after_smtp_comes_up(
     assert alert.alert_id in text and "C-mail" in text
     assert "https://churnwatch.bank.test/inbox" in text
     async with db() as session:
-        [mail] = (await session.scalars(
-            select(Notification).where(Notification.channel == "email"))).all()
-        log = (await session.scalars(select(DeliveryAttempt).where(
-            DeliveryAttempt.notification_id == mail.id).order_by(DeliveryAttempt.attempt))).all()
+        [mail] = (
+            await session.scalars(select(Notification).where(Notification.channel == "email"))
+        ).all()
+        log = (
+            await session.scalars(
+                select(DeliveryAttempt)
+                .where(DeliveryAttempt.notification_id == mail.id)
+                .order_by(DeliveryAttempt.attempt)
+            )
+        ).all()
     assert mail.status == "delivered" and [a.ok for a in log] == [False, True]
 
 
 async def test_low_severity_alerts_arrive_in_one_digest_per_manager_and_period(
-    db: async_sessionmaker[AsyncSession], smtp: SmtpServer,
+    db: async_sessionmaker[AsyncSession],
+    smtp: SmtpServer,
 ) -> None:
     await add_manager(db, manager_id="rm.digest", customers=["C-d1", "C-d2"], digest=True)
     await add_manager(db, manager_id="rm.each", customers=["C-e1"], digest=False)
     clock = ManualClock(start=T0 + timedelta(minutes=10))
-    watch = make_alert(customer_id="C-d1", at=clock.now(), severity=Severity.WATCH,
-                       priority=30, condition_key="w1")
-    info = make_alert(customer_id="C-d2", at=clock.now(), severity=Severity.INFO,
-                      priority=10, condition_key="i1")
-    critical = make_alert(customer_id="C-d1", at=clock.now(), severity=Severity.CRITICAL,
-                          priority=90, condition_key="c1")
-    other_watch = make_alert(customer_id="C-e1", at=clock.now(), severity=Severity.WATCH,
-                             priority=30, condition_key="w2")
+    watch = make_alert(
+        customer_id="C-d1", at=clock.now(), severity=Severity.WATCH, priority=30, condition_key="w1"
+    )
+    info = make_alert(
+        customer_id="C-d2", at=clock.now(), severity=Severity.INFO, priority=10, condition_key="i1"
+    )
+    critical = make_alert(
+        customer_id="C-d1",
+        at=clock.now(),
+        severity=Severity.CRITICAL,
+        priority=90,
+        condition_key="c1",
+    )
+    other_watch = make_alert(
+        customer_id="C-e1", at=clock.now(), severity=Severity.WATCH, priority=30, condition_key="w2"
+    )
     for alert in (watch, info, critical, other_watch):
         await store(db, alert, clock=clock)
 
     settings = settings_for(smtp)
     smtp.start()
-    dispatcher = Dispatcher(settings=settings, sessionmaker=db, clock=clock,
-                            channels=default_channels(settings))
+    dispatcher = Dispatcher(
+        settings=settings, sessionmaker=db, clock=clock, channels=default_channels(settings)
+    )
     digests = DigestScheduler(settings=settings, sessionmaker=db, clock=clock)
     try:
         # One by one: the critical alert, and the watch alert of the manager without a digest.
@@ -170,8 +204,13 @@ async def test_low_severity_alerts_arrive_in_one_digest_per_manager_and_period(
         assert await restarted.run_once() == 0  # keyed by manager+period: never written twice
         assert await dispatcher.dispatch_once() == 1
         # The next period gathers only what came in during it.
-        later = make_alert(customer_id="C-d2", at=clock.now(), severity=Severity.WATCH,
-                           priority=40, condition_key="w3")
+        later = make_alert(
+            customer_id="C-d2",
+            at=clock.now(),
+            severity=Severity.WATCH,
+            priority=40,
+            condition_key="w3",
+        )
         await store(db, later, clock=clock)
         clock.advance(seconds=HOUR)
         assert await restarted.run_once() == 1
@@ -183,10 +222,13 @@ async def test_low_severity_alerts_arrive_in_one_digest_per_manager_and_period(
     by_subject = {m["Subject"]: (rcpt, m) for rcpt, m in smtp.sink.messages}
     assert len(smtp.sink.messages) == 4
     single = {s for s in by_subject if "Digest" not in s}
-    assert single == {"[ChurnWatch] New CRITICAL alert: account flow (priority 90)",
-                      "[ChurnWatch] New WATCH alert: account flow (priority 30)"}
+    assert single == {
+        "[ChurnWatch] New CRITICAL alert: account flow (priority 90)",
+        "[ChurnWatch] New WATCH alert: account flow (priority 30)",
+    }
     assert by_subject["[ChurnWatch] New WATCH alert: account flow (priority 30)"][0] == [
-        "rm.each@bank.test"]
+        "rm.each@bank.test"
+    ]
     first = by_subject["[ChurnWatch] Digest: 2 low-severity alerts (2025-03-01)"]
     second = by_subject["[ChurnWatch] Digest: 1 low-severity alert (2025-03-01)"]
     assert first[0] == second[0] == ["rm.digest@bank.test"]
@@ -197,7 +239,12 @@ async def test_low_severity_alerts_arrive_in_one_digest_per_manager_and_period(
 
     [period] = closed_periods(now=T0 + timedelta(minutes=70), period_seconds=HOUR, lookback=1)
     async with db() as session:
-        keys = set((await session.scalars(
-            select(Notification.dedupe_key).where(Notification.event == "digest"))).all())
+        keys = set(
+            (
+                await session.scalars(
+                    select(Notification.dedupe_key).where(Notification.event == "digest")
+                )
+            ).all()
+        )
     assert digest_key(manager_id="rm.digest", period=period, channel="email") in keys
     assert len(keys) == 2

@@ -32,15 +32,22 @@ async def _setup(session: AsyncSession, *, severity: Severity) -> tuple[str, Ale
     branch = f"BR-{tag}"
     session.add_all(
         [
-            Manager(id=rm, role=Role.RELATIONSHIP_MANAGER.value, supervisor_id=lead, branch_id=branch, channels=[]),
+            Manager(
+                id=rm,
+                role=Role.RELATIONSHIP_MANAGER.value,
+                supervisor_id=lead,
+                branch_id=branch,
+                channels=[],
+            ),
             Manager(id=lead, role=Role.TEAM_LEAD.value, branch_id=branch, channels=[]),
             Manager(id=head, role=Role.BRANCH_HEAD.value, branch_id=branch, channels=[]),
         ]
     )
     customer = f"C-{tag}"
     event = make_assigned(customer_id=customer, at=T0, manager_id=rm, branch_id=branch)
-    await apply_assigned(session, customer_id=customer, payload=event.payload,
-                         occurred_at=T0, actor="test", now=T0)
+    await apply_assigned(
+        session, customer_id=customer, payload=event.payload, occurred_at=T0, actor="test", now=T0
+    )
     alert = make_alert(customer_id=customer, at=T0, severity=severity)
     await store_alert(session, alert=alert, now=T0, sla_seconds=SLA)
     stored = await session.get(AlertRecord, alert.alert_id)
@@ -53,7 +60,9 @@ async def test_critical_alert_climbs_the_chain_until_acknowledged(session: Async
     clock = ManualClock(start=T0)
     _rm, alert, tag = await _setup(session, severity=Severity.CRITICAL)
 
-    assert (await run_once(session, now=clock.advance(seconds=59), settings=settings)).escalated == 0
+    assert (
+        await run_once(session, now=clock.advance(seconds=59), settings=settings)
+    ).escalated == 0
     result = await run_once(session, now=clock.advance(seconds=1), settings=settings)
     assert result.escalated == 1
     assert (alert.escalation_level, alert.escalated_to) == (1, f"lead.{tag}")
@@ -71,7 +80,9 @@ async def test_critical_alert_climbs_the_chain_until_acknowledged(session: Async
 
     # The team lead, copied at escalation, can see and acknowledge it; escalation stops.
     lead = Principal(id=f"lead.{tag}", role=Role.TEAM_LEAD)
-    await service.acknowledge(session, principal=lead, alert_id=alert.id, note=None, now=clock.now())
+    await service.acknowledge(
+        session, principal=lead, alert_id=alert.id, note=None, now=clock.now()
+    )
     result = await run_once(session, now=clock.advance(seconds=3600), settings=settings)
     assert result.escalated == 0 and alert.escalation_level == 2
 
@@ -80,12 +91,22 @@ async def test_warning_waits_for_its_own_sla_and_snooze_reopens(session: AsyncSe
     settings = AlertsSettings(sla_seconds=SLA)
     clock = ManualClock(start=T0)
     rm, alert, _ = await _setup(session, severity=Severity.WARNING)
-    assert (await run_once(session, now=clock.advance(seconds=120), settings=settings)).escalated == 0
+    assert (
+        await run_once(session, now=clock.advance(seconds=120), settings=settings)
+    ).escalated == 0
 
     me = Principal(id=rm, role=Role.RELATIONSHIP_MANAGER)
-    await service.snooze(session, principal=me, alert_id=alert.id,
-                         until=clock.now() + timedelta(seconds=900), note=None, now=clock.now())
-    assert (await run_once(session, now=clock.advance(seconds=800), settings=settings)).escalated == 0
+    await service.snooze(
+        session,
+        principal=me,
+        alert_id=alert.id,
+        until=clock.now() + timedelta(seconds=900),
+        note=None,
+        now=clock.now(),
+    )
+    assert (
+        await run_once(session, now=clock.advance(seconds=800), settings=settings)
+    ).escalated == 0
     assert alert.status == "snoozed"
     result = await run_once(session, now=clock.advance(seconds=100), settings=settings)
     assert result.reopened == 1 and alert.status == "open"

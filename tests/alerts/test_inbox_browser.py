@@ -23,8 +23,14 @@ pytestmark = pytest.mark.integration
 
 CHROMIUM = Path("/usr/bin/chromium")
 CHROMIUM_ARGS = [
-    "--headless=new", "--no-sandbox", "--disable-gpu", "--disable-quic", "--no-first-run",
-    "--disable-background-networking", "--disable-component-update", "--disable-sync",
+    "--headless=new",
+    "--no-sandbox",
+    "--disable-gpu",
+    "--disable-quic",
+    "--no-first-run",
+    "--disable-background-networking",
+    "--disable-component-update",
+    "--disable-sync",
 ]
 DESKTOP = {"width": 1366, "height": 900}
 PHONE = {"width": 390, "height": 844}
@@ -75,8 +81,10 @@ async def wait_for_state(
 
 @pytest.fixture
 async def browser() -> AsyncIterator[Browser]:
-    if not CHROMIUM.exists():
-        pytest.fail("Debian chromium missing: deploy/test-setup.sh installs it (apt-get install chromium)")
+    if not CHROMIUM.exists():  # noqa: ASYNC240 -- one stat before the browser starts
+        pytest.fail(
+            "Debian chromium missing: deploy/test-setup.sh installs it (apt-get install chromium)"
+        )
     async with async_playwright() as playwright:
         launched = await playwright.chromium.launch(
             executable_path=str(CHROMIUM), args=CHROMIUM_ARGS
@@ -94,16 +102,23 @@ async def service(
     make_database: Callable[[], str],
 ) -> AsyncIterator[RunningService]:
     async with running_service(
-        namespace=await make_namespace(), bootstrap=kafka_bootstrap,
-        database_url=make_database(), name="alerts-browser",
+        namespace=await make_namespace(),
+        bootstrap=kafka_bootstrap,
+        database_url=make_database(),
+        name="alerts-browser",
     ) as running:
         yield running
 
 
-async def open_page(browser: Browser, base_url: str, viewport: dict[str, int], *, phone: bool) -> Page:
+async def open_page(
+    browser: Browser, base_url: str, viewport: dict[str, int], *, phone: bool
+) -> Page:
     """A fresh browser context; page errors and console errors (e.g. CSP) fail the test."""
     context = await browser.new_context(
-        viewport=viewport, is_mobile=phone, has_touch=phone, device_scale_factor=2 if phone else 1,
+        viewport=viewport,
+        is_mobile=phone,
+        has_touch=phone,
+        device_scale_factor=2 if phone else 1,
     )
     page = await context.new_page()
     problems: list[str] = []
@@ -111,7 +126,9 @@ async def open_page(browser: Browser, base_url: str, viewport: dict[str, int], *
 
     def on_console(message: ConsoleMessage) -> None:
         # The wrong-password attempt is meant to answer 401; every other error is a defect.
-        expected = message.location.get("url", "").endswith("/v1/auth/login") and "401" in message.text
+        expected = (
+            message.location.get("url", "").endswith("/v1/auth/login") and "401" in message.text
+        )
         if message.type == "error" and not expected:
             problems.append(f"console: {message.text} at {message.location}")
 
@@ -140,11 +157,18 @@ async def test_manager_signs_in_sees_opens_and_acknowledges(
     customer = f"C-{uuid.uuid4().hex[:8]}"
     now = datetime.now(UTC)
     critical = make_alert(
-        customer_id=customer, at=now, severity=Severity.CRITICAL, priority=92,
+        customer_id=customer,
+        at=now,
+        severity=Severity.CRITICAL,
+        priority=92,
         condition_key="ev-critical-1",
     )
     watch = make_alert(
-        customer_id=customer, at=now, severity=Severity.WATCH, priority=35, condition_key="ev-w-1",
+        customer_id=customer,
+        at=now,
+        severity=Severity.WATCH,
+        priority=35,
+        condition_key="ev-w-1",
         rule_id="stability.balance_drift",
     ).model_copy(update={"title": "Balance drifting down"})
     async with httpx.AsyncClient(base_url=service.base_url, timeout=10) as client:

@@ -41,17 +41,29 @@ TOPICS = IntakeTopics(alerts="a", customer_state="s", events="e")
 
 def _snapshot(customer_id: str, *, as_of: datetime, score: float) -> CustomerStateSnapshot:
     return CustomerStateSnapshot(
-        customer_id=customer_id, as_of=as_of, churn_score=score, churn_level=StateLevel.WATCH,
-        ruleset_version="test-1", events_applied=1,
+        customer_id=customer_id,
+        as_of=as_of,
+        churn_score=score,
+        churn_level=StateLevel.WATCH,
+        ruleset_version="test-1",
+        events_applied=1,
         states={name: StateView(score=score) for name in CustomerStateName},
     )
 
 
 def _record(topic: str, offset: int, snapshot: CustomerStateSnapshot) -> ConsumerRecord:
     return ConsumerRecord(
-        topic=topic, partition=0, offset=offset, timestamp=offset, timestamp_type=0,
-        key=snapshot.customer_id.encode(), value=snapshot.model_dump_json().encode(),
-        checksum=None, serialized_key_size=0, serialized_value_size=0, headers=[],
+        topic=topic,
+        partition=0,
+        offset=offset,
+        timestamp=offset,
+        timestamp_type=0,
+        key=snapshot.customer_id.encode(),
+        value=snapshot.model_dump_json().encode(),
+        checksum=None,
+        serialized_key_size=0,
+        serialized_value_size=0,
+        headers=[],
     )
 
 
@@ -78,8 +90,12 @@ async def test_context_keeps_newest_snapshot_per_customer(session: AsyncSession)
     assert row is not None and row.as_of == newest.as_of and row.snapshot["churn_score"] == 30.0
 
     # A replay of an older snapshot in a later poll does not win over the stored one.
-    await apply_context(session, records=[_record("s", 0, _snapshot(customer, as_of=T0, score=10.0))],
-                        topics=TOPICS, now=T0)
+    await apply_context(
+        session,
+        records=[_record("s", 0, _snapshot(customer, as_of=T0, score=10.0))],
+        topics=TOPICS,
+        now=T0,
+    )
     await session.refresh(row)
     assert row.snapshot["churn_score"] == 30.0
 
@@ -92,14 +108,18 @@ async def test_alert_waits_for_a_concurrent_assignment_and_follows_it(
     assigning = db()
     await assigning.begin()
     event = make_assigned(customer_id=customer, at=T0, manager_id="rm.race")
-    await apply_assigned(assigning, customer_id=customer, payload=event.payload,
-                         occurred_at=T0, actor="test", now=T0)
+    await apply_assigned(
+        assigning, customer_id=customer, payload=event.payload, occurred_at=T0, actor="test", now=T0
+    )
 
     async def store() -> bool:
         async with db() as session, session.begin():
-            return await store_alert(session, alert=make_alert(customer_id=customer, at=T0,
-                                                               branch_id="BR1"),
-                                     now=T0, sla_seconds={})
+            return await store_alert(
+                session,
+                alert=make_alert(customer_id=customer, at=T0, branch_id="BR1"),
+                now=T0,
+                sla_seconds={},
+            )
 
     storing = asyncio.create_task(store())
     await asyncio.sleep(0.5)
@@ -116,22 +136,32 @@ async def test_dispatcher_wakes_on_new_outbox_rows_before_its_poll(
     db: async_sessionmaker[AsyncSession],
 ) -> None:
     async with db() as session, session.begin():
-        session.add(Manager(id="rm.wake", role=Role.RELATIONSHIP_MANAGER.value,
-                            channels=["recording"]))
+        session.add(
+            Manager(id="rm.wake", role=Role.RELATIONSHIP_MANAGER.value, channels=["recording"])
+        )
         event = make_assigned(customer_id="C-wake", at=T0, manager_id="rm.wake")
-        await apply_assigned(session, customer_id="C-wake", payload=event.payload,
-                             occurred_at=T0, actor="test", now=T0)
+        await apply_assigned(
+            session,
+            customer_id="C-wake",
+            payload=event.payload,
+            occurred_at=T0,
+            actor="test",
+            now=T0,
+        )
     recording = RecordingChannel()
     dispatcher = Dispatcher(
-        settings=AlertsSettings(outbox_interval_seconds=3600), sessionmaker=db,
-        clock=ManualClock(start=T0), channels={"inbox": InboxChannel(), "recording": recording},
+        settings=AlertsSettings(outbox_interval_seconds=3600),
+        sessionmaker=db,
+        clock=ManualClock(start=T0),
+        channels={"inbox": InboxChannel(), "recording": recording},
     )
     running = asyncio.create_task(dispatcher.run())
     try:
         await asyncio.sleep(0.3)  # the first (empty) pass is done; the next poll is an hour away
         async with db() as session, session.begin():
-            await store_alert(session, alert=make_alert(customer_id="C-wake", at=T0),
-                              now=T0, sla_seconds={})
+            await store_alert(
+                session, alert=make_alert(customer_id="C-wake", at=T0), now=T0, sla_seconds={}
+            )
         dispatcher.wake()
 
         async def delivered() -> bool:
@@ -159,22 +189,36 @@ async def test_alert_is_stored_while_a_snapshot_backlog_is_pending(
     await upgrade(engine=engine)
     sessionmaker = create_sessionmaker(engine=engine)
     now = datetime.now(UTC)
-    snapshots = [_snapshot(f"C-bulk{i % 500}", as_of=now + timedelta(seconds=i), score=i % 100)
-                 for i in range(5000)]
-    await produce(bootstrap=kafka_bootstrap, topic=topics.CUSTOMER_STATE.name(namespace),
-                  records=[(s.customer_id.encode(), s.model_dump_json().encode())
-                           for s in snapshots])
+    snapshots = [
+        _snapshot(f"C-bulk{i % 500}", as_of=now + timedelta(seconds=i), score=i % 100)
+        for i in range(5000)
+    ]
+    await produce(
+        bootstrap=kafka_bootstrap,
+        topic=topics.CUSTOMER_STATE.name(namespace),
+        records=[(s.customer_id.encode(), s.model_dump_json().encode()) for s in snapshots],
+    )
     assigned = make_assigned(customer_id="C-bulk7", at=now, manager_id="rm.bulk")
-    await produce(bootstrap=kafka_bootstrap, topic=topics.EVENTS.name(namespace),
-                  records=[(b"C-bulk7", encode_event(assigned))],
-                  headers=[("event_type", b"customer.assigned"), ("producer", b"test")])
+    await produce(
+        bootstrap=kafka_bootstrap,
+        topic=topics.EVENTS.name(namespace),
+        records=[(b"C-bulk7", encode_event(assigned))],
+        headers=[("event_type", b"customer.assigned"), ("producer", b"test")],
+    )
     alert = make_alert(customer_id="C-bulk7", at=now, branch_id="BR7")
-    await produce(bootstrap=kafka_bootstrap, topic=topics.ALERTS.name(namespace),
-                  records=[(b"C-bulk7", alert.model_dump_json().encode())])
+    await produce(
+        bootstrap=kafka_bootstrap,
+        topic=topics.ALERTS.name(namespace),
+        records=[(b"C-bulk7", alert.model_dump_json().encode())],
+    )
 
     woken: list[bool] = []
-    intake = Intake(settings=settings, sessionmaker=sessionmaker, clock=SystemClock(),
-                    on_alerts=lambda: woken.append(True))
+    intake = Intake(
+        settings=settings,
+        sessionmaker=sessionmaker,
+        clock=SystemClock(),
+        on_alerts=lambda: woken.append(True),
+    )
     await intake.start()
     tasks: list[asyncio.Task[None]] = []
     try:

@@ -59,10 +59,14 @@ class Receiver:
     async def _handle(self, reader: asyncio.StreamReader, writer: asyncio.StreamWriter) -> None:
         head = await reader.readuntil(b"\r\n\r\n")
         lines = head.decode().split("\r\n")[1:]
-        headers = {k.lower(): v.strip() for k, _, v in (l.partition(":") for l in lines if l)}
+        headers = {
+            k.lower(): v.strip() for k, _, v in (line.partition(":") for line in lines if line)
+        }
         body = await reader.readexactly(int(headers.get("content-length", "0")))
         self.received.append((headers, body))
-        writer.write(f"HTTP/1.1 {self.status} X\r\nContent-Length: 0\r\nConnection: close\r\n\r\n".encode())
+        writer.write(
+            f"HTTP/1.1 {self.status} X\r\nContent-Length: 0\r\nConnection: close\r\n\r\n".encode()
+        )
         await writer.drain()
         writer.close()
 
@@ -79,11 +83,23 @@ async def _alert_for(
     sessionmaker: async_sessionmaker[AsyncSession], *, webhook_url: str, channels: list[str]
 ) -> str:
     async with sessionmaker() as session, session.begin():
-        session.add(Manager(id="rm.hook", role=Role.RELATIONSHIP_MANAGER.value,
-                            webhook_url=webhook_url, channels=channels))
+        session.add(
+            Manager(
+                id="rm.hook",
+                role=Role.RELATIONSHIP_MANAGER.value,
+                webhook_url=webhook_url,
+                channels=channels,
+            )
+        )
         event = make_assigned(customer_id="C-hook", at=T0, manager_id="rm.hook")
-        await apply_assigned(session, customer_id="C-hook", payload=event.payload,
-                             occurred_at=T0, actor="test", now=T0)
+        await apply_assigned(
+            session,
+            customer_id="C-hook",
+            payload=event.payload,
+            occurred_at=T0,
+            actor="test",
+            now=T0,
+        )
         alert = make_alert(customer_id="C-hook", at=T0, severity=Severity.CRITICAL)
         await store_alert(session, alert=alert, now=T0, sla_seconds={})
         # A replayed alert writes no second notification.
@@ -97,15 +113,18 @@ async def test_recording_channel_gets_each_notification_once(
     alert_id = await _alert_for(db, webhook_url="http://127.0.0.1:9/none", channels=["recording"])
     recording = RecordingChannel()
     dispatcher = Dispatcher(
-        settings=AlertsSettings(), sessionmaker=db, clock=ManualClock(start=T0),
+        settings=AlertsSettings(),
+        sessionmaker=db,
+        clock=ManualClock(start=T0),
         channels={"inbox": InboxChannel(), "recording": recording},
     )
     assert await dispatcher.dispatch_once() == 1
     assert await dispatcher.dispatch_once() == 0
     assert recording.sent == [("rm.hook", alert_id)]
     async with db() as session:
-        inbox = (await session.scalars(
-            select(Notification).where(Notification.channel == "inbox"))).all()
+        inbox = (
+            await session.scalars(select(Notification).where(Notification.channel == "inbox"))
+        ).all()
     assert [(n.recipient, n.status) for n in inbox] == [("rm.hook", "delivered")]
 
 
@@ -113,12 +132,18 @@ async def test_webhook_down_then_up_is_retried_signed_and_logged(
     db: async_sessionmaker[AsyncSession],
 ) -> None:
     port = free_port()
-    alert_id = await _alert_for(db, webhook_url=f"http://127.0.0.1:{port}/hook", channels=["webhook"])
+    alert_id = await _alert_for(
+        db, webhook_url=f"http://127.0.0.1:{port}/hook", channels=["webhook"]
+    )
     clock = ManualClock(start=T0)
     settings = AlertsSettings(retry_base_seconds=10, webhook_max_attempts=4)
     webhook = WebhookChannel(secret=SECRET, timeout=2.0)
-    dispatcher = Dispatcher(settings=settings, sessionmaker=db, clock=clock,
-                            channels={"inbox": InboxChannel(), "webhook": webhook})
+    dispatcher = Dispatcher(
+        settings=settings,
+        sessionmaker=db,
+        clock=clock,
+        channels={"inbox": InboxChannel(), "webhook": webhook},
+    )
     receiver = Receiver(port=port)
     try:
         assert await dispatcher.dispatch_once() == 1  # receiver down: connection refused
@@ -137,11 +162,16 @@ async def test_webhook_down_then_up_is_retried_signed_and_logged(
     expected = sign(secret=SECRET, timestamp=headers[TIMESTAMP_HEADER.lower()], body=body)
     assert headers[SIGNATURE_HEADER.lower()] == expected
     async with db() as session:
-        [hook] = (await session.scalars(
-            select(Notification).where(Notification.channel == "webhook"))).all()
-        log = (await session.scalars(
-            select(DeliveryAttempt).where(DeliveryAttempt.notification_id == hook.id)
-            .order_by(DeliveryAttempt.attempt))).all()
+        [hook] = (
+            await session.scalars(select(Notification).where(Notification.channel == "webhook"))
+        ).all()
+        log = (
+            await session.scalars(
+                select(DeliveryAttempt)
+                .where(DeliveryAttempt.notification_id == hook.id)
+                .order_by(DeliveryAttempt.attempt)
+            )
+        ).all()
     assert hook.status == "delivered" and hook.attempts == 2
     assert [a.ok for a in log] == [False, True]
 
@@ -154,8 +184,12 @@ async def test_webhook_failing_every_attempt_is_dead_lettered(
     clock = ManualClock(start=T0)
     settings = AlertsSettings(retry_base_seconds=1, webhook_max_attempts=3)
     webhook = WebhookChannel(secret=SECRET, timeout=2.0)
-    dispatcher = Dispatcher(settings=settings, sessionmaker=db, clock=clock,
-                            channels={"inbox": InboxChannel(), "webhook": webhook})
+    dispatcher = Dispatcher(
+        settings=settings,
+        sessionmaker=db,
+        clock=clock,
+        channels={"inbox": InboxChannel(), "webhook": webhook},
+    )
     receiver = Receiver(port=port, status=503)
     await receiver.start()
     try:
@@ -167,6 +201,7 @@ async def test_webhook_failing_every_attempt_is_dead_lettered(
         await webhook.close()
     assert len(receiver.received) == 3
     async with db() as session:
-        [hook] = (await session.scalars(
-            select(Notification).where(Notification.channel == "webhook"))).all()
+        [hook] = (
+            await session.scalars(select(Notification).where(Notification.channel == "webhook"))
+        ).all()
     assert hook.status == "dead" and hook.attempts == 3 and "503" in (hook.last_error or "")

@@ -30,8 +30,12 @@ def _cust() -> str:
 async def _assign(session: AsyncSession, customer: str, manager: str | None, **kw: object) -> None:
     event = make_assigned(customer_id=customer, at=T0, manager_id=manager, **kw)  # type: ignore[arg-type]
     await apply_assigned(
-        session, customer_id=customer, payload=event.payload, occurred_at=event.occurred_at,
-        actor="system:intake", now=T0,
+        session,
+        customer_id=customer,
+        payload=event.payload,
+        occurred_at=event.occurred_at,
+        actor="system:intake",
+        now=T0,
     )
 
 
@@ -104,7 +108,8 @@ async def test_manager_sees_only_own_customers_and_other_gets_not_found(
     assert detail.evidence["alert_id"] == my_alert.alert_id
     reads = await session.scalar(
         select(func.count()).where(
-            AuditEntry.actor == "rm.one", AuditEntry.action == "alert.read",
+            AuditEntry.actor == "rm.one",
+            AuditEntry.action == "alert.read",
             AuditEntry.alert_id == my_alert.alert_id,
         )
     )
@@ -115,7 +120,9 @@ async def test_team_lead_sees_team_and_branch_head_sees_branch(session: AsyncSes
     team, branch = f"team-{uuid.uuid4().hex[:6]}", f"BR-{uuid.uuid4().hex[:6]}"
     session.add_all(
         [
-            Manager(id=f"{team}.rm", role=Role.RELATIONSHIP_MANAGER.value, team_id=team, channels=[]),
+            Manager(
+                id=f"{team}.rm", role=Role.RELATIONSHIP_MANAGER.value, team_id=team, channels=[]
+            ),
             Manager(id=f"{team}.lead", role=Role.TEAM_LEAD.value, team_id=team, channels=[]),
         ]
     )
@@ -144,8 +151,12 @@ async def test_hand_over_moves_open_alerts_and_keeps_history(session: AsyncSessi
         await _store(session, a)
     leaving = Principal(id="rm.leaving", role=Role.RELATIONSHIP_MANAGER)
     await service.resolve(
-        session, principal=leaving, alert_id=old.alert_id, outcome=Outcome.RETAINED,
-        note="called", now=T0,
+        session,
+        principal=leaving,
+        alert_id=old.alert_id,
+        outcome=Outcome.RETAINED,
+        note="called",
+        now=T0,
     )
 
     customers, moved = await hand_over_manager(
@@ -174,19 +185,38 @@ async def test_workflow_transitions_and_precision(session: AsyncSession) -> None
     ]
     for a in alerts:
         await _store(session, a)
-    acked = await service.acknowledge(session, principal=me, alert_id=alerts[0].alert_id, note=None, now=T0)
+    acked = await service.acknowledge(
+        session, principal=me, alert_id=alerts[0].alert_id, note=None, now=T0
+    )
     assert acked.status == "acknowledged" and acked.acknowledged_by == "rm.flow"
     snoozed = await service.snooze(
-        session, principal=me, alert_id=alerts[1].alert_id, until=T0 + timedelta(hours=1),
-        note="after lunch", now=T0,
+        session,
+        principal=me,
+        alert_id=alerts[1].alert_id,
+        until=T0 + timedelta(hours=1),
+        note="after lunch",
+        now=T0,
     )
     assert snoozed.status == "snoozed"
-    for a, outcome in zip(alerts, [Outcome.RETAINED, Outcome.FALSE_POSITIVE, Outcome.NOT_ACTIONABLE]):
-        await service.resolve(session, principal=me, alert_id=a.alert_id, outcome=outcome, note="n", now=T0)
+    for a, outcome in zip(
+        alerts, [Outcome.RETAINED, Outcome.FALSE_POSITIVE, Outcome.NOT_ACTIONABLE], strict=False
+    ):
+        await service.resolve(
+            session, principal=me, alert_id=a.alert_id, outcome=outcome, note="n", now=T0
+        )
     with pytest.raises(service.InvalidTransition):
         await service.resolve(
-            session, principal=me, alert_id=alerts[0].alert_id, outcome=Outcome.LOST, note=None, now=T0
+            session,
+            principal=me,
+            alert_id=alerts[0].alert_id,
+            outcome=Outcome.LOST,
+            note=None,
+            now=T0,
         )
-    [rule] = [r for r in await service.precision_by_rule(session, principal=me, now=T0) if r.rule_id == "rule.flow"]
+    [rule] = [
+        r
+        for r in await service.precision_by_rule(session, principal=me, now=T0)
+        if r.rule_id == "rule.flow"
+    ]
     assert rule.resolved == 3
     assert rule.precision == pytest.approx(0.5)

@@ -44,13 +44,21 @@ async def test_alert_reaches_assigned_manager_only(running: RunningService) -> N
         other = running.token("rm.other")
         assert (await client.get("/v1/alerts", headers=other)).json()["total"] == 0
         assert (await client.get(f"/v1/alerts/{alert.alert_id}", headers=other)).status_code == 404
-        assert (await client.post(f"/v1/alerts/{alert.alert_id}/ack", headers=other)).status_code == 404
+        assert (
+            await client.post(f"/v1/alerts/{alert.alert_id}/ack", headers=other)
+        ).status_code == 404
         assert (await client.get("/v1/alerts")).status_code == 401
         assert (await client.get(f"/v1/alerts/{alert.alert_id}")).status_code == 401
-        forged = {"Authorization": "Bearer " + mint_token(
-            secret="a-wrong-secret-of-full-length-for-hs256", sub="rm.kafka", role=Role.RELATIONSHIP_MANAGER,
-            now=datetime.now(UTC), ttl_seconds=600,
-        )}
+        forged = {
+            "Authorization": "Bearer "
+            + mint_token(
+                secret="a-wrong-secret-of-full-length-for-hs256",
+                sub="rm.kafka",
+                role=Role.RELATIONSHIP_MANAGER,
+                now=datetime.now(UTC),
+                ttl_seconds=600,
+            )
+        }
         assert (await client.get("/v1/alerts", headers=forged)).status_code == 401
 
         # A replay of the same alert, then a marker alert: once the marker is listed the replay

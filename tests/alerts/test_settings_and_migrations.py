@@ -38,8 +38,17 @@ def test_migrate_command_on_sqlite(tmp_path: Path) -> None:
     db = tmp_path / "nested" / "alerts.db"
     env = {"CHURNWATCH_ALERTS_DATABASE_URL": f"sqlite+aiosqlite:///{db}", "PATH": "/usr/bin:/bin"}
     for _ in range(2):  # idempotent
-        subprocess.run([sys.executable, "-m", "churnwatch_alerts", "migrate"], env=env,
-                       check=True, timeout=60)
+        subprocess.run(
+            [sys.executable, "-m", "churnwatch_alerts", "migrate"], env=env, check=True, timeout=60
+        )
     tables = {r[0] for r in sqlite3.connect(db).execute("select name from sqlite_master")}
-    assert {"alerts", "assignments", "managers", "audit_log", "customer_state",
-            "notifications", "delivery_log", "alembic_version"} <= tables
+    assert {
+        "alerts",
+        "assignments",
+        "managers",
+        "audit_log",
+        "customer_state",
+        "notifications",
+        "delivery_log",
+        "alembic_version",
+    } <= tables

@@ -6,7 +6,6 @@ from datetime import date
 from pathlib import Path
 
 import pytest
-from churnwatch_state_monitor.ruleset import load_ruleset
 
 from bench.detection_quality import WHAT_IFS, AlertSink, what_if_rules
 from bench.detection_scoring import (
@@ -17,13 +16,19 @@ from bench.detection_scoring import (
     score_detection,
     target_check,
 )
+from churnwatch_state_monitor.ruleset import load_ruleset
 
 RISK = "churn.composite_score"
 
 
 def label(cid: str, pattern: str, *, churn: str | None = None, drift: str | None = None) -> dict:
-    return {"customer_id": cid, "pattern": pattern, "churns": churn is not None,
-            "churn_date": churn, "drift_start_date": drift}
+    return {
+        "customer_id": cid,
+        "pattern": pattern,
+        "churns": churn is not None,
+        "churn_date": churn,
+        "drift_start_date": drift,
+    }
 
 
 LABELS = [
@@ -41,8 +46,9 @@ LABELS = [
 ]
 
 
-def mark(cid: str, day: str, *, kind: str = "churn_risk", rule: str = RISK,
-         severity: int = 2) -> AlertMark:
+def mark(
+    cid: str, day: str, *, kind: str = "churn_risk", rule: str = RISK, severity: int = 2
+) -> AlertMark:
     return AlertMark(cid, date.fromisoformat(day), kind, rule, severity)
 
 
@@ -79,7 +85,11 @@ def test_precision_recall_and_lead_in_drift_window() -> None:
     assert r["fp_rate_normal"] == 0.0
     assert r["credit_deterioration_flagged_rate"] == 1.0
     assert r["per_pattern"]["interbank_outflow"] == {
-        "customers": 2, "detected": 1, "recall": 0.5, "median_lead_days": 40.0}
+        "customers": 2,
+        "detected": 1,
+        "recall": 0.5,
+        "median_lead_days": 40.0,
+    }
     assert r["per_pattern"]["activity_fade"]["median_lead_days"] == 1.0
 
 
@@ -113,9 +123,13 @@ def test_bad_window_is_refused() -> None:
 
 def test_credit_risk_detection_measures_delay_from_drift() -> None:
     r = credit_risk_detection(labels=LABELS, alerts=ALERTS)
-    assert r == {"customers": 1, "detected": 1, "recall": 1.0,
-                 "median_days_from_drift_to_first_risk_alert": 7.0,
-                 "customers_with_risk_alerts_outside_credit_pattern": 0}
+    assert r == {
+        "customers": 1,
+        "detected": 1,
+        "recall": 1.0,
+        "median_days_from_drift_to_first_risk_alert": 7.0,
+        "customers_with_risk_alerts_outside_credit_pattern": 0,
+    }
 
 
 def test_rule_breakdown_marks_churn_day_only_rules() -> None:
@@ -131,15 +145,21 @@ def test_target_check_reports_margin() -> None:
     assert checks["recall"] == {"target": 0.8, "value": 0.75, "margin": -0.05, "status": "MISS"}
     assert checks["median_lead_days"]["status"] == "PASS"
     assert checks["precision"]["status"] == "PASS"  # exactly on target passes
-    assert target_check({"recall": None, "median_lead_days": None,
-                         "precision": None})["recall"]["status"] == "MISS"
+    assert (
+        target_check({"recall": None, "median_lead_days": None, "precision": None})["recall"][
+            "status"
+        ]
+        == "MISS"
+    )
 
 
 def test_alert_days_are_china_standard_time() -> None:
     sink = AlertSink()
     for stamp in ("2025-03-01T17:00:00+00:00", "2025-03-01T23:30:00+08:00"):
-        sink.write(b'{"customer_id": "c1", "kind": "anomaly", "severity": "critical", '
-                   b'"rule_id": "x", "occurred_at": "' + stamp.encode() + b'"}')
+        sink.write(
+            b'{"customer_id": "c1", "kind": "anomaly", "severity": "critical", '
+            b'"rule_id": "x", "occurred_at": "' + stamp.encode() + b'"}'
+        )
     assert [m.day for m in sink.marks] == [date(2025, 3, 2), date(2025, 3, 1)]
     assert sink.marks[0].severity == 3
 

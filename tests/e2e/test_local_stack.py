@@ -39,7 +39,11 @@ def test_stack_runs_the_demo_into_the_inbox_and_stops_cleanly(
     output = (tmp_path / "stack.out").open("w+")
     stack = subprocess.Popen(
         [sys.executable, str(REPO / "deploy/stack.py"), "run"],
-        cwd=REPO, env=env, stdout=output, stderr=subprocess.STDOUT, start_new_session=True,
+        cwd=REPO,
+        env=env,
+        stdout=output,
+        stderr=subprocess.STDOUT,
+        start_new_session=True,
     )
     alerts = f"http://127.0.0.1:{ports['alerts']}"
     try:
@@ -51,8 +55,9 @@ def test_stack_runs_the_demo_into_the_inbox_and_stops_cleanly(
         assert f"{alerts}/inbox" in (tmp_path / "stack.out").read_text()
 
         with httpx.Client(timeout=10) as client:
-            login = client.post(f"{alerts}/v1/auth/login",
-                                json={"username": "rm.demo", "password": "demo-only"})
+            login = client.post(
+                f"{alerts}/v1/auth/login", json={"username": "rm.demo", "password": "demo-only"}
+            )
             assert login.status_code == 200, login.text
             headers = {"Authorization": f"Bearer {login.json()['access_token']}"}
             # The alerts service reads alerts and assignments from two topics: an alert that

@@ -81,8 +81,11 @@ def test_large_interbank_outflow_reaches_the_assigned_manager(pipeline: dict[str
         assigned = post(
             client,
             pipeline["ingest"],
-            event(customer, "customer.assigned", {"relationship_manager_id": "rm.demo",
-                                                  "branch_id": "BR001"}),
+            event(
+                customer,
+                "customer.assigned",
+                {"relationship_manager_id": "rm.demo", "branch_id": "BR001"},
+            ),
         )
         assert assigned.status_code == 202, assigned.text
         accepted = post(client, pipeline["ingest"], outflow)

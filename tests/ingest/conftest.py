@@ -11,11 +11,12 @@ from typing import Any
 import httpx
 import pytest
 from asgi_lifespan import LifespanManager
+from fastapi import FastAPI
+
 from churnwatch_ingest.app import create_app
 from churnwatch_ingest.auth import DEV_API_KEY
 from churnwatch_ingest.settings import IngestSettings
 from churnwatch_shared.settings import CommonSettings, Environment
-from fastapi import FastAPI
 
 DEV_HEADERS = {"X-API-Key": DEV_API_KEY}
 SettingsFactory = Callable[..., IngestSettings]

@@ -6,9 +6,9 @@ from collections.abc import Awaitable, Callable
 
 import orjson
 import pytest
+
 from churnwatch_ingest.adapters.accounts import AccountOwners, AccountOwnerTopic
 from churnwatch_shared.topics import ACCOUNT_OWNERS
-
 from tests.support.kafka import consume_until
 
 pytestmark = pytest.mark.integration

@@ -8,6 +8,7 @@ from collections.abc import Callable
 from typing import Any
 
 import pytest
+
 from churnwatch_ingest.auth import (
     DEV_API_KEY,
     argon2_key_hash,
@@ -16,7 +17,6 @@ from churnwatch_ingest.auth import (
 )
 from churnwatch_ingest.settings import IngestSettings, ProducerConfig
 from churnwatch_shared.settings import CommonSettings, Environment, InsecureSettingsError
-
 from tests.ingest.conftest import DEV_HEADERS, complaint, transaction
 
 CORE_KEY = "core-banking-key-0123456789abcdef"

@@ -7,9 +7,9 @@ from typing import Any
 
 import orjson
 import pytest
+
 from churnwatch_ingest.settings import IngestSettings
 from churnwatch_shared import topics
-
 from tests.ingest.conftest import DEV_HEADERS, RunningIngest, complaint, transaction
 from tests.support.kafka import consume_until
 

@@ -8,10 +8,10 @@ from typing import Any
 
 import orjson
 import pytest
+
 from churnwatch_ingest.producer import event_record
 from churnwatch_shared import topics
 from churnwatch_shared.events import encode_event, parse_event_obj
-
 from tests.ingest.conftest import (
     DEV_HEADERS,
     RunningIngest,

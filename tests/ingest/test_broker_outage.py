@@ -15,10 +15,10 @@ from typing import Any
 
 import orjson
 import pytest
-from churnwatch_ingest.settings import IngestSettings
-from churnwatch_shared import topics
 from create_topics import create_topics
 
+from churnwatch_ingest.settings import IngestSettings
+from churnwatch_shared import topics
 from tests.ingest.conftest import DEV_HEADERS, transaction, unique
 from tests.support.kafka import consume_until
 from tests.support.private_broker import PrivateBroker

@@ -7,9 +7,9 @@ from datetime import UTC, datetime, timedelta
 
 import orjson
 import pytest
+
 from churnwatch_shared import topics
 from churnwatch_shared.events import EventType, parse_event
-
 from tests.ingest.conftest import DEV_HEADERS, RunningIngest, complaint, transaction, unique
 from tests.support.kafka import consume_until
 

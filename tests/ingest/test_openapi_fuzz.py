@@ -6,11 +6,11 @@ from collections.abc import Iterator
 
 import orjson
 import pytest
+from hypothesis import HealthCheck, settings
+
 from churnwatch_ingest.app import create_app
 from churnwatch_ingest.settings import IngestSettings
 from churnwatch_shared.settings import CommonSettings, Environment
-from hypothesis import HealthCheck, settings
-
 from tests.ingest.conftest import DEV_HEADERS
 from tests.support.processes import ServiceProcess, free_port
 

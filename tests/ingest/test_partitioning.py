@@ -6,6 +6,7 @@ import random
 
 from aiokafka.partitioner import DefaultPartitioner
 from aiokafka.partitioner import murmur2 as aiokafka_murmur2
+
 from churnwatch_ingest.partitioning import KeyPartitioner, murmur2
 
 

@@ -5,8 +5,8 @@ from __future__ import annotations
 import httpx
 import orjson
 import pytest
-from churnwatch_shared import topics
 
+from churnwatch_shared import topics
 from tests.ingest.conftest import DEV_HEADERS, transaction
 from tests.support.kafka import consume_until
 from tests.support.processes import ServiceProcess, free_port

@@ -7,10 +7,10 @@ from typing import Any
 
 import orjson
 import pytest
+
 from churnwatch_ingest.settings import IngestSettings
 from churnwatch_shared import topics
 from churnwatch_shared.events import parse_event
-
 from tests.ingest.conftest import transaction
 from tests.support.kafka import consume_until, produce
 

@@ -11,8 +11,8 @@ from collections.abc import Callable
 from typing import Any
 
 import pytest
-from churnwatch_ingest.settings import IngestSettings
 
+from churnwatch_ingest.settings import IngestSettings
 from tests.ingest.conftest import DEV_HEADERS, complaint, transaction, unique
 from tests.support.processes import free_port
 

@@ -6,6 +6,7 @@ from datetime import UTC, datetime, timedelta
 
 import orjson
 import pytest
+
 from churnwatch_ingest.validation import (
     EventRejected,
     json_path,
@@ -13,7 +14,6 @@ from churnwatch_ingest.validation import (
     validate_event_bytes,
 )
 from churnwatch_shared.events import EventType
-
 from tests.ingest.conftest import transaction
 
 NOW = datetime.now(UTC)

@@ -6,6 +6,8 @@ import io
 from decimal import Decimal
 from typing import Any
 
+from fastavro import parse_schema, schemaless_writer
+
 from churnwatch_ingest.adapters.fineract import schemas
 from churnwatch_ingest.adapters.fineract.mapping import (  # noqa: F401 (re-exported for tests)
     CLIENT,
@@ -16,10 +18,12 @@ from churnwatch_ingest.adapters.fineract.mapping import (  # noqa: F401 (re-expo
     SAVINGS_ACCOUNT,
     SAVINGS_TX,
 )
-from fastavro import parse_schema, schemaless_writer
 
 _MESSAGE_INT_ID = parse_schema(
-    {**schemas.MESSAGE_V1, "fields": [{"name": "id", "type": "int"}] + schemas.MESSAGE_V1["fields"][1:]}
+    {
+        **schemas.MESSAGE_V1,
+        "fields": [{"name": "id", "type": "int"}, *schemas.MESSAGE_V1["fields"][1:]],
+    }
 )
 _WRITERS = {name: s for name, s in schemas.PAYLOAD_SCHEMAS.items()}
 
@@ -166,7 +170,7 @@ def camt_entry(
         tag = "CdtrAgt" if cd == "DBIT" else "DbtrAgt"
         agents = f"<NtryDtls><TxDtls><RltdAgts>{_agent(tag, agent_bic, version)}</RltdAgts></TxDtls></NtryDtls>"
     return (
-        f"<Ntry><NtryRef>{ref}</NtryRef><Amt Ccy=\"{ccy}\">{amount}</Amt><CdtDbtInd>{cd}</CdtDbtInd>"
+        f'<Ntry><NtryRef>{ref}</NtryRef><Amt Ccy="{ccy}">{amount}</Amt><CdtDbtInd>{cd}</CdtDbtInd>'
         f"{_status(status, version)}<BookgDt><Dt>{day}</Dt></BookgDt><ValDt><Dt>{day}</Dt></ValDt>"
         f"<AcctSvcrRef>{ref}</AcctSvcrRef><BkTxCd><Domn><Cd>{family[0]}</Cd><Fmly><Cd>{family[1]}</Cd>"
         f"<SubFmlyCd>{family[2]}</SubFmlyCd></Fmly></Domn></BkTxCd>{agents}</Ntry>"
@@ -189,7 +193,7 @@ def camt(
     bal = ""
     if closing:
         bal = (
-            f"<Bal><Tp><CdOrPrtry><Cd>CLBD</Cd></CdOrPrtry></Tp><Amt Ccy=\"CNY\">{closing[0]}</Amt>"
+            f'<Bal><Tp><CdOrPrtry><Cd>CLBD</Cd></CdOrPrtry></Tp><Amt Ccy="CNY">{closing[0]}</Amt>'
             f"<CdtDbtInd>{closing[1]}</CdtDbtInd><Dt><Dt>{day}</Dt></Dt></Bal>"
         )
     if kind == "camt.053":

@@ -7,11 +7,11 @@ import uuid
 
 import pytest
 from aiokafka.admin import AIOKafkaAdminClient, NewTopic
+
 from churnwatch_ingest.adapters.accounts import start_account_owners
 from churnwatch_ingest.adapters.fineract.consumer import FineractBridge
 from churnwatch_shared.events import parse_event
 from churnwatch_shared.topics import ACCOUNT_OWNERS, DEAD_LETTER, EVENTS
-
 from tests.ingest_adapters import builders as b
 from tests.support.kafka import consume_until, produce
 
@@ -44,7 +44,9 @@ async def test_bridge_maps_skips_and_dead_letters(kafka_bootstrap: str, make_nam
         b"\x02\x04trunc",
     ]  # fmt: skip
     # One partition key so Fineract's own ordering (account before its transactions) holds.
-    await produce(bootstrap=kafka_bootstrap, topic=source, records=[(b"client-5", r) for r in records])
+    await produce(
+        bootstrap=kafka_bootstrap, topic=source, records=[(b"client-5", r) for r in records]
+    )
     owners, store = await start_account_owners(
         bootstrap=kafka_bootstrap, topic=ACCOUNT_OWNERS.name(ns)
     )
@@ -75,7 +77,11 @@ async def test_bridge_maps_skips_and_dead_letters(kafka_bootstrap: str, make_nam
         await store.stop()
 
     parsed = [parse_event(r.value) for r in events]
-    assert [e.event_type for e in parsed] == ["customer.profile", "customer.assigned", "transaction.posted"]
+    assert [e.event_type for e in parsed] == [
+        "customer.profile",
+        "customer.assigned",
+        "transaction.posted",
+    ]
     posted = parsed[-1]
     assert posted.customer_id == "fineract:default:client:5"
     assert posted.payload.direction == "debit"
@@ -90,6 +96,8 @@ async def test_bridge_maps_skips_and_dead_letters(kafka_bootstrap: str, make_nam
     assert sum(bridge.stats.skipped.values()) == 1
 
     # Ownership was persisted to the compacted topic and survives a restart.
-    restored, store2 = await start_account_owners(bootstrap=kafka_bootstrap, topic=ACCOUNT_OWNERS.name(ns))
+    restored, store2 = await start_account_owners(
+        bootstrap=kafka_bootstrap, topic=ACCOUNT_OWNERS.name(ns)
+    )
     await store2.stop()
     assert restored.owner("fineract:default:savings:11") == "fineract:default:client:5"

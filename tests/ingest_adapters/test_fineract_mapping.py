@@ -6,10 +6,10 @@ from dataclasses import replace
 from decimal import Decimal
 
 import pytest
+
 from churnwatch_ingest.adapters.accounts import AccountOwners
 from churnwatch_ingest.adapters.fineract.decode import MalformedRecord, decode_message
 from churnwatch_ingest.adapters.fineract.mapping import FineractMapper
-
 from tests.ingest_adapters import builders as b
 
 
@@ -24,7 +24,9 @@ def mapper() -> FineractMapper:
 
 @pytest.mark.parametrize("int_id", [True, False])
 @pytest.mark.parametrize("single_object", [True, False])
-def test_deposit_after_account_activation(mapper: FineractMapper, int_id: bool, single_object: bool) -> None:
+def test_deposit_after_account_activation(
+    mapper: FineractMapper, int_id: bool, single_object: bool
+) -> None:
     opened = b.fineract_record(
         event_type="SavingsActivateBusinessEvent", dataschema=b.SAVINGS_ACCOUNT,
         payload=b.savings_account(11, 5), key="k-open", int_id=int_id, single_object=single_object,
@@ -91,7 +93,10 @@ def test_loan_lifecycle(mapper: FineractMapper) -> None:
     repaid = _map(mapper, b.fineract_record(
         event_type="LoanTransactionMakeRepaymentPostBusinessEvent", dataschema=b.LOAN_TX,
         payload=b.loan_tx(40, "500"), key="l2")).events  # fmt: skip
-    assert (repaid[0].event_type, repaid[0].customer_id) == ("loan.repaid", "fineract:default:client:5")
+    assert (repaid[0].event_type, repaid[0].customer_id) == (
+        "loan.repaid",
+        "fineract:default:client:5",
+    )
     overdue = _map(mapper, b.fineract_record(
         event_type="LoanRepaymentOverdueBusinessEvent", dataschema=b.LOAN_DUE,
         payload=b.loan_due(40, "320.5"), key="l3")).events  # fmt: skip
@@ -135,7 +140,7 @@ def test_truncated_payload(mapper: FineractMapper) -> None:
     message = decode_message(b.fineract_record(
         event_type="ClientCreateBusinessEvent", dataschema=b.CLIENT, payload=b.client(1), key="t"))  # fmt: skip
     cut = replace(message, data=message.data[:5])
-    with pytest.raises(MalformedRecord, match="truncated|undecodable"):
+    with pytest.raises(MalformedRecord, match=r"truncated|undecodable"):
         mapper.map(cut)
 
 

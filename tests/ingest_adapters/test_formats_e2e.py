@@ -23,8 +23,8 @@ import httpx
 import orjson
 import pytest
 from aiokafka.admin import AIOKafkaAdminClient, NewTopic
-from churnwatch_shared import topics
 
+from churnwatch_shared import topics
 from tests.ingest_adapters import builders as b
 from tests.support.kafka import consume_until, produce
 from tests.support.stack import running_services
@@ -59,13 +59,15 @@ def stack(
         namespace=namespace,
         data_dir=tmp_path,
         label="formats",
-        env={"ingest": {
-            "CHURNWATCH_INGEST_OWN_BICS": "OWNBCNSHXXX",
-            "CHURNWATCH_INGEST_FINERACT_ENABLED": "true",
-            "CHURNWATCH_INGEST_FINERACT_TOPIC": source,
-            "CHURNWATCH_INGEST_FINERACT_DEFAULT_CURRENCY": "CNY",
-            "CHURNWATCH_INGEST_RAW_VALIDATOR_ENABLED": "false",
-        }},
+        env={
+            "ingest": {
+                "CHURNWATCH_INGEST_OWN_BICS": "OWNBCNSHXXX",
+                "CHURNWATCH_INGEST_FINERACT_ENABLED": "true",
+                "CHURNWATCH_INGEST_FINERACT_TOPIC": source,
+                "CHURNWATCH_INGEST_FINERACT_DEFAULT_CURRENCY": "CNY",
+                "CHURNWATCH_INGEST_RAW_VALIDATOR_ENABLED": "false",
+            }
+        },
     ) as urls:
         yield {"namespace": namespace, "bootstrap": kafka_bootstrap, "source": source, **urls}
 
@@ -175,8 +177,9 @@ def test_fineract_and_camt_reach_the_state_monitor(stack: dict[str, str]) -> Non
         assert flow["metrics"]["outflow_30d"] == "62000.00", flow  # withdrawal + camt debit
 
         metrics = client.get(f"{ingest}/metrics").text
-        assert 'churnwatch_ingest_fineract_published_total{event_type="transaction.posted"} 2.0' in (
-            metrics
+        assert (
+            'churnwatch_ingest_fineract_published_total{event_type="transaction.posted"} 2.0'
+            in (metrics)
         )
         assert 'source="iso20022"' in metrics
 
@@ -190,8 +193,9 @@ def test_fineract_and_camt_reach_the_state_monitor(stack: dict[str, str]) -> Non
         consume_until(
             bootstrap=stack["bootstrap"],
             topic=topics.ALERTS.name(stack["namespace"]),
-            predicate=lambda rs: {a["customer_id"] for a in alerts_of(rs) if a["rule_id"] == RULE}
-            == expected,
+            predicate=lambda rs: (
+                {a["customer_id"] for a in alerts_of(rs) if a["rule_id"] == RULE} == expected
+            ),
             timeout=60,
             settle=3.0,
         )

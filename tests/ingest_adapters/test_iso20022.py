@@ -6,12 +6,12 @@ from decimal import Decimal
 
 import httpx
 import pytest
+from fastapi import FastAPI
+
 from churnwatch_ingest.adapters.accounts import AccountOwners, build_accounts_router
 from churnwatch_ingest.adapters.iso20022.endpoints import build_iso20022_router
 from churnwatch_ingest.adapters.iso20022.mapping import map_camt
 from churnwatch_ingest.adapters.iso20022.parse import CamtError, parse_camt
-from fastapi import FastAPI
-
 from tests.ingest_adapters import builders as b
 
 OWN = frozenset({"OWNBCNSHXXX"})
@@ -25,7 +25,9 @@ def test_camt054_each_version(version: str) -> None:
         b.camt_entry(version=version, amount="10.00", cd="CRDT", ref="E2", agent_bic="OWNBCNSH"),
         b.camt_entry(version=version, amount="5.00", cd="DBIT", ref="E3", status="PDNG"),
     ]
-    message = parse_camt(b.camt(kind="camt.054", version=version, entries=entries), expected="camt.054")
+    message = parse_camt(
+        b.camt(kind="camt.054", version=version, entries=entries), expected="camt.054"
+    )
     assert message.version == version
     result = map_camt(message, owner_of=OWNERS.get, own_bics=OWN, producer="bank-a")
     assert [o.outcome for o in result.outcomes] == ["accepted", "accepted", "skipped"]
@@ -34,16 +36,26 @@ def test_camt054_each_version(version: str) -> None:
     assert out.payload.counterparty_is_own_bank is False
     assert out.payload.category == "interbank_transfer"
     assert out.payload.counterparty_bank == "OTHRCNBJ"
-    assert (out.customer_id, out.account_id, out.event_id) == ("cust-1", "CN0012345678", "iso20022:E1")
-    assert inn.payload.counterparty_is_own_bank is True and inn.payload.category == "internal_transfer"
+    assert (out.customer_id, out.account_id, out.event_id) == (
+        "cust-1",
+        "CN0012345678",
+        "iso20022:E1",
+    )
+    assert (
+        inn.payload.counterparty_is_own_bank is True and inn.payload.category == "internal_transfer"
+    )
 
 
 @pytest.mark.parametrize("version", ["02", "04", "08"])
 def test_camt053_closing_balance_and_othr_account(version: str) -> None:
-    entries = [b.camt_entry(version=version, amount="1.00", cd="DBIT", family=("PMNT", "CCRD", "CHRG"))]
+    entries = [
+        b.camt_entry(version=version, amount="1.00", cd="DBIT", family=("PMNT", "CCRD", "CHRG"))
+    ]
     xml = b.camt(kind="camt.053", version=version, entries=entries, iban=None,
                  other_id="ACC-OTHR-9", closing=("12.50", "DBIT"))  # fmt: skip
-    result = map_camt(parse_camt(xml, expected="camt.053"), owner_of=OWNERS.get, own_bics=OWN, producer="p")
+    result = map_camt(
+        parse_camt(xml, expected="camt.053"), owner_of=OWNERS.get, own_bics=OWN, producer="p"
+    )
     fee, snapshot = result.events
     assert fee.payload.category == "fee" and fee.customer_id == "cust-9"
     assert snapshot.event_type == "balance.snapshot"
@@ -57,7 +69,9 @@ def test_unmappable_entries_are_listed_rest_accepted() -> None:
         b.camt_entry(version="08", amount="1.00", cd="DBIT", ref="bad", ccy="XXX"),
     ]
     xml = b.camt(kind="camt.054", version="08", entries=entries)
-    result = map_camt(parse_camt(xml, expected="camt.054"), owner_of=OWNERS.get, own_bics=OWN, producer="p")
+    result = map_camt(
+        parse_camt(xml, expected="camt.054"), owner_of=OWNERS.get, own_bics=OWN, producer="p"
+    )
     assert [o.outcome for o in result.outcomes] == ["accepted", "rejected"]
     assert "currency" in (result.outcomes[1].reason or "")
 
@@ -99,7 +113,9 @@ class _Producer:
         return self.allowed
 
 
-def _app(published: list, *, allowed: bool = True, fail: bool = False) -> tuple[FastAPI, AccountOwners]:
+def _app(
+    published: list, *, allowed: bool = True, fail: bool = False
+) -> tuple[FastAPI, AccountOwners]:
     owners = AccountOwners()
 
     async def publish(events: list) -> None:
@@ -133,7 +149,9 @@ async def test_http_flow_owner_then_camt054() -> None:
         assert "unknown account" in refused.json()["items"][0]["reason"]
         put = await client.put("/v1/accounts/CN0012345678/owner", json={"customer_id": "cust-1"})
         assert put.status_code == 200
-        assert (await client.get("/v1/accounts/CN0012345678/owner")).json()["customer_id"] == "cust-1"
+        assert (await client.get("/v1/accounts/CN0012345678/owner")).json()[
+            "customer_id"
+        ] == "cust-1"
         assert (await client.get("/v1/accounts/nope/owner")).status_code == 404
         ok = await client.post("/v1/iso20022/camt.054", content=xml)
         assert ok.status_code == 200, ok.text
@@ -150,7 +168,9 @@ async def test_http_flow_owner_then_camt054() -> None:
 
 
 async def test_http_scope_and_broker_failure() -> None:
-    xml = b.camt(kind="camt.054", version="02", entries=[b.camt_entry(version="02", amount="1", cd="CRDT")])
+    xml = b.camt(
+        kind="camt.054", version="02", entries=[b.camt_entry(version="02", amount="1", cd="CRDT")]
+    )
     app, _ = _app([], allowed=False)
     async with await _client(app) as client:
         assert (await client.post("/v1/iso20022/camt.054", content=xml)).status_code == 403

@@ -6,8 +6,9 @@ import random
 from decimal import Decimal
 
 import pytest
-from churnwatch_shared.money import Amount, NonNegativeAmount, PositiveAmount, amount_text
 from pydantic import BaseModel, ValidationError
+
+from churnwatch_shared.money import Amount, NonNegativeAmount, PositiveAmount, amount_text
 
 
 class Amounts(BaseModel):

@@ -11,9 +11,25 @@ from pathlib import Path
 def _generate(tmp: Path, name: str) -> tuple[bytes, dict]:
     out, truth = tmp / f"{name}.ndjson", tmp / f"{name}.json"
     subprocess.run(
-        [sys.executable, "-m", "churnwatch_simulator", "generate", "--customers", "120", "--days",
-         "40", "--seed", "9", "--out", str(out), "--truth", str(truth)],
-        check=True, capture_output=True, timeout=120,
+        [
+            sys.executable,
+            "-m",
+            "churnwatch_simulator",
+            "generate",
+            "--customers",
+            "120",
+            "--days",
+            "40",
+            "--seed",
+            "9",
+            "--out",
+            str(out),
+            "--truth",
+            str(truth),
+        ],
+        check=True,
+        capture_output=True,
+        timeout=120,
     )
     return out.read_bytes(), json.loads(truth.read_text())
 
@@ -28,7 +44,19 @@ def test_generate_writes_events_and_truth_deterministically(tmp_path: Path) -> N
 
 def test_too_few_days_is_refused() -> None:
     result = subprocess.run(
-        [sys.executable, "-m", "churnwatch_simulator", "generate", "--days", "5", "--out", "/dev/null"],
-        capture_output=True, text=True, timeout=60,
+        [
+            sys.executable,
+            "-m",
+            "churnwatch_simulator",
+            "generate",
+            "--days",
+            "5",
+            "--out",
+            "/dev/null",
+        ],
+        check=False,
+        capture_output=True,
+        text=True,
+        timeout=60,
     )
     assert result.returncode == 2 and "at least 14" in result.stderr

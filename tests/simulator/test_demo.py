@@ -4,7 +4,8 @@ from __future__ import annotations
 
 import io
 import random
-from datetime import datetime, timezone
+import re
+from datetime import UTC, datetime
 from decimal import Decimal
 from itertools import islice
 
@@ -16,7 +17,7 @@ from churnwatch_simulator.demo import demo_bank, live_events, wait_for_health
 
 @pytest.fixture(scope="module")
 def demo() -> tuple[datetime, list, object]:
-    now = datetime.now(timezone.utc)
+    now = datetime.now(UTC)
     bank = demo_bank(now=now)
     return now, [parse_event_obj(e) for e in bank.events()], bank
 
@@ -44,9 +45,12 @@ def test_demo_has_several_single_large_interbank_outflows(demo) -> None:
         if e.event_type != "transaction.posted":
             continue
         p = e.payload
-        if p.direction == "debit" and not p.counterparty_is_own_bank and p.balance_after is not None:
-            if p.amount >= Decimal("0.6") * (p.balance_after + p.amount):
-                customers.add(e.customer_id)
+        if (
+            p.direction == "debit"
+            and not p.counterparty_is_own_bank
+            and p.balance_after is not None
+        ) and p.amount >= Decimal("0.6") * (p.balance_after + p.amount):
+            customers.add(e.customer_id)
     assert len(customers) >= 5
 
 
@@ -54,20 +58,25 @@ def test_demo_feeds_the_other_rules(demo) -> None:
     _, events, _ = demo
     types = {e.event_type for e in events}
     assert {"product.cancelled", "complaint.filed", "loan.overdue", "loan.classified"} <= types
-    payroll_stoppers = {c.customer_id for c in demo[2].customers if c.plan.pattern == "payroll_stop"}
+    payroll_stoppers = {
+        c.customer_id for c in demo[2].customers if c.plan.pattern == "payroll_stop"
+    }
     assert len(payroll_stoppers) == 3
 
 
 def test_live_trickle_is_valid_and_stamped_now(demo) -> None:
     _, _, bank = demo
-    before = datetime.now(timezone.utc)
-    live = [parse_event_obj(e) for e in islice(live_events(bank=bank, run_id="t", rng=random.Random(1)), 50)]
-    after = datetime.now(timezone.utc)
+    before = datetime.now(UTC)
+    live = [
+        parse_event_obj(e)
+        for e in islice(live_events(bank=bank, run_id="t", rng=random.Random(1)), 50)
+    ]
+    after = datetime.now(UTC)
     assert all(before <= e.occurred_at <= after for e in live)
     assert {e.customer_id for e in live} <= {c.customer_id for c in bank.customers}
     assert len({e.event_id for e in live}) == 50
 
 
 async def test_health_wait_times_out_with_a_clear_message() -> None:
-    with pytest.raises(SystemExit, match="did not answer http://127.0.0.1:9/healthz"):
+    with pytest.raises(SystemExit, match=re.escape("did not answer http://127.0.0.1:9/healthz")):
         await wait_for_health(url="http://127.0.0.1:9", timeout=0.5, stream=io.StringIO())

@@ -3,6 +3,7 @@
 from __future__ import annotations
 
 import hashlib
+import itertools
 from datetime import datetime
 from decimal import Decimal
 
@@ -38,9 +39,19 @@ def test_every_event_passes_the_wire_contract(sim_run: Run) -> None:
         types.add(parsed.event_type)
     # The run exercises the whole catalogue the simulator claims to emit.
     assert types >= {
-        "customer.profile", "customer.assigned", "product.subscribed", "product.cancelled",
-        "transaction.posted", "balance.snapshot", "loan.repaid", "loan.overdue", "loan.classified",
-        "complaint.filed", "account.closed", "contact.logged", "payment.bounced",
+        "customer.profile",
+        "customer.assigned",
+        "product.subscribed",
+        "product.cancelled",
+        "transaction.posted",
+        "balance.snapshot",
+        "loan.repaid",
+        "loan.overdue",
+        "loan.classified",
+        "complaint.filed",
+        "account.closed",
+        "contact.logged",
+        "payment.bounced",
     }
 
 
@@ -53,7 +64,7 @@ def test_event_ids_are_unique_and_deterministic(sim_run: Run) -> None:
 def test_events_are_in_time_order_and_timezone_aware(sim_run: Run) -> None:
     times = [datetime.fromisoformat(e["occurred_at"]) for e in sim_run.events]
     assert all(t.tzinfo is not None for t in times)
-    assert all(a <= b for a, b in zip(times, times[1:]))
+    assert all(a <= b for a, b in itertools.pairwise(times))
 
 
 def test_each_customer_starts_with_profile_and_assignment(sim_run: Run) -> None:
@@ -82,8 +93,11 @@ def test_balance_after_follows_the_amounts(sim_run: Run) -> None:
 
 def test_no_events_after_an_account_is_closed_for_good(sim_run: Run) -> None:
     for events in sim_run.by_customer.values():
-        closing = [i for i, e in enumerate(events)
-                   if e["event_type"] == "account.closed" and e["payload"]["product_kind"] == "demand"]
+        closing = [
+            i
+            for i, e in enumerate(events)
+            if e["event_type"] == "account.closed" and e["payload"]["product_kind"] == "demand"
+        ]
         if closing:
             assert closing[0] == len(events) - 1
 
@@ -97,15 +111,23 @@ def test_pattern_counts_match_the_fractions(sim_run: Run) -> None:
 
 def test_fractions_above_one_are_refused() -> None:
     with pytest.raises(ValueError):
-        pattern_counts(customers=10, fractions={Pattern.NOISY_LOYAL: 0.7, Pattern.PAYROLL_STOP: 0.5})
+        pattern_counts(
+            customers=10, fractions={Pattern.NOISY_LOYAL: 0.7, Pattern.PAYROLL_STOP: 0.5}
+        )
 
 
 def test_timezone_naive_start_is_refused() -> None:
     with pytest.raises(ValueError):
-        SimulationConfig(start=datetime(2025, 1, 1))
+        SimulationConfig(start=datetime(2025, 1, 1))  # noqa: DTZ001 -- naive on purpose
 
 
 def test_retail_and_corporate_and_all_tiers_exist(sim_run: Run) -> None:
     profiles = [e["payload"] for e in sim_run.events if e["event_type"] == "customer.profile"]
     assert {p["segment"] for p in profiles} == {"retail", "corporate"}
-    assert {p["tier"] for p in profiles} == {"mass", "gold", "platinum", "diamond", "private_banking"}
+    assert {p["tier"] for p in profiles} == {
+        "mass",
+        "gold",
+        "platinum",
+        "diamond",
+        "private_banking",
+    }

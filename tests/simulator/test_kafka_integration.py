@@ -23,9 +23,22 @@ async def test_send_to_kafka_writes_every_event_keyed_by_customer(
     namespace = await make_namespace()
     expected = list(SimulatedBank(config=SimulationConfig(customers=40, days=20, seed=3)).events())
     proc = await asyncio.create_subprocess_exec(
-        sys.executable, "-m", "churnwatch_simulator", "send", "--to", "kafka",
-        "--bootstrap", kafka_bootstrap, "--namespace", namespace,
-        "--customers", "40", "--days", "20", "--seed", "3",
+        sys.executable,
+        "-m",
+        "churnwatch_simulator",
+        "send",
+        "--to",
+        "kafka",
+        "--bootstrap",
+        kafka_bootstrap,
+        "--namespace",
+        namespace,
+        "--customers",
+        "40",
+        "--days",
+        "20",
+        "--seed",
+        "3",
         stderr=asyncio.subprocess.PIPE,
     )
     _, stderr = await asyncio.wait_for(proc.communicate(), timeout=120)
@@ -33,8 +46,11 @@ async def test_send_to_kafka_writes_every_event_keyed_by_customer(
     assert f"sent {len(expected)} events" in stderr.decode()
 
     records = await consume_until(
-        bootstrap=kafka_bootstrap, topic=EVENTS.name(namespace),
-        predicate=lambda rs: len(rs) >= len(expected), timeout=60, settle=1.0,
+        bootstrap=kafka_bootstrap,
+        topic=EVENTS.name(namespace),
+        predicate=lambda rs: len(rs) >= len(expected),
+        timeout=60,
+        settle=1.0,
     )
     assert len(records) == len(expected)
     by_id = {}

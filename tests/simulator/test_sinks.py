@@ -20,8 +20,10 @@ def _events(n: int) -> list[bytes]:
 
 def _answer(statuses: list[str]) -> dict:
     return {
-        "accepted": statuses.count("accepted"), "duplicate": statuses.count("duplicate"),
-        "rejected": statuses.count("rejected"), "unavailable": statuses.count("unavailable"),
+        "accepted": statuses.count("accepted"),
+        "duplicate": statuses.count("duplicate"),
+        "rejected": statuses.count("rejected"),
+        "unavailable": statuses.count("unavailable"),
         "results": [{"index": i, "status": s} for i, s in enumerate(statuses)],
     }
 
@@ -35,8 +37,11 @@ async def test_503_is_retried_after_retry_after_with_only_the_unacknowledged_ite
         assert request.headers["x-api-key"] == "k"
         assert request.headers["content-type"] == "application/x-ndjson"
         if len(bodies) == 1:
-            return httpx.Response(503, headers={"Retry-After": "0"},
-                                  json=_answer(["accepted", "unavailable", "rejected", "unavailable"]))
+            return httpx.Response(
+                503,
+                headers={"Retry-After": "0"},
+                json=_answer(["accepted", "unavailable", "rejected", "unavailable"]),
+            )
         return httpx.Response(200, json=_answer(["accepted", "duplicate"]))
 
     respx.post(f"{URL}/v1/events/batch").mock(side_effect=reply)
@@ -50,10 +55,12 @@ async def test_503_is_retried_after_retry_after_with_only_the_unacknowledged_ite
 
 @respx.mock
 async def test_503_without_a_body_resends_everything() -> None:
-    route = respx.post(f"{URL}/v1/events/batch").mock(side_effect=[
-        httpx.Response(503, headers={"Retry-After": "0"}, text="busy"),
-        httpx.Response(200, json=_answer(["accepted"] * 3)),
-    ])
+    route = respx.post(f"{URL}/v1/events/batch").mock(
+        side_effect=[
+            httpx.Response(503, headers={"Retry-After": "0"}, text="busy"),
+            httpx.Response(200, json=_answer(["accepted"] * 3)),
+        ]
+    )
     sink = IngestSink(url=URL, api_key="k")
     await sink.send(_events(3))
     assert route.call_count == 2 and sink.tally.accepted == 3
@@ -63,7 +70,8 @@ async def test_503_without_a_body_resends_everything() -> None:
 @respx.mock
 async def test_gives_up_when_ingest_stays_unavailable() -> None:
     respx.post(f"{URL}/v1/events/batch").mock(
-        return_value=httpx.Response(503, headers={"Retry-After": "1"}, text="busy"))
+        return_value=httpx.Response(503, headers={"Retry-After": "1"}, text="busy")
+    )
     sink = IngestSink(url=URL, api_key="k", max_wait=0.5)
     with pytest.raises(IngestUnavailable):
         await sink.send(_events(1))
@@ -81,9 +89,13 @@ async def test_client_errors_are_raised_not_retried() -> None:
 @respx.mock
 async def test_pump_batches_and_reports_progress() -> None:
     route = respx.post(f"{URL}/v1/events/batch").mock(
-        side_effect=lambda r: httpx.Response(200, json=_answer(["accepted"] * len(r.content.split(b"\n")))))
+        side_effect=lambda r: httpx.Response(
+            200, json=_answer(["accepted"] * len(r.content.split(b"\n")))
+        )
+    )
     out = io.StringIO()
-    tally = await pump(lines=_events(1200), sink=IngestSink(url=URL, api_key="k"), batch_size=500,
-                       stream=out)
+    tally = await pump(
+        lines=_events(1200), sink=IngestSink(url=URL, api_key="k"), batch_size=500, stream=out
+    )
     assert route.call_count == 3 and tally.accepted == 1200
     assert "sent 1200 events" in out.getvalue()

@@ -19,7 +19,6 @@ import orjson
 
 from churnwatch_shared.events import parse_event
 from churnwatch_simulator.bank import SimulatedBank, SimulationConfig
-
 from churnwatch_state_monitor import ENGINE_BUILD
 from churnwatch_state_monitor.engine import Monitor, Status
 from churnwatch_state_monitor.ruleset import load_ruleset
@@ -72,8 +71,11 @@ def main() -> int:
     for customer_id in sorted(states):
         snapshot = monitor.snapshot_bytes(customer_id, CustomerState.decode(states[customer_id]))
         digest.update(snapshot)
-    print(orjson.dumps({"digest": digest.hexdigest(), "counts": dict(counts),
-                        "build": ENGINE_BUILD}).decode())
+    print(
+        orjson.dumps(
+            {"digest": digest.hexdigest(), "counts": dict(counts), "build": ENGINE_BUILD}
+        ).decode()
+    )
     return 0
 
 

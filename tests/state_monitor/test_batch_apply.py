@@ -26,7 +26,6 @@ from churnwatch_state_monitor.silence import SilenceIndex, partition_of
 from churnwatch_state_monitor.state import CustomerState
 from churnwatch_state_monitor.store import MemoryStore
 from churnwatch_state_monitor.work import Topics, Work
-
 from tests.state_monitor.events import KafkaRecord
 
 TOPIC = "ns.events.v1"
@@ -37,12 +36,17 @@ async def _never(exc: BaseException) -> None:
 
 
 def _processor(tmp_path: Path) -> EventProcessor:
-    settings = MonitorSettings(store="memory://", data_dir=tmp_path, app_id="ns-state-monitor",
-                               common=CommonSettings())
+    settings = MonitorSettings(
+        store="memory://", data_dir=tmp_path, app_id="ns-state-monitor", common=CommonSettings()
+    )
     processor = EventProcessor(
-        settings=settings, monitor=Monitor(ruleset=load_ruleset(None)), metrics=MonitorMetrics(),
-        events_topic=TOPIC, on_crash=_never,
-        names=Topics(alerts="a", snapshots="s", dead_letter="d", changelog="c"))
+        settings=settings,
+        monitor=Monitor(ruleset=load_ruleset(None)),
+        metrics=MonitorMetrics(),
+        events_topic=TOPIC,
+        on_crash=_never,
+        names=Topics(alerts="a", snapshots="s", dead_letter="d", changelog="c"),
+    )
     processor.stores = {p: MemoryStore(p) for p in range(CUSTOMER_PARTITIONS)}
     processor.scanner.indexes = {p: SilenceIndex() for p in range(CUSTOMER_PARTITIONS)}
     return processor
@@ -60,11 +64,12 @@ async def test_silence_index_after_batches_equals_noting_every_event(tmp_path: P
     applied = popped = 0
     for start in range(0, len(events), 700):
         batch: dict[TopicPartition, list[KafkaRecord]] = {}
-        for event in events[start:start + 700]:
+        for event in events[start : start + 700]:
             customer = event["customer_id"]
             partition = partition_of(customer, CUSTOMER_PARTITIONS)
             batch.setdefault(TopicPartition(TOPIC, partition), []).append(
-                KafkaRecord(customer.encode(), orjson.dumps(event), offsets[partition]))
+                KafkaRecord(customer.encode(), orjson.dumps(event), offsets[partition])
+            )
             offsets[partition] += 1
         if start == 1400:  # one record arrives twice (a producer re-send): no silence effect
             records = next(iter(batch.values()))
@@ -79,8 +84,9 @@ async def test_silence_index_after_batches_equals_noting_every_event(tmp_path: P
         for tp, records in batch.items():  # the reference: every event noted one by one
             for record in records:
                 event = parse_event(record.value)
-                outcome = reference.process(ref_states.get(event.customer_id), event, now=now,
-                                            offset=record.offset)
+                outcome = reference.process(
+                    ref_states.get(event.customer_id), event, now=now, offset=record.offset
+                )
                 if outcome.status is Status.APPLIED:
                     applied += 1
                     st = ref_states[event.customer_id] = outcome.state

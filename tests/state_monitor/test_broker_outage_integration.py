@@ -38,8 +38,7 @@ def _rules(records: list) -> dict[str, set[str]]:
     return out
 
 
-async def test_worker_survives_a_broker_restart(private_broker: PrivateBroker,
-                                                tmp_path) -> None:  # noqa: ANN001
+async def test_worker_survives_a_broker_restart(private_broker: PrivateBroker, tmp_path) -> None:
     bootstrap = private_broker.bootstrap
     namespace = f"o{uuid.uuid4().hex[:8]}"
     await create_topics(bootstrap=bootstrap, namespace=namespace)
@@ -47,33 +46,64 @@ async def test_worker_survives_a_broker_restart(private_broker: PrivateBroker,
     customers = [f"c-{n:03d}" for n in range(CUSTOMERS)]
     port = free_port()
 
-    def start():  # noqa: ANN202
+    def start():
         worker = _worker(namespace=namespace, bootstrap=bootstrap, port=port, tmp_path=tmp_path)
         worker.start(timeout=90)
         return worker
 
     worker = start()
     try:
-        await produce(bootstrap=bootstrap, topic=events, records=[
-            (c.encode(), wire(e)) for c in customers for e in (
-                snapshot(f"{c}-bal", c, at(0), demand="100000.00"),
-                outflow(f"{c}-out", c, at(1), "80000.00"))])
-        await consume_until(bootstrap=bootstrap, topic=alerts, timeout=60,
-                            predicate=lambda r: len(_rules(r).get(LARGE, ())) == CUSTOMERS)
+        await produce(
+            bootstrap=bootstrap,
+            topic=events,
+            records=[
+                (c.encode(), wire(e))
+                for c in customers
+                for e in (
+                    snapshot(f"{c}-bal", c, at(0), demand="100000.00"),
+                    outflow(f"{c}-out", c, at(1), "80000.00"),
+                )
+            ],
+        )
+        await consume_until(
+            bootstrap=bootstrap,
+            topic=alerts,
+            timeout=60,
+            predicate=lambda r: len(_rules(r).get(LARGE, ())) == CUSTOMERS,
+        )
 
         await asyncio.to_thread(private_broker.run, "stop")
         await asyncio.sleep(3)
         await asyncio.to_thread(private_broker.run, "start")
 
-        await produce(bootstrap=bootstrap, topic=events, records=[
-            (c.encode(), wire(raw(f"{c}-cmp", c, at(2), "complaint.filed", {
-                "complaint_id": f"cp-{c}", "category": "fees", "severity": "medium"})))
-            for c in customers])
+        await produce(
+            bootstrap=bootstrap,
+            topic=events,
+            records=[
+                (
+                    c.encode(),
+                    wire(
+                        raw(
+                            f"{c}-cmp",
+                            c,
+                            at(2),
+                            "complaint.filed",
+                            {"complaint_id": f"cp-{c}", "category": "fees", "severity": "medium"},
+                        )
+                    ),
+                )
+                for c in customers
+            ],
+        )
         for _ in range(3):  # a stopped worker is started again, as a supervisor would
             try:
                 records = await consume_until(
-                    bootstrap=bootstrap, topic=alerts, timeout=60, settle=3.0,
-                    predicate=lambda r: len(_rules(r).get(COMPLAINT, ())) == CUSTOMERS)
+                    bootstrap=bootstrap,
+                    topic=alerts,
+                    timeout=60,
+                    settle=3.0,
+                    predicate=lambda r: len(_rules(r).get(COMPLAINT, ())) == CUSTOMERS,
+                )
                 break
             except TimeoutError:
                 if worker.proc.poll() is None:

@@ -18,19 +18,20 @@ async def _write(bootstrap: str, topic: str, records: list[tuple[int, str, bytes
     await producer.start()
     try:
         for partition, key, value in records:
-            await producer.send_and_wait(topic, key=key.encode(), value=value,
-                                         partition=partition)
+            await producer.send_and_wait(topic, key=key.encode(), value=value, partition=partition)
     finally:
         await producer.stop()
 
 
-async def test_restore_full_then_only_past_the_stored_offset(kafka_bootstrap: str,
-                                                             tmp_path) -> None:  # noqa: ANN001
+async def test_restore_full_then_only_past_the_stored_offset(
+    kafka_bootstrap: str, tmp_path
+) -> None:
     topic = f"t{uuid.uuid4().hex[:8]}-customer-state-changelog"
     await ensure_changelog(bootstrap=kafka_bootstrap, topic=topic, partitions=2)
     await ensure_changelog(bootstrap=kafka_bootstrap, topic=topic, partitions=2)  # idempotent
-    await _write(kafka_bootstrap, topic, [(0, "a", b"a1"), (0, "b", b"b1"), (1, "z", b"z1"),
-                                          (0, "a", b"a2")])
+    await _write(
+        kafka_bootstrap, topic, [(0, "a", b"a1"), (0, "b", b"b1"), (1, "z", b"z1"), (0, "a", b"a2")]
+    )
     consumer = AIOKafkaConsumer(bootstrap_servers=kafka_bootstrap, enable_auto_commit=False)
     await consumer.start()
     try:

@@ -36,28 +36,42 @@ def _content(alert: Alert) -> dict:
     [("after_state_durable", {1}), ("after_alerts_acked", {1, 2})],
 )
 async def test_crash_between_alert_and_state_loses_nothing(
-    point: str, copies: set[int], make_namespace, kafka_bootstrap: str, tmp_path  # noqa: ANN001
+    point: str,
+    copies: set[int],
+    make_namespace,
+    kafka_bootstrap: str,
+    tmp_path,
 ) -> None:
     namespace = await make_namespace()
     customer = f"cust-{uuid.uuid4().hex[:8]}"
     key = customer.encode()
     port = free_port()
     fault = {"CHURNWATCH_MONITOR_FAULT_KILL_AT": f"{point}:ev-out-1"}
-    crashing = _worker(namespace=namespace, bootstrap=kafka_bootstrap, port=port,
-                       tmp_path=tmp_path, extra_env=fault)
+    crashing = _worker(
+        namespace=namespace,
+        bootstrap=kafka_bootstrap,
+        port=port,
+        tmp_path=tmp_path,
+        extra_env=fault,
+    )
     crashing.start(timeout=90)
     try:
-        await produce(bootstrap=kafka_bootstrap, topic=topics.EVENTS.name(namespace), records=[
-            (key, wire(snapshot("ev-bal-1", customer, at(0), demand="100000.00"))),
-            (key, wire(outflow("ev-out-1", customer, at(1), "80000.00"))),
-        ])
+        await produce(
+            bootstrap=kafka_bootstrap,
+            topic=topics.EVENTS.name(namespace),
+            records=[
+                (key, wire(snapshot("ev-bal-1", customer, at(0), demand="100000.00"))),
+                (key, wire(outflow("ev-out-1", customer, at(1), "80000.00"))),
+            ],
+        )
         returncode = await asyncio.to_thread(crashing.proc.wait, 90)
         assert returncode == -9, crashing.tail()  # the fault hook fired: SIGKILL mid-event
     finally:
         crashing.kill()
 
-    restarted = _worker(namespace=namespace, bootstrap=kafka_bootstrap, port=port,
-                        tmp_path=tmp_path)
+    restarted = _worker(
+        namespace=namespace, bootstrap=kafka_bootstrap, port=port, tmp_path=tmp_path
+    )
     restarted.start(timeout=90)
     try:
         for _ in range(100):
@@ -67,8 +81,11 @@ async def test_crash_between_alert_and_state_loses_nothing(
             await asyncio.sleep(0.3)
         assert view["events_applied"] == 2  # the transfer applied exactly once
         records = await consume_until(
-            bootstrap=kafka_bootstrap, topic=topics.ALERTS.name(namespace),
-            predicate=lambda recs: len(recs) >= 1, timeout=60, settle=4.0,
+            bootstrap=kafka_bootstrap,
+            topic=topics.ALERTS.name(namespace),
+            predicate=lambda recs: len(recs) >= 1,
+            timeout=60,
+            settle=4.0,
         )
     finally:
         restarted.stop()

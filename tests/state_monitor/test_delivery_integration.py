@@ -62,26 +62,33 @@ def _work(round_no: int, sizes: dict[int, int]) -> Work:
     for i in range(40):
         key = f"snap-{round_no}-{i}".encode()
         work.snapshots.append((key, key + b"/snapshot"))
-    work.alerts.extend((f"alert-{i}".encode(), f"alert-{round_no}-{i}".encode())
-                       for i in range(12))
+    work.alerts.extend((f"alert-{i}".encode(), f"alert-{round_no}-{i}".encode()) for i in range(12))
     return work
 
 
 async def _topics(namespace: str, bootstrap: str) -> Topics:
-    names = Topics(alerts=topics.ALERTS.name(namespace),
-                   snapshots=topics.CUSTOMER_STATE.name(namespace),
-                   dead_letter=topics.DEAD_LETTER.name(namespace),
-                   changelog=changelog_topic(f"{namespace}-state-monitor"))
+    names = Topics(
+        alerts=topics.ALERTS.name(namespace),
+        snapshots=topics.CUSTOMER_STATE.name(namespace),
+        dead_letter=topics.DEAD_LETTER.name(namespace),
+        changelog=changelog_topic(f"{namespace}-state-monitor"),
+    )
     await ensure_changelog(bootstrap=bootstrap, topic=names.changelog, partitions=PARTITIONS)
     return names
 
 
 async def test_batched_delivery_keeps_changelog_offsets_order_and_key_partitions(
-    make_namespace, kafka_bootstrap: str  # noqa: ANN001
+    make_namespace,
+    kafka_bootstrap: str,
 ) -> None:
     names = await _topics(await make_namespace(), kafka_bootstrap)
-    producer = AIOKafkaProducer(bootstrap_servers=kafka_bootstrap, acks="all",
-                                enable_idempotence=True, linger_ms=5, max_batch_size=4096)
+    producer = AIOKafkaProducer(
+        bootstrap_servers=kafka_bootstrap,
+        acks="all",
+        enable_idempotence=True,
+        linger_ms=5,
+        max_batch_size=4096,
+    )
     await producer.start()
     sizes = {0: 40, 3: 1, 5: 17}  # ~330 B records: partition 0 needs 4 Kafka batches
     stores = {p: MemoryStore(p) for p in sizes}
@@ -93,8 +100,13 @@ async def test_batched_delivery_keeps_changelog_offsets_order_and_key_partitions
         counts = [count for _, count, _ in probe]
         assert sum(counts) == 30 and bases == [sum(counts[:n]) for n in range(len(counts))]
         for round_no in (1, 2):
-            await deliver(_work(round_no, sizes), producer=producer, names=names, stores=stores,
-                          faults=FaultPoints(None))
+            await deliver(
+                _work(round_no, sizes),
+                producer=producer,
+                names=names,
+                stores=stores,
+                faults=FaultPoints(None),
+            )
     finally:
         await producer.stop()
 
@@ -105,8 +117,8 @@ async def test_batched_delivery_keeps_changelog_offsets_order_and_key_partitions
         assert [r.offset for r in changelog[partition]] == list(range(2 * count))
         assert stores[partition].changelog_next == 2 * count
         assert dict(stores[partition].items()) == {
-            f"c{partition}-{i}": f"c{partition}-{i}@2:".encode() + b"x" * 300
-            for i in range(count)}
+            f"c{partition}-{i}": f"c{partition}-{i}@2:".encode() + b"x" * 300 for i in range(count)
+        }
     assert all(abs(r.timestamp / 1000 - started) < 120 for r in changelog[0])  # ms, now
 
     consumer = AIOKafkaConsumer(bootstrap_servers=kafka_bootstrap, enable_auto_commit=False)
@@ -115,7 +127,8 @@ async def test_batched_delivery_keeps_changelog_offsets_order_and_key_partitions
         assert await restore(consumer, topic=names.changelog, stores=stores) == 0  # up to date
         fresh = {p: MemoryStore(p) for p in sizes}
         assert await restore(consumer, topic=names.changelog, stores=fresh) == 2 * sum(
-            sizes.values())
+            sizes.values()
+        )
     finally:
         await consumer.stop()
     for partition in sizes:
@@ -135,29 +148,37 @@ async def test_batched_delivery_keeps_changelog_offsets_order_and_key_partitions
             if topic == names.alerts:  # one key's alerts keep the order they were made in
                 for key in {r.key for r in records}:
                     assert [r.value for r in records if r.key == key] == [
-                        f"alert-{n}-{key.decode().split('-')[1]}".encode() for n in (1, 2)]
-
+                        f"alert-{n}-{key.decode().split('-')[1]}".encode() for n in (1, 2)
+                    ]
 
 
 async def test_a_batch_past_its_group_lease_writes_no_state(
-    make_namespace, kafka_bootstrap: str  # noqa: ANN001
+    make_namespace,
+    kafka_bootstrap: str,
 ) -> None:
     """A worker that was paused past its session timeout may have lost its partitions: its
     batch's alerts may go out (same ids as the new owner's), its state records and snapshots
     must not, and the store keeps its old state."""
     names = await _topics(await make_namespace(), kafka_bootstrap)
-    producer = AIOKafkaProducer(bootstrap_servers=kafka_bootstrap, acks="all",
-                                enable_idempotence=True)
+    producer = AIOKafkaProducer(
+        bootstrap_servers=kafka_bootstrap, acks="all", enable_idempotence=True
+    )
     await producer.start()
     stores = {p: MemoryStore(p) for p in (0, 3)}
     try:
-        await deliver(_work(1, {0: 3, 3: 2}), producer=producer, names=names, stores=stores,
-                      faults=FaultPoints(None))  # within its lease (the default: no deadline)
+        await deliver(
+            _work(1, {0: 3, 3: 2}),
+            producer=producer,
+            names=names,
+            stores=stores,
+            faults=FaultPoints(None),
+        )  # within its lease (the default: no deadline)
         lapsed = _work(2, {0: 3, 3: 2})
         lapsed.write_by = time.monotonic() - 0.5
         with pytest.raises(LeaseLapsed, match="past its consumer-group lease before the state"):
-            await deliver(lapsed, producer=producer, names=names, stores=stores,
-                          faults=FaultPoints(None))
+            await deliver(
+                lapsed, producer=producer, names=names, stores=stores, faults=FaultPoints(None)
+            )
     finally:
         await producer.stop()
     changelog = await _records(kafka_bootstrap, names.changelog, PARTITIONS)

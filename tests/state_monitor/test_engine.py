@@ -106,7 +106,9 @@ def test_cooldown_suppresses_same_rule_unless_severity_rises() -> None:
     feed.send(outflow("e3", C, at(5), "95000.00"))  # critical: severity rises
     large = [a for a in feed.alerts if a.rule_id == rules.LARGE_INTERBANK_OUTFLOW]
     assert [(a.evidence_event_ids, a.severity) for a in large] == [
-        (["e1"], Severity.WARNING), (["e3"], Severity.CRITICAL)]
+        (["e1"], Severity.WARNING),
+        (["e3"], Severity.CRITICAL),
+    ]
 
 
 def test_late_event_is_counted_not_merged() -> None:
@@ -129,22 +131,63 @@ def test_out_of_order_within_lateness_lands_in_its_window() -> None:
 
 def test_state_record_stays_under_one_kib_when_full() -> None:
     feed = Feed()
-    feed.send(raw("p", C, at(0), "customer.profile",
-                  {"segment": "retail", "tier": "private_banking", "branch_id": "BR001",
-                   "customer_since": "2015-01-01"}))
+    feed.send(
+        raw(
+            "p",
+            C,
+            at(0),
+            "customer.profile",
+            {
+                "segment": "retail",
+                "tier": "private_banking",
+                "branch_id": "BR001",
+                "customer_since": "2015-01-01",
+            },
+        )
+    )
     day = 0.0
     for i in range(200):
         day += 0.35
-        feed.send(txn(f"event-{i:06d}-{'x' * 24}", C, at(day), amount="1234.56",
-                      balance_after="7000000.00"))
+        feed.send(
+            txn(
+                f"event-{i:06d}-{'x' * 24}",
+                C,
+                at(day),
+                amount="1234.56",
+                balance_after="7000000.00",
+            )
+        )
     for i in range(10):
         feed.send(raw(f"cx{i}", C, at(day), "product.cancelled", {"product": "fund"}))
-        feed.send(raw(f"cp{i}", C, at(day), "complaint.filed",
-                      {"complaint_id": f"k{i}", "category": "service"}))
-        feed.send(raw(f"pb{i}", C, at(day), "payment.bounced",
-                      {"amount": "10.00", "currency": "CNY", "reason": "insufficient"}))
-    feed.send(snapshot("s1", C, at(day), demand="5500000.00", time_deposit="100000.00",
-                       investment="50000.00", loan="300000.00"))
+        feed.send(
+            raw(
+                f"cp{i}",
+                C,
+                at(day),
+                "complaint.filed",
+                {"complaint_id": f"k{i}", "category": "service"},
+            )
+        )
+        feed.send(
+            raw(
+                f"pb{i}",
+                C,
+                at(day),
+                "payment.bounced",
+                {"amount": "10.00", "currency": "CNY", "reason": "insufficient"},
+            )
+        )
+    feed.send(
+        snapshot(
+            "s1",
+            C,
+            at(day),
+            demand="5500000.00",
+            time_deposit="100000.00",
+            investment="50000.00",
+            loan="300000.00",
+        )
+    )
     size = len(feed.state.encode())
     assert size <= 1024, size
 
@@ -162,8 +205,9 @@ def test_redelivered_offset_is_skipped_even_beyond_the_dedup_window() -> None:
     monitor = Monitor(ruleset=load_ruleset())
     state = None
     for offset in range(30):  # more events than the event-id dedup window remembers
-        out = monitor.process(state, model(txn(f"t{offset}", C, at(0, hours=offset))),
-                              now=NOW, offset=offset)
+        out = monitor.process(
+            state, model(txn(f"t{offset}", C, at(0, hours=offset))), now=NOW, offset=offset
+        )
         assert out.status is Status.APPLIED
         state = CustomerState.decode(out.state.encode())
     again = monitor.process(state, model(txn("t0", C, at(0))), now=NOW, offset=0)
@@ -214,8 +258,9 @@ def test_schema3_record_decodes_to_the_same_state_and_still_catches_resent_event
     state = CustomerState.decode(_schema3(current, ids[-window:]))
     assert state.encode() == current
     for event_id in ids[-window:]:
-        resent = feed.monitor.process(CustomerState.decode(current), model(txn(event_id, C, at(1))),
-                                      now=NOW)
+        resent = feed.monitor.process(
+            CustomerState.decode(current), model(txn(event_id, C, at(1))), now=NOW
+        )
         assert resent.status is Status.DUPLICATE, event_id
     upgraded = feed.monitor.process(state, model(txn(ids[-1], C, at(1))), now=NOW)
     assert upgraded.status is Status.DUPLICATE

@@ -28,8 +28,11 @@ def fake_build(tmp_path: Path) -> tuple[Path, Path]:
     (build / native.PACKAGE).mkdir(parents=True)
     for name in native.COMPILED:
         (build / native.PACKAGE / f"{name}{EXTENSION}").touch()
-    manifest = {"abi": native.abi(), "sources": native.source_hashes(sources),
-                "modules": list(native.COMPILED)}
+    manifest = {
+        "abi": native.abi(),
+        "sources": native.source_hashes(sources),
+        "modules": list(native.COMPILED),
+    }
     (build / native.MANIFEST).write_text(json.dumps(manifest))
     return sources, build
 
@@ -73,20 +76,28 @@ def test_modes(tmp_path: Path, monkeypatch: pytest.MonkeyPatch) -> None:
 
 
 def _digest(mode: str) -> dict:
-    result = subprocess.run([sys.executable, str(DIGEST), "150", "200"], capture_output=True,
-                            text=True, env={**os.environ, native.MODE_ENV: mode}, check=True,
-                            timeout=240)
+    result = subprocess.run(
+        [sys.executable, str(DIGEST), "150", "200"],
+        capture_output=True,
+        text=True,
+        env={**os.environ, native.MODE_ENV: mode},
+        check=True,
+        timeout=240,
+    )
     return json.loads(result.stdout)
 
 
-@pytest.mark.skipif(native.problem(native.build_dir()) is not None and native.mode() != "require",
-                    reason="no fresh compiled engine here (make test builds it and requires it)")
+@pytest.mark.skipif(
+    native.problem(native.build_dir()) is not None and native.mode() != "require",
+    reason="no fresh compiled engine here (make test builds it and requires it)",
+)
 def test_compiled_engine_makes_exactly_what_the_interpreted_one_makes() -> None:
     compiled, interpreted = _digest("require"), _digest("off")
     assert compiled["build"] == "compiled"
     assert interpreted["build"].startswith("interpreted")
     assert compiled["counts"] == interpreted["counts"]
-    assert all(compiled["counts"][k] > 100 for k in ("applied", "duplicate", "redelivered",
-                                                     "late", "alerts"))
+    assert all(
+        compiled["counts"][k] > 100
+        for k in ("applied", "duplicate", "redelivered", "late", "alerts")
+    )
     assert compiled["digest"] == interpreted["digest"]
-

@@ -30,15 +30,21 @@ async def _no_restore(consumer: object, *, topic: str, stores: dict) -> int:
 
 
 @pytest.mark.parametrize("store", ["memory://", "rocksdb://"])
-async def test_empty_partition_revoked_and_assigned_again(store: str, tmp_path: Path,
-                                                          monkeypatch) -> None:  # noqa: ANN001
+async def test_empty_partition_revoked_and_assigned_again(
+    store: str, tmp_path: Path, monkeypatch
+) -> None:
     monkeypatch.setattr(processor_module.changelog, "restore", _no_restore)
-    settings = MonitorSettings(store=store, data_dir=tmp_path, app_id="ns-state-monitor",
-                               common=CommonSettings())
+    settings = MonitorSettings(
+        store=store, data_dir=tmp_path, app_id="ns-state-monitor", common=CommonSettings()
+    )
     processor = EventProcessor(
-        settings=settings, monitor=Monitor(ruleset=load_ruleset(None)), metrics=MonitorMetrics(),
-        events_topic="ns.events.v1", on_crash=_never,
-        names=Topics(alerts="a", snapshots="s", dead_letter="d", changelog="c"))
+        settings=settings,
+        monitor=Monitor(ruleset=load_ruleset(None)),
+        metrics=MonitorMetrics(),
+        events_topic="ns.events.v1",
+        on_crash=_never,
+        names=Topics(alerts="a", snapshots="s", dead_letter="d", changelog="c"),
+    )
     processor._restorer = processor.consumer = object()  # only restore() would use them
     asked = time.monotonic()
     await processor.assign({0, 1})

@@ -32,7 +32,6 @@ from churnwatch_state_monitor.silence import partition_of
 from churnwatch_state_monitor.state import CustomerState
 from churnwatch_state_monitor.store import MemoryStore
 from churnwatch_state_monitor.work import Topics, Work
-
 from tests.state_monitor.events import KafkaRecord, at, txn
 
 TOPIC = "ns.events.v1"
@@ -42,9 +41,12 @@ TP = TopicPartition(TOPIC, PARTITION)
 
 
 def _batch(first: int, count: int) -> dict[TopicPartition, list[KafkaRecord]]:
-    return {TP: [KafkaRecord(CUSTOMER.encode(),
-                         orjson.dumps(txn(f"e{n}", CUSTOMER, at(hours=n))), n)
-                 for n in range(first, first + count)]}
+    return {
+        TP: [
+            KafkaRecord(CUSTOMER.encode(), orjson.dumps(txn(f"e{n}", CUSTOMER, at(hours=n))), n)
+            for n in range(first, first + count)
+        ]
+    }
 
 
 class _Consumer:
@@ -65,16 +67,25 @@ class _Consumer:
 
 
 def _processor(tmp_path: Path, consumer: _Consumer) -> EventProcessor:
-    settings = MonitorSettings(store="memory://", data_dir=tmp_path, app_id="ns-state-monitor",
-                               scan_interval_s=0, common=CommonSettings())
+    settings = MonitorSettings(
+        store="memory://",
+        data_dir=tmp_path,
+        app_id="ns-state-monitor",
+        scan_interval_s=0,
+        common=CommonSettings(),
+    )
 
     async def crashed(exc: BaseException) -> None:
         raise AssertionError(f"crash not expected: {exc!r}")
 
     processor = EventProcessor(
-        settings=settings, monitor=Monitor(ruleset=load_ruleset(None)), metrics=MonitorMetrics(),
-        events_topic=TOPIC, on_crash=crashed,
-        names=Topics(alerts="a", snapshots="s", dead_letter="d", changelog="c"))
+        settings=settings,
+        monitor=Monitor(ruleset=load_ruleset(None)),
+        metrics=MonitorMetrics(),
+        events_topic=TOPIC,
+        on_crash=crashed,
+        names=Topics(alerts="a", snapshots="s", dead_letter="d", changelog="c"),
+    )
     processor.stores = {p: MemoryStore(p) for p in range(CUSTOMER_PARTITIONS)}
     processor.consumer = consumer  # type: ignore[assignment]
     processor.producer = object()  # type: ignore[assignment]  # only the replaced deliver uses it
@@ -91,7 +102,8 @@ async def _until(condition: Any, what: str) -> None:
 
 
 async def test_next_batch_is_applied_while_the_previous_one_is_delivered(
-        tmp_path: Path, monkeypatch: pytest.MonkeyPatch) -> None:
+    tmp_path: Path, monkeypatch: pytest.MonkeyPatch
+) -> None:
     log: list = []
     acked = {0: asyncio.Event(), 1: asyncio.Event()}
     delivered: list[Work] = []
@@ -136,7 +148,8 @@ async def test_next_batch_is_applied_while_the_previous_one_is_delivered(
 
 
 async def test_a_failed_delivery_stops_the_loop_before_anything_after_it(
-        tmp_path: Path, monkeypatch: pytest.MonkeyPatch) -> None:
+    tmp_path: Path, monkeypatch: pytest.MonkeyPatch
+) -> None:
     log: list = []
 
     async def deliver(work: Work, **_: Any) -> None:

@@ -30,7 +30,10 @@ async def _state(port: int, customer: str) -> dict:
 
 @pytest.mark.parametrize("store", ["memory://", "rocksdb://"])
 async def test_kill_9_restart_keeps_state_and_alerts_once(
-    store: str, make_namespace, kafka_bootstrap: str, tmp_path  # noqa: ANN001
+    store: str,
+    make_namespace,
+    kafka_bootstrap: str,
+    tmp_path,
 ) -> None:
     namespace = await make_namespace()
     customer = f"cust-{uuid.uuid4().hex[:8]}"
@@ -39,43 +42,64 @@ async def test_kill_9_restart_keeps_state_and_alerts_once(
     alerts_topic = topics.ALERTS.name(namespace)
     port = free_port()
     env = {"CHURNWATCH_MONITOR_STORE": store}
-    worker = _worker(namespace=namespace, bootstrap=kafka_bootstrap, port=port, tmp_path=tmp_path,
-                     extra_env=env)
+    worker = _worker(
+        namespace=namespace, bootstrap=kafka_bootstrap, port=port, tmp_path=tmp_path, extra_env=env
+    )
     transfer = outflow("ev-out-1", customer, at(1), "80000.00")
     worker.start()
     try:
-        await produce(bootstrap=kafka_bootstrap, topic=events_topic, records=[
-            (key, wire(snapshot("ev-bal-1", customer, at(0), demand="100000.00"))),
-            (key, wire(transfer)),
-        ])
-        await consume_until(bootstrap=kafka_bootstrap, topic=alerts_topic,
-                            predicate=lambda recs: len(recs) >= 1, timeout=90)
+        await produce(
+            bootstrap=kafka_bootstrap,
+            topic=events_topic,
+            records=[
+                (key, wire(snapshot("ev-bal-1", customer, at(0), demand="100000.00"))),
+                (key, wire(transfer)),
+            ],
+        )
+        await consume_until(
+            bootstrap=kafka_bootstrap,
+            topic=alerts_topic,
+            predicate=lambda recs: len(recs) >= 1,
+            timeout=90,
+        )
         before = await _state(port, customer)
         assert before["events_applied"] == 2
     finally:
         worker.kill()
 
-    restarted = _worker(namespace=namespace, bootstrap=kafka_bootstrap, port=port,
-                        tmp_path=tmp_path, extra_env=env)
+    restarted = _worker(
+        namespace=namespace, bootstrap=kafka_bootstrap, port=port, tmp_path=tmp_path, extra_env=env
+    )
     restarted.start(timeout=90)
     try:
         after = await _state(port, customer)
         assert after == before  # rebuilt from the changelog, byte for byte the same view
-        await produce(bootstrap=kafka_bootstrap, topic=events_topic, records=[
-            (key, wire(transfer)),  # re-sent by a producer after the crash
-            (key, wire(txn("ev-card-1", customer, at(2), amount="50.00"))),
-        ])
+        await produce(
+            bootstrap=kafka_bootstrap,
+            topic=events_topic,
+            records=[
+                (key, wire(transfer)),  # re-sent by a producer after the crash
+                (key, wire(txn("ev-card-1", customer, at(2), amount="50.00"))),
+            ],
+        )
         for _ in range(100):
             latest = await _state(port, customer)
             if latest["events_applied"] == 3:
                 break
             await asyncio.sleep(0.3)
         assert latest["events_applied"] == 3
-        alerts = await consume_until(bootstrap=kafka_bootstrap, topic=alerts_topic,
-                                     predicate=lambda recs: len(recs) >= 1, timeout=30,
-                                     settle=3.0)
-        large = [a for a in (Alert.model_validate_json(r.value) for r in alerts)
-                 if a.rule_id == "account_flow.large_interbank_outflow"]
+        alerts = await consume_until(
+            bootstrap=kafka_bootstrap,
+            topic=alerts_topic,
+            predicate=lambda recs: len(recs) >= 1,
+            timeout=30,
+            settle=3.0,
+        )
+        large = [
+            a
+            for a in (Alert.model_validate_json(r.value) for r in alerts)
+            if a.rule_id == "account_flow.large_interbank_outflow"
+        ]
         assert len({a.alert_id for a in large}) == 1
         assert len(large) == 1
     finally:

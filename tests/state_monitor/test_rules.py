@@ -16,16 +16,28 @@ from tests.state_monitor.test_engine import C, Feed
 
 
 def profile(tier: str = "private_banking") -> dict:
-    return raw("prof", C, at(0), "customer.profile",
-               {"segment": "retail", "tier": tier, "branch_id": "BR001"})
+    return raw(
+        "prof",
+        C,
+        at(0),
+        "customer.profile",
+        {"segment": "retail", "tier": tier, "branch_id": "BR001"},
+    )
 
 
 def test_complaint_alerts_graded_by_severity_and_lifts_churn_score() -> None:
     feed = Feed()
     feed.send(snapshot("s1", C, at(0), demand="50000.00"))
     quiet = feed.state.churn
-    out = feed.send(raw("k1", C, at(1), "complaint.filed",
-                        {"complaint_id": "k1", "category": "fees", "severity": "high"}))
+    out = feed.send(
+        raw(
+            "k1",
+            C,
+            at(1),
+            "complaint.filed",
+            {"complaint_id": "k1", "category": "fees", "severity": "high"},
+        )
+    )
     complaint = [a for a in out.alerts if a.rule_id == rules.COMPLAINT_FILED]
     assert complaint[0].severity is Severity.CRITICAL
     assert feed.state.churn >= quiet + load_ruleset().churn.complaint_points
@@ -44,9 +56,20 @@ def test_second_cancellation_in_90_days_is_critical() -> None:
 def test_loan_overdue_escalates_and_alerts_again_only_when_worse() -> None:
     feed = Feed()
     for i, dpd in enumerate((5, 12, 35, 95)):
-        feed.send(raw(f"o{i}", C, at(i), "loan.overdue",
-                      {"loan_id": "L1", "days_past_due": dpd, "overdue_amount": "1000.00",
-                       "currency": "CNY"}))
+        feed.send(
+            raw(
+                f"o{i}",
+                C,
+                at(i),
+                "loan.overdue",
+                {
+                    "loan_id": "L1",
+                    "days_past_due": dpd,
+                    "overdue_amount": "1000.00",
+                    "currency": "CNY",
+                },
+            )
+        )
     overdue = [a.severity for a in feed.alerts if a.rule_id == rules.LOAN_OVERDUE]
     assert overdue == [Severity.WATCH, Severity.WARNING, Severity.CRITICAL]
 
@@ -54,11 +77,18 @@ def test_loan_overdue_escalates_and_alerts_again_only_when_worse() -> None:
 def test_classification_downgrade_only_when_worse() -> None:
     feed = Feed()
     for i, cls in enumerate(("normal", "special_mention", "special_mention", "doubtful")):
-        feed.send(raw(f"l{i}", C, at(i), "loan.classified",
-                      {"loan_id": "L1", "classification": cls, "balance": "5000.00",
-                       "currency": "CNY"}))
-    got = [(a.observed, a.severity) for a in feed.alerts
-           if a.rule_id == rules.CLASSIFICATION_DOWNGRADE]
+        feed.send(
+            raw(
+                f"l{i}",
+                C,
+                at(i),
+                "loan.classified",
+                {"loan_id": "L1", "classification": cls, "balance": "5000.00", "currency": "CNY"},
+            )
+        )
+    got = [
+        (a.observed, a.severity) for a in feed.alerts if a.rule_id == rules.CLASSIFICATION_DOWNGRADE
+    ]
     assert got == [("special_mention", Severity.WARNING), ("doubtful", Severity.CRITICAL)]
 
 
@@ -73,7 +103,8 @@ def test_private_banking_critical_band() -> None:
     assert band.baseline == "6000000.00" and band.tier == "private_banking"
     out = feed.send(snapshot("s3", C, at(3), demand="500000.00", investment="4000000.00"))
     assert [a.severity for a in out.alerts if a.rule_id == rules.TIER_CRITICAL_BAND] == [
-        Severity.CRITICAL]
+        Severity.CRITICAL
+    ]
 
 
 def test_dormancy_seen_on_a_bank_initiated_event() -> None:
@@ -89,8 +120,17 @@ def test_dormancy_seen_on_a_bank_initiated_event() -> None:
 def test_missing_payroll_credit() -> None:
     feed = Feed()
     for i in range(3):
-        feed.send(txn(f"pay{i}", C, at(30 * i), direction="credit", amount="9000.00",
-                      category="payroll_credit", channel="batch"))
+        feed.send(
+            txn(
+                f"pay{i}",
+                C,
+                at(30 * i),
+                direction="credit",
+                amount="9000.00",
+                category="payroll_credit",
+                channel="batch",
+            )
+        )
     assert rules.PAYROLL_MISSING not in feed.rule_ids()
     feed.send(txn("late", C, at(60 + 45), amount="10.00"))
     assert rules.PAYROLL_MISSING in feed.rule_ids()
@@ -129,12 +169,20 @@ def test_churn_alert_once_per_level_with_hysteresis() -> None:
     for i in range(3):
         if feed.state.level == 3:
             break
-        feed.send(raw(f"k{i}", C, at(1 + i), "complaint.filed",
-                      {"complaint_id": f"k{i}", "category": "service", "severity": "low"}))
+        feed.send(
+            raw(
+                f"k{i}",
+                C,
+                at(1 + i),
+                "complaint.filed",
+                {"complaint_id": f"k{i}", "category": "service", "severity": "low"},
+            )
+        )
     churn = [a for a in feed.alerts if a.rule_id == rules.CHURN_SCORE]
     assert churn and all(a.kind is AlertKind.CHURN_RISK for a in churn)
-    assert [a.severity for a in churn] == sorted({a.severity for a in churn},
-                                                   key=list(Severity).index)
+    assert [a.severity for a in churn] == sorted(
+        {a.severity for a in churn}, key=list(Severity).index
+    )
     assert churn[-1].churn_score == feed.state.churn
     assert any(r.code == "complaint_filed" for r in churn[-1].reasons)
 
@@ -177,10 +225,28 @@ def test_tier_band_silent_for_a_customer_who_never_held_the_tier() -> None:
 def test_payroll_bonus_soon_after_payday_does_not_shorten_the_cycle() -> None:
     feed = Feed()
     for i in range(3):
-        feed.send(txn(f"pay{i}", C, at(30 * i), direction="credit", amount="9000.00",
-                      category="payroll_credit", channel="batch"))
-    feed.send(txn("bonus", C, at(67), direction="credit", amount="30000.00",
-                  category="payroll_credit", channel="batch"))  # 7 days after payday
+        feed.send(
+            txn(
+                f"pay{i}",
+                C,
+                at(30 * i),
+                direction="credit",
+                amount="9000.00",
+                category="payroll_credit",
+                channel="batch",
+            )
+        )
+    feed.send(
+        txn(
+            "bonus",
+            C,
+            at(67),
+            direction="credit",
+            amount="30000.00",
+            category="payroll_credit",
+            channel="batch",
+        )
+    )  # 7 days after payday
     feed.send(txn("spend", C, at(85), amount="10.00"))  # the next payday (day 90) not yet due
     assert rules.PAYROLL_MISSING not in feed.rule_ids()
     assert feed.state.payroll_gap == 30
@@ -230,8 +296,17 @@ def test_sustained_decline_ignores_a_three_week_holiday() -> None:
     assert rules.SUSTAINED_DECLINE not in feed.rule_ids()
     # one four-week window alone would be fooled: the confirming week is what tells them apart
     rs = load_ruleset()
-    hasty = rs.model_copy(update={"rules": rs.rules.model_copy(update={
-        "sustained_decline": rs.rules.sustained_decline.model_copy(update={"confirm": False})})})
+    hasty = rs.model_copy(
+        update={
+            "rules": rs.rules.model_copy(
+                update={
+                    "sustained_decline": rs.rules.sustained_decline.model_copy(
+                        update={"confirm": False}
+                    )
+                }
+            )
+        }
+    )
     unconfirmed = Feed(Monitor(ruleset=hasty))
     _weekly(unconfirmed, holiday)
     assert rules.SUSTAINED_DECLINE in unconfirmed.rule_ids()
@@ -268,15 +343,25 @@ def test_money_steadily_moving_away_raises_churn_risk_to_warning_early() -> None
     balance = 100000
     for i, amount in enumerate((45000, 5000, 5000)):
         balance -= amount
-        purchase.send(outflow(f"p{i}", C, at(1 + 6 * i), f"{amount}.00",
-                              balance_after=f"{balance}.00"))
+        purchase.send(
+            outflow(f"p{i}", C, at(1 + 6 * i), f"{amount}.00", balance_after=f"{balance}.00")
+        )
     assert not {Severity.WARNING, Severity.CRITICAL} & set(_churn_levels(purchase))
 
 
 def test_money_strings_keep_every_cent_and_the_sign() -> None:
-    cases = {0: "0.00", 5: "0.05", 99: "0.99", 100: "1.00", 1205: "12.05", -1205: "-12.05",
-             -5: "-0.05", -100: "-1.00", 123456789: "1234567.89",
-             10**20 + 1: "1000000000000000000.01"}
+    cases = {
+        0: "0.00",
+        5: "0.05",
+        99: "0.99",
+        100: "1.00",
+        1205: "12.05",
+        -1205: "-12.05",
+        -5: "-0.05",
+        -100: "-1.00",
+        123456789: "1234567.89",
+        10**20 + 1: "1000000000000000000.01",
+    }
     assert {minor: rules.money_str(minor) for minor in cases} == cases
     for minor in [*range(-25_000, 25_000, 7), *range(-300, 300), 2**62 + 99, -(2**63) - 1]:
         assert rules.money_str(minor) == str(Decimal(minor).scaleb(-2)), minor

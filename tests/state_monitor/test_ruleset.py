@@ -38,12 +38,16 @@ def test_threshold_change_needs_no_code(tmp_path: Path) -> None:
 @pytest.mark.parametrize(
     ("text", "expected"),
     [
-        ("version: v1\nrules:\n  account_flow.large_interbank_outflow: {min_share: 1.5}\n",
-         "rules.account_flow.large_interbank_outflow.min_share"),
+        (
+            "version: v1\nrules:\n  account_flow.large_interbank_outflow: {min_share: 1.5}\n",
+            "rules.account_flow.large_interbank_outflow.min_share",
+        ),
         ("version: v1\nrules:\n  account_flow.no_such_rule: {}\n", "account_flow.no_such_rule"),
         ("version: v1\nchurn: {weights: {scale: 0.9}}\n", "weights must sum to 1.0"),
-        ("version: v1\ntiers: {gold: {threshold: '100', critical_band: '200'}}\n",
-         "critical_band must be smaller"),
+        (
+            "version: v1\ntiers: {gold: {threshold: '100', critical_band: '200'}}\n",
+            "critical_band must be smaller",
+        ),
         ("lateness_hours: 5\n", "version"),
         ("version: v1\nlateness_hours: 500\n", "lateness_hours"),
         ("- just a list\n", "must be a YAML mapping"),

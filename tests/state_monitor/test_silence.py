@@ -33,8 +33,12 @@ def same_partition_customers(count: int, prefix: str = "silent") -> list[str]:
 
 def backtest(events: list[dict]) -> list[Alert]:
     out = io.BytesIO()
-    replay(lines=[wire(e) for e in events], monitor=Monitor(ruleset=load_ruleset()),
-           alerts_out=out, errors=io.StringIO())
+    replay(
+        lines=[wire(e) for e in events],
+        monitor=Monitor(ruleset=load_ruleset()),
+        alerts_out=out,
+        errors=io.StringIO(),
+    )
     return [Alert.model_validate_json(line) for line in out.getvalue().splitlines()]
 
 
@@ -43,8 +47,15 @@ def busy(customer: str, days: range, prefix: str = "b") -> list[dict]:
 
 
 def payday(customer: str, day: int) -> dict:
-    return txn(f"pay{customer}{day}", customer, at(day), direction="credit", amount="9000.00",
-               category="payroll_credit", channel="batch")
+    return txn(
+        f"pay{customer}{day}",
+        customer,
+        at(day),
+        direction="credit",
+        amount="9000.00",
+        category="payroll_credit",
+        channel="batch",
+    )
 
 
 def grid_day(day: float) -> datetime:
@@ -55,7 +66,7 @@ def grid_day(day: float) -> datetime:
 
 def test_silent_customer_gets_dormancy_at_the_right_event_time() -> None:
     silent, other = same_partition_customers(2)
-    events = [txn("s0", silent, at(0))] + busy(other, range(0, 90))
+    events = [txn("s0", silent, at(0)), *busy(other, range(90))]
     alerts = backtest(events)
     [dorm] = [a for a in alerts if a.customer_id == silent]
     assert dorm.rule_id == rules.DORMANCY
@@ -66,9 +77,12 @@ def test_silent_customer_gets_dormancy_at_the_right_event_time() -> None:
 
 def test_another_partitions_events_do_not_advance_the_watermark() -> None:
     silent = same_partition_customers(1)[0]
-    other = next(f"x{i}" for i in range(100) if partition_of(f"x{i}", CUSTOMER_PARTITIONS)
-                 != partition_of(silent, CUSTOMER_PARTITIONS))
-    alerts = backtest([txn("s0", silent, at(0))] + busy(other, range(0, 90)))
+    other = next(
+        f"x{i}"
+        for i in range(100)
+        if partition_of(f"x{i}", CUSTOMER_PARTITIONS) != partition_of(silent, CUSTOMER_PARTITIONS)
+    )
+    alerts = backtest([txn("s0", silent, at(0)), *busy(other, range(90))])
     assert [a for a in alerts if a.customer_id == silent] == []
 
 
@@ -100,19 +114,25 @@ def test_repeated_ticks_and_the_customers_return_do_not_alert_twice() -> None:
     assert monitor.scan(st, customer, watermark=index.watermark + 30 * DAY) == []
     index.schedule(customer, monitor.silence_due(st))
     assert index.pop_due(limit=10) == []
-    back = monitor.process(st, model(txn("bank", "c", at(80), direction="credit",
-                                         amount="1.00", category="interest")), now=T0)
+    back = monitor.process(
+        st,
+        model(txn("bank", "c", at(80), direction="credit", amount="1.00", category="interest")),
+        now=T0,
+    )
     assert rules.DORMANCY not in [a.rule_id for a in back.alerts]
 
 
 def test_event_path_and_scan_agree_on_the_alert() -> None:
     monitor = Monitor(ruleset=load_ruleset())
     base = monitor.process(None, model(txn("s0", "c", at(0))), now=T0).state.encode()
-    scanned = monitor.scan(CustomerState.decode(base), "c",
-                           watermark=int(T0.timestamp()) + 70 * DAY, now=T0)
-    caught_up = monitor.process(CustomerState.decode(base), model(
-        txn("int", "c", at(70), direction="credit", amount="1.00", category="interest")),
-        now=T0).alerts
+    scanned = monitor.scan(
+        CustomerState.decode(base), "c", watermark=int(T0.timestamp()) + 70 * DAY, now=T0
+    )
+    caught_up = monitor.process(
+        CustomerState.decode(base),
+        model(txn("int", "c", at(70), direction="credit", amount="1.00", category="interest")),
+        now=T0,
+    ).alerts
     [a] = scanned
     [b] = [x for x in caught_up if x.rule_id == rules.DORMANCY]
     assert orjson.loads(a.model_dump_json()) == orjson.loads(b.model_dump_json())
@@ -121,8 +141,12 @@ def test_event_path_and_scan_agree_on_the_alert() -> None:
 def test_a_holiday_shorter_than_the_threshold_does_not_fire() -> None:
     noisy, other = same_partition_customers(2)
     # active, then 45 quiet days (a long holiday), then active again; pay on time throughout
-    events = (busy(noisy, range(0, 20), "a") + busy(noisy, range(65, 100), "z")
-              + [payday(noisy, d) for d in (0, 30, 60, 90)] + busy(other, range(0, 100)))
+    events = (
+        busy(noisy, range(20), "a")
+        + busy(noisy, range(65, 100), "z")
+        + [payday(noisy, d) for d in (0, 30, 60, 90)]
+        + busy(other, range(100))
+    )
     events.sort(key=lambda e: e["occurred_at"])
     alerts = backtest(events)
     assert [a.rule_id for a in alerts if a.rule_id in (rules.DORMANCY, rules.PAYROLL_MISSING)] == []

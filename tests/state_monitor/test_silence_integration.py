@@ -21,16 +21,24 @@ pytestmark = pytest.mark.integration
 SILENCE_RULES = (rules.DORMANCY, rules.PAYROLL_MISSING)
 
 
-async def _silence_alerts(*, bootstrap: str, namespace: str, want: int,
-                          settle: float) -> list[Alert]:
+async def _silence_alerts(
+    *, bootstrap: str, namespace: str, want: int, settle: float
+) -> list[Alert]:
     records = await consume_until(
-        bootstrap=bootstrap, topic=topics.ALERTS.name(namespace),
-        predicate=lambda recs: sum(
-            1 for r in recs if Alert.model_validate_json(r.value).rule_id in SILENCE_RULES
-        ) >= want, timeout=90, settle=settle,
+        bootstrap=bootstrap,
+        topic=topics.ALERTS.name(namespace),
+        predicate=lambda recs: (
+            sum(1 for r in recs if Alert.model_validate_json(r.value).rule_id in SILENCE_RULES)
+            >= want
+        ),
+        timeout=90,
+        settle=settle,
     )
-    return [a for a in (Alert.model_validate_json(r.value) for r in records)
-            if a.rule_id in SILENCE_RULES]
+    return [
+        a
+        for a in (Alert.model_validate_json(r.value) for r in records)
+        if a.rule_id in SILENCE_RULES
+    ]
 
 
 async def _until_applied(*, port: int, customer: str, events: int) -> None:
@@ -44,7 +52,9 @@ async def _until_applied(*, port: int, customer: str, events: int) -> None:
 
 
 async def test_silent_customer_alerted_once_as_other_customers_advance_event_time(
-    make_namespace, kafka_bootstrap: str, tmp_path  # noqa: ANN001
+    make_namespace,
+    kafka_bootstrap: str,
+    tmp_path,
 ) -> None:
     namespace = await make_namespace()
     silent, other = same_partition_customers(2, prefix=namespace)
@@ -53,15 +63,19 @@ async def test_silent_customer_alerted_once_as_other_customers_advance_event_tim
     first = [txn("s-card", silent, at(0))] + [payday(silent, d) for d in (0, 30, 60)]
     # another customer on the same partition keeps event time moving to day 130
     traffic = [txn(f"o-{d}", other, at(d)) for d in range(1, 131, 3)]
-    records = [(e["customer_id"].encode(), wire(e))
-               for e in sorted(first + traffic, key=lambda e: e["occurred_at"])]
+    records = [
+        (e["customer_id"].encode(), wire(e))
+        for e in sorted(first + traffic, key=lambda e: e["occurred_at"])
+    ]
     port = free_port()
     env = {"CHURNWATCH_MONITOR_SCAN_INTERVAL_S": "1"}
-    with _worker(namespace=namespace, bootstrap=kafka_bootstrap, port=port, tmp_path=tmp_path,
-                 extra_env=env):
+    with _worker(
+        namespace=namespace, bootstrap=kafka_bootstrap, port=port, tmp_path=tmp_path, extra_env=env
+    ):
         await produce(bootstrap=kafka_bootstrap, topic=events_topic, records=records)
-        alerts = await _silence_alerts(bootstrap=kafka_bootstrap, namespace=namespace,
-                                       want=2, settle=5.0)  # several more ticks
+        alerts = await _silence_alerts(
+            bootstrap=kafka_bootstrap, namespace=namespace, want=2, settle=5.0
+        )  # several more ticks
     by_rule = {a.rule_id: a for a in alerts}
     assert sorted(a.rule_id for a in alerts) == sorted(SILENCE_RULES)  # each exactly once
     assert all(a.customer_id == silent for a in alerts)
@@ -70,12 +84,17 @@ async def test_silent_customer_alerted_once_as_other_customers_advance_event_tim
 
     # a restart rebuilds the index from the table: the episode is not alerted again, even as
     # event time moves on
-    with _worker(namespace=namespace, bootstrap=kafka_bootstrap, port=port, tmp_path=tmp_path,
-                 extra_env=env):
+    with _worker(
+        namespace=namespace, bootstrap=kafka_bootstrap, port=port, tmp_path=tmp_path, extra_env=env
+    ):
         more = [txn(f"o2-{d}", other, at(d)) for d in range(131, 160, 7)]
-        await produce(bootstrap=kafka_bootstrap, topic=events_topic,
-                      records=[(other.encode(), wire(e)) for e in more])
+        await produce(
+            bootstrap=kafka_bootstrap,
+            topic=events_topic,
+            records=[(other.encode(), wire(e)) for e in more],
+        )
         await _until_applied(port=port, customer=other, events=len(traffic) + len(more))
-        again = await _silence_alerts(bootstrap=kafka_bootstrap, namespace=namespace,
-                                      want=2, settle=5.0)
+        again = await _silence_alerts(
+            bootstrap=kafka_bootstrap, namespace=namespace, want=2, settle=5.0
+        )
     assert sorted(a.rule_id for a in again) == sorted(SILENCE_RULES)

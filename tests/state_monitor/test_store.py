@@ -55,8 +55,12 @@ def test_encoded_state_records_stay_at_their_own_size_in_the_store() -> None:
     """orjson output sits in an ~8 KiB allocation; ``CustomerState.encode`` copies it to its own
     size, so a million customers in a memory store do not cost 8 GiB."""
     store = MemoryStore(0)
-    state = CustomerState(seen="AbCdEfGh" * 12, segment="retail", branch="BR001",
-                          flow=[[n, 2, 3, 4, 5, 6, 7, 8] for n in range(6)])
+    state = CustomerState(
+        seen="AbCdEfGh" * 12,
+        segment="retail",
+        branch="BR001",
+        flow=[[n, 2, 3, 4, 5, 6, 7, 8] for n in range(6)],
+    )
     before = _rss()
     for chunk in range(10):
         records = {}

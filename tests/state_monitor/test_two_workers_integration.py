@@ -26,8 +26,13 @@ COMPLAINT = "stability.complaint_filed"
 
 
 def _complaint(event_id: str, customer: str, when: str) -> dict:
-    return raw(event_id, customer, when, "complaint.filed",
-               {"complaint_id": f"cp-{event_id}", "category": "fees", "severity": "medium"})
+    return raw(
+        event_id,
+        customer,
+        when,
+        "complaint.filed",
+        {"complaint_id": f"cp-{event_id}", "category": "fees", "severity": "medium"},
+    )
 
 
 def _customers_with(records: list, rule_id: str) -> set[str]:
@@ -60,7 +65,8 @@ async def _until_split(ports: list[int]) -> None:
             async with httpx.AsyncClient(base_url=f"http://127.0.0.1:{port}") as client:
                 owned.append((await client.get("/readyz")).json()["assigned_partitions"])
         if all(owned) and sorted(p for parts in owned for p in parts) == list(
-                range(topics.CUSTOMER_PARTITIONS)):
+            range(topics.CUSTOMER_PARTITIONS)
+        ):
             return
         await asyncio.sleep(0.2)
     raise AssertionError(f"partitions never split over both workers: {owned}")
@@ -69,13 +75,18 @@ async def _until_split(ports: list[int]) -> None:
 async def _applied_total(port: int) -> float:
     async with httpx.AsyncClient(base_url=f"http://127.0.0.1:{port}") as client:
         text = (await client.get("/metrics")).text
-    line = next(x for x in text.splitlines()
-                if x.startswith('churnwatch_monitor_events_total{outcome="applied"}'))
+    line = next(
+        x
+        for x in text.splitlines()
+        if x.startswith('churnwatch_monitor_events_total{outcome="applied"}')
+    )
     return float(line.rsplit(" ", 1)[1])
 
 
 async def test_two_workers_share_partitions_and_survivor_takes_over(
-    make_namespace, kafka_bootstrap: str, tmp_path  # noqa: ANN001
+    make_namespace,
+    kafka_bootstrap: str,
+    tmp_path,
 ) -> None:
     from tests.support.processes import free_port
 
@@ -85,21 +96,38 @@ async def test_two_workers_share_partitions_and_survivor_takes_over(
     run = uuid.uuid4().hex[:6]
     customers = [f"c{run}-{n:03d}" for n in range(CUSTOMERS)]
     ports = [free_port(), free_port()]
-    workers = [_worker(namespace=namespace, bootstrap=kafka_bootstrap, port=port,
-                       tmp_path=tmp_path, data=f"w{i}") for i, port in enumerate(ports)]
+    workers = [
+        _worker(
+            namespace=namespace,
+            bootstrap=kafka_bootstrap,
+            port=port,
+            tmp_path=tmp_path,
+            data=f"w{i}",
+        )
+        for i, port in enumerate(ports)
+    ]
     for worker in workers:
         worker.start(timeout=90)
     try:
         await _until_split(ports)
-        await produce(bootstrap=kafka_bootstrap, topic=events, records=[
-            (c.encode(), wire(e)) for c in customers for e in (
-                snapshot(f"{c}-bal", c, at(0), demand="100000.00"),
-                outflow(f"{c}-out", c, at(1), "80000.00"),
-            )
-        ])
+        await produce(
+            bootstrap=kafka_bootstrap,
+            topic=events,
+            records=[
+                (c.encode(), wire(e))
+                for c in customers
+                for e in (
+                    snapshot(f"{c}-bal", c, at(0), demand="100000.00"),
+                    outflow(f"{c}-out", c, at(1), "80000.00"),
+                )
+            ],
+        )
         first = await consume_until(
-            bootstrap=kafka_bootstrap, topic=alerts_topic, timeout=120,
-            predicate=lambda r: len(_customers_with(r, LARGE)) == CUSTOMERS)
+            bootstrap=kafka_bootstrap,
+            topic=alerts_topic,
+            timeout=120,
+            predicate=lambda r: len(_customers_with(r, LARGE)) == CUSTOMERS,
+        )
         assert _customers_with(first, LARGE) == set(customers)
         shares = [await _applied_total(port) for port in ports]
         assert all(share > 0 for share in shares), shares  # both workers own partitions
@@ -113,11 +141,16 @@ async def test_two_workers_share_partitions_and_survivor_takes_over(
         assert refusal["partition"] not in refusal["owned_partitions"]
 
         workers[1].stop()  # graceful: leaves the group, the survivor gets all partitions
-        await produce(bootstrap=kafka_bootstrap, topic=events, records=[
-            (c.encode(), wire(_complaint(f"{c}-cmp", c, at(2)))) for c in customers
-        ])
+        await produce(
+            bootstrap=kafka_bootstrap,
+            topic=events,
+            records=[(c.encode(), wire(_complaint(f"{c}-cmp", c, at(2)))) for c in customers],
+        )
         records = await consume_until(
-            bootstrap=kafka_bootstrap, topic=alerts_topic, timeout=120, settle=3.0,
+            bootstrap=kafka_bootstrap,
+            topic=alerts_topic,
+            timeout=120,
+            settle=3.0,
             predicate=lambda r: len(_customers_with(r, COMPLAINT)) == CUSTOMERS,
         )
         async with httpx.AsyncClient(base_url=f"http://127.0.0.1:{ports[0]}") as client:

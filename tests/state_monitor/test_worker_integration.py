@@ -19,8 +19,15 @@ from tests.support.processes import ServiceProcess, free_port
 pytestmark = pytest.mark.integration
 
 
-def _worker(*, namespace: str, bootstrap: str, port: int, tmp_path,  # noqa: ANN001
-            extra_env: dict[str, str] | None = None, data: str = "monitor") -> ServiceProcess:
+def _worker(
+    *,
+    namespace: str,
+    bootstrap: str,
+    port: int,
+    tmp_path,
+    extra_env: dict[str, str] | None = None,
+    data: str = "monitor",
+) -> ServiceProcess:
     return ServiceProcess(
         name="state-monitor",
         module="churnwatch_state_monitor",
@@ -38,7 +45,9 @@ def _worker(*, namespace: str, bootstrap: str, port: int, tmp_path,  # noqa: ANN
 
 
 async def test_large_interbank_outflow_alerts_once_and_publishes_state(
-    make_namespace, kafka_bootstrap: str, tmp_path  # noqa: ANN001
+    make_namespace,
+    kafka_bootstrap: str,
+    tmp_path,
 ) -> None:
     namespace = await make_namespace()
     customer = f"cust-{uuid.uuid4().hex[:8]}"
@@ -47,15 +56,30 @@ async def test_large_interbank_outflow_alerts_once_and_publishes_state(
     balance = snapshot("ev-bal-1", customer, at(0), demand="100000.00")
     transfer = outflow("ev-out-1", customer, at(1), "80000.00")
     key = customer.encode()
-    with _worker(namespace=namespace, bootstrap=kafka_bootstrap, port=port, tmp_path=tmp_path,
-                 extra_env={"CHURNWATCH_MONITOR_WATCHDOG_INTERVAL_S": "0.5"}):
-        await produce(bootstrap=kafka_bootstrap, topic=events_topic,
-                      records=[(key, wire(balance)), (key, wire(transfer)), (key, wire(transfer)),
-                               (key, b"{not json")])
+    with _worker(
+        namespace=namespace,
+        bootstrap=kafka_bootstrap,
+        port=port,
+        tmp_path=tmp_path,
+        extra_env={"CHURNWATCH_MONITOR_WATCHDOG_INTERVAL_S": "0.5"},
+    ):
+        await produce(
+            bootstrap=kafka_bootstrap,
+            topic=events_topic,
+            records=[
+                (key, wire(balance)),
+                (key, wire(transfer)),
+                (key, wire(transfer)),
+                (key, b"{not json"),
+            ],
+        )
 
         alerts = await consume_until(
-            bootstrap=kafka_bootstrap, topic=topics.ALERTS.name(namespace),
-            predicate=lambda recs: len(recs) >= 1, timeout=90, settle=4.0,
+            bootstrap=kafka_bootstrap,
+            topic=topics.ALERTS.name(namespace),
+            predicate=lambda recs: len(recs) >= 1,
+            timeout=90,
+            settle=4.0,
         )
         parsed = [Alert.model_validate_json(r.value) for r in alerts]
         assert [a.rule_id for a in parsed] == ["account_flow.large_interbank_outflow"]
@@ -68,9 +92,10 @@ async def test_large_interbank_outflow_alerts_once_and_publishes_state(
         assert alert.ruleset_version
 
         states = await consume_until(
-            bootstrap=kafka_bootstrap, topic=topics.CUSTOMER_STATE.name(namespace),
-            predicate=lambda recs: any(
-                orjson.loads(r.value)["events_applied"] == 2 for r in recs), timeout=30,
+            bootstrap=kafka_bootstrap,
+            topic=topics.CUSTOMER_STATE.name(namespace),
+            predicate=lambda recs: any(orjson.loads(r.value)["events_applied"] == 2 for r in recs),
+            timeout=30,
         )
         latest = CustomerStateSnapshot.model_validate_json(states[-1].value)
         assert states[-1].key == key
@@ -78,8 +103,10 @@ async def test_large_interbank_outflow_alerts_once_and_publishes_state(
         assert latest.states["account_flow"].metrics["interbank_outflow_30d"] == "80000.00"
 
         dead = await consume_until(
-            bootstrap=kafka_bootstrap, topic=topics.DEAD_LETTER.name(namespace),
-            predicate=lambda recs: len(recs) >= 1, timeout=30,
+            bootstrap=kafka_bootstrap,
+            topic=topics.DEAD_LETTER.name(namespace),
+            predicate=lambda recs: len(recs) >= 1,
+            timeout=30,
         )
         headers = dict(dead[0].headers)
         assert dead[0].value == b"{not json"

@@ -53,38 +53,56 @@ def _content(alert: Alert) -> bytes:
     return orjson.dumps(alert.model_dump(mode="json", exclude={"detected_at"}))
 
 
-async def test_worker_in_small_batches_matches_the_backtest(make_namespace, kafka_bootstrap: str,
-                                                            tmp_path) -> None:  # noqa: ANN001
+async def test_worker_in_small_batches_matches_the_backtest(
+    make_namespace, kafka_bootstrap: str, tmp_path
+) -> None:
     bank = SimulatedBank(config=SimulationConfig(customers=80, days=150, seed=7))
     lines = [orjson.dumps(e) for e in bank.events()]
     monitor = Monitor(ruleset=load_ruleset(None))
     out = io.BytesIO()
-    expected_states, counts = replay(lines=iter(lines), monitor=monitor, alerts_out=out,
-                                     errors=io.StringIO())
-    expected_alerts = {a.alert_id: _content(a) for a in
-                       (Alert.model_validate_json(x) for x in out.getvalue().splitlines())}
+    expected_states, counts = replay(
+        lines=iter(lines), monitor=monitor, alerts_out=out, errors=io.StringIO()
+    )
+    expected_alerts = {
+        a.alert_id: _content(a)
+        for a in (Alert.model_validate_json(x) for x in out.getvalue().splitlines())
+    }
     assert counts["applied"] == len(lines) and len(expected_alerts) >= 20  # a meaningful run
 
     namespace = await make_namespace()
-    await produce(bootstrap=kafka_bootstrap, topic=topics.EVENTS.name(namespace),
-                  records=[(orjson.loads(x)["customer_id"].encode(), x) for x in lines])
+    await produce(
+        bootstrap=kafka_bootstrap,
+        topic=topics.EVENTS.name(namespace),
+        records=[(orjson.loads(x)["customer_id"].encode(), x) for x in lines],
+    )
     port = free_port()
-    env = {"CHURNWATCH_MONITOR_BATCH_MAX_EVENTS": "211", "CHURNWATCH_MONITOR_SCAN_INTERVAL_S": "0.5"}
-    with _worker(namespace=namespace, bootstrap=kafka_bootstrap, port=port, tmp_path=tmp_path,
-                 extra_env=env):
+    env = {
+        "CHURNWATCH_MONITOR_BATCH_MAX_EVENTS": "211",
+        "CHURNWATCH_MONITOR_SCAN_INTERVAL_S": "0.5",
+    }
+    with _worker(
+        namespace=namespace, bootstrap=kafka_bootstrap, port=port, tmp_path=tmp_path, extra_env=env
+    ):
         for _ in range(600):
             if await _applied_total(port) >= len(lines):
                 break
             await asyncio.sleep(0.2)
         assert await _applied_total(port) == len(lines)
         alerts = await consume_until(
-            bootstrap=kafka_bootstrap, topic=topics.ALERTS.name(namespace), timeout=60,
-            settle=2.0, predicate=lambda recs: len(recs) >= len(expected_alerts))
+            bootstrap=kafka_bootstrap,
+            topic=topics.ALERTS.name(namespace),
+            timeout=60,
+            settle=2.0,
+            predicate=lambda recs: len(recs) >= len(expected_alerts),
+        )
 
     got = {a.alert_id: _content(a) for a in (Alert.model_validate_json(r.value) for r in alerts)}
     assert got == expected_alerts
-    changelog = await _latest(kafka_bootstrap, f"{namespace}-state-monitor-customer-state-changelog")
+    changelog = await _latest(
+        kafka_bootstrap, f"{namespace}-state-monitor-customer-state-changelog"
+    )
     assert sorted(changelog) == sorted(expected_states)
     for customer_id, state in expected_states.items():
-        assert monitor.snapshot_bytes(customer_id, CustomerState.decode(changelog[customer_id])) \
-            == monitor.snapshot_bytes(customer_id, state), customer_id
+        assert monitor.snapshot_bytes(
+            customer_id, CustomerState.decode(changelog[customer_id])
+        ) == monitor.snapshot_bytes(customer_id, state), customer_id

@@ -32,13 +32,17 @@ def ensure_postgres() -> str:
     """Start the local PostgreSQL with deploy/postgres/postgres.sh; returns its base URL (no db)."""
     script = str(REPO / "deploy/postgres/postgres.sh")
     subprocess.run([script, "start"], check=True)
-    return subprocess.run([script, "url", "postgres"], check=True, capture_output=True, text=True)\
-        .stdout.strip().rsplit("/", 1)[0]
+    return (
+        subprocess.run([script, "url", "postgres"], check=True, capture_output=True, text=True)
+        .stdout.strip()
+        .rsplit("/", 1)[0]
+    )
 
 
 def create_database(name: str) -> str:
     """Create a fresh database on the local server and return its SQLAlchemy asyncpg URL."""
     script = str(REPO / "deploy/postgres/postgres.sh")
     subprocess.run([script, "createdb", name], check=True)
-    return subprocess.run([script, "url", name], check=True, capture_output=True, text=True)\
-        .stdout.strip()
+    return subprocess.run(
+        [script, "url", name], check=True, capture_output=True, text=True
+    ).stdout.strip()

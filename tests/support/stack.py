@@ -48,8 +48,12 @@ def running_services(
             service_env = {**common, port_variable: str(port), **(env or {}).get(name, {})}
             if name == "monitor":
                 service_env.setdefault("CHURNWATCH_MONITOR_DATA_DIR", str(data_dir / "monitor"))
-            process = ServiceProcess(name=f"{label}-{name}", module=module, env=service_env,
-                                     health_url=f"{urls[name]}/healthz")
+            process = ServiceProcess(
+                name=f"{label}-{name}",
+                module=module,
+                env=service_env,
+                health_url=f"{urls[name]}/healthz",
+            )
             started.append(process.start(timeout=120))
         for process, name in zip(started, names, strict=True):
             process.wait_healthy(url=f"{urls[name]}/readyz", timeout=120)

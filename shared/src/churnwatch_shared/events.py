@@ -9,7 +9,7 @@ from __future__ import annotations
 
 from datetime import date
 from enum import StrEnum
-from typing import Annotated, Literal, Union
+from typing import Annotated, Literal
 
 from pydantic import AwareDatetime, BaseModel, ConfigDict, Field, TypeAdapter
 
@@ -370,24 +370,22 @@ class CustomerAssignedEvent(_Envelope):
 
 
 Event = Annotated[
-    Union[
-        TransactionPostedEvent,
-        BalanceSnapshotEvent,
-        AccountOpenedEvent,
-        AccountClosedEvent,
-        ProductSubscribedEvent,
-        ProductCancelledEvent,
-        LoanDisbursedEvent,
-        LoanRepaidEvent,
-        LoanOverdueEvent,
-        LoanClassifiedEvent,
-        PaymentBouncedEvent,
-        ComplaintFiledEvent,
-        ComplaintResolvedEvent,
-        ContactLoggedEvent,
-        CustomerProfileEvent,
-        CustomerAssignedEvent,
-    ],
+    TransactionPostedEvent
+    | BalanceSnapshotEvent
+    | AccountOpenedEvent
+    | AccountClosedEvent
+    | ProductSubscribedEvent
+    | ProductCancelledEvent
+    | LoanDisbursedEvent
+    | LoanRepaidEvent
+    | LoanOverdueEvent
+    | LoanClassifiedEvent
+    | PaymentBouncedEvent
+    | ComplaintFiledEvent
+    | ComplaintResolvedEvent
+    | ContactLoggedEvent
+    | CustomerProfileEvent
+    | CustomerAssignedEvent,
     Field(discriminator="event_type"),
 ]
 

@@ -84,7 +84,9 @@ def create_app(
             app.state.dispatcher = dispatcher
             if settings.consume:
                 intake = Intake(
-                    settings=settings, sessionmaker=sessionmaker, clock=clock,
+                    settings=settings,
+                    sessionmaker=sessionmaker,
+                    clock=clock,
                     on_alerts=dispatcher.wake,
                 )
                 await intake.start()

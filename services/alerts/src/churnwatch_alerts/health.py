@@ -27,7 +27,9 @@ async def _broker_ok(bootstrap: str) -> tuple[bool, str | None]:
     for address in bootstrap.split(","):
         host, _, port = address.strip().rpartition(":")
         try:
-            _, writer = await asyncio.wait_for(asyncio.open_connection(host, int(port)), timeout=1.0)
+            _, writer = await asyncio.wait_for(
+                asyncio.open_connection(host, int(port)), timeout=1.0
+            )
             writer.close()
             await writer.wait_closed()
             return True, None

@@ -6,11 +6,11 @@ import gc
 import sys
 
 import uvicorn
-from churnwatch_shared.logging import configure_logging
 
 from churnwatch_ingest.app import create_app
 from churnwatch_ingest.auth import argon2_key_hash, sha256_key_hash
 from churnwatch_ingest.settings import IngestSettings
+from churnwatch_shared.logging import configure_logging
 
 # A batch keeps ~14 tracked objects per event alive until it is answered (models, records, per-item
 # answers): ~70,000 for 5,000 events, twice that with two batches in flight. A young collection

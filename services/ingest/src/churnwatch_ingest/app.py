@@ -8,7 +8,6 @@ from contextlib import asynccontextmanager
 from typing import Any
 
 import structlog
-from churnwatch_shared.events import EVENT_ADAPTER, Event
 from fastapi import FastAPI, Request
 from fastapi.exceptions import RequestValidationError
 from fastapi.openapi.utils import get_openapi
@@ -28,6 +27,7 @@ from churnwatch_ingest.recent_ids import RecentEventIds
 from churnwatch_ingest.service import IngestService
 from churnwatch_ingest.settings import IngestSettings
 from churnwatch_ingest.validation import EventRejected, FieldError, json_path
+from churnwatch_shared.events import EVENT_ADAPTER, Event
 
 log = structlog.get_logger(__name__)
 
@@ -119,7 +119,7 @@ async def _http_error(request: Request, exc: Exception) -> JSONResponse:
 
 
 async def _unexpected(request: Request, exc: Exception) -> JSONResponse:
-    log.exception("unhandled_error", path=request.url.path)
+    log.error("unhandled_error", path=request.url.path, exc_info=exc)
     return JSONResponse(
         status_code=500, content={"error": "internal", "message": "internal error", "errors": []}
     )

@@ -13,10 +13,10 @@ from dataclasses import dataclass
 
 from argon2 import PasswordHasher
 from argon2.exceptions import InvalidHashError, VerificationError
-from churnwatch_shared.events import EventType
-from churnwatch_shared.settings import Environment, refuse_dev_credentials
 
 from churnwatch_ingest.settings import ALL_EVENT_TYPES, IngestSettings, ProducerConfig
+from churnwatch_shared.events import EventType
+from churnwatch_shared.settings import Environment, refuse_dev_credentials
 
 DEV_PRODUCER = "dev-producer"
 DEV_API_KEY = "cw-dev-producer-key"  # documented development key; refused in production

@@ -16,9 +16,9 @@ import orjson
 import structlog
 from aiokafka import AIOKafkaConsumer
 from aiokafka.structs import TopicPartition
-from churnwatch_shared import topics
 
 from churnwatch_ingest.recent_ids import RecentEventIds
+from churnwatch_shared import topics
 
 log = structlog.get_logger(__name__)
 

@@ -17,12 +17,12 @@ from typing import Any, NamedTuple
 import structlog
 from aiokafka import AIOKafkaProducer
 from aiokafka.errors import KafkaError, MessageSizeTooLargeError
-from churnwatch_shared import topics
-from churnwatch_shared.events import Event
 
 from churnwatch_ingest.metrics import IngestMetrics
 from churnwatch_ingest.partitioning import KeyPartitioner
 from churnwatch_ingest.settings import IngestSettings
+from churnwatch_shared import topics
+from churnwatch_shared.events import Event
 
 log = structlog.get_logger(__name__)
 # From this many records on, a publish fills one Kafka batch per partition itself (create_batch /

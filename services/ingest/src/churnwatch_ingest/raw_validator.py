@@ -22,13 +22,13 @@ import orjson
 import structlog
 from aiokafka import AIOKafkaConsumer
 from aiokafka.structs import ConsumerRecord, TopicPartition
-from churnwatch_shared import topics
-from churnwatch_shared.events import Event
 
 from churnwatch_ingest.metrics import IngestMetrics
 from churnwatch_ingest.producer import EventPublisher, Record, event_record
 from churnwatch_ingest.settings import IngestSettings
 from churnwatch_ingest.validation import EventRejected, decode_json, validate_event
+from churnwatch_shared import topics
+from churnwatch_shared.events import Event
 
 log = structlog.get_logger(__name__)
 HEADER_DLQ_DETAIL = "dlq.detail"

@@ -28,7 +28,6 @@ from datetime import UTC, datetime, timedelta
 from typing import Any
 
 import structlog
-from churnwatch_shared.events import Event
 
 from churnwatch_ingest.auth import Producer
 from churnwatch_ingest.metrics import IngestMetrics
@@ -50,6 +49,7 @@ from churnwatch_ingest.validation import (
     validate_event,
     validate_event_bytes,
 )
+from churnwatch_shared.events import Event
 
 log = structlog.get_logger(__name__)
 _stdlib_log = logging.getLogger(__name__)

@@ -4,11 +4,12 @@ from __future__ import annotations
 
 from typing import Annotated, Literal
 
+from pydantic import BaseModel, ConfigDict, Field, field_validator
+from pydantic_settings import BaseSettings, NoDecode, SettingsConfigDict
+
 from churnwatch_shared.events import EventType
 from churnwatch_shared.money import Identifier
 from churnwatch_shared.settings import CommonSettings, Environment
-from pydantic import BaseModel, ConfigDict, Field, field_validator
-from pydantic_settings import BaseSettings, NoDecode, SettingsConfigDict
 
 ALL_EVENT_TYPES = "*"
 

@@ -11,8 +11,9 @@ from datetime import UTC, datetime, timedelta
 from typing import Any
 
 import orjson
-from churnwatch_shared.events import EVENT_ADAPTER, Event, EventType, parse_event_obj
 from pydantic import ValidationError
+
+from churnwatch_shared.events import EVENT_ADAPTER, Event, EventType, parse_event_obj
 
 ACCEPTED_EVENT_TYPES: list[str] = [t.value for t in EventType]
 # The adapter's compiled validator, called directly: TypeAdapter.validate_json only forwards to it.

@@ -10,7 +10,6 @@ import faust
 import structlog
 
 from churnwatch_shared.logging import configure_logging
-
 from churnwatch_state_monitor import ENGINE_BUILD
 from churnwatch_state_monitor.app import create_app
 from churnwatch_state_monitor.ruleset import RuleSetError, load_ruleset
@@ -49,8 +48,10 @@ def main() -> int:
     gc.set_threshold(*GC_THRESHOLDS)
     log.info(
         "state monitor starting",
-        app_id=settings.resolved_app_id, ruleset_version=ruleset.version,
-        store=settings.store, web=f"http://{settings.host}:{settings.web_port}",
+        app_id=settings.resolved_app_id,
+        ruleset_version=ruleset.version,
+        store=settings.store,
+        web=f"http://{settings.host}:{settings.web_port}",
         rule_engine=ENGINE_BUILD,
     )
     worker = faust.Worker(

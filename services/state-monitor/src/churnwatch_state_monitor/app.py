@@ -16,15 +16,14 @@ import faust
 from faust.app.base import BootStrategy
 
 from churnwatch_shared import topics
-
 from churnwatch_state_monitor.changelog import changelog_topic
 from churnwatch_state_monitor.engine import Monitor
 from churnwatch_state_monitor.metrics import MonitorMetrics
 from churnwatch_state_monitor.processor import EventProcessor
 from churnwatch_state_monitor.ruleset import RuleSet
 from churnwatch_state_monitor.settings import MonitorSettings
-from churnwatch_state_monitor.work import Topics
 from churnwatch_state_monitor.web import register_views
+from churnwatch_state_monitor.work import Topics
 
 
 class _HostOnly(BootStrategy):
@@ -78,22 +77,30 @@ def create_app(*, settings: MonitorSettings, ruleset: RuleSet) -> MonitorApp:
     )
     monitor = Monitor(ruleset=ruleset)
     metrics = MonitorMetrics()
-    names = Topics(alerts=common.topic(topics.ALERTS),
-                   snapshots=common.topic(topics.CUSTOMER_STATE),
-                   dead_letter=common.topic(topics.DEAD_LETTER),
-                   changelog=changelog_topic(settings.resolved_app_id))
+    names = Topics(
+        alerts=common.topic(topics.ALERTS),
+        snapshots=common.topic(topics.CUSTOMER_STATE),
+        dead_letter=common.topic(topics.DEAD_LETTER),
+        changelog=changelog_topic(settings.resolved_app_id),
+    )
     service: _ProcessorService | None = None
 
     async def crash(exc: BaseException) -> None:
         assert service is not None
         await service.crash(exc)
 
-    processor = EventProcessor(settings=settings, monitor=monitor, metrics=metrics,
-                               events_topic=common.topic(topics.EVENTS), names=names,
-                               on_crash=crash)
+    processor = EventProcessor(
+        settings=settings,
+        monitor=monitor,
+        metrics=metrics,
+        events_topic=common.topic(topics.EVENTS),
+        names=names,
+        on_crash=crash,
+    )
     service = _ProcessorService(processor)
     app.service(service)
-    monitor_app = MonitorApp(app=app, processor=processor, monitor=monitor, metrics=metrics,
-                             settings=settings)
+    monitor_app = MonitorApp(
+        app=app, processor=processor, monitor=monitor, metrics=metrics, settings=settings
+    )
     register_views(monitor_app)
     return monitor_app

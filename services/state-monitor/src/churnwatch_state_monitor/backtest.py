@@ -24,21 +24,21 @@ from pydantic import ValidationError
 
 from churnwatch_shared.events import parse_event
 from churnwatch_shared.topics import CUSTOMER_PARTITIONS
-
 from churnwatch_state_monitor.engine import Monitor, Status
 from churnwatch_state_monitor.ruleset import RuleSetError, load_ruleset
 from churnwatch_state_monitor.silence import SilenceIndex, partition_of
 from churnwatch_state_monitor.state import CustomerState
 
 
-def replay(*, lines: IO[bytes], monitor: Monitor, alerts_out: IO[bytes],
-           errors: IO[str]) -> tuple[dict[str, CustomerState], Counter[str]]:
+def replay(
+    *, lines: IO[bytes], monitor: Monitor, alerts_out: IO[bytes], errors: IO[str]
+) -> tuple[dict[str, CustomerState], Counter[str]]:
     """Apply every event line; write each alert as one JSON line; return states and counts."""
     states: dict[str, CustomerState] = {}
     counts: Counter[str] = Counter()
     indexes = [SilenceIndex() for _ in range(CUSTOMER_PARTITIONS)]
 
-    def emit(alert) -> None:  # noqa: ANN001
+    def emit(alert) -> None:
         counts[f"alert:{alert.rule_id}"] += 1
         alerts_out.write(alert.model_dump_json().encode() + b"\n")
 
@@ -51,8 +51,9 @@ def replay(*, lines: IO[bytes], monitor: Monitor, alerts_out: IO[bytes],
             counts["invalid"] += 1
             errors.write(f"line {number}: {exc.errors()[0]['msg']}\n")
             continue
-        outcome = monitor.process(states.get(event.customer_id), event,
-                                  now=event.occurred_at.astimezone(UTC))
+        outcome = monitor.process(
+            states.get(event.customer_id), event, now=event.occurred_at.astimezone(UTC)
+        )
         counts[outcome.status.value] += 1
         for alert in outcome.alerts:
             emit(alert)
@@ -86,8 +87,7 @@ def main(argv: list[str] | None = None) -> int:
     out = args.out.open("wb") if args.out else sys.stdout.buffer
     try:
         with args.events.open("rb") as lines:
-            states, counts = replay(lines=lines, monitor=monitor, alerts_out=out,
-                                    errors=sys.stderr)
+            states, counts = replay(lines=lines, monitor=monitor, alerts_out=out, errors=sys.stderr)
     finally:
         if args.out:
             out.close()
@@ -97,10 +97,15 @@ def main(argv: list[str] | None = None) -> int:
                 fh.write(monitor.snapshot_bytes(customer_id, state) + b"\n")
     elapsed = time.perf_counter() - started
     events = sum(v for k, v in counts.items() if not k.startswith("alert:"))
-    summary = {"events": events, "customers": len(states), "seconds": round(elapsed, 3),
-               "events_per_s": round(events / elapsed) if elapsed else None,
-               "ruleset_version": monitor.rs.version,
-               "finished_at": datetime.now(UTC).isoformat(), **counts}
+    summary = {
+        "events": events,
+        "customers": len(states),
+        "seconds": round(elapsed, 3),
+        "events_per_s": round(events / elapsed) if elapsed else None,
+        "ruleset_version": monitor.rs.version,
+        "finished_at": datetime.now(UTC).isoformat(),
+        **counts,
+    }
     sys.stderr.write(orjson.dumps(summary).decode() + "\n")
     return 0
 

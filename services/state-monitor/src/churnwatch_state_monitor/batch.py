@@ -16,10 +16,10 @@ from collections.abc import Callable
 from datetime import datetime
 from typing import Any
 
-from churnwatch_shared.alerts import Alert
-from churnwatch_shared.events import parse_event
 from pydantic import ValidationError
 
+from churnwatch_shared.alerts import Alert
+from churnwatch_shared.events import parse_event
 from churnwatch_state_monitor.engine import Monitor, Status
 from churnwatch_state_monitor.state import CustomerState
 
@@ -32,10 +32,17 @@ _LATE = Status.LATE
 class BatchEffects:
     """What applying one batch's records produced, filled in by ``apply_records``."""
 
-    def __init__(self, *, states: dict[str, CustomerState], dirty: dict[str, int],
-                 snapshots: list[tuple[bytes, bytes]], prior: dict[str, CustomerState],
-                 reject: Callable[[Any, str], None], late: Callable[[Any], None],
-                 event_ids: list[str] | None) -> None:
+    def __init__(
+        self,
+        *,
+        states: dict[str, CustomerState],
+        dirty: dict[str, int],
+        snapshots: list[tuple[bytes, bytes]],
+        prior: dict[str, CustomerState],
+        reject: Callable[[Any, str], None],
+        late: Callable[[Any], None],
+        event_ids: list[str] | None,
+    ) -> None:
         self.states = states  # customer -> newest state (also the batch's decoded-record cache)
         self.dirty = dirty  # customer -> EVENTS partition, for the customers whose state changed
         self.snapshots = snapshots  # (key, snapshot bytes)
@@ -61,8 +68,16 @@ def invalid_reason(exc: ValidationError) -> str:
     return f"invalid event at {where}: {errors[0]['msg']}"
 
 
-def apply_records(records: list[Any], start: int, end: int, partition: int, store: Any,
-                  monitor: Monitor, now: datetime, fx: BatchEffects) -> None:
+def apply_records(
+    records: list[Any],
+    start: int,
+    end: int,
+    partition: int,
+    store: Any,
+    monitor: Monitor,
+    now: datetime,
+    fx: BatchEffects,
+) -> None:
     """Apply ``records[start:end]`` (Kafka records of EVENTS ``partition``) in order."""
     states, prior, dirty, snapshots, fired = fx.states, fx.prior, fx.dirty, fx.snapshots, fx.fired
     event_ids = fx.event_ids

@@ -59,8 +59,9 @@ def month_totals(flow: list[list[int]]) -> tuple[int, int, int, int, int]:
     return inflow, outflow, ib_out, ib_n, ib_max
 
 
-def closed_weeks(flow: list[list[int]], *, alpha: float, act_mean: float,
-                 folded: int) -> tuple[float, list[int]] | None:
+def closed_weeks(
+    flow: list[list[int]], *, alpha: float, act_mean: float, folded: int
+) -> tuple[float, list[int]] | None:
     """Customer-initiated counts of the five newest closed weeks (oldest first) and the weekly
     baseline ``act_mean`` as it stood before them (the EWMA folds of those weeks undone; ``folded``:
     the newest week folded), or None without buckets. The newest bucket's week is still open."""

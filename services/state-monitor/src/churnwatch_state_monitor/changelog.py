@@ -27,16 +27,23 @@ def changelog_topic(app_id: str) -> str:
     return f"{app_id}-customer-state-changelog"
 
 
-async def ensure_changelog(*, bootstrap: str, topic: str, partitions: int,
-                           replication: int = 1) -> None:
+async def ensure_changelog(
+    *, bootstrap: str, topic: str, partitions: int, replication: int = 1
+) -> None:
     """Create the compacted changelog topic when it does not exist yet."""
     admin = AIOKafkaAdminClient(bootstrap_servers=bootstrap)
     await admin.start()
     try:
-        await admin.create_topics([NewTopic(
-            name=topic, num_partitions=partitions, replication_factor=replication,
-            topic_configs={"cleanup.policy": "compact"},
-        )])
+        await admin.create_topics(
+            [
+                NewTopic(
+                    name=topic,
+                    num_partitions=partitions,
+                    replication_factor=replication,
+                    topic_configs={"cleanup.policy": "compact"},
+                )
+            ]
+        )
         log.info("changelog topic created", topic=topic, partitions=partitions)
     except TopicAlreadyExistsError:
         pass
@@ -44,8 +51,9 @@ async def ensure_changelog(*, bootstrap: str, topic: str, partitions: int,
         await admin.close()
 
 
-async def restore(consumer: AIOKafkaConsumer, *, topic: str,
-                  stores: dict[int, PartitionStore]) -> int:
+async def restore(
+    consumer: AIOKafkaConsumer, *, topic: str, stores: dict[int, PartitionStore]
+) -> int:
     """Bring each store up to its changelog partition's current end; returns records read.
 
     ``consumer`` is a group-less consumer used only for restoring. A store that claims to be
@@ -62,9 +70,13 @@ async def restore(consumer: AIOKafkaConsumer, *, topic: str,
     pending: dict[TopicPartition, int] = {}
     for tp, store in tps.items():
         if store.changelog_next > ends[tp] or store.changelog_next < starts[tp]:
-            log.warning("local state does not match the changelog; rebuilding",
-                        partition=tp.partition, local=store.changelog_next,
-                        start=starts[tp], end=ends[tp])
+            log.warning(
+                "local state does not match the changelog; rebuilding",
+                partition=tp.partition,
+                local=store.changelog_next,
+                start=starts[tp],
+                end=ends[tp],
+            )
             store.wipe()
         if store.changelog_next < ends[tp]:
             consumer.seek(tp, max(store.changelog_next, starts[tp]))
@@ -78,8 +90,11 @@ async def restore(consumer: AIOKafkaConsumer, *, topic: str,
             if tp not in pending:
                 continue
             store = tps[tp]
-            values = {r.key.decode(): r.value for r in records
-                      if r.offset < pending[tp] and r.key is not None and r.value is not None}
+            values = {
+                r.key.decode(): r.value
+                for r in records
+                if r.offset < pending[tp] and r.key is not None and r.value is not None
+            }
             last = records[-1].offset + 1
             store.write(values, changelog_next=min(last, pending[tp]))
             read += len(records)
@@ -91,6 +106,10 @@ async def restore(consumer: AIOKafkaConsumer, *, topic: str,
                 tps[tp].write({}, changelog_next=pending[tp])
                 del pending[tp]
     consumer.assign([])
-    log.info("state restored from changelog", partitions=sorted(stores), records=read,
-             seconds=round(time.perf_counter() - started, 3))
+    log.info(
+        "state restored from changelog",
+        partitions=sorted(stores),
+        records=read,
+        seconds=round(time.perf_counter() - started, 3),
+    )
     return read

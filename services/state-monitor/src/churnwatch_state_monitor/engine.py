@@ -12,6 +12,7 @@ from enum import StrEnum
 from typing import Any, Final
 
 import orjson
+
 from churnwatch_shared.alerts import (
     SEVERITY_RANK,
     Alert,
@@ -21,7 +22,6 @@ from churnwatch_shared.alerts import (
     alert_id_for,
 )
 from churnwatch_shared.events import EventType
-
 from churnwatch_state_monitor import rules, silence
 from churnwatch_state_monitor.facts import Txn, cents, epoch_seconds, event_fingerprint
 from churnwatch_state_monitor.limits import limits_of
@@ -83,16 +83,23 @@ class Outcome:
 
     __slots__ = ("alerts", "snapshot", "state", "status")
 
-    def __init__(self, status: Status, state: CustomerState | None = None,
-                 alerts: list[Alert] | None = None, snapshot: bytes | None = None) -> None:
+    def __init__(
+        self,
+        status: Status,
+        state: CustomerState | None = None,
+        alerts: list[Alert] | None = None,
+        snapshot: bytes | None = None,
+    ) -> None:
         self.status = status
         self.state = state
         self.alerts: list[Alert] = [] if alerts is None else alerts
         self.snapshot = snapshot
 
     def __repr__(self) -> str:
-        return (f"Outcome(status={self.status!r}, state={self.state!r}, alerts={self.alerts!r}, "
-                f"snapshot={self.snapshot!r})")
+        return (
+            f"Outcome(status={self.status!r}, state={self.state!r}, alerts={self.alerts!r}, "
+            f"snapshot={self.snapshot!r})"
+        )
 
 
 class Monitor:
@@ -102,8 +109,9 @@ class Monitor:
         self.rs = ruleset
         self._limits = limits_of(ruleset)
 
-    def process(self, state: CustomerState | None, event: Any, *, now: datetime,
-                offset: int | None = None) -> Outcome:
+    def process(
+        self, state: CustomerState | None, event: Any, *, now: datetime, offset: int | None = None
+    ) -> Outcome:
         """Apply one validated event (from source ``offset`` when known) to the customer's state."""
         st = state if state is not None else CustomerState()
         if offset is not None and offset <= st.off:
@@ -120,8 +128,11 @@ class Monitor:
         customer_id: str = event.customer_id
         # silence rules due before this event are judged first, at their own grid time
         due = silence.next_due(st, lim)
-        alerts = (self._silence(st, at=at, customer_id=customer_id, now=now)
-                  if due is not None and due <= at else [])
+        alerts = (
+            self._silence(st, at=at, customer_id=customer_id, now=now)
+            if due is not None and due <= at
+            else []
+        )
         before = Before(st.act_mean, st.weeks, st.folded, st.last_act)
         st.newest = max(st.newest, at)
         found = self._apply(st, event, event_id, at, before)  # state update + event-driven rule
@@ -142,19 +153,28 @@ class Monitor:
             for f in findings:
                 if self._passes_cooldown(st, f, at):
                     alerts.append(self._alert(st, f, customer_id, occurred_at, now, scores))
-        publish = (bool(alerts) or st.level != old_level or st.events == 1
-                   or st.events % lim.snapshot_every == 0)
+        publish = (
+            bool(alerts)
+            or st.level != old_level
+            or st.events == 1
+            or st.events % lim.snapshot_every == 0
+        )
         snapshot = self.snapshot_bytes(customer_id, st, scores) if publish else None
         return Outcome(_APPLIED, st, alerts, snapshot)
 
-    def scan(self, state: CustomerState, customer_id: str, *, watermark: int,
-             now: datetime | None = None) -> list[Alert]:
+    def scan(
+        self, state: CustomerState, customer_id: str, *, watermark: int, now: datetime | None = None
+    ) -> list[Alert]:
         """Silence rules due by the partition's event-time ``watermark`` (the record is updated in
         place when an alert fires; an empty list means nothing to write)."""
         return self._silence(state, at=watermark, customer_id=customer_id, now=now)
 
-    def schedule_silence(self, indexes: dict[int, silence.SilenceIndex], dirty: dict[str, int],
-                         states: dict[str, CustomerState]) -> None:
+    def schedule_silence(
+        self,
+        indexes: dict[int, silence.SilenceIndex],
+        dirty: dict[str, int],
+        states: dict[str, CustomerState],
+    ) -> None:
         """``silence.schedule_batch`` with the rule set's limits."""
         silence.schedule_batch(indexes, dirty, states, self._limits)
 
@@ -162,8 +182,14 @@ class Monitor:
         """The event time at which ``scan`` would next find something for this record."""
         return silence.next_due(state, self._limits)
 
-    def _silence(self, st: CustomerState, *, at: int, customer_id: str | None = None,
-                 now: datetime | None = None) -> list[Alert]:
+    def _silence(
+        self,
+        st: CustomerState,
+        *,
+        at: int,
+        customer_id: str | None = None,
+        now: datetime | None = None,
+    ) -> list[Alert]:
         lim = self._limits
         due = silence.next_due(st, lim)
         alerts: list[Alert] = []
@@ -177,8 +203,16 @@ class Monitor:
                 if self._passes_cooldown(st, f, due):
                     if scores is None:
                         scores = score_with(st, lim)
-                    alerts.append(self._alert(st, f, customer_id, occurred,
-                                              now if now is not None else occurred, scores))
+                    alerts.append(
+                        self._alert(
+                            st,
+                            f,
+                            customer_id,
+                            occurred,
+                            now if now is not None else occurred,
+                            scores,
+                        )
+                    )
                 else:  # inside another alert's cooldown: this episode is not alerted again
                     st.cool[_COOL_KEY[f.rule_id]][0] = due
             due = silence.next_due(st, lim)
@@ -186,8 +220,9 @@ class Monitor:
 
     # --- state updates and event-driven rules -----------------------------------------------
 
-    def _apply(self, st: CustomerState, ev: Any, event_id: str, at: int,
-               before: Before) -> Finding | None:
+    def _apply(
+        self, st: CustomerState, ev: Any, event_id: str, at: int, before: Before
+    ) -> Finding | None:
         """Update the state from one event; return its event-driven rule's finding, if any."""
         kind: str = ev.event_type
         p = ev.payload
@@ -198,8 +233,9 @@ class Monitor:
             if not t.to_other_bank:
                 return None  # both rules judge debits to other banks only
             # one transfer that already alerts on its own should not alert twice
-            return (rules.large_interbank_outflow(t, event_id, before, lim)
-                    or rules.interbank_outflow_share(st, t, event_id, lim))
+            return rules.large_interbank_outflow(
+                t, event_id, before, lim
+            ) or rules.interbank_outflow_share(st, t, event_id, lim)
         if kind == _SNAPSHOT:
             st.apply_snapshot(p, at, alpha=lim.alpha)
             return rules.tier_band(st, event_id, lim)
@@ -240,8 +276,7 @@ class Monitor:
             st.tier, st.segment, st.branch = p.tier.value, p.segment.value, p.branch_id
             since = p.customer_since
             if since is not None:
-                st.since = int(datetime(since.year, since.month, since.day,
-                                        tzinfo=UTC).timestamp())
+                st.since = int(datetime(since.year, since.month, since.day, tzinfo=UTC).timestamp())
             return rules.tier_band(st, event_id, lim)
         elif kind == _ASSIGNED and p.branch_id:
             st.branch = p.branch_id
@@ -260,35 +295,74 @@ class Monitor:
         name = LEVELS[st.level]
         top = ", ".join([reason[0] for reason in scores.reasons]) or "composite"
         return Finding(
-            rule_id=rules.CHURN_SCORE, state=_COMPOSITE,
-            severity=LEVEL_SEVERITY[st.level], title=f"Churn risk {name} (score {scores.churn:.0f})",
-            condition_key=f"{name}:{event_id}", code=f"churn_{name}",
+            rule_id=rules.CHURN_SCORE,
+            state=_COMPOSITE,
+            severity=LEVEL_SEVERITY[st.level],
+            title=f"Churn risk {name} (score {scores.churn:.0f})",
+            condition_key=f"{name}:{event_id}",
+            code=f"churn_{name}",
             text=f"composite churn score {scores.churn:.0f}; top reasons: {top}",
-            observed=scores.churn, baseline=self._limits.level_floor(st.level), window="90d",
+            observed=scores.churn,
+            baseline=self._limits.level_floor(st.level),
+            window="90d",
             evidence=[event_id],
         )
 
     # --- outputs ----------------------------------------------------------------------------
 
-    def _alert(self, st: CustomerState, f: Finding, customer_id: str | None,
-               occurred_at: datetime, now: datetime, scores: Scores) -> Alert:
-        reasons = [Reason(code=f.code, state=f.state, text=f.text, observed=f.observed,
-                          baseline=f.baseline, window=f.window)]
+    def _alert(
+        self,
+        st: CustomerState,
+        f: Finding,
+        customer_id: str | None,
+        occurred_at: datetime,
+        now: datetime,
+        scores: Scores,
+    ) -> Alert:
+        reasons = [
+            Reason(
+                code=f.code,
+                state=f.state,
+                text=f.text,
+                observed=f.observed,
+                baseline=f.baseline,
+                window=f.window,
+            )
+        ]
         churn_score = None
         if f.rule_id == rules.CHURN_SCORE:
             churn_score = st.churn
-            reasons = [Reason(code=code, state=state, text=f"{code} contributes {points:.0f}",
-                              weight=round(points, 1)) for code, state, points in
-                       scores.reasons] or reasons
+            reasons = [
+                Reason(
+                    code=code,
+                    state=state,
+                    text=f"{code} contributes {points:.0f}",
+                    weight=round(points, 1),
+                )
+                for code, state, points in scores.reasons
+            ] or reasons
         return Alert(
-            alert_id=alert_id_for(customer_id=customer_id, rule_id=f.rule_id,
-                                  condition_key=f.condition_key),
+            alert_id=alert_id_for(
+                customer_id=customer_id, rule_id=f.rule_id, condition_key=f.condition_key
+            ),
             kind=_CHURN_RISK if f.rule_id == rules.CHURN_SCORE else _ANOMALY,
-            customer_id=customer_id, state=f.state, rule_id=f.rule_id, severity=f.severity,
-            priority=priority(severity=f.severity, st=st), title=f.title, reasons=reasons,
-            observed=f.observed, baseline=f.baseline, window=f.window, churn_score=churn_score,
-            evidence_event_ids=f.evidence, ruleset_version=self._limits.version,
-            occurred_at=occurred_at, detected_at=now, tier=st.tier, segment=st.segment,
+            customer_id=customer_id,
+            state=f.state,
+            rule_id=f.rule_id,
+            severity=f.severity,
+            priority=priority(severity=f.severity, st=st),
+            title=f.title,
+            reasons=reasons,
+            observed=f.observed,
+            baseline=f.baseline,
+            window=f.window,
+            churn_score=churn_score,
+            evidence_event_ids=f.evidence,
+            ruleset_version=self._limits.version,
+            occurred_at=occurred_at,
+            detected_at=now,
+            tier=st.tier,
+            segment=st.segment,
             branch_id=st.branch,
         )
 
@@ -296,12 +370,12 @@ class Monitor:
         """The CustomerStateSnapshot as plain data (built without pydantic on the hot path)."""
         return snapshot_dict(customer_id, st, scores, self._limits)
 
-    def snapshot_bytes(self, customer_id: str, st: CustomerState,
-                       scores: Scores | None = None) -> bytes:
+    def snapshot_bytes(
+        self, customer_id: str, st: CustomerState, scores: Scores | None = None
+    ) -> bytes:
         """The snapshot as CUSTOMER_STATE record bytes."""
         if scores is None:
             scores = score_with(st, self._limits)
         # an exact-size copy: orjson's own result sits in a several-KiB allocation, held until
         # the batch is delivered (as for ``CustomerState.encode``)
-        return bytes(memoryview(orjson.dumps(snapshot_dict(customer_id, st, scores,
-                                                           self._limits))))
+        return bytes(memoryview(orjson.dumps(snapshot_dict(customer_id, st, scores, self._limits))))

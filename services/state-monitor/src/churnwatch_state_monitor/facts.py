@@ -63,8 +63,13 @@ def epoch_seconds(at: datetime) -> int:
     shift = offset.days * _DAY_SECONDS + offset.seconds
     if not -_DAY_SECONDS < shift < _DAY_SECONDS:  # datetime rejects such an offset: let it say so
         return _epoch_seconds_by_subtraction(at)
-    return ((at.toordinal() - _EPOCH_DAY) * _DAY_SECONDS + at.hour * 3600 + at.minute * 60
-            + at.second - shift)
+    return (
+        (at.toordinal() - _EPOCH_DAY) * _DAY_SECONDS
+        + at.hour * 3600
+        + at.minute * 60
+        + at.second
+        - shift
+    )
 
 
 def _epoch_seconds_by_subtraction(at: datetime) -> int:
@@ -78,8 +83,16 @@ def _epoch_seconds_by_subtraction(at: datetime) -> int:
 class Txn:
     """A transaction.posted payload as the state update and the account-flow rules read it."""
 
-    __slots__ = ("after", "amount", "card_spend", "customer_initiated", "debit", "online",
-                 "own_bank", "payroll")
+    __slots__ = (
+        "after",
+        "amount",
+        "card_spend",
+        "customer_initiated",
+        "debit",
+        "online",
+        "own_bank",
+        "payroll",
+    )
 
     def __init__(self, p: TransactionPosted) -> None:
         self.amount: int = cents(p.amount)  # cents, always positive
@@ -88,8 +101,9 @@ class Txn:
         after = p.balance_after
         self.after: int | None = None if after is None else cents(after)  # balance after, cents
         category, initiated = p.category, p.customer_initiated
-        self.customer_initiated: bool = (initiated if initiated is not None
-                                         else category not in BANK_INITIATED_CATEGORIES)
+        self.customer_initiated: bool = (
+            initiated if initiated is not None else category not in BANK_INITIATED_CATEGORIES
+        )
         self.online: bool = p.channel in _ONLINE
         self.card_spend: bool = category is _CARD_SPEND
         self.payroll: bool = category is _PAYROLL_CREDIT

@@ -9,7 +9,6 @@ from __future__ import annotations
 from typing import Final
 
 from churnwatch_shared.alerts import Severity
-
 from churnwatch_state_monitor.ruleset import RuleSet, derived
 
 HOUR: Final = 3600

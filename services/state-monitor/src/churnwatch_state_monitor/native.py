@@ -25,8 +25,17 @@ from pathlib import Path
 
 PACKAGE = "churnwatch_state_monitor"
 COMPILED: tuple[str, ...] = (
-    "buckets", "facts", "limits", "state", "snapshot", "rules", "scoring", "silence", "engine",
-    "batch")
+    "buckets",
+    "facts",
+    "limits",
+    "state",
+    "snapshot",
+    "rules",
+    "scoring",
+    "silence",
+    "engine",
+    "batch",
+)
 MODE_ENV = "CHURNWATCH_MONITOR_NATIVE"
 DIR_ENV = "CHURNWATCH_MONITOR_NATIVE_DIR"
 MODES = ("auto", "off", "require")
@@ -63,8 +72,9 @@ def problem(directory: Path, source_dir: Path = SOURCE_DIR) -> str | None:
     if manifest.get("abi") != abi():
         return f"compiled for {manifest.get('abi')}, this interpreter is {abi()}"
     built = manifest.get("sources", {})
-    stale = sorted(name for name, digest in source_hashes(source_dir).items()
-                   if built.get(name) != digest)
+    stale = sorted(
+        name for name, digest in source_hashes(source_dir).items() if built.get(name) != digest
+    )
     if stale:
         return f"compiled engine is stale: {', '.join(f'{n}.py' for n in stale)} changed since"
     missing = [name for name in COMPILED if not any((directory / PACKAGE).glob(f"{name}.*.so"))]

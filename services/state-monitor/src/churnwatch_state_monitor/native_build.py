@@ -1,7 +1,7 @@
 """Compile the rule engine with mypyc into its own directory (see ``native`` for the loader).
 
-    python -m churnwatch_state_monitor.native_build build [--out DIR]
-    python -m churnwatch_state_monitor.native_build status
+python -m churnwatch_state_monitor.native_build build [--out DIR]
+python -m churnwatch_state_monitor.native_build status
 """
 
 from __future__ import annotations
@@ -36,9 +36,20 @@ def build(out: Path) -> None:
         tree = Path(tmp) / PACKAGE
         shutil.copytree(SOURCE_DIR, tree, ignore=shutil.ignore_patterns("__pycache__", "*.so"))
         compiled = subprocess.run(
-            [sys.executable, "-m", "mypyc", "--ignore-missing-imports", "--follow-imports=silent",
-             *(f"{PACKAGE}/{name}.py" for name in COMPILED)],
-            cwd=tmp, env={**os.environ, MODE_ENV: "off"}, capture_output=True, text=True)
+            [
+                sys.executable,
+                "-m",
+                "mypyc",
+                "--ignore-missing-imports",
+                "--follow-imports=silent",
+                *(f"{PACKAGE}/{name}.py" for name in COMPILED),
+            ],
+            cwd=tmp,
+            env={**os.environ, MODE_ENV: "off"},
+            capture_output=True,
+            text=True,
+            check=False,
+        )
         if compiled.returncode != 0:  # mypy's type errors or the C compiler's, as they came
             sys.stderr.write(compiled.stdout[-20_000:] + compiled.stderr[-20_000:])
             raise SystemExit(f"mypyc failed (exit {compiled.returncode}); see above")
@@ -52,15 +63,19 @@ def build(out: Path) -> None:
                 shutil.copy2(extension, staging / PACKAGE / extension.name)
         if source_hashes() != hashes:
             raise RuntimeError("sources changed while compiling; run the build again")
-        (staging / MANIFEST).write_text(json.dumps(
-            {"abi": abi(), "sources": hashes, "modules": list(COMPILED)}, indent=2) + "\n")
+        (staging / MANIFEST).write_text(
+            json.dumps({"abi": abi(), "sources": hashes, "modules": list(COMPILED)}, indent=2)
+            + "\n"
+        )
         shutil.rmtree(out, ignore_errors=True)
         staging.rename(out)
 
 
 def main(argv: list[str] | None = None) -> int:
-    parser = argparse.ArgumentParser(prog=f"python -m {PACKAGE}.native_build",
-                                     description="Build or inspect the compiled rule engine.")
+    parser = argparse.ArgumentParser(
+        prog=f"python -m {PACKAGE}.native_build",
+        description="Build or inspect the compiled rule engine.",
+    )
     parser.add_argument("command", choices=("build", "status"))
     parser.add_argument("--out", type=Path, default=None, help=f"build directory (${DIR_ENV})")
     args = parser.parse_args(argv)

@@ -38,8 +38,8 @@ from typing import Any
 import structlog
 from aiokafka import AIOKafkaConsumer, AIOKafkaProducer, ConsumerRebalanceListener, TopicPartition
 from aiokafka.errors import CommitFailedError, KafkaError
-from churnwatch_shared.topics import CUSTOMER_PARTITIONS
 
+from churnwatch_shared.topics import CUSTOMER_PARTITIONS
 from churnwatch_state_monitor import changelog
 from churnwatch_state_monitor.batch import BatchEffects, apply_records
 from churnwatch_state_monitor.engine import Monitor
@@ -76,9 +76,16 @@ class _Ownership(ConsumerRebalanceListener):
 class EventProcessor:
     """Owns the Kafka clients, the partition stores and the batch loop of one worker."""
 
-    def __init__(self, *, settings: MonitorSettings, monitor: Monitor, metrics: MonitorMetrics,
-                 events_topic: str, names: Topics,
-                 on_crash: Callable[[BaseException], Awaitable[None]]) -> None:
+    def __init__(
+        self,
+        *,
+        settings: MonitorSettings,
+        monitor: Monitor,
+        metrics: MonitorMetrics,
+        events_topic: str,
+        names: Topics,
+        on_crash: Callable[[BaseException], Awaitable[None]],
+    ) -> None:
         self.settings, self.monitor, self.metrics = settings, monitor, metrics
         self.events_topic, self.names = events_topic, names
         self.on_crash = on_crash
@@ -107,29 +114,42 @@ class EventProcessor:
 
     async def start(self) -> None:
         s = self.settings
-        await changelog.ensure_changelog(bootstrap=self.bootstrap, topic=self.names.changelog,
-                                         partitions=CUSTOMER_PARTITIONS)
+        await changelog.ensure_changelog(
+            bootstrap=self.bootstrap, topic=self.names.changelog, partitions=CUSTOMER_PARTITIONS
+        )
         self.producer = AIOKafkaProducer(
-            bootstrap_servers=self.bootstrap, acks="all", enable_idempotence=True,
-            linger_ms=int(s.producer_linger_s * 1000), max_batch_size=512 * 1024)
+            bootstrap_servers=self.bootstrap,
+            acks="all",
+            enable_idempotence=True,
+            linger_ms=int(s.producer_linger_s * 1000),
+            max_batch_size=512 * 1024,
+        )
         await self.producer.start()
         self._restorer = AIOKafkaConsumer(
-            bootstrap_servers=self.bootstrap, enable_auto_commit=False,
-            max_partition_fetch_bytes=8 << 20)
+            bootstrap_servers=self.bootstrap,
+            enable_auto_commit=False,
+            max_partition_fetch_bytes=8 << 20,
+        )
         await self._restorer.start()
         self.consumer = AIOKafkaConsumer(
-            bootstrap_servers=self.bootstrap, group_id=s.resolved_app_id,
-            client_id=f"{s.resolved_app_id}-events", group_instance_id=s.instance_id,
+            bootstrap_servers=self.bootstrap,
+            group_id=s.resolved_app_id,
+            client_id=f"{s.resolved_app_id}-events",
+            group_instance_id=s.instance_id,
             enable_auto_commit=False,
-            auto_offset_reset="earliest", fetch_max_wait_ms=s.fetch_max_wait_ms,
+            auto_offset_reset="earliest",
+            fetch_max_wait_ms=s.fetch_max_wait_ms,
             max_partition_fetch_bytes=4 << 20,
             session_timeout_ms=int(s.session_timeout_s * 1000),
-            heartbeat_interval_ms=int(s.heartbeat_interval_s * 1000))
+            heartbeat_interval_ms=int(s.heartbeat_interval_s * 1000),
+        )
         self.consumer.subscribe([self.events_topic], listener=_Ownership(self))
         await self.consumer.start()
         self.running = True
-        self._tasks = [asyncio.create_task(self._supervised(self._run), name="monitor-batches"),
-                       asyncio.create_task(self._supervised(self._watch), name="monitor-watchdog")]
+        self._tasks = [
+            asyncio.create_task(self._supervised(self._run), name="monitor-batches"),
+            asyncio.create_task(self._supervised(self._watch), name="monitor-watchdog"),
+        ]
 
     async def _supervised(self, loop: Callable[[], Awaitable[None]]) -> None:
         """Run ``loop``; any error stops the worker (a supervisor restarts it, and the restart
@@ -138,9 +158,10 @@ class EventProcessor:
             await loop()
         except asyncio.CancelledError:
             raise
-        except BaseException as exc:  # noqa: BLE001 - reported, then the worker stops
-            log.error("unhandled_error: the event path failed; stopping the worker",
-                      error=repr(exc), exc_info=True)
+        except BaseException as exc:
+            log.exception(
+                "unhandled_error: the event path failed; stopping the worker", error=repr(exc)
+            )
             self.running = False
             await self.on_crash(exc)
 
@@ -187,16 +208,20 @@ class EventProcessor:
                 for partition in partitions - set(self.stores):
                     store = self._parked.pop(partition, None)  # (an empty store is falsy)
                     if store is None:
-                        store = open_store(self.settings.store, partition=partition,
-                                           data_dir=self.settings.data_dir,
-                                           app_id=self.settings.resolved_app_id)
+                        store = open_store(
+                            self.settings.store,
+                            partition=partition,
+                            data_dir=self.settings.data_dir,
+                            app_id=self.settings.resolved_app_id,
+                        )
                     gained[partition] = store
                 for store in self._parked.values():  # not ours any more
                     store.close()
                 self._parked.clear()
                 with self.metrics.restore_seconds.time():
-                    await changelog.restore(self._restorer, topic=self.names.changelog,
-                                            stores=gained)
+                    await changelog.restore(
+                        self._restorer, topic=self.names.changelog, stores=gained
+                    )
                 for partition, store in gained.items():
                     await self.scanner.build(partition, store)
                 self.stores.update(gained)
@@ -234,8 +259,9 @@ class EventProcessor:
                 if work:
                     work.seal()  # encoded now: the next batch may change these state objects
                     self._prior = work.states
-                    self._inflight = asyncio.create_task(self._complete(work, started),
-                                                         name="monitor-delivery")
+                    self._inflight = asyncio.create_task(
+                        self._complete(work, started), name="monitor-delivery"
+                    )
 
     async def _drain(self) -> None:
         """Wait for the batch in flight (delivery and offset commit); re-raise its failure, or
@@ -266,17 +292,31 @@ class EventProcessor:
         every ``_YIELD_EVERY`` records so the previous batch's delivery and the fetcher proceed."""
         now = datetime.now(UTC)
         monitor, stores = self.monitor, self.stores
-        fx = BatchEffects(states=work.states, dirty=work.dirty, snapshots=work.snapshots,
-                          prior=self._prior, reject=work.dead_letter, late=_log_late,
-                          event_ids=work.event_ids if self.faults.armed else None)
+        fx = BatchEffects(
+            states=work.states,
+            dirty=work.dirty,
+            snapshots=work.snapshots,
+            prior=self._prior,
+            reject=work.dead_letter,
+            late=_log_late,
+            event_ids=work.event_ids if self.faults.armed else None,
+        )
         for tp, records in batch.items():
             partition = tp.partition
             store = stores.get(partition)
             if store is None or not records:
                 continue  # no longer ours: the new owner reads them from the committed offset
             for start in range(0, len(records), _YIELD_EVERY):
-                apply_records(records, start, min(start + _YIELD_EVERY, len(records)), partition,
-                              store, monitor, now, fx)
+                apply_records(
+                    records,
+                    start,
+                    min(start + _YIELD_EVERY, len(records)),
+                    partition,
+                    store,
+                    monitor,
+                    now,
+                    fx,
+                )
                 await asyncio.sleep(0)
             work.offsets[tp] = records[-1].offset + 1
         for key, alert in fx.fired:
@@ -288,24 +328,31 @@ class EventProcessor:
     def _record(self, fx: BatchEffects) -> None:
         """One increment per counter and batch (a Prometheus increment takes a lock)."""
         m = self.metrics
-        for counter, value in ((m.applied, fx.applied), (m.duplicate, fx.duplicate),
-                               (m.redelivered, fx.redelivered), (m.late, fx.late_events),
-                               (m.invalid, fx.invalid), (m.snapshots, fx.snapshot_count)):
+        for counter, value in (
+            (m.applied, fx.applied),
+            (m.duplicate, fx.duplicate),
+            (m.redelivered, fx.redelivered),
+            (m.late, fx.late_events),
+            (m.invalid, fx.invalid),
+            (m.snapshots, fx.snapshot_count),
+        ):
             if value:
                 counter.inc(value)
 
     def _count(self, alert: Any) -> None:
         counter = self._alert_counters.get((alert.rule_id, alert.severity))
         if counter is None:
-            counter = self.metrics.alerts.labels(rule_id=alert.rule_id,
-                                                 severity=alert.severity.value)
+            counter = self.metrics.alerts.labels(
+                rule_id=alert.rule_id, severity=alert.severity.value
+            )
             self._alert_counters[(alert.rule_id, alert.severity)] = counter
         counter.inc()
 
     async def _complete(self, work: Work, started: float) -> None:
         assert self.producer is not None and self.consumer is not None
-        await deliver(work, producer=self.producer, names=self.names, stores=self.stores,
-                      faults=self.faults)
+        await deliver(
+            work, producer=self.producer, names=self.names, stores=self.stores, faults=self.faults
+        )
         offsets = {tp: off for tp, off in work.offsets.items() if tp.partition in self.stores}
         if offsets:
             try:
@@ -337,5 +384,6 @@ class EventProcessor:
                     self.committed[tp.partition] = position or 0  # ask once per assignment
             stalled = self.watchdog.check(
                 ends={tp.partition: end for tp, end in ends.items() if tp.partition in self.stores},
-                committed=self.committed)
+                committed=self.committed,
+            )
             self.metrics.stalled.set(len(stalled))

@@ -12,7 +12,6 @@ from typing import Final
 
 from churnwatch_shared.alerts import CustomerStateName, Severity
 from churnwatch_shared.events import ComplaintSeverity, LoanClassification
-
 from churnwatch_state_monitor.buckets import B_ACTS, B_IB_OUT, B_WEEK
 from churnwatch_state_monitor.facts import Txn, cents
 from churnwatch_state_monitor.limits import Limits, limits_of
@@ -34,9 +33,18 @@ SUSTAINED_DECLINE: Final = "stability.sustained_decline"
 
 # Append only: the engine keys its cooldown memory by position in this tuple.
 RULE_IDS: tuple[str, ...] = (
-    LARGE_INTERBANK_OUTFLOW, INTERBANK_OUTFLOW_SHARE, PAYROLL_MISSING, DORMANCY, ACTIVITY_DROP,
-    COMPLAINT_FILED, PRODUCT_CANCELLED, LOAN_OVERDUE, CLASSIFICATION_DOWNGRADE, TIER_CRITICAL_BAND,
-    CHURN_SCORE, SUSTAINED_DECLINE,
+    LARGE_INTERBANK_OUTFLOW,
+    INTERBANK_OUTFLOW_SHARE,
+    PAYROLL_MISSING,
+    DORMANCY,
+    ACTIVITY_DROP,
+    COMPLAINT_FILED,
+    PRODUCT_CANCELLED,
+    LOAN_OVERDUE,
+    CLASSIFICATION_DOWNGRADE,
+    TIER_CRITICAL_BAND,
+    CHURN_SCORE,
+    SUSTAINED_DECLINE,
 )
 
 _COMPLAINT_SEVERITY = {
@@ -44,7 +52,10 @@ _COMPLAINT_SEVERITY = {
     ComplaintSeverity.MEDIUM: Severity.WARNING,
     ComplaintSeverity.HIGH: Severity.CRITICAL,
 }
-_SEVERE_CLASSES: Final = {CLASS_RANK[LoanClassification.DOUBTFUL], CLASS_RANK[LoanClassification.LOSS]}
+_SEVERE_CLASSES: Final = {
+    CLASS_RANK[LoanClassification.DOUBTFUL],
+    CLASS_RANK[LoanClassification.LOSS],
+}
 
 
 TWO_DIGITS: Final = tuple(f"{n:02d}" for n in range(100))  # "00".."99": cents, clock fields
@@ -74,10 +85,21 @@ class Finding:
     window: str | None
     evidence: list[str]
 
-    def __init__(self, *, rule_id: str, state: CustomerStateName, severity: Severity, title: str,
-                 condition_key: str, code: str, text: str, observed: float | str | None = None,
-                 baseline: float | str | None = None, window: str | None = None,
-                 evidence: list[str] | None = None) -> None:
+    def __init__(
+        self,
+        *,
+        rule_id: str,
+        state: CustomerStateName,
+        severity: Severity,
+        title: str,
+        condition_key: str,
+        code: str,
+        text: str,
+        observed: float | str | None = None,
+        baseline: float | str | None = None,
+        window: str | None = None,
+        evidence: list[str] | None = None,
+    ) -> None:
         self.rule_id, self.state, self.severity, self.title = rule_id, state, severity, title
         self.condition_key, self.code, self.text = condition_key, code, text
         self.observed, self.baseline, self.window = observed, baseline, window
@@ -99,8 +121,7 @@ class Before:
         self.balance = None
 
 
-def large_interbank_outflow(t: Txn, event_id: str, before: Before,
-                            lim: Limits) -> Finding | None:
+def large_interbank_outflow(t: Txn, event_id: str, before: Before, lim: Limits) -> Finding | None:
     """One debit to another bank of at least ``min_share`` of the balance before it."""
     balance = before.balance
     if not lim.large_on or not t.to_other_bank:
@@ -131,8 +152,9 @@ def large_interbank_outflow(t: Txn, event_id: str, before: Before,
     )
 
 
-def interbank_outflow_share(st: CustomerState, t: Txn, event_id: str,
-                            lim: Limits) -> Finding | None:
+def interbank_outflow_share(
+    st: CustomerState, t: Txn, event_id: str, lim: Limits
+) -> Finding | None:
     """Outflow to other banks over 7 / 30 days as a share of (balance + that outflow)."""
     if not lim.share_on or not t.to_other_bank:
         return None
@@ -157,8 +179,10 @@ def interbank_outflow_share(st: CustomerState, t: Txn, event_id: str,
                 title=f"{share:.0%} of funds moved to other banks in {window}",
                 condition_key=f"{window}:{week}",
                 code="interbank_outflow_share",
-                text=(f"outflow to other banks is {share:.0%} of balance plus outflow over "
-                      f"{window} ({transfers} transfers in 30d)"),
+                text=(
+                    f"outflow to other banks is {share:.0%} of balance plus outflow over "
+                    f"{window} ({transfers} transfers in 30d)"
+                ),
                 observed=round(share, 4),
                 baseline=floor,
                 window=window,
@@ -175,8 +199,7 @@ def periodic(st: CustomerState, event_id: str, before: Before, lim: Limits) -> l
     decline = sustained_decline(st, event_id, lim)
     if decline is not None:
         found.append(decline)
-    if (lim.drop_on and before.weeks >= lim.drop_warmup
-            and before.act_mean >= lim.drop_min_baseline):
+    if lim.drop_on and before.weeks >= lim.drop_warmup and before.act_mean >= lim.drop_min_baseline:
         # the quietest week that closed with this event (a week with no row had none)
         counts = {r[B_WEEK]: r[B_ACTS] for r in st.flow}
         week = count = -1
@@ -185,16 +208,24 @@ def periodic(st: CustomerState, event_id: str, before: Before, lim: Limits) -> l
             if count < 0 or c < count:
                 week, count = w, c
         if count <= before.act_mean * lim.drop_ratio:
-            found.append(Finding(
-                rule_id=ACTIVITY_DROP, state=CustomerStateName.STABILITY,
-                severity=lim.rs.rules.activity_drop.severity,
-                title="Weekly activity fell far below the usual level",
-                condition_key=f"week:{week}", code="activity_drop",
-                text=(f"{count} customer-initiated transactions last week against a usual "
-                      f"{before.act_mean:.1f}"),
-                observed=count, baseline=round(before.act_mean, 2), window="7d",
-                evidence=[event_id],
-            ))
+            found.append(
+                Finding(
+                    rule_id=ACTIVITY_DROP,
+                    state=CustomerStateName.STABILITY,
+                    severity=lim.rs.rules.activity_drop.severity,
+                    title="Weekly activity fell far below the usual level",
+                    condition_key=f"week:{week}",
+                    code="activity_drop",
+                    text=(
+                        f"{count} customer-initiated transactions last week against a usual "
+                        f"{before.act_mean:.1f}"
+                    ),
+                    observed=count,
+                    baseline=round(before.act_mean, 2),
+                    window="7d",
+                    evidence=[event_id],
+                )
+            )
     return found
 
 
@@ -212,7 +243,7 @@ def decline_level(st: CustomerState, lim: Limits) -> tuple[int, float, int] | No
     newest = counts[1:]
     if sum(newest) >= limit or max(newest) >= normal:
         return None
-    if not lim.decline_confirm or lim.decline_early and winding_down(newest):
+    if not lim.decline_confirm or (lim.decline_early and winding_down(newest)):
         return sum(newest), base, 4
     older = counts[:4]
     if sum(older) >= limit or max(older) >= normal:
@@ -242,30 +273,44 @@ def sustained_decline(st: CustomerState, event_id: str, lim: Limits) -> Finding 
     week = st.flow[-1][B_WEEK]
     st.fading = week
     return Finding(
-        rule_id=SUSTAINED_DECLINE, state=CustomerStateName.STABILITY,
-        severity=lim.decline_severity, title="Activity has faded for weeks without recovering",
-        condition_key=f"since:{week - weeks}", code="sustained_decline",
-        text=(f"{total} customer-initiated transactions in the last 4 weeks against a usual "
-              f"{base:.1f} a week; no week of the last {weeks} back at the usual level"),
-        observed=total, baseline=round(base * 4, 1), window="28d", evidence=[event_id],
+        rule_id=SUSTAINED_DECLINE,
+        state=CustomerStateName.STABILITY,
+        severity=lim.decline_severity,
+        title="Activity has faded for weeks without recovering",
+        condition_key=f"since:{week - weeks}",
+        code="sustained_decline",
+        text=(
+            f"{total} customer-initiated transactions in the last 4 weeks against a usual "
+            f"{base:.1f} a week; no week of the last {weeks} back at the usual level"
+        ),
+        observed=total,
+        baseline=round(base * 4, 1),
+        window="28d",
+        evidence=[event_id],
     )
 
 
-def complaint_filed(ev, rs: RuleSet) -> Finding | None:  # noqa: ANN001
+def complaint_filed(ev, rs: RuleSet) -> Finding | None:
     """Every complaint is a strong churn signal: few unhappy customers complain at all."""
     cfg = rs.rules.complaint_filed
     if not cfg.enabled:
         return None
     severity = _COMPLAINT_SEVERITY[ev.payload.severity]
     return Finding(
-        rule_id=COMPLAINT_FILED, state=CustomerStateName.STABILITY, severity=severity,
-        title=f"Complaint filed ({ev.payload.category})", condition_key=ev.event_id,
-        code="complaint_filed", text=f"{ev.payload.severity} complaint about {ev.payload.category}",
-        observed=ev.payload.severity.value, window="event", evidence=[ev.event_id],
+        rule_id=COMPLAINT_FILED,
+        state=CustomerStateName.STABILITY,
+        severity=severity,
+        title=f"Complaint filed ({ev.payload.category})",
+        condition_key=ev.event_id,
+        code="complaint_filed",
+        text=f"{ev.payload.severity} complaint about {ev.payload.category}",
+        observed=ev.payload.severity.value,
+        window="event",
+        evidence=[ev.event_id],
     )
 
 
-def product_cancelled(st: CustomerState, ev, rs: RuleSet) -> Finding | None:  # noqa: ANN001
+def product_cancelled(st: CustomerState, ev, rs: RuleSet) -> Finding | None:
     """A cancelled product; repeated cancellations within 90 days are critical."""
     cfg = rs.rules.product_cancelled
     if not cfg.enabled:
@@ -273,14 +318,21 @@ def product_cancelled(st: CustomerState, ev, rs: RuleSet) -> Finding | None:  # 
     count = st.recent(st.cancels)
     severity = Severity.CRITICAL if count >= cfg.critical_count_90d else cfg.severity
     return Finding(
-        rule_id=PRODUCT_CANCELLED, state=CustomerStateName.PRODUCT_USAGE, severity=severity,
-        title=f"Product cancelled: {ev.payload.product}", condition_key=ev.event_id,
-        code="product_cancelled", text=f"{count} product cancellation(s) in 90 days",
-        observed=count, baseline=cfg.critical_count_90d, window="90d", evidence=[ev.event_id],
+        rule_id=PRODUCT_CANCELLED,
+        state=CustomerStateName.PRODUCT_USAGE,
+        severity=severity,
+        title=f"Product cancelled: {ev.payload.product}",
+        condition_key=ev.event_id,
+        code="product_cancelled",
+        text=f"{count} product cancellation(s) in 90 days",
+        observed=count,
+        baseline=cfg.critical_count_90d,
+        window="90d",
+        evidence=[ev.event_id],
     )
 
 
-def loan_overdue(ev, rs: RuleSet) -> Finding | None:  # noqa: ANN001
+def loan_overdue(ev, rs: RuleSet) -> Finding | None:
     """Days past due, graded watch / warning / critical."""
     cfg = rs.rules.loan_overdue
     dpd = ev.payload.days_past_due
@@ -293,14 +345,21 @@ def loan_overdue(ev, rs: RuleSet) -> Finding | None:  # noqa: ANN001
     else:
         severity = cfg.severity
     return Finding(
-        rule_id=LOAN_OVERDUE, state=CustomerStateName.RISK, severity=severity,
-        title=f"Loan {dpd} days past due", condition_key=f"{ev.payload.loan_id}:{severity}",
-        code="loan_overdue", text=f"loan {ev.payload.loan_id} is {dpd} days past due",
-        observed=dpd, baseline=cfg.warning_days, window="event", evidence=[ev.event_id],
+        rule_id=LOAN_OVERDUE,
+        state=CustomerStateName.RISK,
+        severity=severity,
+        title=f"Loan {dpd} days past due",
+        condition_key=f"{ev.payload.loan_id}:{severity}",
+        code="loan_overdue",
+        text=f"loan {ev.payload.loan_id} is {dpd} days past due",
+        observed=dpd,
+        baseline=cfg.warning_days,
+        window="event",
+        evidence=[ev.event_id],
     )
 
 
-def classification_downgrade(ev, previous: int, rs: RuleSet) -> Finding | None:  # noqa: ANN001
+def classification_downgrade(ev, previous: int, rs: RuleSet) -> Finding | None:
     """A loan classified worse than any of the customer's loans before."""
     cfg = rs.rules.classification_downgrade
     rank = CLASS_RANK[ev.payload.classification]
@@ -308,13 +367,17 @@ def classification_downgrade(ev, previous: int, rs: RuleSet) -> Finding | None: 
         return None
     severity = Severity.CRITICAL if rank in _SEVERE_CLASSES else cfg.severity
     return Finding(
-        rule_id=CLASSIFICATION_DOWNGRADE, state=CustomerStateName.RISK, severity=severity,
+        rule_id=CLASSIFICATION_DOWNGRADE,
+        state=CustomerStateName.RISK,
+        severity=severity,
         title=f"Loan classified {ev.payload.classification}",
         condition_key=f"{ev.payload.loan_id}:{ev.payload.classification}",
         code="loan_classification_downgrade",
         text=f"loan {ev.payload.loan_id} downgraded to {ev.payload.classification}",
-        observed=ev.payload.classification.value, baseline=list(CLASS_RANK)[previous],
-        window="event", evidence=[ev.event_id],
+        observed=ev.payload.classification.value,
+        baseline=list(CLASS_RANK)[previous],
+        window="event",
+        evidence=[ev.event_id],
     )
 
 
@@ -354,10 +417,15 @@ def tier_band(st: CustomerState, event_id: str, lim: Limits) -> Finding | None:
     severity = cfg.severity if current == 1 else Severity.CRITICAL
     where = "inside the critical band" if current == 1 else "below the critical band"
     return Finding(
-        rule_id=TIER_CRITICAL_BAND, state=CustomerStateName.SCALE, severity=severity,
-        title=f"Assets {where} of tier {st.tier}", condition_key=f"{st.tier}:{severity}",
+        rule_id=TIER_CRITICAL_BAND,
+        state=CustomerStateName.SCALE,
+        severity=severity,
+        title=f"Assets {where} of tier {st.tier}",
+        condition_key=f"{st.tier}:{severity}",
         code="tier_critical_band",
         text=f"financial assets {where} below the {st.tier} threshold",
-        observed=money_str(assets), baseline=money_str(threshold), window="snapshot",
+        observed=money_str(assets),
+        baseline=money_str(threshold),
+        window="snapshot",
         evidence=[event_id],
     )

@@ -12,7 +12,6 @@ from pydantic import BaseModel, ConfigDict, Field, ValidationError, model_valida
 
 from churnwatch_shared.alerts import Severity
 from churnwatch_shared.events import Tier
-
 from churnwatch_state_monitor.state import DAY, cents
 
 PACKAGED_RULES = "rules.yaml"
@@ -40,7 +39,7 @@ class LargeInterbankOutflow(_Config):
     enabled: bool = True
     severity: Severity = Severity.WARNING
     min_share: Share = 0.5
-    min_amount: Money = Decimal("1000")
+    min_amount: Money = Decimal(1000)
     critical_share: Share = 0.9
 
 
@@ -49,7 +48,7 @@ class InterbankOutflowShare(_Config):
     severity: Severity = Severity.WARNING
     min_share_7d: Share = 0.5
     min_share_30d: Share = 0.5
-    min_amount: Money = Decimal("10000")
+    min_amount: Money = Decimal(10000)
     # separate debits to other banks within the 30-day window: one large purchase is not a pattern
     min_transfers_30d: Annotated[int, Field(ge=1, le=50)] = 3
     # the account-flow score counts the share in full only for money steadily moving away: the
@@ -257,11 +256,29 @@ def load_ruleset(path: Path | None = None) -> RuleSet:
 class Derived:
     """Numbers the per-event path needs, derived from a rule set once (cents, seconds, tuples)."""
 
-    __slots__ = ("cancellation_points", "complaint_points", "decline_after", "dormant",
-                 "dormant_days", "drop_min_baseline", "drop_warmup", "grace_days", "hysteresis",
-                 "large_min_amount", "levels", "min_payrolls", "min_transfers", "net_share",
-                 "rest_share", "share_min_amount", "step", "strongest", "tier_floors", "weakest",
-                 "weights")
+    __slots__ = (
+        "cancellation_points",
+        "complaint_points",
+        "decline_after",
+        "dormant",
+        "dormant_days",
+        "drop_min_baseline",
+        "drop_warmup",
+        "grace_days",
+        "hysteresis",
+        "large_min_amount",
+        "levels",
+        "min_payrolls",
+        "min_transfers",
+        "net_share",
+        "rest_share",
+        "share_min_amount",
+        "step",
+        "strongest",
+        "tier_floors",
+        "weakest",
+        "weights",
+    )
 
     def __init__(self, rs: RuleSet) -> None:
         rules, churn = rs.rules, rs.churn

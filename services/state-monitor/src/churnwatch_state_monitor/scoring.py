@@ -14,7 +14,6 @@ from operator import itemgetter
 from typing import Final
 
 from churnwatch_shared.alerts import CustomerStateName, Severity
-
 from churnwatch_state_monitor.buckets import B_ACTS, B_WEEK, DAY
 from churnwatch_state_monitor.limits import Limits, limits_of
 from churnwatch_state_monitor.rules import band_in, decline_level
@@ -23,10 +22,19 @@ from churnwatch_state_monitor.state import CustomerState
 
 LEVELS = ("normal", "watch", "warning", "critical")
 LEVEL_SEVERITY = (Severity.INFO, Severity.WATCH, Severity.WARNING, Severity.CRITICAL)
-_SEVERITY_POINTS = {Severity.INFO: 15, Severity.WATCH: 35, Severity.WARNING: 60,
-                    Severity.CRITICAL: 80}
-_TIER_VALUE = {"mass": 0.8, "gold": 0.95, "platinum": 1.05, "diamond": 1.15,
-               "private_banking": 1.25}
+_SEVERITY_POINTS = {
+    Severity.INFO: 15,
+    Severity.WATCH: 35,
+    Severity.WARNING: 60,
+    Severity.CRITICAL: 80,
+}
+_TIER_VALUE = {
+    "mass": 0.8,
+    "gold": 0.95,
+    "platinum": 1.05,
+    "diamond": 1.15,
+    "private_banking": 1.25,
+}
 _CLASS_SCORE = (0, 40, 65, 85, 100)
 # ``rounded``: the decimal scales it computes itself (each exact), the products it trusts (their
 # error is at most 2**-14 below 2**40) and how far from a half they must be (far beyond that error).
@@ -55,8 +63,13 @@ class Scores:
 
     __slots__ = ("churn", "reasons", "values", "whole")
 
-    def __init__(self, values: tuple[float, float, float, float, float], whole: int,
-                 churn: float, reasons: list[tuple[str, CustomerStateName, float]]) -> None:
+    def __init__(
+        self,
+        values: tuple[float, float, float, float, float],
+        whole: int,
+        churn: float,
+        reasons: list[tuple[str, CustomerStateName, float]],
+    ) -> None:
         self.values = values  # scale, stability, risk, account flow, product usage
         self.whole = whole  # bit i: values[i] came from fixed points (an integer in snapshots)
         self.churn = churn
@@ -124,11 +137,11 @@ def score_with(st: CustomerState, lim: Limits) -> Scores:
         band = band_in(st, lim.tier_floors)
         if band == 2:
             reasons.append(("tier_lost", _SCALE, 80.0))
-            if 80 > scale:
+            if scale < 80:
                 scale, whole = 80.0, whole | _W_SCALE
         elif band == 1:
             reasons.append(("tier_critical_band", _SCALE, 48.0))
-            if 48 > scale:
+            if scale < 48:
                 scale, whole = 48.0, whole | _W_SCALE
 
     # stability: dormancy and activity against the weekly baseline (one quiet week is weak
@@ -152,7 +165,7 @@ def score_with(st: CustomerState, lim: Limits) -> Scores:
             stability = value
     if weeks >= lim.decline_after and decline_level(st, lim):
         reasons.append(("sustained_decline", _STABILITY, 75.0))
-        if 75 > stability:
+        if stability < 75:
             stability, whole = 75.0, whole | _W_STABILITY
 
     # risk: days past due, classification, bounced payments
@@ -189,8 +202,11 @@ def score_with(st: CustomerState, lim: Limits) -> Scores:
             need = lim.min_transfers
             seen = min(need, transfers)
             weight = 60 * seen / need
-            if (seen >= need and ib_out - 100 * largest >= lim.rest_share * (ib_out + funds)
-                    and outflow - inflow >= lim.net_share * (outflow + funds)):
+            if (
+                seen >= need
+                and ib_out - 100 * largest >= lim.rest_share * (ib_out + funds)
+                and outflow - inflow >= lim.net_share * (outflow + funds)
+            ):
                 weight = 100.0
             flow = _clip(share * weight)
             if flow > 0:
@@ -206,7 +222,7 @@ def score_with(st: CustomerState, lim: Limits) -> Scores:
         overdue_days = (st.newest - st.payroll_last) / DAY - st.payroll_gap
         if overdue_days > lim.grace_days:
             reasons.append(("payroll_missing", _FLOW, 70.0))
-            if 70 > flow:
+            if flow < 70:
                 flow, whole = 70.0, whole | _W_FLOW
 
     # product usage: cancellations, single-product relationship
@@ -220,13 +236,17 @@ def score_with(st: CustomerState, lim: Limits) -> Scores:
         reasons.append(("product_cancelled", _USAGE, usage))
     if single_bit(st.products):
         reasons.append(("single_product", _USAGE, 30.0))
-        if 30 > usage:
+        if usage < 30:
             usage, whole = 30.0, whole | _W_USAGE
 
-    mean = (lim.w_scale * scale + lim.w_stability * stability + lim.w_risk * risk
-            + lim.w_flow * flow + lim.w_usage * usage)
-    composite = (lim.strongest * strongest(scale, stability, risk, flow, usage)
-                 + lim.weakest * mean)
+    mean = (
+        lim.w_scale * scale
+        + lim.w_stability * stability
+        + lim.w_risk * risk
+        + lim.w_flow * flow
+        + lim.w_usage * usage
+    )
+    composite = lim.strongest * strongest(scale, stability, risk, flow, usage) + lim.weakest * mean
     complaints = st.recent(st.complaints) if st.complaints else 0
     if complaints:
         points_f = complaints * lim.complaint_points
@@ -237,7 +257,9 @@ def score_with(st: CustomerState, lim: Limits) -> Scores:
     if len(reasons) > 1:
         reasons.sort(key=_points, reverse=True)
     return Scores(
-        (scale, stability, risk, flow, usage), whole, rounded(_clip(composite), 1),
+        (scale, stability, risk, flow, usage),
+        whole,
+        rounded(_clip(composite), 1),
         reasons if len(reasons) <= 3 else reasons[:3],
     )
 

@@ -27,7 +27,8 @@ class MonitorSettings(BaseSettings):
     web_port: int = Field(default=8002, ge=1, le=65535)
     data_dir: Path = Path(".local/state-monitor")
     app_id: str | None = Field(
-        default=None, description='Kafka group and changelog prefix; default "{namespace}-state-monitor"'
+        default=None,
+        description='Kafka group and changelog prefix; default "{namespace}-state-monitor"',
     )
     rules_file: Path | None = Field(default=None, description="default: the packaged rules.yaml")
     store: str = Field(
@@ -37,55 +38,76 @@ class MonitorSettings(BaseSettings):
         "(on disk under the data dir, restored past its stored offset)",
     )
     instance_id: str | None = Field(
-        default=None, pattern=r"^[A-Za-z0-9._-]{1,200}$",
+        default=None,
+        pattern=r"^[A-Za-z0-9._-]{1,200}$",
         description="static consumer-group membership id, stable per worker (e.g. the pod name): "
         "a restarted worker takes its partitions back at once instead of after the session "
         "timeout (a worker stopped for good hands its partitions over only after the session "
         "timeout); unset means dynamic membership",
     )
     session_timeout_s: float = Field(
-        default=15.0, ge=6, le=300,
+        default=15.0,
+        ge=6,
+        le=300,
         description="consumer-group session timeout: how soon a killed worker's partitions move",
     )
     producer_linger_s: float = Field(
-        default=0.005, ge=0, le=1,
+        default=0.005,
+        ge=0,
+        le=1,
         description="producer batching delay of alerts, changelog and snapshot records",
     )
     fetch_max_wait_ms: int = Field(
-        default=100, ge=1, le=1500,
+        default=100,
+        ge=1,
+        le=1500,
         description="longest a fetch waits at the broker for new records; the fetcher keeps one "
         "fetch in flight, so a long wait delays every partition's next records (measured with "
         "1500: e2e p50 ~1.1 s at 2,000 events/s)",
     )
     batch_max_events: int = Field(
-        default=20_000, ge=1, le=100_000,
+        default=20_000,
+        ge=1,
+        le=100_000,
         description="most EVENTS records applied per batch; a batch's state records, alerts and "
         "offset commit are sent once per batch (a full batch takes ~0.2 s; only a backlog fills "
         "one)",
     )
     framework_log_level: str = Field(
-        default="WARNING", pattern=r"^(DEBUG|INFO|WARNING|ERROR)$",
+        default="WARNING",
+        pattern=r"^(DEBUG|INFO|WARNING|ERROR)$",
         description="level of the faust/aiokafka/mode loggers; above INFO on the hot path costs "
         "~15% throughput (perf notes), INFO shows rebalance and recovery steps",
     )
     watchdog_interval_s: float = Field(
-        default=5.0, ge=0.5, le=300, description="how often the stall watchdog checks owned partitions")
+        default=5.0,
+        ge=0.5,
+        le=300,
+        description="how often the stall watchdog checks owned partitions",
+    )
     stall_after_s: float = Field(
-        default=30.0, ge=1, le=3600,
+        default=30.0,
+        ge=1,
+        le=3600,
         description="an assigned partition with unread records and no progress for this long is "
         "reported stalled (logged, /readyz 503)",
     )
     scan_interval_s: float = Field(
-        default=30.0, ge=0, le=3600,
+        default=30.0,
+        ge=0,
+        le=3600,
         description="how often silent customers are judged against each partition's event-time "
         "watermark (dormancy, missing payroll); 0 disables the timer (then only events do)",
     )
     scan_budget: int = Field(
-        default=10_000, ge=1, le=1_000_000,
+        default=10_000,
+        ge=1,
+        le=1_000_000,
         description="most customers judged per silence tick (the rest wait for the next tick)",
     )
     fault_kill_at: str | None = Field(
-        default=None, pattern=r"^(after_alerts_acked|after_state_durable):.+$",
+        default=None,
+        pattern=r"^(after_alerts_acked|after_state_durable):.+$",
         description="TEST ONLY fault injection '<point>:<event_id>': SIGKILL the worker at that "
         "point of that event (see faults.py); refused in production",
     )

@@ -24,8 +24,8 @@ from functools import lru_cache
 from typing import Final
 
 from aiokafka.partitioner import murmur2
-from churnwatch_shared.alerts import CustomerStateName
 
+from churnwatch_shared.alerts import CustomerStateName
 from churnwatch_state_monitor.buckets import DAY
 from churnwatch_state_monitor.limits import Limits
 from churnwatch_state_monitor.rules import DORMANCY, PAYROLL_MISSING, RULE_IDS, Finding
@@ -83,23 +83,37 @@ def findings(st: CustomerState, *, at: int, lim: Limits) -> list[Finding]:
     due = dormancy_due(st, lim)
     if due is not None and due <= at:
         cfg, idle = lim.rs.rules.dormancy, (due - st.last_act) // DAY
-        found.append(Finding(
-            rule_id=DORMANCY, state=CustomerStateName.STABILITY, severity=cfg.severity,
-            title=f"No customer-initiated activity for {idle} days",
-            condition_key=f"since:{st.last_act}", code="dormant",
-            text=f"{idle} days since the last customer-initiated activity",
-            observed=idle, baseline=cfg.dormant_days, window=f"{idle}d",
-        ))
+        found.append(
+            Finding(
+                rule_id=DORMANCY,
+                state=CustomerStateName.STABILITY,
+                severity=cfg.severity,
+                title=f"No customer-initiated activity for {idle} days",
+                condition_key=f"since:{st.last_act}",
+                code="dormant",
+                text=f"{idle} days since the last customer-initiated activity",
+                observed=idle,
+                baseline=cfg.dormant_days,
+                window=f"{idle}d",
+            )
+        )
     due = payroll_due(st, lim)
     if due is not None and due <= at:
         pay, late = lim.rs.rules.payroll_missing, (due - st.payroll_last) // DAY
-        found.append(Finding(
-            rule_id=PAYROLL_MISSING, state=CustomerStateName.ACCOUNT_FLOW,
-            severity=pay.severity, title="Expected payroll credit has not arrived",
-            condition_key=f"after:{st.payroll_last}", code="payroll_missing",
-            text=f"last payroll credit {late} days ago; usual gap {st.payroll_gap:.0f} days",
-            observed=late, baseline=round(st.payroll_gap, 1), window="payroll cycle",
-        ))
+        found.append(
+            Finding(
+                rule_id=PAYROLL_MISSING,
+                state=CustomerStateName.ACCOUNT_FLOW,
+                severity=pay.severity,
+                title="Expected payroll credit has not arrived",
+                condition_key=f"after:{st.payroll_last}",
+                code="payroll_missing",
+                text=f"last payroll credit {late} days ago; usual gap {st.payroll_gap:.0f} days",
+                observed=late,
+                baseline=round(st.payroll_gap, 1),
+                window="payroll cycle",
+            )
+        )
     return found
 
 
@@ -146,8 +160,12 @@ class SilenceIndex:
         return out
 
 
-def schedule_batch(indexes: dict[int, SilenceIndex], dirty: dict[str, int],
-                   states: dict[str, CustomerState], lim: Limits) -> None:
+def schedule_batch(
+    indexes: dict[int, SilenceIndex],
+    dirty: dict[str, int],
+    states: dict[str, CustomerState],
+    lim: Limits,
+) -> None:
     """A batch changed the customers in ``dirty`` (customer -> partition; final states in
     ``states``): each partition's watermark takes their newest event times and each customer's
     due time comes from its final state (compiled: it runs for every changed customer)."""

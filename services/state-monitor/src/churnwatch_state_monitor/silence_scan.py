@@ -76,8 +76,15 @@ class SilenceScanner:
         self.fired += fired
         return fired
 
-    def _judge(self, work: Work, index: SilenceIndex, partition: int, customer_id: str,
-               store: PartitionStore, now: datetime) -> int:
+    def _judge(
+        self,
+        work: Work,
+        index: SilenceIndex,
+        partition: int,
+        customer_id: str,
+        store: PartitionStore,
+        now: datetime,
+    ) -> int:
         st = work.states.get(customer_id)
         if st is None:
             raw = store.get(customer_id)

@@ -31,32 +31,42 @@ def utc_iso(stamp: int) -> str:
         date = datetime.fromtimestamp(day * DAY, UTC).date().isoformat() + "T"
         _DATES[day] = date
     minutes = second // 60
-    return (f"{date}{TWO_DIGITS[minutes // 60]}:{TWO_DIGITS[minutes % 60]}:"
-            f"{TWO_DIGITS[second % 60]}+00:00")  # one f-string: built at once, compiled
+    return (
+        f"{date}{TWO_DIGITS[minutes // 60]}:{TWO_DIGITS[minutes % 60]}:"
+        f"{TWO_DIGITS[second % 60]}+00:00"
+    )  # one f-string: built at once, compiled
 
 
-def snapshot_dict(customer_id: str, st: CustomerState, scores: Scores,
-                  lim: Limits) -> dict[str, Any]:
+def snapshot_dict(
+    customer_id: str, st: CustomerState, scores: Scores, lim: Limits
+) -> dict[str, Any]:
     """The CustomerStateSnapshot as plain data."""
     idle = (st.newest - st.last_act) // DAY if st.last_act else None
     inflow, outflow, ib_out, _, _ = st.month_flow()
     products = st.products.bit_count()
     metrics = (
         {  # scale
-            "deposits_demand": money_str(st.demand), "deposits_time": money_str(st.time_dep),
-            "loans": money_str(st.loans), "investments": money_str(st.invest),
+            "deposits_demand": money_str(st.demand),
+            "deposits_time": money_str(st.time_dep),
+            "loans": money_str(st.loans),
+            "investments": money_str(st.invest),
             "financial_assets": money_str(st.assets),
-            "adb_30d": money_str(int(st.adb30)), "adb_90d": money_str(int(st.adb90)),
-            "assets_baseline": money_str(int(st.assets_base)), "tier": st.tier,
+            "adb_30d": money_str(int(st.adb30)),
+            "adb_90d": money_str(int(st.adb90)),
+            "assets_baseline": money_str(int(st.assets_base)),
+            "tier": st.tier,
         },
         {  # stability
-            "txns_week_baseline": rounded(st.act_mean, 2), "days_since_activity": idle,
+            "txns_week_baseline": rounded(st.act_mean, 2),
+            "days_since_activity": idle,
             "moved_to_time_deposits": money_str(st.time_shift),
             "tenure_days": (st.newest - st.since) // DAY if st.since else None,
-            "complaints_90d": st.recent(st.complaints), "open_complaints": st.open_complaints,
+            "complaints_90d": st.recent(st.complaints),
+            "open_complaints": st.open_complaints,
         },
         {  # risk
-            "days_past_due": st.dpd, "overdue_amount": money_str(st.overdue),
+            "days_past_due": st.dpd,
+            "overdue_amount": money_str(st.overdue),
             "penalty_interest": money_str(st.penalty),
             "worst_classification": _CLASS_NAMES[st.worst_class],
             "bounced_90d": st.recent(st.bounces),
@@ -69,7 +79,8 @@ def snapshot_dict(customer_id: str, st: CustomerState, scores: Scores,
             "payroll_gap_days": rounded(st.payroll_gap, 1) if st.payroll_gap else None,
         },
         {  # product usage
-            "active_products": products, "cancellations_90d": st.recent(st.cancels),
+            "active_products": products,
+            "cancellations_90d": st.recent(st.cancels),
             "single_product": products == 1,
             "card_spend_week_baseline": money_str(int(st.card_mean)),
             "online_txns_week_baseline": rounded(st.online_mean, 2),
@@ -79,12 +90,18 @@ def snapshot_dict(customer_id: str, st: CustomerState, scores: Scores,
     for i in range(5):  # a state's level: as ``scoring.state_level`` (no hysteresis)
         states[_STATE_KEYS[i]] = {
             "level": LEVELS[state_level_in(scores.values[i], lim)],
-            "score": scores.shown(i), "metrics": metrics[i],
+            "score": scores.shown(i),
+            "metrics": metrics[i],
         }
     return {
         "customer_id": customer_id,
         "as_of": utc_iso(st.newest),
-        "churn_score": st.churn, "churn_level": LEVELS[st.level],
-        "ruleset_version": lim.version, "tier": st.tier, "segment": st.segment,
-        "branch_id": st.branch, "events_applied": st.events, "states": states,
+        "churn_score": st.churn,
+        "churn_level": LEVELS[st.level],
+        "ruleset_version": lim.version,
+        "tier": st.tier,
+        "segment": st.segment,
+        "branch_id": st.branch,
+        "events_applied": st.events,
+        "states": states,
     }

@@ -18,8 +18,8 @@ from operator import itemgetter
 from typing import Final
 
 import orjson
-from churnwatch_shared.events import LoanClassification, Product, ProductKind
 
+from churnwatch_shared.events import LoanClassification, Product, ProductKind
 from churnwatch_state_monitor.buckets import (
     B_ACTS,
     B_CARD,
@@ -54,7 +54,9 @@ RECENT_CAP: Final = 8  # timestamps kept for 90-day counts (cancellations, compl
 
 PRODUCT_BIT: dict[str, int] = {p.value: 1 << i for i, p in enumerate(Product)}
 CLASS_RANK: dict[str, int] = {c.value: i for i, c in enumerate(LoanClassification)}
-_DEMAND: Final = ProductKind.DEMAND  # enum members as constants: an Enum class attribute costs a lookup
+_DEMAND: Final = (
+    ProductKind.DEMAND
+)  # enum members as constants: an Enum class attribute costs a lookup
 _TIME_DEPOSIT: Final = ProductKind.TIME_DEPOSIT
 _LOAN: Final = ProductKind.LOAN
 _INVESTMENT: Final = ProductKind.INVESTMENT
@@ -124,19 +126,53 @@ class CustomerState:
     fading: int  # week a sustained activity decline was first seen (0: none now)
 
     def __init__(
-        self, v: int = STATE_SCHEMA, newest: int = 0, events: int = 0, seen: str = "",
-        tier: str | None = None, segment: str | None = None, branch: str | None = None,
-        since: int | None = None, demand: int = 0, time_dep: int = 0, loans: int = 0,
-        invest: int = 0, liquid: int | None = None, adb30: float = 0.0, adb90: float = 0.0,
-        adb_at: int = 0, assets_base: float = 0.0, peak_assets: int = 0, act_mean: float = 0.0,
-        act_var: float = 0.0, card_mean: float = 0.0, online_mean: float = 0.0, weeks: int = 0,
-        folded: int = -1, last_act: int = 0, time_shift: int = 0, dpd: int = 0, overdue: int = 0,
-        penalty: int = 0, worst_class: int = 0, bounces: tuple[int, ...] = (),
-        flow: list[list[int]] | None = None, payroll_last: int = 0, payroll_seen: int = 0,
-        payroll_gap: float = 0.0, products: int = 0, accounts: int = 0,
-        cancels: tuple[int, ...] = (), complaints: tuple[int, ...] = (), open_complaints: int = 0,
-        cool: dict[str, list[int]] | None = None, churn: float = 0.0, level: int = 0, off: int = -1,
-        band: int = 0, fading: int = 0,
+        self,
+        v: int = STATE_SCHEMA,
+        newest: int = 0,
+        events: int = 0,
+        seen: str = "",
+        tier: str | None = None,
+        segment: str | None = None,
+        branch: str | None = None,
+        since: int | None = None,
+        demand: int = 0,
+        time_dep: int = 0,
+        loans: int = 0,
+        invest: int = 0,
+        liquid: int | None = None,
+        adb30: float = 0.0,
+        adb90: float = 0.0,
+        adb_at: int = 0,
+        assets_base: float = 0.0,
+        peak_assets: int = 0,
+        act_mean: float = 0.0,
+        act_var: float = 0.0,
+        card_mean: float = 0.0,
+        online_mean: float = 0.0,
+        weeks: int = 0,
+        folded: int = -1,
+        last_act: int = 0,
+        time_shift: int = 0,
+        dpd: int = 0,
+        overdue: int = 0,
+        penalty: int = 0,
+        worst_class: int = 0,
+        bounces: tuple[int, ...] = (),
+        flow: list[list[int]] | None = None,
+        payroll_last: int = 0,
+        payroll_seen: int = 0,
+        payroll_gap: float = 0.0,
+        products: int = 0,
+        accounts: int = 0,
+        cancels: tuple[int, ...] = (),
+        complaints: tuple[int, ...] = (),
+        open_complaints: int = 0,
+        cool: dict[str, list[int]] | None = None,
+        churn: float = 0.0,
+        level: int = 0,
+        off: int = -1,
+        band: int = 0,
+        fading: int = 0,
     ) -> None:
         self.v, self.newest, self.events, self.seen = v, newest, events, seen
         self.tier, self.segment, self.branch, self.since = tier, segment, branch, since
@@ -156,15 +192,54 @@ class CustomerState:
 
     def field_values(self) -> tuple:
         """The fields in order: ``encode``'s array (compiled, far cheaper than an attrgetter)."""
-        return (self.v, self.newest, self.events, self.seen, self.tier, self.segment, self.branch,
-            self.since, self.demand, self.time_dep, self.loans, self.invest, self.liquid,
-            self.adb30, self.adb90, self.adb_at, self.assets_base, self.peak_assets,
-            self.act_mean, self.act_var, self.card_mean, self.online_mean, self.weeks,
-            self.folded, self.last_act, self.time_shift, self.dpd, self.overdue, self.penalty,
-            self.worst_class, self.bounces, self.flow, self.payroll_last, self.payroll_seen,
-            self.payroll_gap, self.products, self.accounts, self.cancels, self.complaints,
-            self.open_complaints, self.cool, self.churn, self.level, self.off, self.band,
-            self.fading)
+        return (
+            self.v,
+            self.newest,
+            self.events,
+            self.seen,
+            self.tier,
+            self.segment,
+            self.branch,
+            self.since,
+            self.demand,
+            self.time_dep,
+            self.loans,
+            self.invest,
+            self.liquid,
+            self.adb30,
+            self.adb90,
+            self.adb_at,
+            self.assets_base,
+            self.peak_assets,
+            self.act_mean,
+            self.act_var,
+            self.card_mean,
+            self.online_mean,
+            self.weeks,
+            self.folded,
+            self.last_act,
+            self.time_shift,
+            self.dpd,
+            self.overdue,
+            self.penalty,
+            self.worst_class,
+            self.bounces,
+            self.flow,
+            self.payroll_last,
+            self.payroll_seen,
+            self.payroll_gap,
+            self.products,
+            self.accounts,
+            self.cancels,
+            self.complaints,
+            self.open_complaints,
+            self.cool,
+            self.churn,
+            self.level,
+            self.off,
+            self.band,
+            self.fading,
+        )
 
     def encode(self) -> bytes:
         """The table value bytes: a positional JSON array (field names would double the size).
@@ -226,7 +301,7 @@ class CustomerState:
     def remember(self, fingerprint: str, *, cap: int) -> None:
         seen = self.seen + fingerprint
         keep = cap * FINGERPRINT_CHARS
-        self.seen = seen if len(seen) <= keep else seen[len(seen) - keep:]
+        self.seen = seen if len(seen) <= keep else seen[len(seen) - keep :]
 
     def _stamped(self, stamps: tuple[int, ...], at: int) -> tuple[int, ...]:
         """``stamps`` plus ``at``, without those older than 90 days or beyond the cap."""
@@ -268,7 +343,11 @@ class CustomerState:
             card = row[B_CARD] if row else 0
             online = row[B_ONLINE] if row else 0
             if self.weeks == 0:
-                self.act_mean, self.card_mean, self.online_mean = float(acts), float(card), float(online)
+                self.act_mean, self.card_mean, self.online_mean = (
+                    float(acts),
+                    float(card),
+                    float(online),
+                )
             else:
                 delta = acts - self.act_mean
                 self.act_mean += alpha * delta
@@ -335,12 +414,13 @@ class CustomerState:
             gap = (at - self.payroll_last) / DAY
             if gap < PAYROLL_MIN_GAP_DAYS:
                 return  # a bonus, a correction, or a late event before the last payday
-            self.payroll_gap = (gap if not self.payroll_gap
-                                else self.payroll_gap + alpha * (gap - self.payroll_gap))
+            self.payroll_gap = (
+                gap if not self.payroll_gap else self.payroll_gap + alpha * (gap - self.payroll_gap)
+            )
         self.payroll_last = at
         self.payroll_seen += 1
 
-    def apply_snapshot(self, p, at: int, *, alpha: float) -> None:  # noqa: ANN001
+    def apply_snapshot(self, p, at: int, *, alpha: float) -> None:
         """Apply a balance.snapshot: totals by product kind replace the previous ones."""
         totals = _NO_TOTALS.copy()
         for b in p.balances:
@@ -354,8 +434,9 @@ class CustomerState:
         self.time_shift = max(0, self.time_dep - old_time) if had_snapshot else 0
         assets = self.assets
         self.assets_base = (
-            float(assets) if not self.assets_base else
-            self.assets_base + alpha * (assets - self.assets_base)
+            float(assets)
+            if not self.assets_base
+            else self.assets_base + alpha * (assets - self.assets_base)
         )
         self.peak_assets = max(self.peak_assets, assets)
         self._track_balance(self.demand, at)
@@ -399,6 +480,8 @@ def _upgrade(values: list) -> None:
         for row in values[_FLOW_INDEX]:
             row.extend([0] * (ROW_LEN - len(row)))
     if values[0] < 4:  # schema 1-3: the same 48-bit fingerprints as big-endian integers
-        values[_SEEN_INDEX] = "".join(b2a_base64(value.to_bytes(6, "big"), newline=False).decode()
-                                      for value in values[_SEEN_INDEX])
+        values[_SEEN_INDEX] = "".join(
+            b2a_base64(value.to_bytes(6, "big"), newline=False).decode()
+            for value in values[_SEEN_INDEX]
+        )
     values[0] = STATE_SCHEMA

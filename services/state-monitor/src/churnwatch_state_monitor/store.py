@@ -106,7 +106,7 @@ class RocksStore:
                 yield key.decode(), value
 
     def __len__(self) -> int:
-        return sum(1 for key in self._db.keys() if key != _OFFSET_KEY)
+        return sum(1 for key in self._db if key != _OFFSET_KEY)
 
     def wipe(self) -> None:
         """Forget everything (the changelog was recreated or truncated under us)."""

@@ -39,8 +39,9 @@ class StallWatchdog:
         self.stalled.clear()
         self.lag.clear()
 
-    def check(self, *, ends: dict[int, int], committed: dict[int, int],
-              now: float | None = None) -> set[int]:
+    def check(
+        self, *, ends: dict[int, int], committed: dict[int, int], now: float | None = None
+    ) -> set[int]:
         """One pass: ``ends`` and ``committed`` offsets by owned partition; returns the stalled."""
         now = time.monotonic() if now is None else now
         stalled: set[int] = set()
@@ -56,8 +57,13 @@ class StallWatchdog:
             if now - seen.since >= self.stall_after:
                 stalled.add(partition)
                 if partition not in self.stalled:
-                    log.warning("owned partition not progressing", partition=partition,
-                                committed=done, end=end, stuck_s=round(now - seen.since, 1))
+                    log.warning(
+                        "owned partition not progressing",
+                        partition=partition,
+                        committed=done,
+                        end=end,
+                        stuck_s=round(now - seen.since, 1),
+                    )
         for partition in self.stalled - stalled:
             log.warning("partition progressing again", partition=partition)
         for partition in set(self.lag) - set(ends):

@@ -14,7 +14,6 @@ from faust.web import Request, Response, View
 from prometheus_client import generate_latest
 
 from churnwatch_shared.topics import CUSTOMER_PARTITIONS
-
 from churnwatch_state_monitor import ENGINE_BUILD
 from churnwatch_state_monitor.silence import partition_of
 from churnwatch_state_monitor.state import CustomerState
@@ -35,7 +34,7 @@ async def broker_reachable(bootstrap: str) -> bool:
             _, writer = await asyncio.wait_for(
                 asyncio.open_connection(host or "127.0.0.1", int(port)), BROKER_TIMEOUT_S
             )
-        except (OSError, ValueError, asyncio.TimeoutError):
+        except (TimeoutError, OSError, ValueError):
             continue
         writer.close()
         return True
@@ -77,22 +76,24 @@ def register_views(service: MonitorApp) -> None:
             processor = service.processor
             stalled = sorted(processor.watchdog.stalled)
             ready = broker and processor.running and not processor.restoring and not stalled
-            body = {"status": "ready" if ready else "not_ready",
-                    "dependencies": {"broker": {"reachable": broker, "address": bootstrap}},
-                    "event_path": {"running": processor.running,
-                                   "restoring": processor.restoring},
-                    "assigned_partitions": assigned_partitions(service),
-                    "stalled_partitions": stalled,
-                    "ruleset_version": service.monitor.rs.version,
-                    "rule_engine": ENGINE_BUILD}
+            body = {
+                "status": "ready" if ready else "not_ready",
+                "dependencies": {"broker": {"reachable": broker, "address": bootstrap}},
+                "event_path": {"running": processor.running, "restoring": processor.restoring},
+                "assigned_partitions": assigned_partitions(service),
+                "stalled_partitions": stalled,
+                "ruleset_version": service.monitor.rs.version,
+                "rule_engine": ENGINE_BUILD,
+            }
             return self.json(body, status=200 if ready else 503)
 
     @app.page("/metrics")
     class Metrics(View):
         async def get(self, request: Request) -> Response:
             _update_lag(service, exported_lag)
-            return self.bytes(generate_latest(service.metrics.registry),
-                              content_type=PROMETHEUS_TEXT)
+            return self.bytes(
+                generate_latest(service.metrics.registry), content_type=PROMETHEUS_TEXT
+            )
 
     @app.page("/v1/customers/{customer_id}/state")
     class CustomerStateQuery(View):
@@ -100,11 +101,15 @@ def register_views(service: MonitorApp) -> None:
             partition = partition_of(customer_id, CUSTOMER_PARTITIONS)
             store = service.processor.stores.get(partition)
             if store is None:
-                return self.json({"detail": f"customer {customer_id!r} is on events partition "
-                                            f"{partition}, which this worker does not own",
-                                  "partition": partition,
-                                  "owned_partitions": assigned_partitions(service)},
-                                 status=404)
+                return self.json(
+                    {
+                        "detail": f"customer {customer_id!r} is on events partition "
+                        f"{partition}, which this worker does not own",
+                        "partition": partition,
+                        "owned_partitions": assigned_partitions(service),
+                    },
+                    status=404,
+                )
             raw: Any = store.get(customer_id)
             if raw is None:
                 return self.json({"detail": f"no state for customer {customer_id!r}"}, status=404)

@@ -37,7 +37,6 @@ from aiokafka import AIOKafkaProducer, TopicPartition
 from aiokafka.partitioner import murmur2
 
 from churnwatch_shared import topics
-
 from churnwatch_state_monitor.faults import FaultPoints
 from churnwatch_state_monitor.state import CustomerState
 from churnwatch_state_monitor.store import PartitionStore
@@ -63,7 +62,8 @@ class Work:
     dirty: dict[str, int] = field(default_factory=dict)  # customer -> EVENTS partition
     alerts: list[tuple[bytes, bytes]] = field(default_factory=list)
     dead_letters: list[tuple[bytes | None, bytes | None, list[tuple[str, bytes]]]] = field(
-        default_factory=list)
+        default_factory=list
+    )
     snapshots: list[tuple[bytes, bytes]] = field(default_factory=list)
     offsets: dict[TopicPartition, int] = field(default_factory=dict)
     event_ids: list[str] = field(default_factory=list)  # kept only when a fault is armed
@@ -89,13 +89,17 @@ class Work:
         return self.encoded
 
     def dead_letter(self, record: Any, reason: str) -> None:
-        headers = [*(record.headers or ()), (topics.HEADER_DLQ_REASON, reason[:500].encode()),
-                   (topics.HEADER_DLQ_SOURCE, DLQ_SOURCE)]
+        headers = [
+            *(record.headers or ()),
+            (topics.HEADER_DLQ_REASON, reason[:500].encode()),
+            (topics.HEADER_DLQ_SOURCE, DLQ_SOURCE),
+        ]
         self.dead_letters.append((record.key, record.value, headers))
 
     def __bool__(self) -> bool:
-        return bool(self.dirty or self.alerts or self.dead_letters or self.snapshots
-                    or self.offsets)
+        return bool(
+            self.dirty or self.alerts or self.dead_letters or self.snapshots or self.offsets
+        )
 
 
 @lru_cache(maxsize=65_536)
@@ -103,8 +107,9 @@ def _key_hash(key: bytes) -> int:
     return murmur2(key) & 0x7FFFFFFF
 
 
-async def _partitioned(producer: AIOKafkaProducer, topic: str,
-                       records: Iterable[tuple[bytes, bytes]]) -> dict[int, Keyed]:
+async def _partitioned(
+    producer: AIOKafkaProducer, topic: str, records: Iterable[tuple[bytes, bytes]]
+) -> dict[int, Keyed]:
     """``records`` by the partition aiokafka's ``DefaultPartitioner`` gives a key, in order."""
     partitions = list(await producer.partitions_for(topic))  # what the producer itself uses
     count = len(partitions)
@@ -114,8 +119,9 @@ async def _partitioned(producer: AIOKafkaProducer, topic: str,
     return out
 
 
-async def send_batches(producer: AIOKafkaProducer, topic: str, by_partition: dict[int, Keyed]
-                       ) -> list[tuple[int, int, asyncio.Future]]:
+async def send_batches(
+    producer: AIOKafkaProducer, topic: str, by_partition: dict[int, Keyed]
+) -> list[tuple[int, int, asyncio.Future]]:
     """Queue each partition's records, in order, as closed record batches (a batch that is full
     continues in a new one); returns (partition, records, future of the base offset) per batch."""
     queued: list[tuple[int, int, asyncio.Future]] = []
@@ -123,15 +129,17 @@ async def send_batches(producer: AIOKafkaProducer, topic: str, by_partition: dic
         batch, count = producer.create_batch(), 0
         for key, value in records:
             if batch.append(key=key, value=value, timestamp=None) is None:  # full
-                queued.append((partition, count,
-                               await producer.send_batch(batch, topic, partition=partition)))
+                queued.append(
+                    (partition, count, await producer.send_batch(batch, topic, partition=partition))
+                )
                 batch, count = producer.create_batch(), 0
                 batch.append(key=key, value=value, timestamp=None)  # an empty batch takes any
             count += 1
         if count:
             batch.close()  # nothing else may join it; a closed batch is sent without linger
-            queued.append((partition, count,
-                           await producer.send_batch(batch, topic, partition=partition)))
+            queued.append(
+                (partition, count, await producer.send_batch(batch, topic, partition=partition))
+            )
     return queued
 
 
@@ -157,18 +165,32 @@ class LeaseLapsed(RuntimeError):
 def _check_lease(work: Work, step: str) -> None:
     late = time.monotonic() - work.write_by
     if late > 0:
-        raise LeaseLapsed(f"batch is {late:.1f} s past its consumer-group lease before {step}; "
-                          "its partitions may belong to another worker now, so it is not written")
+        raise LeaseLapsed(
+            f"batch is {late:.1f} s past its consumer-group lease before {step}; "
+            "its partitions may belong to another worker now, so it is not written"
+        )
 
 
-async def deliver(work: Work, *, producer: AIOKafkaProducer, names: Topics,
-                  stores: dict[int, PartitionStore], faults: FaultPoints) -> None:
+async def deliver(
+    work: Work,
+    *,
+    producer: AIOKafkaProducer,
+    names: Topics,
+    stores: dict[int, PartitionStore],
+    faults: FaultPoints,
+) -> None:
     """Steps 1-3 above; raises if the broker does not acknowledge (the caller must not commit)."""
-    queued = (await send_batches(producer, names.alerts,
-                                 await _partitioned(producer, names.alerts, work.alerts))
-              if work.alerts else [])
-    dead = [await producer.send(names.dead_letter, key=k, value=v, headers=h)
-            for k, v, h in work.dead_letters]
+    queued = (
+        await send_batches(
+            producer, names.alerts, await _partitioned(producer, names.alerts, work.alerts)
+        )
+        if work.alerts
+        else []
+    )
+    dead = [
+        await producer.send(names.dead_letter, key=k, value=v, headers=h)
+        for k, v, h in work.dead_letters
+    ]
     await _acked_next_offsets(queued)
     if dead:
         await asyncio.gather(*dead)
@@ -177,9 +199,16 @@ async def deliver(work: Work, *, producer: AIOKafkaProducer, names: Topics,
 
     _check_lease(work, "the state records")
     by_partition = work.seal()
-    next_offset = await _acked_next_offsets(await send_batches(
-        producer, names.changelog,
-        {p: [(c.encode(), v) for c, v in records.items()] for p, records in by_partition.items()}))
+    next_offset = await _acked_next_offsets(
+        await send_batches(
+            producer,
+            names.changelog,
+            {
+                p: [(c.encode(), v) for c, v in records.items()]
+                for p, records in by_partition.items()
+            },
+        )
+    )
     for partition, records in by_partition.items():
         store = stores.get(partition)
         if store is not None:  # revoked meanwhile: the new owner restores from the changelog
@@ -189,6 +218,10 @@ async def deliver(work: Work, *, producer: AIOKafkaProducer, names: Topics,
 
     if work.snapshots:
         _check_lease(work, "the snapshots")
-        await _acked_next_offsets(await send_batches(
-            producer, names.snapshots,
-            await _partitioned(producer, names.snapshots, work.snapshots)))
+        await _acked_next_offsets(
+            await send_batches(
+                producer,
+                names.snapshots,
+                await _partitioned(producer, names.snapshots, work.snapshots),
+            )
+        )

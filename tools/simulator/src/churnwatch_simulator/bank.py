@@ -10,7 +10,7 @@ from typing import Any
 
 from churnwatch_simulator.baseline import DayContext
 from churnwatch_simulator.behaviours import live_day
-from churnwatch_simulator.emitter import Draft, DayWriter
+from churnwatch_simulator.emitter import DayWriter, Draft
 from churnwatch_simulator.plans import DEFAULT_FRACTIONS, Pattern, Plan, assign_patterns, make_plan
 from churnwatch_simulator.population import Customer, Staffing, build_customer
 
@@ -46,8 +46,9 @@ class SimulatedBank:
         self.config = config
         self.rng = random.Random(config.seed)
         if plans is None:
-            patterns = assign_patterns(rng=self.rng, customers=config.customers,
-                                       fractions=config.fractions)
+            patterns = assign_patterns(
+                rng=self.rng, customers=config.customers, fractions=config.fractions
+            )
             plans = [make_plan(rng=self.rng, pattern=p, days=config.days) for p in patterns]
         elif len(plans) != config.customers:
             raise ValueError("one plan per customer")
@@ -55,8 +56,12 @@ class SimulatedBank:
         start_date = config.start.date()
         self.customers: list[Customer] = [
             build_customer(
-                rng=self.rng, idx=i, customer_id=f"{config.customer_prefix}{i + 1:0{width}d}",
-                plan=plan, staffing=config.staffing, start=start_date,
+                rng=self.rng,
+                idx=i,
+                customer_id=f"{config.customer_prefix}{i + 1:0{width}d}",
+                plan=plan,
+                staffing=config.staffing,
+                start=start_date,
                 corporate_share=config.corporate_share,
             )
             for i, plan in enumerate(plans)
@@ -117,10 +122,17 @@ def _draft_order(draft: Draft) -> tuple[int, int, int]:
 
 def _introduce(w: DayWriter, c: Customer) -> None:
     """Start-of-run facts: profile, assignment and the products already held."""
-    w.emit("customer.profile", {
-        "segment": c.segment, "tier": c.tier, "branch_id": c.branch_id,
-        "customer_since": c.customer_since.isoformat(), "display_name": c.display_name,
-    }, second=0)
+    w.emit(
+        "customer.profile",
+        {
+            "segment": c.segment,
+            "tier": c.tier,
+            "branch_id": c.branch_id,
+            "customer_since": c.customer_since.isoformat(),
+            "display_name": c.display_name,
+        },
+        second=0,
+    )
     assigned = {"relationship_manager_id": c.manager_id}
     if c.wealth_advisor_id:
         assigned["wealth_advisor_id"] = c.wealth_advisor_id

@@ -51,30 +51,48 @@ def everyday(
     if repay and c.loan > 0 and ctx.loan_due:
         if c.demand < c.loan_installment:
             # Money comes in from the customer's account elsewhere to cover the instalment.
-            w.credit(c.loan_installment - c.demand + rng.randint(100, 2000) * FEN,
-                     category="interbank_transfer", channel="online", other_bank=True)
+            w.credit(
+                c.loan_installment - c.demand + rng.randint(100, 2000) * FEN,
+                category="interbank_transfer",
+                channel="online",
+                other_bank=True,
+            )
         w.repay_loan(c.loan_installment)
     if activity > 0:
         _occasional(w, c, ctx, activity=activity)
 
 
-def _retail_day(w: DayWriter, c: Customer, ctx: DayContext, *, activity: float, payroll: bool) -> None:
+def _retail_day(
+    w: DayWriter, c: Customer, ctx: DayContext, *, activity: float, payroll: bool
+) -> None:
     rng = w.rng
     if payroll and c.has_payroll and ctx.date.day == c.payday:
-        w.credit(int(c.salary * rng.uniform(0.97, 1.03)), category="payroll_credit", channel="batch")
+        w.credit(
+            int(c.salary * rng.uniform(0.97, 1.03)), category="payroll_credit", channel="batch"
+        )
     if not c.has_payroll and rng.random() < 0.08 * activity:
-        w.credit(int(c.salary * rng.uniform(0.2, 0.5)), category="interbank_transfer",
-                 channel="mobile", other_bank=True)
+        w.credit(
+            int(c.salary * rng.uniform(0.2, 0.5)),
+            category="interbank_transfer",
+            channel="mobile",
+            other_bank=True,
+        )
     if activity <= 0:
         return
     spend_p = c.spend_rate * activity
     while spend_p > 0 and rng.random() < spend_p:
         amount = min(int(c.spend_size * rng.uniform(0.2, 2.3)), c.demand * 3 // 10)
-        w.debit(amount, category="card_spend", channel=rng.choice(("pos", "pos", "mobile", "online")))
+        w.debit(
+            amount, category="card_spend", channel=rng.choice(("pos", "pos", "mobile", "online"))
+        )
         spend_p -= 0.6
     if rng.random() < 0.03 * activity:
-        w.debit(c.demand * rng.randint(2, 8) // 100, category="interbank_transfer",
-                channel="mobile", other_bank=True)
+        w.debit(
+            c.demand * rng.randint(2, 8) // 100,
+            category="interbank_transfer",
+            channel="mobile",
+            other_bank=True,
+        )
     if rng.random() < 0.02 * activity:
         w.debit(c.demand * rng.randint(1, 5) // 100, category="internal_transfer", channel="mobile")
     if rng.random() < 0.01 * activity:
@@ -90,17 +108,27 @@ def _corporate_day(
     for _ in range(3):
         if rng.random() < 0.35 * activity:
             other = rng.random() < 0.5
-            w.credit(int(c.spend_size * rng.uniform(0.5, 1.5)),
-                     category="interbank_transfer" if other else "agency_collection",
-                     channel="online" if other else "batch", other_bank=other)
+            w.credit(
+                int(c.spend_size * rng.uniform(0.5, 1.5)),
+                category="interbank_transfer" if other else "agency_collection",
+                channel="online" if other else "batch",
+                other_bank=other,
+            )
     if rng.random() < 0.7 * activity:
         other = rng.random() < 0.5
         amount = min(int(c.spend_size * rng.uniform(0.5, 2.0)), c.demand // 5)
-        w.debit(amount, category="interbank_transfer" if other else "internal_transfer",
-                channel="online", other_bank=other)
+        w.debit(
+            amount,
+            category="interbank_transfer" if other else "internal_transfer",
+            channel="online",
+            other_bank=other,
+        )
     if rng.random() < 0.02 * activity:
-        w.debit(min(int(c.spend_size * rng.uniform(0.5, 1.5)), c.demand // 5),
-                category="international_settlement", channel="branch")
+        w.debit(
+            min(int(c.spend_size * rng.uniform(0.5, 1.5)), c.demand // 5),
+            category="international_settlement",
+            channel="branch",
+        )
 
 
 def _occasional(w: DayWriter, c: Customer, ctx: DayContext, *, activity: float) -> None:
@@ -116,8 +144,13 @@ def _occasional(w: DayWriter, c: Customer, ctx: DayContext, *, activity: float) 
             c.investment -= amount
             w.credit(amount, category="investment_redeem", channel="mobile")
         if rng.random() < 1 / 40:
-            w.emit("contact.logged", {"manager_id": c.manager_id,
-                                      "kind": rng.choice(("call", "visit", "meeting", "message"))})
+            w.emit(
+                "contact.logged",
+                {
+                    "manager_id": c.manager_id,
+                    "kind": rng.choice(("call", "visit", "meeting", "message")),
+                },
+            )
     if rng.random() < 0.002 * activity:
         missing = [p for p in OPTIONAL_PRODUCTS if p not in c.products]
         if missing:
@@ -133,7 +166,15 @@ def disburse_loan(w: DayWriter, c: Customer, ctx: DayContext, *, amount: int) ->
     c.loan_installment = max(100 * FEN, amount // 60)
     w.emit("account.opened", {"product_kind": "loan", "currency": CURRENCY}, account_id=c.loan_id)
     maturity = (ctx.date + timedelta(days=5 * 365)).isoformat()
-    w.emit("loan.disbursed", {"loan_id": c.loan_id, "amount": fmt(amount), "currency": CURRENCY,
-                              "maturity_date": maturity}, account_id=c.loan_id)
+    w.emit(
+        "loan.disbursed",
+        {
+            "loan_id": c.loan_id,
+            "amount": fmt(amount),
+            "currency": CURRENCY,
+            "maturity_date": maturity,
+        },
+        account_id=c.loan_id,
+    )
     w.subscribe("loan")
     w.credit(amount, category="internal_transfer", channel="branch")

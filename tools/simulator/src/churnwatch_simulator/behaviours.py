@@ -9,10 +9,26 @@ from churnwatch_simulator.population import FEN, Customer
 
 # Products a drifting customer gives up first; the core account goes last (with the relationship).
 ATTRITION_ORDER = (
-    "wealth_product", "fund", "treasury_bond", "securities_link", "insurance", "credit_card",
-    "time_deposit", "payroll_agency", "mobile_banking", "online_banking", "loan", "debit_card",
+    "wealth_product",
+    "fund",
+    "treasury_bond",
+    "securities_link",
+    "insurance",
+    "credit_card",
+    "time_deposit",
+    "payroll_agency",
+    "mobile_banking",
+    "online_banking",
+    "loan",
+    "debit_card",
 )
-COMPLAINT_CATEGORIES = ("fees", "service_delay", "staff_attitude", "wealth_product_loss", "app_outage")
+COMPLAINT_CATEGORIES = (
+    "fees",
+    "service_delay",
+    "staff_attitude",
+    "wealth_product_loss",
+    "app_outage",
+)
 # Five-category classification by days past due.
 CLASSIFICATION_BY_DPD = ((180, "doubtful"), (90, "substandard"), (30, "special_mention"))
 SLIDE_TARGET = 4_500_000 * FEN
@@ -26,7 +42,9 @@ def live_day(w: DayWriter, c: Customer, ctx: DayContext) -> None:
         exit_relationship(w, c, ctx)
         return
     pattern = plan.pattern
-    if pattern is Pattern.NORMAL or plan.drift_start is None and pattern is not Pattern.NOISY_LOYAL:
+    if pattern is Pattern.NORMAL or (
+        plan.drift_start is None and pattern is not Pattern.NOISY_LOYAL
+    ):
         everyday(w, c, ctx)
         return
     if pattern is Pattern.NOISY_LOYAL:
@@ -59,29 +77,43 @@ def live_day(w: DayWriter, c: Customer, ctx: DayContext) -> None:
         _credit_deterioration(w, c, ctx, since=since)
 
 
-def _interbank_outflow(w: DayWriter, c: Customer, ctx: DayContext, *, since: int, span: int) -> None:
+def _interbank_outflow(
+    w: DayWriter, c: Customer, ctx: DayContext, *, since: int, span: int
+) -> None:
     rng = w.rng
     everyday(w, c, ctx, activity=0.7)
     if since == span // 2:
         _consolidate(w, c)
     if ctx.day == c.plan.marks.get("big_outflow_day"):
         # Rounded up so the transfer really is at least the drawn share of the balance.
-        w.debit(-(-c.demand * rng.randint(60, 90) // 100), category="interbank_transfer",
-                channel="online", other_bank=True)
+        w.debit(
+            -(-c.demand * rng.randint(60, 90) // 100),
+            category="interbank_transfer",
+            channel="online",
+            other_bank=True,
+        )
     elif since % 6 == 0:
-        w.debit(c.demand * rng.randint(10, 25) // 100, category="interbank_transfer",
-                channel=rng.choice(("online", "mobile")), other_bank=True)
+        w.debit(
+            c.demand * rng.randint(10, 25) // 100,
+            category="interbank_transfer",
+            channel=rng.choice(("online", "mobile")),
+            other_bank=True,
+        )
 
 
 def _product_attrition(
     w: DayWriter, c: Customer, ctx: DayContext, *, since: int, span: int, progress: float
 ) -> None:
     everyday(w, c, ctx, activity=max(0.3, 1.0 - 0.6 * progress))
-    cancellable = [p for p in ATTRITION_ORDER if p in c.products and p not in ("debit_card", "loan")]
+    cancellable = [
+        p for p in ATTRITION_ORDER if p in c.products and p not in ("debit_card", "loan")
+    ]
     every = max(1, span // (len(c.products) + 1))
     if cancellable and since % every == 0:
         product = cancellable[0]
-        w.cancel(product, reason=w.rng.choice(("better offer elsewhere", "no longer needed", "fees")))
+        w.cancel(
+            product, reason=w.rng.choice(("better offer elsewhere", "no longer needed", "fees"))
+        )
         if product in ("wealth_product", "fund") and c.investment > 0:
             amount, c.investment = c.investment, 0
             w.credit(amount, category="investment_redeem", channel="mobile")
@@ -96,21 +128,30 @@ def _complaint_silence(w: DayWriter, c: Customer, ctx: DayContext, *, since: int
     if since == 0:
         c.complaints += 1
         everyday(w, c, ctx, activity=0.5)
-        w.emit("complaint.filed", {
-            "complaint_id": f"{c.customer_id}-CMP{c.complaints}",
-            "category": rng.choice(COMPLAINT_CATEGORIES),
-            "severity": rng.choice(("medium", "high", "high")),
-            "channel": rng.choice(("branch", "online", "mobile")),
-        })
+        w.emit(
+            "complaint.filed",
+            {
+                "complaint_id": f"{c.customer_id}-CMP{c.complaints}",
+                "category": rng.choice(COMPLAINT_CATEGORIES),
+                "severity": rng.choice(("medium", "high", "high")),
+                "channel": rng.choice(("branch", "online", "mobile")),
+            },
+        )
         return
     if since == 5 and rng.random() < 0.6:
-        w.emit("complaint.resolved", {"complaint_id": f"{c.customer_id}-CMP{c.complaints}",
-                                      "outcome": "unsatisfied"})
+        w.emit(
+            "complaint.resolved",
+            {"complaint_id": f"{c.customer_id}-CMP{c.complaints}", "outcome": "unsatisfied"},
+        )
     # Silence: the customer stops using the bank; money drains slowly to another bank.
     everyday(w, c, ctx, activity=0.03)
     if since % 10 == 0:
-        w.debit(c.demand * rng.randint(10, 20) // 100, category="interbank_transfer",
-                channel="online", other_bank=True)
+        w.debit(
+            c.demand * rng.randint(10, 20) // 100,
+            category="interbank_transfer",
+            channel="online",
+            other_bank=True,
+        )
 
 
 def _private_banking_slide(
@@ -135,8 +176,12 @@ def _private_banking_slide(
         amount = min(shortfall, c.time_deposit)
         c.time_deposit -= amount
         w.credit(amount, category="internal_transfer", channel="branch")
-    w.debit(min(step, c.demand * 2 // 5), category="interbank_transfer", channel="online",
-            other_bank=True)
+    w.debit(
+        min(step, c.demand * 2 // 5),
+        category="interbank_transfer",
+        channel="online",
+        other_bank=True,
+    )
 
 
 def _credit_deterioration(w: DayWriter, c: Customer, ctx: DayContext, *, since: int) -> None:
@@ -147,21 +192,41 @@ def _credit_deterioration(w: DayWriter, c: Customer, ctx: DayContext, *, since: 
     if since > 0 and since % 7 == 0:
         missed = since // 30 + 1
         overdue = min(c.loan, missed * c.loan_installment)
-        w.emit("loan.overdue", {
-            "loan_id": c.loan_id, "days_past_due": since, "overdue_amount": fmt(overdue),
-            "currency": CURRENCY, "penalty_interest": fmt(overdue * since // 2000),
-        }, account_id=c.loan_id)
+        w.emit(
+            "loan.overdue",
+            {
+                "loan_id": c.loan_id,
+                "days_past_due": since,
+                "overdue_amount": fmt(overdue),
+                "currency": CURRENCY,
+                "penalty_interest": fmt(overdue * since // 2000),
+            },
+            account_id=c.loan_id,
+        )
     for threshold, grade in CLASSIFICATION_BY_DPD:
         if since >= threshold:
             if c.classification != grade:
                 c.classification = grade
-                w.emit("loan.classified", {"loan_id": c.loan_id, "classification": grade,
-                                           "balance": fmt(c.loan), "currency": CURRENCY},
-                       account_id=c.loan_id)
+                w.emit(
+                    "loan.classified",
+                    {
+                        "loan_id": c.loan_id,
+                        "classification": grade,
+                        "balance": fmt(c.loan),
+                        "currency": CURRENCY,
+                    },
+                    account_id=c.loan_id,
+                )
             break
     if ctx.loan_due and rng.random() < 0.5:
-        w.emit("payment.bounced", {"amount": fmt(c.loan_installment), "currency": CURRENCY,
-                                   "reason": "insufficient funds"})
+        w.emit(
+            "payment.bounced",
+            {
+                "amount": fmt(c.loan_installment),
+                "currency": CURRENCY,
+                "reason": "insufficient funds",
+            },
+        )
 
 
 def _noisy_loyal(w: DayWriter, c: Customer, ctx: DayContext) -> None:
@@ -172,7 +237,9 @@ def _noisy_loyal(w: DayWriter, c: Customer, ctx: DayContext) -> None:
     everyday(w, c, ctx, activity=0.0 if on_holiday else 1.0)
     if d == marks["bonus_day"]:
         if c.segment == "corporate":
-            w.credit(c.spend_size * rng.randint(8, 15), category="agency_collection", channel="batch")
+            w.credit(
+                c.spend_size * rng.randint(8, 15), category="agency_collection", channel="batch"
+            )
         else:
             w.credit(c.salary * rng.randint(2, 5), category="payroll_credit", channel="batch")
     if d == marks["purchase_day"] and not on_holiday:
@@ -180,8 +247,12 @@ def _noisy_loyal(w: DayWriter, c: Customer, ctx: DayContext) -> None:
         if c.segment == "retail" and rng.random() < 0.5:
             w.debit(c.demand * share // 100, category="card_spend", channel="pos")
         else:
-            w.debit(c.demand * share // 100, category="interbank_transfer", channel="online",
-                    other_bank=True)
+            w.debit(
+                c.demand * share // 100,
+                category="interbank_transfer",
+                channel="online",
+                other_bank=True,
+            )
 
 
 def _consolidate(w: DayWriter, c: Customer) -> None:

@@ -30,7 +30,7 @@ def fmt(fen: int) -> str:
 class DayWriter:
     """Writes one customer's events for one day, keeping balances and time order consistent."""
 
-    __slots__ = ("rng", "out", "c", "sec", "seq")
+    __slots__ = ("c", "out", "rng", "sec", "seq")
 
     def __init__(self, *, rng: random.Random, out: list[Draft]) -> None:
         self.rng = rng
@@ -43,7 +43,9 @@ class DayWriter:
         """Start writing for ``customer``; activity begins at a random morning second."""
         self.c = customer
         self.seq = 0
-        self.sec = second if second is not None else FIRST_ACTIVITY_SECOND + self.rng.randrange(7200)
+        self.sec = (
+            second if second is not None else FIRST_ACTIVITY_SECOND + self.rng.randrange(7200)
+        )
 
     def _tick(self) -> int:
         self.sec = min(self.sec + self.rng.randrange(60, 3600), LAST_ACTIVITY_SECOND)
@@ -90,9 +92,7 @@ class DayWriter:
         self.c.demand += amount
         self._transaction("credit", amount, category, channel, other_bank)
 
-    def debit(
-        self, amount: int, *, category: str, channel: str, other_bank: bool = False
-    ) -> int:
+    def debit(self, amount: int, *, category: str, channel: str, other_bank: bool = False) -> int:
         """Money out of the demand account, clipped to the balance; returns the amount moved."""
         assert self.c is not None
         amount = min(amount, self.c.demand)
@@ -108,20 +108,43 @@ class DayWriter:
         assert c is not None
         cid = c.customer_id
         balances = [
-            {"account_id": f"{cid}-D", "product_kind": "demand", "balance": fmt(c.demand),
-             "currency": CURRENCY}
+            {
+                "account_id": f"{cid}-D",
+                "product_kind": "demand",
+                "balance": fmt(c.demand),
+                "currency": CURRENCY,
+            }
         ]
         if "time_deposit" in c.had_accounts:
-            balances.append({"account_id": f"{cid}-T", "product_kind": "time_deposit",
-                             "balance": fmt(c.time_deposit), "currency": CURRENCY})
+            balances.append(
+                {
+                    "account_id": f"{cid}-T",
+                    "product_kind": "time_deposit",
+                    "balance": fmt(c.time_deposit),
+                    "currency": CURRENCY,
+                }
+            )
         if "investment" in c.had_accounts:
-            balances.append({"account_id": f"{cid}-I", "product_kind": "investment",
-                             "balance": fmt(c.investment), "currency": CURRENCY})
+            balances.append(
+                {
+                    "account_id": f"{cid}-I",
+                    "product_kind": "investment",
+                    "balance": fmt(c.investment),
+                    "currency": CURRENCY,
+                }
+            )
         if "loan" in c.had_accounts:
-            balances.append({"account_id": c.loan_id, "product_kind": "loan",
-                             "balance": fmt(c.loan), "currency": CURRENCY})
-        self.emit("balance.snapshot", {"as_of": as_of, "balances": balances},
-                  second=SNAPSHOT_SECOND)
+            balances.append(
+                {
+                    "account_id": c.loan_id,
+                    "product_kind": "loan",
+                    "balance": fmt(c.loan),
+                    "currency": CURRENCY,
+                }
+            )
+        self.emit(
+            "balance.snapshot", {"as_of": as_of, "balances": balances}, second=SNAPSHOT_SECOND
+        )
 
     def subscribe(self, product: str) -> None:
         """product.subscribed, and remember it."""
@@ -146,8 +169,11 @@ class DayWriter:
         assert c is not None
         suffix = {"demand": "D", "time_deposit": "T", "investment": "I", "loan": "L1"}[kind]
         c.had_accounts.discard(kind)
-        self.emit("account.closed", {"product_kind": kind, "reason": reason},
-                  account_id=f"{c.customer_id}-{suffix}")
+        self.emit(
+            "account.closed",
+            {"product_kind": kind, "reason": reason},
+            account_id=f"{c.customer_id}-{suffix}",
+        )
 
     def repay_loan(self, amount: int, *, from_demand: bool = True) -> None:
         """Loan instalment: the debit on the demand account and loan.repaid."""
@@ -161,5 +187,13 @@ class DayWriter:
             if amount <= 0:
                 return
         c.loan -= amount
-        self.emit("loan.repaid", {"loan_id": c.loan_id, "amount": fmt(amount), "currency": CURRENCY,
-                                  "outstanding_after": fmt(c.loan)}, account_id=c.loan_id)
+        self.emit(
+            "loan.repaid",
+            {
+                "loan_id": c.loan_id,
+                "amount": fmt(amount),
+                "currency": CURRENCY,
+                "outstanding_after": fmt(c.loan),
+            },
+            account_id=c.loan_id,
+        )

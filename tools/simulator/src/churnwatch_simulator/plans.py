@@ -109,5 +109,7 @@ def make_plan(*, rng: random.Random, pattern: Pattern, days: int) -> Plan:
         return plan
     plan.churn_day = min(plan.drift_start + duration, days - 1)
     if pattern is Pattern.INTERBANK_OUTFLOW:
-        plan.marks["big_outflow_day"] = max(plan.drift_start + 1, plan.churn_day - rng.randint(1, 5))
+        plan.marks["big_outflow_day"] = max(
+            plan.drift_start + 1, plan.churn_day - rng.randint(1, 5)
+        )
     return plan

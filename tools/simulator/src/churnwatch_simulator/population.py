@@ -117,19 +117,25 @@ class Customer:
         }
 
 
-def _pick_tier(rng: random.Random, table: tuple[tuple[str, float, int, int], ...]) -> tuple[str, int]:
+def _pick_tier(
+    rng: random.Random, table: tuple[tuple[str, float, int, int], ...]
+) -> tuple[str, int]:
     roll = rng.random()
-    for tier, share, low, high in table:
-        roll -= share
+    row = table[-1]
+    for row in table:
+        roll -= row[1]
         if roll <= 0:
             break
+    tier, _share, low, high = row
     return tier, rng.randint(low, high) * FEN
 
 
 def _name(rng: random.Random, segment: str) -> str:
     if segment == "corporate":
         return f"{rng.choice(CITIES)}{rng.choice(TRADES)}有限公司"
-    return rng.choice(SURNAMES) + rng.choice(GIVEN) + (rng.choice(GIVEN) if rng.random() < 0.6 else "")
+    return (
+        rng.choice(SURNAMES) + rng.choice(GIVEN) + (rng.choice(GIVEN) if rng.random() < 0.6 else "")
+    )
 
 
 def build_customer(
@@ -164,7 +170,7 @@ def build_customer(
         demand_share = rng.uniform(0.35, 0.8)
     demand = int(assets * demand_share)
     rest = assets - demand
-    wealthy = tier not in ("mass",)
+    wealthy = tier != "mass"
     investment = int(rest * rng.uniform(0.3, 0.7)) if wealthy else 0
     time_deposit = rest - investment
 
@@ -201,7 +207,9 @@ def build_customer(
 
     needs_loan = pattern is Pattern.CREDIT_DETERIORATION
     if needs_loan or rng.random() < (0.5 if corporate else 0.25):
-        c.loan = int(assets * rng.uniform(0.5, 3.0)) if corporate else rng.randint(50_000, 800_000) * FEN
+        c.loan = (
+            int(assets * rng.uniform(0.5, 3.0)) if corporate else rng.randint(50_000, 800_000) * FEN
+        )
         c.loan_installment = max(100 * FEN, c.loan // rng.randint(36, 240))
 
     c.products = _products(rng=rng, c=c, many=pattern is Pattern.PRODUCT_ATTRITION)
@@ -226,9 +234,18 @@ def _products(*, rng: random.Random, c: Customer, many: bool) -> list[str]:
         products.append("wealth_product" if corporate or rng.random() < 0.5 else "fund")
     if c.loan:
         products.append("loan")
-    optional = ["wealth_product"] if corporate else [
-        "online_banking", "credit_card", "insurance", "treasury_bond", "securities_link", "fund",
-    ]
+    optional = (
+        ["wealth_product"]
+        if corporate
+        else [
+            "online_banking",
+            "credit_card",
+            "insurance",
+            "treasury_bond",
+            "securities_link",
+            "fund",
+        ]
+    )
     for product in optional:
         if product not in products and (many or rng.random() < 0.25):
             products.append(product)

@@ -33,8 +33,10 @@ class Tally:
     def line(self, *, elapsed: float) -> str:
         """One progress line for stderr."""
         rate = self.sent / elapsed if elapsed > 0 else 0.0
-        return (f"sent {self.sent} events ({rate:,.0f}/s): accepted {self.accepted}, "
-                f"duplicate {self.duplicate}, rejected {self.rejected}, retries {self.retries}")
+        return (
+            f"sent {self.sent} events ({rate:,.0f}/s): accepted {self.accepted}, "
+            f"duplicate {self.duplicate}, rejected {self.rejected}, retries {self.retries}"
+        )
 
 
 class Sink(Protocol):
@@ -90,8 +92,9 @@ class IngestSink:
         waited = 0.0
         while pending:
             try:
-                response = await self._client.post(self._url, content=b"\n".join(pending),
-                                                   headers=self._headers)
+                response = await self._client.post(
+                    self._url, content=b"\n".join(pending), headers=self._headers
+                )
             except httpx.TransportError as exc:
                 delay = self._default_retry_after
                 reason = f"ingest unreachable: {exc!r}"
@@ -133,7 +136,11 @@ class IngestSink:
             return pending
         self._count({k: body.get(k, 0) for k in ("accepted", "duplicate", "rejected")})
         self.tally.sent += sum(1 for r in results if r.get("status") != "unavailable")
-        return [line for line, r in zip(pending, results) if r.get("status") == "unavailable"]
+        return [
+            line
+            for line, r in zip(pending, results, strict=False)
+            if r.get("status") == "unavailable"
+        ]
 
     async def close(self) -> None:
         if self._owns_client:
@@ -158,7 +165,10 @@ class KafkaSink:
         self.topic = EVENTS.name(namespace)
         self._producer_name = producer_name
         self._producer = AIOKafkaProducer(
-            bootstrap_servers=bootstrap, acks="all", enable_idempotence=True, linger_ms=5,
+            bootstrap_servers=bootstrap,
+            acks="all",
+            enable_idempotence=True,
+            linger_ms=5,
             max_batch_size=256 * 1024,
         )
         self._started = False
@@ -173,10 +183,14 @@ class KafkaSink:
             obj = orjson.loads(raw)
             obj.setdefault("producer", self._producer_name)
             event = parse_event_obj(obj)
-            futures.append(await self._producer.send(
-                self.topic, key=event.customer_id.encode(), value=encode_event(event),
-                headers=[(HEADER_EVENT_TYPE, event.event_type.encode()), producer_header],
-            ))
+            futures.append(
+                await self._producer.send(
+                    self.topic,
+                    key=event.customer_id.encode(),
+                    value=encode_event(event),
+                    headers=[(HEADER_EVENT_TYPE, event.event_type.encode()), producer_header],
+                )
+            )
         await asyncio.gather(*futures)
         self.tally.sent += len(events)
         self.tally.accepted += len(events)
@@ -199,7 +213,6 @@ async def pump(
     started = time.monotonic()
     last_report = started
     batch: list[bytes] = []
-    queued = 0
     if rate is not None and rate > 0:
         batch_size = max(1, min(batch_size, int(rate)))
 
@@ -212,9 +225,8 @@ async def pump(
             print(sink.tally.line(elapsed=now - started), file=stream, flush=True)
             last_report = now
 
-    for line in lines:
+    for queued, line in enumerate(lines, start=1):
         batch.append(line)
-        queued += 1
         if len(batch) >= batch_size:
             await flush()
             if rate:

@@ -18,22 +18,29 @@ def ground_truth(*, bank: SimulatedBank) -> dict[str, Any]:
     for c in bank.customers:
         plan = c.plan
         churn_date = bank.day_date(c.closed_day).isoformat() if c.closed_day is not None else None
-        drift = bank.day_date(plan.drift_start).isoformat() if plan.drift_start is not None else None
+        drift = (
+            bank.day_date(plan.drift_start).isoformat() if plan.drift_start is not None else None
+        )
         if drift is not None and plan.drift_start is not None and plan.drift_start >= cfg.days:
             drift = None
-        customers.append({
-            "customer_id": c.customer_id,
-            "pattern": plan.pattern.value,
-            "churns": c.closed_day is not None,
-            "churn_date": churn_date,
-            "drift_start_date": drift,
-            "credit_risk": plan.pattern is Pattern.CREDIT_DETERIORATION,
-            "segment": c.segment,
-            "tier": c.tier,
-            "relationship_manager_id": c.manager_id,
-            "marks": {k: bank.day_date(v).isoformat() for k, v in sorted(plan.marks.items())
-                      if k != "slide_step"},
-        })
+        customers.append(
+            {
+                "customer_id": c.customer_id,
+                "pattern": plan.pattern.value,
+                "churns": c.closed_day is not None,
+                "churn_date": churn_date,
+                "drift_start_date": drift,
+                "credit_risk": plan.pattern is Pattern.CREDIT_DETERIORATION,
+                "segment": c.segment,
+                "tier": c.tier,
+                "relationship_manager_id": c.manager_id,
+                "marks": {
+                    k: bank.day_date(v).isoformat()
+                    for k, v in sorted(plan.marks.items())
+                    if k != "slide_step"
+                },
+            }
+        )
     counts: dict[str, int] = {}
     for row in customers:
         counts[row["pattern"]] = counts.get(row["pattern"], 0) + 1
@@ -47,8 +54,8 @@ def ground_truth(*, bank: SimulatedBank) -> dict[str, Any]:
         "churn_patterns": sorted(p.value for p in CHURN_PATTERNS),
         "pattern_counts": dict(sorted(counts.items())),
         "expected_pattern_counts": {
-            p.value: n for p, n in pattern_counts(customers=cfg.customers,
-                                                  fractions=cfg.fractions).items()
+            p.value: n
+            for p, n in pattern_counts(customers=cfg.customers, fractions=cfg.fractions).items()
         },
         "labels": customers,
     }

@@ -77,7 +77,9 @@ async def get_alert(
             session, principal=principal, alert_id=alert_id, now=_now(request)
         )
     except service.AlertNotFound as exc:
-        raise HTTPException(status.HTTP_404_NOT_FOUND, detail=f"alert {alert_id} not found") from exc
+        raise HTTPException(
+            status.HTTP_404_NOT_FOUND, detail=f"alert {alert_id} not found"
+        ) from exc
 
 
 async def _act(coro):  # type: ignore[no-untyped-def]
@@ -100,8 +102,11 @@ async def ack(
     """Acknowledge the alert (stops escalation)."""
     return await _act(
         service.acknowledge(
-            session, principal=principal, alert_id=alert_id,
-            note=body.note if body else None, now=_now(request),
+            session,
+            principal=principal,
+            alert_id=alert_id,
+            note=body.note if body else None,
+            now=_now(request),
         )
     )
 
@@ -117,7 +122,11 @@ async def snooze(
     """Snooze until a time; the alert reopens then."""
     return await _act(
         service.snooze(
-            session, principal=principal, alert_id=alert_id, until=body.until, note=body.note,
+            session,
+            principal=principal,
+            alert_id=alert_id,
+            until=body.until,
+            note=body.note,
             now=_now(request),
         )
     )
@@ -134,7 +143,11 @@ async def resolve(
     """Resolve with an outcome and a note."""
     return await _act(
         service.resolve(
-            session, principal=principal, alert_id=alert_id, outcome=body.outcome, note=body.note,
+            session,
+            principal=principal,
+            alert_id=alert_id,
+            outcome=body.outcome,
+            note=body.note,
             now=_now(request),
         )
     )

@@ -31,9 +31,7 @@ def sla_deadline(
     return now + timedelta(seconds=seconds) if seconds else None
 
 
-def critical_copies(
-    *, assignment: Assignment | None, managers: dict[str, Manager]
-) -> list[str]:
+def critical_copies(*, assignment: Assignment | None, managers: dict[str, Manager]) -> list[str]:
     """Critical alerts also reach the wealth advisor and the relationship manager's team lead."""
     if assignment is None:
         return []
@@ -44,7 +42,9 @@ def critical_copies(
     return [c for c in copies if c]
 
 
-def _row(alert: Alert, *, target: str, now: datetime, sla_seconds: dict[Severity, int]) -> dict[str, Any]:
+def _row(
+    alert: Alert, *, target: str, now: datetime, sla_seconds: dict[Severity, int]
+) -> dict[str, Any]:
     return {
         "id": alert.alert_id,
         "customer_id": alert.customer_id,
@@ -62,7 +62,9 @@ def _row(alert: Alert, *, target: str, now: datetime, sla_seconds: dict[Severity
         "received_at": now,
         "updated_at": now,
         "escalation_level": 0,
-        "escalate_at": sla_deadline(severity=alert.severity.value, now=now, sla_seconds=sla_seconds),
+        "escalate_at": sla_deadline(
+            severity=alert.severity.value, now=now, sla_seconds=sla_seconds
+        ),
         "acknowledged_at": None,
         "acknowledged_by": None,
         "snoozed_until": None,
@@ -139,8 +141,12 @@ async def store_alerts(
     await outbox.enqueue_many(
         session,
         items=[
-            outbox.Outgoing(alert=records[a.alert_id], recipients=recipients[a.alert_id],
-                            event="alert.new", key=f"new:{a.alert_id}")
+            outbox.Outgoing(
+                alert=records[a.alert_id],
+                recipients=recipients[a.alert_id],
+                event="alert.new",
+                key=f"new:{a.alert_id}",
+            )
             for a in new
         ],
         managers=managers,

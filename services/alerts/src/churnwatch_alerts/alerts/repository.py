@@ -24,7 +24,9 @@ class AlertFilters:
     assigned_to: str | None = None
 
 
-def _filtered(stmt: Select[Any], *, scope: ColumnElement[bool], filters: AlertFilters) -> Select[Any]:
+def _filtered(
+    stmt: Select[Any], *, scope: ColumnElement[bool], filters: AlertFilters
+) -> Select[Any]:
     stmt = stmt.where(scope)
     if filters.status:
         stmt = stmt.where(AlertRecord.status.in_(filters.status))

@@ -81,7 +81,12 @@ async def get_alert(
 
 
 def _audit_change(
-    session: AsyncSession, *, principal: Principal, alert: AlertRecord, action: str, now: datetime,
+    session: AsyncSession,
+    *,
+    principal: Principal,
+    alert: AlertRecord,
+    action: str,
+    now: datetime,
     detail: dict[str, object],
 ) -> None:
     record(
@@ -113,7 +118,11 @@ async def acknowledge(
             alert.note = note
         alert.updated_at = now
         _audit_change(
-            session, principal=principal, alert=alert, action="alert.ack", now=now,
+            session,
+            principal=principal,
+            alert=alert,
+            action="alert.ack",
+            now=now,
             detail={"from": previous},
         )
     return AlertOut.model_validate(alert)
@@ -142,7 +151,11 @@ async def snooze(
         alert.note = note
     alert.updated_at = now
     _audit_change(
-        session, principal=principal, alert=alert, action="alert.snooze", now=now,
+        session,
+        principal=principal,
+        alert=alert,
+        action="alert.snooze",
+        now=now,
         detail={"from": previous, "until": until.isoformat()},
     )
     return AlertOut.model_validate(alert)
@@ -171,7 +184,11 @@ async def resolve(
     alert.snoozed_until = None
     alert.updated_at = now
     _audit_change(
-        session, principal=principal, alert=alert, action="alert.resolve", now=now,
+        session,
+        principal=principal,
+        alert=alert,
+        action="alert.resolve",
+        now=now,
         detail={"from": previous, "outcome": outcome.value},
     )
     return AlertOut.model_validate(alert)

@@ -22,7 +22,9 @@ class HandOverRequest(BaseModel):
     model_config = ConfigDict(extra="forbid")
 
     successor_id: str = Field(min_length=1, max_length=128)
-    customer_id: str | None = Field(default=None, description="one customer; omit with from_manager_id")
+    customer_id: str | None = Field(
+        default=None, description="one customer; omit with from_manager_id"
+    )
     from_manager_id: str | None = Field(default=None, description="all customers of this manager")
 
 
@@ -51,7 +53,10 @@ class ManagerIn(BaseModel):
 
 @router.put("/assignments/{customer_id}", status_code=status.HTTP_204_NO_CONTENT)
 async def put_assignment(
-    customer_id: str, body: CustomerAssigned, request: Request, session: SessionDep,
+    customer_id: str,
+    body: CustomerAssigned,
+    request: Request,
+    session: SessionDep,
     principal: AdminPrincipal,
 ) -> None:
     """Set a customer's "1+1+N" team (admin); open alerts follow the relationship manager."""
@@ -63,12 +68,17 @@ async def put_assignment(
 
 @router.put("/managers/{manager_id}", status_code=status.HTTP_204_NO_CONTENT)
 async def put_manager(
-    manager_id: str, body: ManagerIn, request: Request, session: SessionDep,
+    manager_id: str,
+    body: ManagerIn,
+    request: Request,
+    session: SessionDep,
     principal: AdminPrincipal,
 ) -> None:
     """Create or update a manager: role, team, branch, supervisor, channels, optional password."""
     if body.id != manager_id:
-        raise HTTPException(status.HTTP_422_UNPROCESSABLE_ENTITY, detail="body.id must match the path")
+        raise HTTPException(
+            status.HTTP_422_UNPROCESSABLE_ENTITY, detail="body.id must match the path"
+        )
     manager = await session.get(Manager, manager_id) or Manager(id=manager_id)
     manager.role = body.role.value
     manager.team_id = body.team_id
@@ -83,7 +93,10 @@ async def put_manager(
         manager.password_hash = hash_password(password=body.password)
     session.add(manager)
     record(
-        session, actor=principal.id, action="manager.updated", at=request.app.state.clock.now(),
+        session,
+        actor=principal.id,
+        action="manager.updated",
+        at=request.app.state.clock.now(),
         detail={"manager_id": manager_id, "role": body.role.value},
     )
 
@@ -94,7 +107,9 @@ async def hand_over(
 ) -> HandOverResult:
     """Reassign one customer, or all customers of a manager, with their open alerts."""
     if principal.role not in (Role.ADMIN, Role.TEAM_LEAD, Role.BRANCH_HEAD):
-        raise HTTPException(status.HTTP_403_FORBIDDEN, detail="team lead, branch head or admin only")
+        raise HTTPException(
+            status.HTTP_403_FORBIDDEN, detail="team lead, branch head or admin only"
+        )
     if (body.customer_id is None) == (body.from_manager_id is None):
         raise HTTPException(
             status.HTTP_422_UNPROCESSABLE_ENTITY,
@@ -107,10 +122,15 @@ async def hand_over(
             Assignment.customer_id == body.customer_id, scope
         )
         if (await session.scalars(stmt)).first() is None:
-            raise HTTPException(status.HTTP_404_NOT_FOUND, detail=f"customer {body.customer_id} not found")
+            raise HTTPException(
+                status.HTTP_404_NOT_FOUND, detail=f"customer {body.customer_id} not found"
+            )
         moved = await service.hand_over_customer(
-            session, customer_id=body.customer_id, successor_id=body.successor_id,
-            actor=principal.id, now=now,
+            session,
+            customer_id=body.customer_id,
+            successor_id=body.successor_id,
+            actor=principal.id,
+            now=now,
         )
         return HandOverResult(customers=[body.customer_id], alerts_moved=moved)
     assert body.from_manager_id is not None
@@ -118,9 +138,14 @@ async def hand_over(
         Assignment.relationship_manager_id == body.from_manager_id, ~scope
     )
     if (await session.scalars(hidden)).first() is not None:
-        raise HTTPException(status.HTTP_404_NOT_FOUND, detail=f"manager {body.from_manager_id} not found")
+        raise HTTPException(
+            status.HTTP_404_NOT_FOUND, detail=f"manager {body.from_manager_id} not found"
+        )
     customers, moved = await service.hand_over_manager(
-        session, manager_id=body.from_manager_id, successor_id=body.successor_id,
-        actor=principal.id, now=now,
+        session,
+        manager_id=body.from_manager_id,
+        successor_id=body.successor_id,
+        actor=principal.id,
+        now=now,
     )
     return HandOverResult(customers=customers, alerts_moved=moved)

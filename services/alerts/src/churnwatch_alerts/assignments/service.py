@@ -23,7 +23,9 @@ async def _move_open_alerts(
     target = route_target(assignment=assignment)
     moving = [
         a
-        for a in await alerts_repo.open_alerts_of_customer(session, customer_id=assignment.customer_id)
+        for a in await alerts_repo.open_alerts_of_customer(
+            session, customer_id=assignment.customer_id
+        )
         if a.assigned_to != target
     ]
     for alert in moving:
@@ -40,8 +42,12 @@ async def _move_open_alerts(
             detail={"from": previous, "to": target, "reason": reason},
         )
         await outbox.enqueue(
-            session, alert=alert, recipients=[target], event="alert.handed_over",
-            key=f"handover:{alert.id}:{target}:{now.isoformat()}", now=now,
+            session,
+            alert=alert,
+            recipients=[target],
+            event="alert.handed_over",
+            key=f"handover:{alert.id}:{target}:{now.isoformat()}",
+            now=now,
         )
     return len(moving)
 
@@ -64,7 +70,12 @@ async def apply_assigned(
     row, is_new = await repository.get_or_new(session, customer_id=customer_id)
     if row.assigned_at is not None and occurred_at < row.assigned_at:
         return False
-    before = (row.relationship_manager_id, row.wealth_advisor_id, row.service_team_id, row.branch_id)
+    before = (
+        row.relationship_manager_id,
+        row.wealth_advisor_id,
+        row.service_team_id,
+        row.branch_id,
+    )
     row.relationship_manager_id = payload.relationship_manager_id
     row.wealth_advisor_id = payload.wealth_advisor_id
     row.service_team_id = payload.service_team_id
@@ -130,7 +141,9 @@ async def hand_over_customer(
         detail={"from": previous, "to": successor_id},
     )
     await session.flush()
-    return await _move_open_alerts(session, assignment=row, actor=actor, now=now, reason="hand-over")
+    return await _move_open_alerts(
+        session, assignment=row, actor=actor, now=now, reason="hand-over"
+    )
 
 
 async def hand_over_manager(
@@ -141,7 +154,8 @@ async def hand_over_manager(
     customers: list[str] = []
     # Customer locks before row locks, the order every intake transaction uses.
     await lock_customers(
-        session, customer_ids=await repository.customer_ids_of_manager(session, manager_id=manager_id)
+        session,
+        customer_ids=await repository.customer_ids_of_manager(session, manager_id=manager_id),
     )
     for row in await repository.customers_of_manager(session, manager_id=manager_id):
         customers.append(row.customer_id)

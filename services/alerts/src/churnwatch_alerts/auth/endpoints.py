@@ -74,5 +74,8 @@ async def login(body: LoginRequest, request: Request, session: SessionDep) -> To
 async def me(principal: CurrentPrincipal) -> MeResponse:
     """Who the bearer token belongs to."""
     return MeResponse(
-        id=principal.id, role=principal.role, team_id=principal.team_id, branch_id=principal.branch_id
+        id=principal.id,
+        role=principal.role,
+        team_id=principal.team_id,
+        branch_id=principal.branch_id,
     )

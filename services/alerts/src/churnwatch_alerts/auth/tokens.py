@@ -27,7 +27,12 @@ def mint_token(*, secret: str, sub: str, role: Role, now: datetime, ttl_seconds:
     """A signed token for ``sub`` valid for ``ttl_seconds`` from ``now``."""
     expires = now + timedelta(seconds=ttl_seconds)
     return jwt.encode(
-        {"sub": sub, "role": role.value, "iat": int(now.timestamp()), "exp": int(expires.timestamp())},
+        {
+            "sub": sub,
+            "role": role.value,
+            "iat": int(now.timestamp()),
+            "exp": int(expires.timestamp()),
+        },
         secret,
         algorithm=ALGORITHM,
     )

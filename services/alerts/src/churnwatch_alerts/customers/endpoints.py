@@ -42,7 +42,10 @@ async def customer_state(
     await _require_visible(session, principal=principal, customer_id=customer_id)
     state = await repository.get_state(session, customer_id=customer_id)
     record(
-        session, actor=principal.id, action="customer.state_read", customer_id=customer_id,
+        session,
+        actor=principal.id,
+        action="customer.state_read",
+        customer_id=customer_id,
         at=request.app.state.clock.now(),
     )
     return CustomerStateOut(
@@ -58,7 +61,10 @@ async def customer_alerts(
     await _require_visible(session, principal=principal, customer_id=customer_id)
     rows = await alerts_repo.history_of_customer(session, customer_id=customer_id)
     record(
-        session, actor=principal.id, action="customer.history_read", customer_id=customer_id,
+        session,
+        actor=principal.id,
+        action="customer.history_read",
+        customer_id=customer_id,
         at=request.app.state.clock.now(),
     )
     return [AlertOut.model_validate(r) for r in rows]

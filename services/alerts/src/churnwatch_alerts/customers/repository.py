@@ -17,7 +17,12 @@ async def get_state(session: AsyncSession, *, customer_id: str) -> CustomerState
 
 
 async def upsert_state(
-    session: AsyncSession, *, customer_id: str, as_of: datetime, snapshot: dict[str, Any], now: datetime
+    session: AsyncSession,
+    *,
+    customer_id: str,
+    as_of: datetime,
+    snapshot: dict[str, Any],
+    now: datetime,
 ) -> None:
     """Keep the newest snapshot by event time; an older one (a replay) changes nothing."""
     table = CustomerStateRecord.__table__
@@ -46,8 +51,11 @@ async def upsert_states(
     stmt = insert_for(session, table)
     stmt = stmt.on_conflict_do_update(
         index_elements=["customer_id"],
-        set_={"as_of": stmt.excluded.as_of, "snapshot": stmt.excluded.snapshot,
-              "updated_at": stmt.excluded.updated_at},
+        set_={
+            "as_of": stmt.excluded.as_of,
+            "snapshot": stmt.excluded.snapshot,
+            "updated_at": stmt.excluded.updated_at,
+        },
         where=table.c.as_of <= stmt.excluded.as_of,
     )
     # Executed for many rows: SQLAlchemy sends them as multi-row VALUES with one cached statement.

@@ -34,7 +34,9 @@ async def _branch_head(session: AsyncSession, *, branch_id: str | None) -> str |
         return None
     stmt = (
         select(Manager.id)
-        .where(Manager.role == Role.BRANCH_HEAD.value, Manager.branch_id == branch_id, Manager.active)
+        .where(
+            Manager.role == Role.BRANCH_HEAD.value, Manager.branch_id == branch_id, Manager.active
+        )
         .order_by(Manager.id)
     )
     return (await session.scalars(stmt)).first()
@@ -51,7 +53,9 @@ async def next_in_chain(session: AsyncSession, *, alert: AlertRecord) -> str | N
     if manager is not None and manager.role == Role.BRANCH_HEAD.value:
         return None
     assignment = await session.get(Assignment, alert.customer_id)
-    branch = (manager.branch_id if manager else None) or (assignment.branch_id if assignment else None)
+    branch = (manager.branch_id if manager else None) or (
+        assignment.branch_id if assignment else None
+    )
     head = await _branch_head(session, branch_id=branch)
     return head if head != holder else None
 
@@ -71,8 +75,14 @@ async def run_once(
             severity=alert.severity, now=now, sla_seconds=settings.sla_seconds
         )
         alert.updated_at = now
-        record(session, actor=SYSTEM_ESCALATION, action="alert.reopened", at=now,
-               customer_id=alert.customer_id, alert_id=alert.id)
+        record(
+            session,
+            actor=SYSTEM_ESCALATION,
+            action="alert.reopened",
+            at=now,
+            customer_id=alert.customer_id,
+            alert_id=alert.id,
+        )
         result.reopened += 1
     due = (
         select(AlertRecord)
@@ -87,9 +97,15 @@ async def run_once(
             target = await next_in_chain(session, alert=alert)
         if target is None:
             alert.escalate_at = None
-            record(session, actor=SYSTEM_ESCALATION, action="alert.escalation_exhausted", at=now,
-                   customer_id=alert.customer_id, alert_id=alert.id,
-                   detail={"level": alert.escalation_level})
+            record(
+                session,
+                actor=SYSTEM_ESCALATION,
+                action="alert.escalation_exhausted",
+                at=now,
+                customer_id=alert.customer_id,
+                alert_id=alert.id,
+                detail={"level": alert.escalation_level},
+            )
             result.exhausted += 1
             continue
         alert.escalation_level += 1
@@ -98,12 +114,22 @@ async def run_once(
             severity=alert.severity, now=now, sla_seconds=settings.sla_seconds
         )
         alert.updated_at = now
-        record(session, actor=SYSTEM_ESCALATION, action="alert.escalated", at=now,
-               customer_id=alert.customer_id, alert_id=alert.id,
-               detail={"to": target, "level": alert.escalation_level})
+        record(
+            session,
+            actor=SYSTEM_ESCALATION,
+            action="alert.escalated",
+            at=now,
+            customer_id=alert.customer_id,
+            alert_id=alert.id,
+            detail={"to": target, "level": alert.escalation_level},
+        )
         await outbox.enqueue(
-            session, alert=alert, recipients=[target], event="alert.escalated",
-            key=f"esc:{alert.id}:{alert.escalation_level}", now=now,
+            session,
+            alert=alert,
+            recipients=[target],
+            event="alert.escalated",
+            key=f"esc:{alert.id}:{alert.escalation_level}",
+            now=now,
         )
         ESCALATED.inc()
         result.escalated += 1
@@ -121,7 +147,11 @@ class EscalationScheduler:
     """Runs ``run_once`` every interval; a restart picks up deadlines from the database."""
 
     def __init__(
-        self, *, settings: AlertsSettings, sessionmaker: async_sessionmaker[AsyncSession], clock: Clock
+        self,
+        *,
+        settings: AlertsSettings,
+        sessionmaker: async_sessionmaker[AsyncSession],
+        clock: Clock,
     ) -> None:
         self.settings = settings
         self.sessionmaker = sessionmaker

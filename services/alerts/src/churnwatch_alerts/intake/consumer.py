@@ -155,12 +155,19 @@ class Intake:
 
         common = {"settings": settings, "sessionmaker": sessionmaker}
         self.alerts = TopicIntake(
-            name="alerts", topic_names=[self.topics.alerts],
-            group_id=settings.effective_group_id, apply=alerts, on_batch=stored, **common,
+            name="alerts",
+            topic_names=[self.topics.alerts],
+            group_id=settings.effective_group_id,
+            apply=alerts,
+            on_batch=stored,
+            **common,
         )
         self.context = TopicIntake(
-            name="context", topic_names=[self.topics.customer_state, self.topics.events],
-            group_id=settings.effective_context_group_id, apply=context, **common,
+            name="context",
+            topic_names=[self.topics.customer_state, self.topics.events],
+            group_id=settings.effective_context_group_id,
+            apply=context,
+            **common,
         )
 
     @property

@@ -159,8 +159,12 @@ async def apply_context(
     result = BatchResult()
     ordered = sorted(records, key=lambda r: (r.timestamp, r.partition, r.offset))
     events = _customer_events([r for r in ordered if r.topic == topics.events], result)
-    snapshots = await _newest_snapshots([r for r in records if r.topic == topics.customer_state], result)
-    result.skipped += sum(1 for r in records if r.topic not in (topics.events, topics.customer_state))
+    snapshots = await _newest_snapshots(
+        [r for r in records if r.topic == topics.customer_state], result
+    )
+    result.skipped += sum(
+        1 for r in records if r.topic not in (topics.events, topics.customer_state)
+    )
     # All customers' locks up front, in one sorted pass (see customers.locks).
     await lock_customers(session, customer_ids={e.customer_id for e in events})
     for event in events:
@@ -180,5 +184,5 @@ async def apply_context(
         result.assignments += 1
     rows = [(c, s.as_of, body) for c, (s, body) in snapshots.items()]
     for start in range(0, len(rows), YIELD_EVERY):
-        await upsert_states(session, rows=rows[start:start + YIELD_EVERY], now=now)
+        await upsert_states(session, rows=rows[start : start + YIELD_EVERY], now=now)
     return result

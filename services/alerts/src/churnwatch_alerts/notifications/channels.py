@@ -93,7 +93,12 @@ class EmailChannel:
     """Plain-text email over SMTP (aiosmtplib)."""
 
     def __init__(
-        self, *, host: str, port: int, sender: str, inbox_url: str | None = None,
+        self,
+        *,
+        host: str,
+        port: int,
+        sender: str,
+        inbox_url: str | None = None,
         timeout: float = 10.0,
     ) -> None:
         self.host = host
@@ -113,9 +118,7 @@ class EmailChannel:
         message["Message-ID"] = f"<churnwatch-{notification.id}@{self.sender.rpartition('@')[2]}>"
         message.set_content(messages.body(notification.payload, inbox_url=self.inbox_url))
         try:
-            await aiosmtplib.send(
-                message, hostname=self.host, port=self.port, timeout=self.timeout
-            )
+            await aiosmtplib.send(message, hostname=self.host, port=self.port, timeout=self.timeout)
         except (aiosmtplib.SMTPException, OSError) as exc:
             raise DeliveryError(f"{type(exc).__name__}: {exc}") from exc
         return None
@@ -134,7 +137,9 @@ def default_channels(settings: AlertsSettings) -> dict[str, Channel]:
     }
     if settings.smtp_host:
         channels["email"] = EmailChannel(
-            host=settings.smtp_host, port=settings.smtp_port, sender=settings.smtp_sender,
+            host=settings.smtp_host,
+            port=settings.smtp_port,
+            sender=settings.smtp_sender,
             inbox_url=settings.inbox_url,
         )
     return channels

@@ -121,7 +121,8 @@ async def build_digests(
         )
         for period in periods:
             in_period = [
-                (r, a) for r, a in items
+                (r, a)
+                for r, a in items
                 if period.start <= r.created_at < period.end
                 and not any(sibling(r, c) in sent for c in outbound)
             ]
@@ -190,4 +191,3 @@ class DigestScheduler:
         while True:
             await self.run_once()
             await asyncio.sleep(self.settings.digest_interval_seconds)
-

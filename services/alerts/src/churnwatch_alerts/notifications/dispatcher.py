@@ -80,8 +80,10 @@ class Dispatcher:
             notification.status = NotificationStatus.DEAD.value
             NOTIFICATION_DEAD.labels(channel=notification.channel).inc()
             log.warning(
-                "notification.dead", notification_id=notification.id,
-                channel=notification.channel, attempts=notification.attempts,
+                "notification.dead",
+                notification_id=notification.id,
+                channel=notification.channel,
+                attempts=notification.attempts,
             )
         else:
             notification.next_attempt_at = now + self.backoff(attempts=notification.attempts)

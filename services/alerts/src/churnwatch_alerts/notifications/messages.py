@@ -40,8 +40,10 @@ def _alert_lines(item: dict[str, Any]) -> list[str]:
     severity = str(item.get("severity", "")).upper()
     return [
         f"- {severity} p{item.get('priority')} {item.get('title')}",
-        f"  alert {item.get('alert_id')} · customer {item.get('customer_id')}"
-        + f" · rule {item.get('rule_id')}",
+        (
+            f"  alert {item.get('alert_id')} · customer {item.get('customer_id')}"
+            f" · rule {item.get('rule_id')}"
+        ),
     ]
 
 

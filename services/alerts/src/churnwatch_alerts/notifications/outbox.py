@@ -49,8 +49,9 @@ class Outgoing:
     key: str
 
 
-def _row(*, key: str, alert: AlertRecord, recipient: str, channel: str, event: str,
-         now: datetime) -> dict[str, Any]:
+def _row(
+    *, key: str, alert: AlertRecord, recipient: str, channel: str, event: str, now: datetime
+) -> dict[str, Any]:
     inbox = channel == INBOX
     return {
         "dedupe_key": f"{key}:{recipient}:{channel}",
@@ -87,8 +88,13 @@ async def enqueue_many(
     rows: list[dict[str, Any]] = []
     for item in items:
         for recipient in dict.fromkeys(r for r in item.recipients if r):
-            common = {"key": item.key, "alert": item.alert, "recipient": recipient,
-                      "event": item.event, "now": now}
+            common = {
+                "key": item.key,
+                "alert": item.alert,
+                "recipient": recipient,
+                "event": item.event,
+                "now": now,
+            }
             rows.append(_row(channel=INBOX, **common))
             manager = managers.get(recipient)
             if manager is None or goes_to_digest(alert=item.alert, manager=manager):

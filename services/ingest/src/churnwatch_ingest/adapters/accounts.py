@@ -18,13 +18,13 @@ from typing import Any
 import orjson
 from aiokafka import AIOKafkaConsumer, AIOKafkaProducer
 from aiokafka.structs import TopicPartition
-from churnwatch_shared.events import BalanceSnapshotEvent, Event, EventType
-from churnwatch_shared.money import Identifier
-from churnwatch_shared.topics import ACCOUNT_OWNERS
 from fastapi import APIRouter, Depends, HTTPException
 from pydantic import BaseModel, ConfigDict
 
 from churnwatch_ingest.partitioning import KeyPartitioner
+from churnwatch_shared.events import BalanceSnapshotEvent, Event, EventType
+from churnwatch_shared.money import Identifier
+from churnwatch_shared.topics import ACCOUNT_OWNERS
 
 _BALANCE_SNAPSHOT = EventType.BALANCE_SNAPSHOT.value
 
@@ -225,7 +225,9 @@ def build_accounts_router(
     producer_dep = Depends(producer_dependency)
 
     @router.put("/{account_id}/owner", response_model=OwnerView)
-    async def put_owner(account_id: Identifier, body: OwnerBody, producer: Any = producer_dep) -> OwnerView:
+    async def put_owner(
+        account_id: Identifier, body: OwnerBody, producer: Any = producer_dep
+    ) -> OwnerView:
         source = f"api:{getattr(producer, 'name', 'unknown')}"
         owners.remember(account_id=account_id, customer_id=body.customer_id, source=source)
         try:

@@ -13,8 +13,6 @@ import contextlib
 from collections.abc import Callable, Iterator
 
 import structlog
-from churnwatch_shared import topics
-from churnwatch_shared.events import Event
 from prometheus_client import CollectorRegistry
 from prometheus_client.core import CounterMetricFamily, Metric
 from prometheus_client.registry import Collector
@@ -23,6 +21,8 @@ from churnwatch_ingest.adapters.accounts import AccountOwners, AccountOwnerTopic
 from churnwatch_ingest.adapters.fineract.consumer import FineractBridge
 from churnwatch_ingest.adapters.fineract.mapping import FineractMappingConfig
 from churnwatch_ingest.settings import IngestSettings
+from churnwatch_shared import topics
+from churnwatch_shared.events import Event
 
 log = structlog.get_logger(__name__)
 FLUSH_INTERVAL_SECONDS = 0.2

@@ -19,9 +19,7 @@ depends_on = None
 def upgrade() -> None:
     with op.batch_alter_table("managers") as batch:
         batch.add_column(
-            sa.Column(
-                "low_severity_digest", sa.Boolean(), nullable=False, server_default=sa.true()
-            )
+            sa.Column("low_severity_digest", sa.Boolean(), nullable=False, server_default=sa.true())
         )
 
 

@@ -19,6 +19,10 @@ from dataclasses import dataclass, field
 import structlog
 from aiokafka import AIOKafkaConsumer, AIOKafkaProducer
 from aiokafka.structs import ConsumerRecord
+
+from churnwatch_ingest.adapters.accounts import AccountOwners
+from churnwatch_ingest.adapters.fineract.decode import MalformedRecord, decode_message
+from churnwatch_ingest.adapters.fineract.mapping import FineractMapper, FineractMappingConfig
 from churnwatch_shared.events import encode_event
 from churnwatch_shared.topics import (
     HEADER_DLQ_REASON,
@@ -26,10 +30,6 @@ from churnwatch_shared.topics import (
     HEADER_EVENT_TYPE,
     HEADER_PRODUCER,
 )
-
-from churnwatch_ingest.adapters.accounts import AccountOwners
-from churnwatch_ingest.adapters.fineract.decode import MalformedRecord, decode_message
-from churnwatch_ingest.adapters.fineract.mapping import FineractMapper, FineractMappingConfig
 
 log = structlog.get_logger(__name__)
 
@@ -159,9 +159,13 @@ class FineractBridge:
             code = exc.reason.split(":", 1)[0]
             tally.dead_lettered[code] += 1
             log.warning(
-                "fineract_dead_letter", reason=code, partition=record.partition, offset=record.offset
+                "fineract_dead_letter",
+                reason=code,
+                partition=record.partition,
+                offset=record.offset,
             )
-            headers = list(record.headers or []) + [
+            headers = [
+                *list(record.headers or []),
                 (HEADER_DLQ_REASON, exc.reason.encode()[:1000]),
                 (HEADER_DLQ_SOURCE, f"fineract:{self._source_topic}".encode()),
             ]

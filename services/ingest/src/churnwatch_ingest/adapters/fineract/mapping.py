@@ -22,7 +22,6 @@ from datetime import UTC, date, datetime
 from decimal import Decimal
 from typing import Any
 
-from churnwatch_shared.events import Event, parse_event_obj
 from pydantic import ValidationError
 
 from churnwatch_ingest.adapters.accounts import AccountOwners
@@ -31,6 +30,7 @@ from churnwatch_ingest.adapters.fineract.decode import (
     MalformedRecord,
     decode_payload,
 )
+from churnwatch_shared.events import Event, parse_event_obj
 
 _NS = "org.apache.fineract.avro"
 SAVINGS_TX = f"{_NS}.savings.v1.SavingsAccountTransactionDataV1"
@@ -79,7 +79,9 @@ class Mapped:
 class FineractMapper:
     """Maps decoded Fineract messages, learning account ownership as it goes."""
 
-    def __init__(self, *, owners: AccountOwners, config: FineractMappingConfig | None = None) -> None:
+    def __init__(
+        self, *, owners: AccountOwners, config: FineractMappingConfig | None = None
+    ) -> None:
         self._owners = owners
         self._config = config or FineractMappingConfig()
         self._loan_currency: dict[str, str] = {}
@@ -109,7 +111,9 @@ class FineractMapper:
 
     # --- payload handlers (named after the payload schema) ----------------------------------
 
-    def _SavingsAccountTransactionDataV1(self, ctx: _Ctx, d: dict[str, Any]) -> list[dict[str, Any]] | str:
+    def _SavingsAccountTransactionDataV1(
+        self, ctx: _Ctx, d: dict[str, Any]
+    ) -> list[dict[str, Any]] | str:
         if d.get("reversed"):
             return "reversed transaction"
         account = ctx.savings(_need(d, "accountId"))
@@ -151,7 +155,10 @@ class FineractMapper:
                 ctx.event(
                     "account.closed",
                     customer,
-                    {"product_kind": "loan" if ":loan:" in a else "demand", "reason": "client closed"},
+                    {
+                        "product_kind": "loan" if ":loan:" in a else "demand",
+                        "reason": "client closed",
+                    },
                     account_id=a,
                     part=f"closed:{n}",
                 )
@@ -209,7 +216,9 @@ class FineractMapper:
         }
         return [ctx.event("loan.overdue", customer, payload, account_id=loan)]
 
-    def _LoanAccountDelinquencyRangeDataV1(self, ctx: _Ctx, d: dict[str, Any]) -> list[dict[str, Any]] | str:
+    def _LoanAccountDelinquencyRangeDataV1(
+        self, ctx: _Ctx, d: dict[str, Any]
+    ) -> list[dict[str, Any]] | str:
         loan = ctx.loan(d["loanId"])
         customer = self._owner(loan)
         bucket = d.get("delinquencyRange")

@@ -14,7 +14,6 @@ from collections.abc import Awaitable, Callable
 from typing import Any
 
 import structlog
-from churnwatch_shared.events import Event
 from fastapi import APIRouter, Depends, Request
 from fastapi.responses import JSONResponse
 
@@ -25,6 +24,7 @@ from churnwatch_ingest.adapters.iso20022.parse import (
     MessageKind,
     parse_camt,
 )
+from churnwatch_shared.events import Event
 
 log = structlog.get_logger(__name__)
 
@@ -73,20 +73,30 @@ def build_iso20022_router(
             try:
                 await publish(result.events)
             except Exception:
-                log.exception("iso20022_publish_failed", message_kind=kind, events=len(result.events))
+                log.exception(
+                    "iso20022_publish_failed", message_kind=kind, events=len(result.events)
+                )
                 return JSONResponse(
                     {"detail": "broker unavailable; nothing from this message was accepted"},
                     status_code=503,
                     headers={"Retry-After": "5"},
                 )
-        outcomes = [
-            {k: v for k, v in vars_of(o).items() if v is not None} for o in result.outcomes
-        ]
-        counts = {s: sum(1 for o in result.outcomes if o.outcome == s) for s in ("accepted", "skipped", "rejected")}
+        outcomes = [{k: v for k, v in vars_of(o).items() if v is not None} for o in result.outcomes]
+        counts = {
+            s: sum(1 for o in result.outcomes if o.outcome == s)
+            for s in ("accepted", "skipped", "rejected")
+        }
         status = 422 if counts["rejected"] and not counts["accepted"] else 200
-        log.info("iso20022_message", message_kind=kind, version=message.version, producer=name, **counts)
+        log.info(
+            "iso20022_message", message_kind=kind, version=message.version, producer=name, **counts
+        )
         return JSONResponse(
-            {"message": f"{kind}.001.{message.version}", "message_id": message.message_id, **counts, "items": outcomes},
+            {
+                "message": f"{kind}.001.{message.version}",
+                "message_id": message.message_id,
+                **counts,
+                "items": outcomes,
+            },
             status_code=status,
         )
 

@@ -21,7 +21,6 @@ from dataclasses import dataclass, field
 from datetime import UTC, date, datetime
 from typing import Any
 
-from churnwatch_shared.events import Event, parse_event_obj
 from pydantic import ValidationError
 
 from churnwatch_ingest.adapters.iso20022.parse import (
@@ -30,6 +29,7 @@ from churnwatch_ingest.adapters.iso20022.parse import (
     CamtMessage,
     parse_amount,
 )
+from churnwatch_shared.events import Event, parse_event_obj
 
 OwnerLookup = Callable[[str], str | None]
 _UNSAFE = re.compile(r"[^A-Za-z0-9._:@/-]")
@@ -85,13 +85,24 @@ def map_camt(
     for entry in message.entries:
         item = f"Ntry[{entry.index}]"
         if entry.status != "BOOK":
-            result.outcomes.append(EntryOutcome(item, "skipped", f"status {entry.status or 'missing'} is not booked"))
+            result.outcomes.append(
+                EntryOutcome(item, "skipped", f"status {entry.status or 'missing'} is not booked")
+            )
             continue
         ref = entry.reference or f"{msg_id}:{entry.index}"
-        obj_or_reason = _entry_event(entry, owner_of=owner_of, own=own, producer=producer, event_id=_ident(f"iso20022:{ref}"), now=now)
+        obj_or_reason = _entry_event(
+            entry,
+            owner_of=owner_of,
+            own=own,
+            producer=producer,
+            event_id=_ident(f"iso20022:{ref}"),
+            now=now,
+        )
         _collect(result, item, obj_or_reason)
     for n, bal in enumerate(message.closing_balances):
-        obj_or_reason = _balance_event(bal, owner_of=owner_of, producer=producer, msg_id=msg_id, now=now)
+        obj_or_reason = _balance_event(
+            bal, owner_of=owner_of, producer=producer, msg_id=msg_id, now=now
+        )
         _collect(result, f"Bal[CLBD][{n}]", obj_or_reason)
     return result
 
@@ -115,7 +126,9 @@ def _occurred_at(day: str | None, now: datetime) -> str | None:
     if day is None:
         return now.isoformat()
     try:
-        return datetime.combine(date.fromisoformat(day), datetime.min.time(), tzinfo=UTC).isoformat()
+        return datetime.combine(
+            date.fromisoformat(day), datetime.min.time(), tzinfo=UTC
+        ).isoformat()
     except ValueError:
         return None
 

@@ -71,7 +71,9 @@ class CamtMessage:
     closing_balances: list[CamtBalance] = field(default_factory=list)
 
 
-def parse_camt(body: bytes, *, expected: MessageKind, max_bytes: int = MAX_XML_BYTES) -> CamtMessage:
+def parse_camt(
+    body: bytes, *, expected: MessageKind, max_bytes: int = MAX_XML_BYTES
+) -> CamtMessage:
     """Parse and version-check one camt document; raises :class:`CamtError` (400/413/422)."""
     if len(body) > max_bytes:
         raise CamtError(413, f"XML body larger than {max_bytes} bytes")
@@ -81,19 +83,29 @@ def parse_camt(body: bytes, *, expected: MessageKind, max_bytes: int = MAX_XML_B
         line, column = getattr(exc, "position", (0, 0))
         raise CamtError(400, f"malformed XML at line {line}, column {column}: {exc}") from exc
     except DefusedXmlException as exc:
-        raise CamtError(400, f"forbidden XML construct (DTDs and entities are refused): {exc}") from exc
+        raise CamtError(
+            400, f"forbidden XML construct (DTDs and entities are refused): {exc}"
+        ) from exc
     except ValueError as exc:  # e.g. undecodable bytes
         raise CamtError(400, f"malformed XML: {exc}") from exc
-    namespace, _, local = root.tag[1:].partition("}") if root.tag.startswith("{") else ("", "", root.tag)
+    namespace, _, local = (
+        root.tag[1:].partition("}") if root.tag.startswith("{") else ("", "", root.tag)
+    )
     if local != "Document" or not namespace.startswith(_NS_PREFIX):
-        raise CamtError(422, "not an ISO 20022 Document (expected namespace urn:iso:std:iso:20022:tech:xsd:...)")
+        raise CamtError(
+            422, "not an ISO 20022 Document (expected namespace urn:iso:std:iso:20022:tech:xsd:...)"
+        )
     message_name = namespace[len(_NS_PREFIX) :]
     kind, _, version = message_name.rpartition(".001.")
     accepted = ", ".join(f"{expected}.001.{v}" for v in SUPPORTED_VERSIONS)
     if kind != expected or version not in SUPPORTED_VERSIONS:
-        raise CamtError(422, f"unsupported message {message_name!r}; this endpoint accepts {accepted}")
+        raise CamtError(
+            422, f"unsupported message {message_name!r}; this endpoint accepts {accepted}"
+        )
     ns = {"c": namespace}
-    container = "c:BkToCstmrStmt/c:Stmt" if kind == "camt.053" else "c:BkToCstmrDbtCdtNtfctn/c:Ntfctn"
+    container = (
+        "c:BkToCstmrStmt/c:Stmt" if kind == "camt.053" else "c:BkToCstmrDbtCdtNtfctn/c:Ntfctn"
+    )
     message = CamtMessage(
         kind=kind,  # type: ignore[arg-type]
         version=version,
@@ -112,7 +124,8 @@ def parse_camt(body: bytes, *, expected: MessageKind, max_bytes: int = MAX_XML_B
                         amount=_text(bal, "c:Amt", ns),
                         currency=amount.get("Ccy") if amount is not None else None,
                         credit_debit=_text(bal, "c:CdtDbtInd", ns),
-                        date=_text(bal, "c:Dt/c:Dt", ns) or _date_part(_text(bal, "c:Dt/c:DtTm", ns)),
+                        date=_text(bal, "c:Dt/c:Dt", ns)
+                        or _date_part(_text(bal, "c:Dt/c:DtTm", ns)),
                     )
                 )
     return message
@@ -159,8 +172,10 @@ def _entry(entry: Element, ns: dict[str, str], *, account: str | None, index: in
         currency=amount.get("Ccy") if amount is not None else None,
         credit_debit=_text(entry, "c:CdtDbtInd", ns),
         status=status,
-        booking_date=_text(entry, "c:BookgDt/c:Dt", ns) or _date_part(_text(entry, "c:BookgDt/c:DtTm", ns)),
-        value_date=_text(entry, "c:ValDt/c:Dt", ns) or _date_part(_text(entry, "c:ValDt/c:DtTm", ns)),
+        booking_date=_text(entry, "c:BookgDt/c:Dt", ns)
+        or _date_part(_text(entry, "c:BookgDt/c:DtTm", ns)),
+        value_date=_text(entry, "c:ValDt/c:Dt", ns)
+        or _date_part(_text(entry, "c:ValDt/c:DtTm", ns)),
         reference=_text(entry, "c:AcctSvcrRef", ns) or _text(entry, "c:NtryRef", ns),
         bank_tx_code=domain or tuple(filter(None, [_text(entry, "c:BkTxCd/c:Prtry/c:Cd", ns)])),
         debtor_agent_bic=_bic(agents.find("c:DbtrAgt", ns) if agents is not None else None, ns),
