@@ -7,15 +7,16 @@ instead of silently missing data.
 
 from __future__ import annotations
 
+from collections.abc import Callable
 from datetime import date
 from enum import StrEnum
-from typing import Annotated, Literal
+from typing import Annotated, Final, Literal, get_args
 
 from pydantic import AwareDatetime, BaseModel, ConfigDict, Field, TypeAdapter
 
 from churnwatch_shared.money import Amount, Currency, Identifier, NonNegativeAmount, PositiveAmount
 
-SCHEMA_VERSION = 1
+SCHEMA_VERSION: Final = 1
 
 
 class EventType(StrEnum):
@@ -288,84 +289,84 @@ class _Envelope(_Contract):
 
 
 class TransactionPostedEvent(_Envelope):
-    event_type: Literal[EventType.TRANSACTION_POSTED.value]
+    event_type: Literal["transaction.posted"]
     payload: TransactionPosted
 
 
 class BalanceSnapshotEvent(_Envelope):
-    event_type: Literal[EventType.BALANCE_SNAPSHOT.value]
+    event_type: Literal["balance.snapshot"]
     payload: BalanceSnapshot
 
 
 class AccountOpenedEvent(_Envelope):
-    event_type: Literal[EventType.ACCOUNT_OPENED.value]
+    event_type: Literal["account.opened"]
     account_id: Identifier
     payload: AccountOpened
 
 
 class AccountClosedEvent(_Envelope):
-    event_type: Literal[EventType.ACCOUNT_CLOSED.value]
+    event_type: Literal["account.closed"]
     account_id: Identifier
     payload: AccountClosed
 
 
 class ProductSubscribedEvent(_Envelope):
-    event_type: Literal[EventType.PRODUCT_SUBSCRIBED.value]
+    event_type: Literal["product.subscribed"]
     payload: ProductSubscribed
 
 
 class ProductCancelledEvent(_Envelope):
-    event_type: Literal[EventType.PRODUCT_CANCELLED.value]
+    event_type: Literal["product.cancelled"]
     payload: ProductCancelled
 
 
 class LoanDisbursedEvent(_Envelope):
-    event_type: Literal[EventType.LOAN_DISBURSED.value]
+    event_type: Literal["loan.disbursed"]
     payload: LoanDisbursed
 
 
 class LoanRepaidEvent(_Envelope):
-    event_type: Literal[EventType.LOAN_REPAID.value]
+    event_type: Literal["loan.repaid"]
     payload: LoanRepaid
 
 
 class LoanOverdueEvent(_Envelope):
-    event_type: Literal[EventType.LOAN_OVERDUE.value]
+    event_type: Literal["loan.overdue"]
     payload: LoanOverdue
 
 
 class LoanClassifiedEvent(_Envelope):
-    event_type: Literal[EventType.LOAN_CLASSIFIED.value]
+    event_type: Literal["loan.classified"]
     payload: LoanClassified
 
 
 class PaymentBouncedEvent(_Envelope):
-    event_type: Literal[EventType.PAYMENT_BOUNCED.value]
+    event_type: Literal["payment.bounced"]
     payload: PaymentBounced
 
 
 class ComplaintFiledEvent(_Envelope):
-    event_type: Literal[EventType.COMPLAINT_FILED.value]
+    event_type: Literal["complaint.filed"]
     payload: ComplaintFiled
 
 
 class ComplaintResolvedEvent(_Envelope):
-    event_type: Literal[EventType.COMPLAINT_RESOLVED.value]
+    event_type: Literal["complaint.resolved"]
     payload: ComplaintResolved
 
 
 class ContactLoggedEvent(_Envelope):
-    event_type: Literal[EventType.CONTACT_LOGGED.value]
+    event_type: Literal["contact.logged"]
     payload: ContactLogged
 
 
 class CustomerProfileEvent(_Envelope):
-    event_type: Literal[EventType.CUSTOMER_PROFILE.value]
+    event_type: Literal["customer.profile"]
     payload: CustomerProfile
 
 
 class CustomerAssignedEvent(_Envelope):
-    event_type: Literal[EventType.CUSTOMER_ASSIGNED.value]
+    event_type: Literal["customer.assigned"]
     payload: CustomerAssigned
 
 
@@ -392,12 +393,13 @@ Event = Annotated[
 EVENT_ADAPTER: TypeAdapter[Event] = TypeAdapter(Event)
 
 EVENT_MODELS: dict[EventType, type[_Envelope]] = {
-    EventType(model.model_fields["event_type"].annotation.__args__[0]): model  # type: ignore[union-attr]
-    for model in Event.__origin__.__args__  # type: ignore[attr-defined]
+    EventType(get_args(model.model_fields["event_type"].annotation)[0]): model
+    for model in get_args(get_args(Event)[0])
 }
 
 
-_VALIDATE_JSON = EVENT_ADAPTER.validator.validate_json  # the adapter's own call, minus a wrapper
+# the adapter's own call, minus a wrapper
+_VALIDATE_JSON: Callable[[bytes | str], Event] = EVENT_ADAPTER.validator.validate_json
 
 
 def parse_event(raw: bytes | str) -> Event:

@@ -14,7 +14,7 @@ _NOISY_LIBRARIES = ("aiokafka", "kafka", "faust", "mode", "uvicorn.access", "htt
 
 def configure_logging(*, service: str, level: str = "INFO", json: bool = True) -> None:
     """Route stdlib and structlog records through one renderer, tagged with the service name."""
-    shared = [
+    shared: list[structlog.typing.Processor] = [
         structlog.contextvars.merge_contextvars,
         structlog.stdlib.add_log_level,
         structlog.stdlib.add_logger_name,
