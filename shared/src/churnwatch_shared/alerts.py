@@ -9,6 +9,8 @@ from typing import Annotated
 
 from pydantic import AwareDatetime, BaseModel, ConfigDict, Field
 
+from churnwatch_shared.text import Label, Text
+
 ALERT_SCHEMA_VERSION = 1
 
 
@@ -45,12 +47,12 @@ class Reason(BaseModel):
 
     model_config = ConfigDict(extra="forbid", frozen=True)
 
-    code: Annotated[str, Field(min_length=1, max_length=64)]
+    code: Annotated[Label, Field(min_length=1, max_length=64)]
     state: CustomerStateName
-    text: Annotated[str, Field(max_length=500)]
-    observed: float | str | None = None
-    baseline: float | str | None = None
-    window: str | None = Field(default=None, description='e.g. "7d", "30d", "event"')
+    text: Annotated[Text, Field(max_length=500)]
+    observed: float | Label | None = None
+    baseline: float | Label | None = None
+    window: Label | None = Field(default=None, description='e.g. "7d", "30d", "event"')
     weight: float | None = Field(default=None, description="contribution to the churn score")
 
 
@@ -60,26 +62,26 @@ class Alert(BaseModel):
     model_config = ConfigDict(extra="forbid", frozen=True)
 
     schema_version: int = ALERT_SCHEMA_VERSION
-    alert_id: Annotated[str, Field(min_length=8, max_length=64)]
+    alert_id: Annotated[Label, Field(min_length=8, max_length=64)]
     kind: AlertKind
-    customer_id: str
+    customer_id: Annotated[Label, Field(min_length=1, max_length=128)]
     state: CustomerStateName
-    rule_id: Annotated[str, Field(min_length=1, max_length=64)]
+    rule_id: Annotated[Label, Field(min_length=1, max_length=64)]
     severity: Severity
     priority: int = Field(ge=0, le=100, description="severity weighted by customer value")
-    title: Annotated[str, Field(max_length=200)]
+    title: Annotated[Label, Field(max_length=200)]
     reasons: list[Reason] = Field(min_length=1)
-    observed: float | str | None = None
-    baseline: float | str | None = None
-    window: str | None = None
+    observed: float | Label | None = None
+    baseline: float | Label | None = None
+    window: Label | None = None
     churn_score: float | None = Field(default=None, ge=0, le=100)
-    evidence_event_ids: list[str] = Field(default_factory=list, max_length=50)
-    ruleset_version: str
+    evidence_event_ids: list[Label] = Field(default_factory=list, max_length=50)
+    ruleset_version: Label
     occurred_at: AwareDatetime = Field(description="event time of the event that fired the rule")
     detected_at: AwareDatetime = Field(description="processing time in the monitor")
-    tier: str | None = None
-    segment: str | None = None
-    branch_id: str | None = None
+    tier: Label | None = None
+    segment: Label | None = None
+    branch_id: Annotated[Label, Field(max_length=128)] | None = None
 
 
 def alert_id_for(*, customer_id: str, rule_id: str, condition_key: str) -> str:

@@ -7,6 +7,7 @@ from enum import StrEnum
 from pydantic import AwareDatetime, BaseModel, ConfigDict, Field
 
 from churnwatch_shared.alerts import CustomerStateName
+from churnwatch_shared.text import Label
 
 
 class StateLevel(StrEnum):
@@ -23,7 +24,7 @@ class StateView(BaseModel):
 
     level: StateLevel = StateLevel.NORMAL
     score: float = Field(default=0.0, ge=0, le=100, description="0 = healthy, 100 = worst")
-    metrics: dict[str, float | int | str | bool | None] = Field(default_factory=dict)
+    metrics: dict[Label, float | int | Label | bool | None] = Field(default_factory=dict)
 
 
 class CustomerStateSnapshot(BaseModel):
@@ -31,13 +32,13 @@ class CustomerStateSnapshot(BaseModel):
 
     model_config = ConfigDict(extra="forbid", frozen=True)
 
-    customer_id: str
+    customer_id: Label
     as_of: AwareDatetime = Field(description="event time of the newest applied event")
     churn_score: float = Field(ge=0, le=100)
     churn_level: StateLevel
-    ruleset_version: str
-    tier: str | None = None
-    segment: str | None = None
-    branch_id: str | None = None
+    ruleset_version: Label
+    tier: Label | None = None
+    segment: Label | None = None
+    branch_id: Label | None = None
     events_applied: int = Field(ge=0)
     states: dict[CustomerStateName, StateView]

@@ -15,6 +15,7 @@ from typing import Annotated, Final, Literal, get_args
 from pydantic import AwareDatetime, BaseModel, ConfigDict, Field, TypeAdapter
 
 from churnwatch_shared.money import Amount, Currency, Identifier, NonNegativeAmount, PositiveAmount
+from churnwatch_shared.text import Label, Text
 
 SCHEMA_VERSION: Final = 1
 
@@ -193,7 +194,7 @@ class AccountOpened(_Contract):
 
 class AccountClosed(_Contract):
     product_kind: ProductKind
-    reason: Annotated[str, Field(max_length=200)] | None = None
+    reason: Annotated[Text, Field(max_length=200)] | None = None
 
 
 class ProductSubscribed(_Contract):
@@ -202,7 +203,7 @@ class ProductSubscribed(_Contract):
 
 class ProductCancelled(_Contract):
     product: Product
-    reason: Annotated[str, Field(max_length=200)] | None = None
+    reason: Annotated[Text, Field(max_length=200)] | None = None
 
 
 class LoanDisbursed(_Contract):
@@ -237,12 +238,12 @@ class LoanClassified(_Contract):
 class PaymentBounced(_Contract):
     amount: PositiveAmount
     currency: Currency
-    reason: Annotated[str, Field(max_length=200)]
+    reason: Annotated[Text, Field(max_length=200)]
 
 
 class ComplaintFiled(_Contract):
     complaint_id: Identifier
-    category: Annotated[str, Field(min_length=1, max_length=64)]
+    category: Annotated[Label, Field(min_length=1, max_length=64)]
     severity: ComplaintSeverity = ComplaintSeverity.MEDIUM
     channel: Channel | None = None
 
@@ -262,7 +263,7 @@ class CustomerProfile(_Contract):
     tier: Tier
     branch_id: Identifier
     customer_since: date | None = Field(default=None, description="start of the relationship")
-    display_name: Annotated[str, Field(min_length=1, max_length=200)] | None = Field(
+    display_name: Annotated[Label, Field(min_length=1, max_length=200)] | None = Field(
         default=None, description="shown to the assigned manager only; never logged"
     )
 

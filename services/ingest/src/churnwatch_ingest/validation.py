@@ -89,6 +89,8 @@ def _accepted_from(error: dict[str, Any]) -> str | list[str] | None:
         ]
     if kind == "string_pattern_mismatch":
         return f"a string matching {ctx.get('pattern')}"
+    if kind == "control_character":  # the contract's text types say what they accept
+        return str(ctx.get("accepted"))
     if kind == "missing":
         return "a value (this field is required)"
     if kind == "extra_forbidden":
