@@ -1,0 +1,1 @@
+"""ChurnWatch Berka loader: real bank data mapped to the event catalogue."""
