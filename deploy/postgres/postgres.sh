@@ -6,10 +6,14 @@
 #   deploy/postgres/postgres.sh stop
 #   deploy/postgres/postgres.sh status    exit 0 when it accepts connections
 #   deploy/postgres/postgres.sh url [DB]  print the SQLAlchemy URL (postgresql+asyncpg://...)
+#   deploy/postgres/postgres.sh where     print the cluster's data directory
 #
 # The cluster lives in $CHURNWATCH_LOCAL_DIR/postgres (default .local/postgres, git-ignored),
 # listens only on 127.0.0.1:$CHURNWATCH_PG_PORT (default 25432) and trusts loopback connections:
 # it is a development and test database, never a production one.
+# Run as root, the server runs as the 'postgres' user; when that user cannot enter the clone
+# (under /root, or in a `mktemp -d` folder) the cluster lives in its home instead, in
+# ~postgres/churnwatch/<hash of the clone's path> (printed by `postgres.sh where`).
 set -euo pipefail
 
 here="$(cd "$(dirname "${BASH_SOURCE[0]}")" && pwd)"
@@ -17,9 +21,23 @@ repo="$(cd "$here/../.." && pwd)"
 base="${CHURNWATCH_LOCAL_DIR:-$repo/.local}/postgres"
 port="${CHURNWATCH_PG_PORT:-25432}"
 user="churnwatch"
-data="$base/data"
 
 log() { printf '[postgres] %s\n' "$*" >&2; }
+
+# Where the cluster lives (sets base and data): in the clone when the server's user can reach it.
+locate() {
+  if [[ "$(id -u)" == 0 ]] && id postgres >/dev/null 2>&1; then
+    mkdir -p "$(dirname "$base")"
+    if ! (cd / && runuser -u postgres -- test -x "$(dirname "$base")"); then
+      local home key
+      home="$(getent passwd postgres | cut -d: -f6)"
+      key="$(printf '%s' "$base" | sha256sum | cut -c1-16)"
+      base="$home/churnwatch/$key"
+      [[ -d "$base" ]] || (cd / && runuser -u postgres -- mkdir -p "$base")
+    fi
+  fi
+  data="$base/data"
+}
 
 bindir() {
   local dir
@@ -40,7 +58,7 @@ install() {
 # PostgreSQL refuses to run as root: run its tools as the 'postgres' system user then.
 as_pg() {
   if [[ "$(id -u)" == 0 ]]; then
-    runuser -u postgres -- "$@"
+    (cd / && runuser -u postgres -- "$@") # from /: its user may not be allowed into the clone
   else
     "$@"
   fi
@@ -50,6 +68,7 @@ ready() { as_pg "$(bindir)/pg_isready" -q -h 127.0.0.1 -p "$port" 2>/dev/null; }
 
 start() {
   install
+  locate
   local bin
   bin="$(bindir)"
   if ready; then
@@ -70,6 +89,7 @@ start() {
 stop() {
   local bin
   bin="$(bindir)" || { log "not installed"; return 0; }
+  locate
   if [[ -f "$data/postmaster.pid" ]]; then
     as_pg "$bin/pg_ctl" -D "$data" -m fast -w stop >/dev/null || true
   fi
@@ -89,6 +109,7 @@ case "${1:-}" in
   stop) stop ;;
   status) if ready; then log "up on 127.0.0.1:$port"; else log "down"; exit 1; fi ;;
   createdb) createdb "${2:?database name}" ;;
+  where) locate && echo "$data" ;;
   url) echo "postgresql+asyncpg://$user@127.0.0.1:$port/${2:-churnwatch}" ;;
-  *) echo "usage: $0 install|start|stop|status|createdb DB|url [DB]" >&2; exit 2 ;;
+  *) echo "usage: $0 install|start|stop|status|createdb DB|url [DB]|where" >&2; exit 2 ;;
 esac

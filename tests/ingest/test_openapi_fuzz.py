@@ -2,9 +2,10 @@
 
 from __future__ import annotations
 
+import json
+import os
 from collections.abc import Iterator
 
-import orjson
 import pytest
 from hypothesis import HealthCheck, settings
 
@@ -38,10 +39,17 @@ def ingest_url(kafka_bootstrap: str, topic_namespace: str) -> Iterator[str]:
         assert "unhandled_error" not in process.log_path.read_text()
 
 
+def ndjson_body(value: object) -> bytes:
+    """NDJSON bodies: a generated string as is, anything else as one JSON line."""
+    if isinstance(value, str):
+        return value.encode()
+    # The standard library, not orjson: generated JSON may hold integers beyond 64 bits.
+    return json.dumps(value, separators=(",", ":"), allow_nan=False).encode()
+
+
 @schemathesis.serializer("application/x-ndjson")
 def _ndjson(ctx: object, value: object) -> bytes:
-    """NDJSON bodies: a generated string as is, anything else as one JSON line."""
-    return value.encode() if isinstance(value, str) else orjson.dumps(value)
+    return ndjson_body(value)
 
 
 # The schema the service publishes at /openapi.json, built from the same app factory. (Loading it
@@ -51,9 +59,17 @@ schema = schemathesis.openapi.from_dict(
 )
 
 
+# `make test` runs a fixed set of examples (derandomized, no example database), so a red run is
+# reproducible; `make fuzz` (CHURNWATCH_FUZZ_EXAMPLES=N) runs N freshly random examples instead.
+FUZZ_EXAMPLES = int(os.environ.get("CHURNWATCH_FUZZ_EXAMPLES", "0"))
+
+
 @schema.parametrize()
 @settings(
-    max_examples=60,
+    max_examples=FUZZ_EXAMPLES or 60,
+    derandomize=not FUZZ_EXAMPLES,
+    database=None,
+    print_blob=True,
     deadline=None,
     suppress_health_check=[
         HealthCheck.function_scoped_fixture,
@@ -69,3 +85,9 @@ def test_no_input_gives_a_server_error(case, ingest_url: str) -> None:
     )
     unauthenticated = case.call(base_url=ingest_url, headers={"X-API-Key": "not-a-key"}, timeout=30)
     assert unauthenticated.status_code < 500
+
+
+@pytest.mark.parametrize("value", [2**64, -(2**63) - 1, [{"amount": 10**30}], {"n": [2**200]}])
+def test_the_ndjson_serializer_sends_integers_beyond_64_bits(value: object) -> None:
+    # Negative fuzzing sends any JSON where the schema asks for a string, including huge integers.
+    assert json.loads(ndjson_body(value)) == value
