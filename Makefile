@@ -1,27 +1,32 @@
-# ChurnWatch: two commands matter — `make run` and `make test`. Both set up everything from a
-# fresh machine (Python 3.11, Java 17, Maven; PyPI, Maven Central and Debian packages reachable).
+# ChurnWatch: two commands matter — `make run` and `make test` (CI runs `make lint` then `make test`).
+# Both set up everything from a fresh machine (Python 3.11, 3.12 or 3.13 as python3, or PYTHON=...;
+# Java 17, Maven; PyPI, Maven Central and Debian packages reachable).
 SHELL := /bin/bash
 .DEFAULT_GOAL := help
 
 export UV_PYTHON_DOWNLOADS := never
-export UV_PYTHON := python3.11
+# The interpreter the environment is built with: the machine's python3 unless PYTHON is given.
+PYTHON ?= python3
+export UV_PYTHON := $(PYTHON)
 export UV_LINK_MODE := copy
 UV_VERSION := 0.13.8
 UV := .local/tools/bin/uv
 PY := .venv/bin/python
 PYTEST_ARGS ?=
 
-.PHONY: help setup run test up down status bench bench-full kafka-start kafka-stop postgres-start postgres-stop clean
+.PHONY: help setup lint run test fuzz up down status bench bench-full kafka-start kafka-stop postgres-start postgres-stop clean
 
 help:
 	@echo "make run    set up, start broker + ingest + state monitor + alerts + demo feed (Ctrl-C stops)"
 	@echo "make test   set up, start broker + PostgreSQL, run the whole suite"
+	@echo "make lint   ruff check, ruff format --check and mypy over every package"
+	@echo "make fuzz   the OpenAPI fuzz test with FUZZ_EXAMPLES (default 2000) fresh random examples"
 	@echo "make up / make down / make status   the same stack in the background"
 	@echo "make bench  measure throughput and latency, write bench/results/"
 
 $(UV):
-	@python3 -c 'import sys; assert sys.version_info[:2] == (3, 11), "Python 3.11 required"'
-	python3 -m venv .local/tools
+	@$(PYTHON) -c 'import sys; assert (3, 11) <= sys.version_info[:2] <= (3, 13), f"Python 3.11 to 3.13 required, $(PYTHON) is {sys.version.split()[0]}"'
+	$(PYTHON) -m venv .local/tools
 	.local/tools/bin/pip install --quiet --disable-pip-version-check uv==$(UV_VERSION)
 
 .venv/.synced: $(UV) uv.lock pyproject.toml shared/pyproject.toml services/*/pyproject.toml tools/*/pyproject.toml
@@ -60,9 +65,20 @@ down:
 status:
 	$(PY) deploy/stack.py status
 
+# mypy's settings (strict for the contracts and the rule engine) are in the root pyproject.toml.
+lint: .venv/.synced
+	.venv/bin/ruff check .
+	.venv/bin/ruff format --check .
+	.venv/bin/mypy
+
 test: setup kafka-start postgres-start
 	deploy/test-setup.sh
 	CHURNWATCH_MONITOR_NATIVE=require $(PY) -m pytest -q -p no:cacheprovider $(PYTEST_ARGS)
+
+# `make test` fuzzes a fixed (derandomized) set of examples; this runs fresh random ones.
+FUZZ_EXAMPLES ?= 2000
+fuzz: setup kafka-start
+	CHURNWATCH_FUZZ_EXAMPLES=$(FUZZ_EXAMPLES) CHURNWATCH_MONITOR_NATIVE=require $(PY) -m pytest -q -p no:cacheprovider tests/ingest/test_openapi_fuzz.py $(PYTEST_ARGS)
 
 bench: setup kafka-start
 	CHURNWATCH_MONITOR_NATIVE=require $(PY) bench/run.py --mode short
