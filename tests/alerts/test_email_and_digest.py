@@ -78,6 +78,7 @@ def settings_for(smtp: SmtpServer) -> AlertsSettings:
         smtp_sender="churnwatch@bank.test",
         inbox_url="https://churnwatch.bank.test/inbox",
         retry_base_seconds=30,
+        retry_jitter=0,
         digest_period_seconds=HOUR,
         digest_lookback_periods=3,
     )

@@ -136,7 +136,7 @@ async def test_webhook_down_then_up_is_retried_signed_and_logged(
         db, webhook_url=f"http://127.0.0.1:{port}/hook", channels=["webhook"]
     )
     clock = ManualClock(start=T0)
-    settings = AlertsSettings(retry_base_seconds=10, webhook_max_attempts=4)
+    settings = AlertsSettings(retry_base_seconds=10, retry_jitter=0, webhook_max_attempts=4)
     webhook = WebhookChannel(secret=SECRET, timeout=2.0)
     dispatcher = Dispatcher(
         settings=settings,
@@ -182,7 +182,7 @@ async def test_webhook_failing_every_attempt_is_dead_lettered(
     port = free_port()
     await _alert_for(db, webhook_url=f"http://127.0.0.1:{port}/hook", channels=["webhook"])
     clock = ManualClock(start=T0)
-    settings = AlertsSettings(retry_base_seconds=1, webhook_max_attempts=3)
+    settings = AlertsSettings(retry_base_seconds=1, retry_jitter=0, webhook_max_attempts=3)
     webhook = WebhookChannel(secret=SECRET, timeout=2.0)
     dispatcher = Dispatcher(
         settings=settings,

@@ -6,7 +6,7 @@ from datetime import datetime
 from enum import StrEnum
 from typing import Any
 
-from sqlalchemy import BigInteger, Index, Integer, String, Text, UniqueConstraint
+from sqlalchemy import BigInteger, Index, Integer, String, Text, UniqueConstraint, text
 from sqlalchemy.orm import Mapped, mapped_column
 
 from churnwatch_alerts.models.audit_log import AutoId
@@ -27,6 +27,7 @@ class Notification(Base):
         # The dedupe key makes a replayed cause write no second notification.
         UniqueConstraint("dedupe_key", name="uq_notifications_dedupe_key"),
         Index("ix_notifications_due", "status", "next_attempt_at"),
+        Index("ix_notifications_dead_at", "dead_at", postgresql_where=text("status = 'dead'")),
     )
 
     id: Mapped[int] = mapped_column(AutoId, primary_key=True, autoincrement=True)
@@ -43,6 +44,11 @@ class Notification(Base):
     created_at: Mapped[datetime] = mapped_column(UTCDateTime, default=utcnow)
     delivered_at: Mapped[datetime | None] = mapped_column(UTCDateTime)
     read_at: Mapped[datetime | None] = mapped_column(UTCDateTime)
+    # Set by each claim; an outcome is recorded only by the claim that still holds the row.
+    lease_id: Mapped[str | None] = mapped_column(String(32))
+    dead_at: Mapped[datetime | None] = mapped_column(UTCDateTime)
+    # The give-up window starts here after a redrive (else at created_at).
+    redriven_at: Mapped[datetime | None] = mapped_column(UTCDateTime)
 
 
 class DeliveryAttempt(Base):

@@ -5,6 +5,7 @@ from __future__ import annotations
 import hashlib
 import hmac
 import json
+import time
 from email.message import EmailMessage
 from typing import Protocol
 
@@ -65,7 +66,8 @@ class WebhookChannel:
         if manager is None or not manager.webhook_url:
             raise DeliveryError("manager has no webhook_url", permanent=True)
         body = json.dumps(notification.payload, separators=(",", ":"), sort_keys=True).encode()
-        timestamp = str(int(notification.next_attempt_at.timestamp()))
+        # The time of this send (receivers refuse old timestamps as replays), not of the claim.
+        timestamp = str(int(time.time()))
         headers = {
             "Content-Type": "application/json",
             TIMESTAMP_HEADER: timestamp,
