@@ -21,7 +21,9 @@ def test_production_refuses_dev_jwt_secret_and_dev_logins() -> None:
         AlertsSettings(
             common=production, jwt_secret="j" * 40, webhook_secret="w" * 40, dev_logins=True
         ).check_production()
-    ok = AlertsSettings(common=production, jwt_secret="j" * 40, webhook_secret="w" * 40)
+    ok = AlertsSettings(
+        common=production, jwt_secret="j" * 40, webhook_secret="w" * 40, monitor_token="m" * 40
+    )
     ok.check_production()
     assert ok.seed_dev_logins is False
     assert AlertsSettings().seed_dev_logins is True

@@ -2,7 +2,7 @@
 
 from __future__ import annotations
 
-from sqlalchemy import ColumnElement, and_, or_, select, true
+from sqlalchemy import ColumnElement, and_, false, or_, select, true
 
 from churnwatch_alerts.auth.principal import Principal
 from churnwatch_alerts.models import AlertRecord, AlertStatus, Assignment, Manager, Role
@@ -13,6 +13,8 @@ def visible_customers(principal: Principal) -> ColumnElement[bool]:
     """Condition on ``Assignment``: the customers this principal serves or supervises."""
     if principal.role is Role.ADMIN:
         return true()
+    if principal.role is Role.AUDITOR:
+        return false()
     conditions: list[ColumnElement[bool]] = [
         Assignment.relationship_manager_id == principal.id,
         Assignment.wealth_advisor_id == principal.id,
@@ -29,6 +31,9 @@ def visible_alerts(principal: Principal) -> ColumnElement[bool]:
     """Condition on ``AlertRecord``: alerts of visible customers, plus open ones routed to the caller."""
     if principal.role is Role.ADMIN:
         return true()
+    if principal.role is Role.AUDITOR:
+        # Even an alert routed to an auditor by mistake stays invisible to them.
+        return false()
     by_customer = AlertRecord.customer_id.in_(
         select(Assignment.customer_id).where(visible_customers(principal))
     )

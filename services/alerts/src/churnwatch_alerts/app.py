@@ -13,9 +13,11 @@ from fastapi import FastAPI
 from churnwatch_alerts import health
 from churnwatch_alerts.alerts.endpoints import router as alerts_router
 from churnwatch_alerts.assignments.endpoints import router as assignments_router
+from churnwatch_alerts.audit.endpoints import router as audit_router
 from churnwatch_alerts.auth.endpoints import router as auth_router
 from churnwatch_alerts.clock import Clock, SystemClock
 from churnwatch_alerts.customers.endpoints import router as customers_router
+from churnwatch_alerts.customers.monitor import MonitorClient
 from churnwatch_alerts.db import create_engine, create_sessionmaker
 from churnwatch_alerts.escalation.scheduler import EscalationScheduler
 from churnwatch_alerts.intake.consumer import Intake
@@ -23,7 +25,7 @@ from churnwatch_alerts.migrate import upgrade
 from churnwatch_alerts.notifications.channels import Channel, default_channels
 from churnwatch_alerts.notifications.digest import DigestScheduler
 from churnwatch_alerts.notifications.dispatcher import Dispatcher
-from churnwatch_alerts.seed import seed_dev_managers
+from churnwatch_alerts.seed import demo_accounts_present, seed_dev_managers
 from churnwatch_alerts.settings import AlertsSettings
 from churnwatch_alerts.web import router as web_router
 
@@ -61,6 +63,11 @@ def create_app(
         app.state.engine = engine
         app.state.sessionmaker = sessionmaker
         app.state.intake = None
+        app.state.monitor = MonitorClient(
+            urls=settings.monitor_urls,
+            token=settings.monitor_service_token,
+            timeout_seconds=settings.monitor_timeout_seconds,
+        )
         tasks: list[asyncio.Task[None]] = []
         try:
             if settings.migrate_on_start:
@@ -69,6 +76,10 @@ def create_app(
                 created = await seed_dev_managers(sessionmaker=sessionmaker)
                 if created:
                     log.warning("dev_logins.seeded", managers=created)
+            elif not settings.common.is_development:
+                demo = await demo_accounts_present(sessionmaker=sessionmaker)
+                if demo:
+                    log.warning("dev_logins.present_and_refused", managers=demo)
             if settings.escalation_enabled:
                 scheduler = EscalationScheduler(
                     settings=settings, sessionmaker=sessionmaker, clock=clock
@@ -109,6 +120,7 @@ def create_app(
                 await app.state.intake.stop()
             if getattr(app.state, "dispatcher", None) is not None:
                 await app.state.dispatcher.close()
+            await app.state.monitor.close()
             await engine.dispose()
 
     app = FastAPI(title="ChurnWatch alerts", version="0.1.0", lifespan=lifespan)
@@ -119,5 +131,6 @@ def create_app(
     app.include_router(alerts_router)
     app.include_router(customers_router)
     app.include_router(assignments_router)
+    app.include_router(audit_router)
     app.include_router(web_router)
     return app

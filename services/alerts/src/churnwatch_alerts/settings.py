@@ -2,10 +2,13 @@
 
 from __future__ import annotations
 
-from pydantic import Field, model_validator
+from pathlib import Path
+
+from pydantic import Field
 from pydantic_settings import BaseSettings, SettingsConfigDict
 
 from churnwatch_shared.alerts import Severity
+from churnwatch_shared.service_auth import DEV_MONITOR_TOKEN, resolve_service_token
 from churnwatch_shared.settings import CommonSettings, Environment, refuse_dev_credentials
 
 DEV_JWT_SECRET = "churnwatch-dev-jwt-secret-not-for-production"
@@ -51,28 +54,8 @@ class AlertsSettings(BaseSettings):
     outbox_interval_seconds: float = Field(default=1.0, gt=0)
     webhook_secret: str = DEV_WEBHOOK_SECRET
     webhook_timeout_seconds: float = Field(default=5.0, gt=0)
-    webhook_max_attempts: int | None = Field(
-        default=None, ge=1, description="optional cap on attempts since written or redriven"
-    )
-    notify_concurrency: int = Field(default=16, ge=1, description="sends in flight, all endpoints")
-    notify_endpoint_concurrency: int = Field(
-        default=2, ge=1, description="sends in flight to one endpoint (a webhook URL, the SMTP host)"
-    )
-    notify_attempt_deadline_seconds: float = Field(
-        default=15.0, gt=0, description="hard limit on one attempt on any channel"
-    )
-    notify_lease_seconds: float = Field(
-        default=60.0, gt=0, description="a claimed send whose outcome was never recorded is retried"
-    )
-    retry_base_seconds: float = Field(default=30.0, gt=0, description="first retry delay")
-    retry_factor: float = Field(default=2.0, ge=1.0, description="growth of the delay per attempt")
-    retry_max_delay_seconds: float = Field(default=3600.0, gt=0, description="cap of one delay")
-    retry_jitter: float = Field(
-        default=0.2, ge=0.0, lt=1.0, description="each delay shortened by up to this random share"
-    )
-    retry_give_up_after_seconds: float = Field(
-        default=48 * 3600.0, gt=0, description="dead letter after this long since written/redriven"
-    )
+    webhook_max_attempts: int = Field(default=5, ge=1)
+    retry_base_seconds: float = Field(default=1.0, gt=0)
     digest_period_seconds: int = Field(default=24 * 3600, gt=0, description="aligned to epoch")
     digest_interval_seconds: float = Field(default=60.0, gt=0)
     digest_lookback_periods: int = Field(default=3, ge=1, description="closed periods to revisit")
@@ -80,17 +63,20 @@ class AlertsSettings(BaseSettings):
     smtp_host: str | None = None
     smtp_port: int = 25
     smtp_sender: str = "churnwatch@localhost"
-
-    @model_validator(mode="after")
-    def _lease_outlives_an_attempt(self) -> AlertsSettings:
-        # A lease that ends while its send may still be running would let a second send start.
-        if self.notify_lease_seconds <= self.notify_attempt_deadline_seconds:
-            raise ValueError(
-                "CHURNWATCH_ALERTS_NOTIFY_LEASE_SECONDS must be greater than "
-                f"CHURNWATCH_ALERTS_NOTIFY_ATTEMPT_DEADLINE_SECONDS "
-                f"({self.notify_lease_seconds} <= {self.notify_attempt_deadline_seconds})"
-            )
-        return self
+    monitor_url: str = Field(
+        default="http://127.0.0.1:8002",
+        description="state-monitor worker base URL(s), comma-separated; each worker answers for "
+        "the customers of the partitions it owns",
+    )
+    monitor_token: str | None = Field(
+        default=None,
+        repr=False,
+        description="service credential for the monitor's state view; dev token outside production",
+    )
+    monitor_token_file: Path | None = Field(
+        default=None, description="file holding the monitor token (wins over MONITOR_TOKEN)"
+    )
+    monitor_timeout_seconds: float = Field(default=3.0, gt=0, le=60)
 
     @property
     def env(self) -> Environment:
@@ -110,6 +96,20 @@ class AlertsSettings(BaseSettings):
             return self.common.env is not Environment.PRODUCTION
         return self.dev_logins
 
+    @property
+    def monitor_urls(self) -> list[str]:
+        return [u.strip().rstrip("/") for u in self.monitor_url.split(",") if u.strip()]
+
+    @property
+    def monitor_service_token(self) -> str:
+        """The monitor credential (file, value, or the dev token outside production)."""
+        return resolve_service_token(
+            env=self.common.env,
+            value=self.monitor_token,
+            file=self.monitor_token_file,
+            name="CHURNWATCH_ALERTS_MONITOR_TOKEN",
+        )
+
     def check_production(self) -> None:
         """Refuse the documented development secrets and logins in production."""
         refuse_dev_credentials(
@@ -118,5 +118,7 @@ class AlertsSettings(BaseSettings):
                 "CHURNWATCH_ALERTS_JWT_SECRET": self.jwt_secret == DEV_JWT_SECRET,
                 "CHURNWATCH_ALERTS_WEBHOOK_SECRET": self.webhook_secret == DEV_WEBHOOK_SECRET,
                 "CHURNWATCH_ALERTS_DEV_LOGINS": self.dev_logins is True,
+                "CHURNWATCH_ALERTS_MONITOR_TOKEN": self.monitor_token == DEV_MONITOR_TOKEN,
             },
         )
+        self.monitor_service_token  # noqa: B018 - raises when production has no real token

@@ -4,6 +4,7 @@ from __future__ import annotations
 
 from typing import Annotated
 
+import structlog
 from fastapi import Depends, HTTPException, Request, status
 from fastapi.security import HTTPAuthorizationCredentials, HTTPBearer
 
@@ -11,6 +12,10 @@ from churnwatch_alerts.auth.principal import Principal
 from churnwatch_alerts.auth.tokens import InvalidToken, decode_token
 from churnwatch_alerts.db import SessionDep
 from churnwatch_alerts.models import Manager, Role
+from churnwatch_alerts.seed import DEMO_MANAGER_IDS
+from churnwatch_shared.settings import Environment
+
+log = structlog.get_logger(__name__)
 
 _bearer = HTTPBearer(auto_error=False)
 
@@ -39,6 +44,9 @@ async def current_principal(
         )
     except InvalidToken as exc:
         raise _unauthorized(f"invalid token: {exc}") from exc
+    if request.app.state.settings.env is Environment.PRODUCTION and claims.sub in DEMO_MANAGER_IDS:
+        log.warning("auth.demo_token_refused", sub=claims.sub)
+        raise _unauthorized("demo accounts are refused in production")
     manager = await session.get(Manager, claims.sub)
     if manager is None:
         # Managers known only from customer.assigned events have no row yet; the token's role rules.
@@ -61,3 +69,13 @@ async def require_admin(principal: CurrentPrincipal) -> Principal:
 
 
 AdminPrincipal = Annotated[Principal, Depends(require_admin)]
+
+
+async def require_auditor(principal: CurrentPrincipal) -> Principal:
+    """Auditors only (reading and exporting the audit log)."""
+    if principal.role is not Role.AUDITOR:
+        raise HTTPException(status_code=status.HTTP_403_FORBIDDEN, detail="auditor role required")
+    return principal
+
+
+AuditorPrincipal = Annotated[Principal, Depends(require_auditor)]

@@ -2,21 +2,27 @@
 
 from __future__ import annotations
 
+import structlog
 from fastapi import APIRouter, HTTPException, Request, status
 from pydantic import BaseModel, Field
 
-from churnwatch_alerts.audit import record
+from churnwatch_alerts.audit import record, record_now
 from churnwatch_alerts.auth.dependencies import CurrentPrincipal
 from churnwatch_alerts.auth.passwords import verify_password_async
 from churnwatch_alerts.auth.tokens import mint_token
 from churnwatch_alerts.db import SessionDep
 from churnwatch_alerts.models import Manager, Role
+from churnwatch_alerts.seed import is_demo_login
+from churnwatch_shared.settings import Environment
+
+log = structlog.get_logger(__name__)
 
 router = APIRouter(prefix="/v1/auth", tags=["auth"])
 
 
 class LoginRequest(BaseModel):
-    username: str = Field(min_length=1, max_length=128)
+    # Control characters are refused: the name is written to the audit log and to log lines.
+    username: str = Field(min_length=1, max_length=128, pattern=r"^[^\x00-\x1f\x7f]+$")
     password: str = Field(min_length=1, max_length=256)
 
 
@@ -39,6 +45,23 @@ class MeResponse(BaseModel):
 async def login(body: LoginRequest, request: Request, session: SessionDep) -> TokenResponse:
     """Exchange a manager's username and password for a bearer token."""
     settings = request.app.state.settings
+    now = request.app.state.clock.now()
+    if settings.env is Environment.PRODUCTION and is_demo_login(
+        manager_id=body.username, password=body.password
+    ):
+        # A database once used in development keeps the seeded accounts and their known password.
+        log.warning("auth.demo_login_refused", username=body.username)
+        await record_now(
+            request.app.state.sessionmaker,
+            actor=body.username,
+            action="auth.login_refused_demo",
+            at=now,
+        )
+        raise HTTPException(
+            status_code=status.HTTP_401_UNAUTHORIZED,
+            detail="demo logins and the development password are refused in production",
+            headers={"WWW-Authenticate": "Bearer"},
+        )
     manager = await session.get(Manager, body.username)
     ok = (
         manager is not None
@@ -46,9 +69,11 @@ async def login(body: LoginRequest, request: Request, session: SessionDep) -> To
         and manager.password_hash is not None
         and await verify_password_async(password_hash=manager.password_hash, password=body.password)
     )
-    now = request.app.state.clock.now()
     if not ok or manager is None:
-        record(session, actor=body.username, action="auth.login_failed", at=now)
+        # Own transaction: the request's is rolled back with the 401, this row must stay.
+        await record_now(
+            request.app.state.sessionmaker, actor=body.username, action="auth.login_failed", at=now
+        )
         raise HTTPException(
             status_code=status.HTTP_401_UNAUTHORIZED,
             detail="unknown username or wrong password",

@@ -16,6 +16,8 @@ class Role(StrEnum):
     TEAM_LEAD = "team_lead"
     BRANCH_HEAD = "branch_head"
     ADMIN = "admin"
+    # Reads and exports the audit log; sees no customer data otherwise.
+    AUDITOR = "auditor"
 
 
 class Manager(Base):
