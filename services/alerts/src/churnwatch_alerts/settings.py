@@ -4,7 +4,7 @@ from __future__ import annotations
 
 from pathlib import Path
 
-from pydantic import Field
+from pydantic import Field, model_validator
 from pydantic_settings import BaseSettings, SettingsConfigDict
 
 from churnwatch_shared.alerts import Severity
@@ -54,8 +54,28 @@ class AlertsSettings(BaseSettings):
     outbox_interval_seconds: float = Field(default=1.0, gt=0)
     webhook_secret: str = DEV_WEBHOOK_SECRET
     webhook_timeout_seconds: float = Field(default=5.0, gt=0)
-    webhook_max_attempts: int = Field(default=5, ge=1)
-    retry_base_seconds: float = Field(default=1.0, gt=0)
+    webhook_max_attempts: int | None = Field(
+        default=None, ge=1, description="optional cap on attempts since written or redriven"
+    )
+    notify_concurrency: int = Field(default=16, ge=1, description="sends in flight, all endpoints")
+    notify_endpoint_concurrency: int = Field(
+        default=2, ge=1, description="sends in flight to one endpoint (a webhook URL, the SMTP host)"
+    )
+    notify_attempt_deadline_seconds: float = Field(
+        default=15.0, gt=0, description="hard limit on one attempt on any channel"
+    )
+    notify_lease_seconds: float = Field(
+        default=60.0, gt=0, description="a claimed send whose outcome was never recorded is retried"
+    )
+    retry_base_seconds: float = Field(default=30.0, gt=0, description="first retry delay")
+    retry_factor: float = Field(default=2.0, ge=1.0, description="growth of the delay per attempt")
+    retry_max_delay_seconds: float = Field(default=3600.0, gt=0, description="cap of one delay")
+    retry_jitter: float = Field(
+        default=0.2, ge=0.0, lt=1.0, description="each delay shortened by up to this random share"
+    )
+    retry_give_up_after_seconds: float = Field(
+        default=48 * 3600.0, gt=0, description="dead letter after this long since written/redriven"
+    )
     digest_period_seconds: int = Field(default=24 * 3600, gt=0, description="aligned to epoch")
     digest_interval_seconds: float = Field(default=60.0, gt=0)
     digest_lookback_periods: int = Field(default=3, ge=1, description="closed periods to revisit")
@@ -77,6 +97,17 @@ class AlertsSettings(BaseSettings):
         default=None, description="file holding the monitor token (wins over MONITOR_TOKEN)"
     )
     monitor_timeout_seconds: float = Field(default=3.0, gt=0, le=60)
+
+    @model_validator(mode="after")
+    def _lease_outlives_an_attempt(self) -> AlertsSettings:
+        # A lease that ends while its send may still be running would let a second send start.
+        if self.notify_lease_seconds <= self.notify_attempt_deadline_seconds:
+            raise ValueError(
+                "CHURNWATCH_ALERTS_NOTIFY_LEASE_SECONDS must be greater than "
+                f"CHURNWATCH_ALERTS_NOTIFY_ATTEMPT_DEADLINE_SECONDS "
+                f"({self.notify_lease_seconds} <= {self.notify_attempt_deadline_seconds})"
+            )
+        return self
 
     @property
     def env(self) -> Environment:
