@@ -9,11 +9,13 @@ import sys
 from collections.abc import Iterator
 from datetime import date, datetime
 from pathlib import Path
+from typing import Any
 
 import orjson
 
 from churnwatch_simulator.bank import CHINA_STANDARD_TIME, SimulatedBank, SimulationConfig
 from churnwatch_simulator.population import Staffing
+from churnwatch_simulator.realistic import RealisticBank, RealisticConfig, realistic_truth
 from churnwatch_simulator.sinks import FileSink, IngestSink, KafkaSink, Sink, pump
 from churnwatch_simulator.truth import ground_truth, write_truth
 
@@ -40,10 +42,27 @@ def _population_args(parser: argparse.ArgumentParser) -> None:
     parser.add_argument("--managers", type=int, default=20, help="relationship managers rm.001...")
     parser.add_argument("--branches", type=int, default=5, help="branches BR001...")
     parser.add_argument("--truth", type=Path, help="write the ground truth JSON here")
+    parser.add_argument(
+        "--profile",
+        choices=("classic", "realistic"),
+        default="classic",
+        help="classic: the pattern-driven bank; realistic: Berka-grounded customer kinds and fates",
+    )
 
 
-def _bank(args: argparse.Namespace) -> SimulatedBank:
+def _bank(args: argparse.Namespace) -> SimulatedBank | RealisticBank:
     start = datetime(args.start.year, args.start.month, args.start.day, tzinfo=CHINA_STANDARD_TIME)
+    if args.profile == "realistic":
+        return RealisticBank(
+            config=RealisticConfig(
+                customers=args.customers,
+                days=args.days,
+                seed=args.seed,
+                start=start,
+                managers=args.managers,
+                branches=args.branches,
+            )
+        )
     config = SimulationConfig(
         customers=args.customers,
         days=args.days,
@@ -108,6 +127,12 @@ def _file_lines(path: Path) -> Iterator[bytes]:
                 yield line
 
 
+def _truth(bank: SimulatedBank | RealisticBank) -> dict[str, Any]:
+    if isinstance(bank, RealisticBank):
+        return realistic_truth(bank=bank)
+    return ground_truth(bank=bank)
+
+
 async def _generate(args: argparse.Namespace) -> None:
     bank = _bank(args)
     sink = FileSink(path=args.out)
@@ -115,7 +140,7 @@ async def _generate(args: argparse.Namespace) -> None:
         await pump(lines=(orjson.dumps(e) for e in bank.events()), sink=sink, batch_size=5000)
     finally:
         await sink.close()
-    truth = ground_truth(bank=bank)
+    truth = _truth(bank)
     if args.truth:
         write_truth(truth=truth, path=args.truth)
     churners = sum(1 for row in truth["labels"] if row["churns"])
@@ -150,7 +175,7 @@ async def _send(args: argparse.Namespace) -> None:
     for rejection in tally.rejections[:3]:
         print(f"rejected: {orjson.dumps(rejection).decode()}", file=sys.stderr)
     if bank is not None and args.truth:
-        write_truth(truth=ground_truth(bank=bank), path=args.truth)
+        write_truth(truth=_truth(bank), path=args.truth)
 
 
 async def _demo(args: argparse.Namespace) -> None:
@@ -171,6 +196,9 @@ def main(argv: list[str] | None = None) -> int:
     args = build_parser().parse_args(argv)
     if getattr(args, "days", 14) < 14:
         print("--days must be at least 14", file=sys.stderr)
+        return 2
+    if getattr(args, "profile", "classic") == "realistic" and args.days < 60:
+        print("--days must be at least 60 with --profile realistic", file=sys.stderr)
         return 2
     run = {"generate": _generate, "send": _send, "demo": _demo}[args.command]
     try:
