@@ -36,6 +36,7 @@ import tempfile
 import time
 import uuid
 from pathlib import Path
+from typing import TypedDict
 
 import httpx
 import orjson
@@ -52,7 +53,15 @@ from churnwatch_shared.events import parse_event
 from churnwatch_shared.settings import CommonSettings
 from churnwatch_simulator.bank import SimulatedBank, SimulationConfig
 
-MODES = {  # events through the worker, simulated customers; recovery runs: (store, customers)
+
+class _Mode(TypedDict):
+    events: int  # through the worker
+    customers: int  # simulated
+    rounds: int
+    recovery: list[tuple[str, int]]  # (store, customers) per recovery run
+
+
+MODES: dict[str, _Mode] = {
     "short": {
         "events": 40_000,
         "customers": 2_000,

@@ -27,6 +27,7 @@ import time
 import uuid
 from datetime import UTC, datetime, timedelta
 from pathlib import Path
+from typing import TypedDict
 
 import httpx
 import orjson
@@ -47,7 +48,17 @@ from tests.support.stack import running_services
 
 DEV_KEY = {"X-API-Key": "cw-dev-producer-key", "Content-Type": "application/x-ndjson"}
 MANAGER = "rm.bench"
-MODES = {
+
+
+class _Mode(TypedDict):
+    customers: int
+    latency_rate: int  # events/s while probes measure end-to-end latency
+    latency_seconds: float
+    steps: tuple[int, ...]  # offered rates of the throughput staircase, events/s
+    step_seconds: float
+
+
+MODES: dict[str, _Mode] = {
     "short": {
         "customers": 2_000,
         "latency_rate": 2_000,

@@ -67,7 +67,9 @@ def pattern_counts(*, customers: int, fractions: dict[Pattern, float]) -> dict[P
     """Exact number of customers per pattern: round(fraction * customers), the rest normal."""
     if sum(fractions.values()) > 1.0 + 1e-9:
         raise ValueError("pattern fractions add up to more than 1")
-    counts = {p: round(f * customers) for p, f in fractions.items() if p is not Pattern.NORMAL}
+    counts: dict[Pattern, int] = {
+        p: round(f * customers) for p, f in fractions.items() if p is not Pattern.NORMAL
+    }
     taken = sum(counts.values())
     if taken > customers:
         raise ValueError("pattern fractions leave no room for the population")

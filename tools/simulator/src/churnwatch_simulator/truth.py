@@ -14,7 +14,7 @@ from churnwatch_simulator.plans import CHURN_PATTERNS, Pattern, pattern_counts
 def ground_truth(*, bank: SimulatedBank) -> dict[str, Any]:
     """The labels of a finished run (call after ``bank.events()`` is exhausted)."""
     cfg = bank.config
-    customers = []
+    customers: list[dict[str, Any]] = []
     for c in bank.customers:
         plan = c.plan
         churn_date = bank.day_date(c.closed_day).isoformat() if c.closed_day is not None else None
