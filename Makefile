@@ -66,10 +66,13 @@ status:
 	$(PY) deploy/stack.py status
 
 # mypy's settings (strict for the contracts and the rule engine) are in the root pyproject.toml.
+# All three run even when one fails, so one run lists every finding.
 lint: .venv/.synced
-	.venv/bin/ruff check .
-	.venv/bin/ruff format --check .
-	.venv/bin/mypy
+	@status=0; \
+	echo "ruff check ."; .venv/bin/ruff check . || status=1; \
+	echo "ruff format --check ."; .venv/bin/ruff format --check . || status=1; \
+	echo "mypy"; .venv/bin/mypy || status=1; \
+	exit $$status
 
 test: setup kafka-start postgres-start
 	deploy/test-setup.sh
