@@ -10,6 +10,7 @@ import uvicorn
 from churnwatch_alerts.app import create_app
 from churnwatch_alerts.db import create_engine
 from churnwatch_alerts.migrate import upgrade
+from churnwatch_alerts.notifications import cli as notifications_cli
 from churnwatch_alerts.settings import AlertsSettings
 from churnwatch_shared.logging import configure_logging
 
@@ -25,13 +26,18 @@ async def _migrate(settings: AlertsSettings) -> None:
 def main() -> None:
     """Entry point of the alerts service."""
     parser = argparse.ArgumentParser(prog="churnwatch_alerts", description=__doc__)
-    parser.add_argument("command", nargs="?", choices=["serve", "migrate"], default="serve")
+    commands = parser.add_subparsers(dest="command")
+    commands.add_parser("serve", help="serve the API and run the workers (the default)")
+    commands.add_parser("migrate", help="run the database migrations and exit")
+    notifications_cli.add_parser(commands)
     args = parser.parse_args()
     settings = AlertsSettings()
     configure_logging(
         service="alerts", level=settings.common.log_level, json=settings.common.log_json
     )
     settings.check_production()
+    if args.command == "notifications":
+        raise SystemExit(asyncio.run(notifications_cli.run(args=args, settings=settings)))
     if args.command == "migrate":
         asyncio.run(_migrate(settings))
         return

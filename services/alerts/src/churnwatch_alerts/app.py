@@ -25,6 +25,7 @@ from churnwatch_alerts.migrate import upgrade
 from churnwatch_alerts.notifications.channels import Channel, default_channels
 from churnwatch_alerts.notifications.digest import DigestScheduler
 from churnwatch_alerts.notifications.dispatcher import Dispatcher
+from churnwatch_alerts.notifications.endpoints import router as dead_letters_router
 from churnwatch_alerts.seed import demo_accounts_present, seed_dev_managers
 from churnwatch_alerts.settings import AlertsSettings
 from churnwatch_alerts.web import router as web_router
@@ -131,6 +132,7 @@ def create_app(
     app.include_router(alerts_router)
     app.include_router(customers_router)
     app.include_router(assignments_router)
+    app.include_router(dead_letters_router)
     app.include_router(audit_router)
     app.include_router(web_router)
     return app
