@@ -93,7 +93,19 @@ def stop_broker() -> None:
 def spawn(part: Part, *, detach: bool) -> subprocess.Popen[bytes]:
     LOGS.mkdir(parents=True, exist_ok=True)
     log = (LOGS / f"{part.name}.log").open("ab")
-    env = {"CHURNWATCH_LOCAL_DIR": str(LOCAL), **os.environ}
+    env = {
+        "CHURNWATCH_LOCAL_DIR": str(LOCAL),
+        # The alerts service reads customer state from this stack's monitor.
+        "CHURNWATCH_ALERTS_MONITOR_URL": MONITOR_URL,
+        **os.environ,
+    }
+    # One service credential for both ends when only one end was given one (unset: the dev token).
+    for have, want in (
+        ("CHURNWATCH_MONITOR_SERVICE_TOKEN", "CHURNWATCH_ALERTS_MONITOR_TOKEN"),
+        ("CHURNWATCH_ALERTS_MONITOR_TOKEN", "CHURNWATCH_MONITOR_SERVICE_TOKEN"),
+    ):
+        if have in env and want not in env:
+            env[want] = env[have]
     return subprocess.Popen(
         [PYTHON, "-m", part.module, *part.args],
         cwd=REPO,
