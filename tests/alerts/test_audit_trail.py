@@ -247,3 +247,18 @@ async def test_auditor_sees_no_customer_data_and_managers_cannot_read_the_log(
     for who in (await login(client, "rm.demo"), await login(client, "lead.demo")):
         assert (await client.get("/v1/audit", headers=who)).status_code == 403
         assert (await client.get("/v1/audit/export", headers=who)).status_code == 403
+
+
+async def test_denied_alert_reads_and_actions_are_audited(
+    app: FastAPI, client: httpx.AsyncClient
+) -> None:
+    outsider = bearer_of(app, "rm.other", Role.RELATIONSHIP_MANAGER)
+    alert_id = make_alert(customer_id=CUSTOMER, at=T0).alert_id
+    assert (await client.get(f"/v1/alerts/{alert_id}", headers=outsider)).status_code == 404
+    ack = await client.post(f"/v1/alerts/{alert_id}/ack", headers=outsider, json={})
+    assert ack.status_code == 404
+    denied = await audit_rows(app, actor="rm.other")
+    assert [(r.action, r.alert_id) for r in denied] == [
+        ("alert.read_denied", alert_id),
+        ("alert.ack_denied", alert_id),
+    ]

@@ -17,18 +17,35 @@ from churnwatch_alerts.alerts.schemas import (
     RulePrecision,
     SnoozeRequest,
 )
+from churnwatch_alerts.audit import record_now
 from churnwatch_alerts.auth.dependencies import CurrentPrincipal
+from churnwatch_alerts.auth.principal import Principal
 from churnwatch_alerts.db import SessionDep
 from churnwatch_alerts.models import AlertStatus
 from churnwatch_shared.alerts import CustomerStateName, Severity
 
 router = APIRouter(prefix="/v1/alerts", tags=["alerts"])
 
-NOT_FOUND = {"description": "no such alert, or not one of the caller's customers"}
+NOT_FOUND = {"description": "no such alert, or not one of the caller's customers (audited)"}
 
 
 def _now(request: Request):  # type: ignore[no-untyped-def]
     return request.app.state.clock.now()
+
+
+async def _not_found(
+    request: Request, *, principal: Principal, alert_id: str, action: str
+) -> HTTPException:
+    """A 404 for an alert the caller may not see, its refusal audited in its own transaction."""
+    await record_now(
+        request.app.state.sessionmaker,
+        actor=principal.id,
+        action=f"{action}_denied",
+        alert_id=alert_id[:64],
+        at=_now(request),
+        detail={"role": principal.role.value},
+    )
+    return HTTPException(status.HTTP_404_NOT_FOUND, detail=f"alert {alert_id} not found")
 
 
 @router.get("", response_model=AlertPage)
@@ -77,16 +94,18 @@ async def get_alert(
             session, principal=principal, alert_id=alert_id, now=_now(request)
         )
     except service.AlertNotFound as exc:
-        raise HTTPException(
-            status.HTTP_404_NOT_FOUND, detail=f"alert {alert_id} not found"
+        raise await _not_found(
+            request, principal=principal, alert_id=alert_id, action="alert.read"
         ) from exc
 
 
-async def _act(coro):  # type: ignore[no-untyped-def]
+async def _act(coro, request: Request, principal: Principal, action: str):  # type: ignore[no-untyped-def]
     try:
         return await coro
     except service.AlertNotFound as exc:
-        raise HTTPException(status.HTTP_404_NOT_FOUND, detail=f"alert {exc} not found") from exc
+        raise await _not_found(
+            request, principal=principal, alert_id=str(exc), action=action
+        ) from exc
     except service.InvalidTransition as exc:
         raise HTTPException(status.HTTP_409_CONFLICT, detail=str(exc)) from exc
 
@@ -107,7 +126,10 @@ async def ack(
             alert_id=alert_id,
             note=body.note if body else None,
             now=_now(request),
-        )
+        ),
+        request,
+        principal,
+        "alert.ack",
     )
 
 
@@ -128,7 +150,10 @@ async def snooze(
             until=body.until,
             note=body.note,
             now=_now(request),
-        )
+        ),
+        request,
+        principal,
+        "alert.snooze",
     )
 
 
@@ -149,5 +174,8 @@ async def resolve(
             outcome=body.outcome,
             note=body.note,
             now=_now(request),
-        )
+        ),
+        request,
+        principal,
+        "alert.resolve",
     )
