@@ -87,16 +87,24 @@ def service_env(*, namespace: str, bootstrap: str, database_url: str, port: int)
 
 @asynccontextmanager
 async def running_service(
-    *, namespace: str, bootstrap: str, database_url: str, name: str = "alerts"
+    *,
+    namespace: str,
+    bootstrap: str,
+    database_url: str,
+    name: str = "alerts",
+    extra_env: dict[str, str] | None = None,
 ) -> AsyncIterator[RunningService]:
     """Start the service, wait until /readyz says broker and database are reachable, stop after."""
     port = free_port()
     process = ServiceProcess(
         name=name,
         module="churnwatch_alerts",
-        env=service_env(
-            namespace=namespace, bootstrap=bootstrap, database_url=database_url, port=port
-        ),
+        env={
+            **service_env(
+                namespace=namespace, bootstrap=bootstrap, database_url=database_url, port=port
+            ),
+            **(extra_env or {}),
+        },
         health_url=f"http://127.0.0.1:{port}/healthz",
     )
     await asyncio.to_thread(process.start, timeout=60)

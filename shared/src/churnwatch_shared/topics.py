@@ -60,6 +60,15 @@ ACCOUNT_OWNERS = TopicSpec(
     "account id -> owning customer id (compacted), kept by the ingest adapters",
 )
 
+# The alerts service's own dead letters: records of its intake (alerts, snapshots, customer
+# events) it could not decode or the database refused, so one record never blocks the rest.
+ALERTS_INTAKE_DEAD_LETTER = TopicSpec(
+    "alerts-intake.dlq.v1",
+    1,
+    (("retention.ms", str(90 * 24 * 3600 * 1000)),),
+    "records the alerts intake could not decode or store, with the reason and original bytes",
+)
+
 ALL_TOPICS: tuple[TopicSpec, ...] = (
     EVENTS,
     EVENTS_RAW,
@@ -67,6 +76,7 @@ ALL_TOPICS: tuple[TopicSpec, ...] = (
     ALERTS,
     CUSTOMER_STATE,
     ACCOUNT_OWNERS,
+    ALERTS_INTAKE_DEAD_LETTER,
 )
 
 # Kafka record headers the services set or read.
@@ -74,3 +84,4 @@ HEADER_EVENT_TYPE = "event_type"
 HEADER_PRODUCER = "producer"
 HEADER_DLQ_REASON = "dlq.reason"
 HEADER_DLQ_SOURCE = "dlq.source"
+HEADER_DLQ_DETAIL = "dlq.detail"

@@ -1,4 +1,4 @@
-"""/healthz (alive), /readyz (database and broker reachable) and /metrics (Prometheus)."""
+"""/healthz (alive), /readyz (database, broker, intake moving) and /metrics (Prometheus)."""
 
 from __future__ import annotations
 
@@ -46,7 +46,7 @@ async def healthz() -> dict[str, str]:
 
 @router.get("/readyz")
 async def readyz(request: Request) -> JSONResponse:
-    """Each dependency and whether it is reachable; 503 when one is not."""
+    """Each dependency and whether it works; 503 when one does not (a stuck intake included)."""
     state = request.app.state
     started = time.monotonic()
     db_ok, db_error = await _database_ok(request)
@@ -55,7 +55,7 @@ async def readyz(request: Request) -> JSONResponse:
     dependencies = {
         "database": {"ok": db_ok, "error": db_error},
         "broker": {"ok": broker_ok, "error": broker_error},
-        "intake": {"ok": intake is None or intake.running, "enabled": intake is not None},
+        "intake": intake.status() if intake is not None else {"ok": True, "enabled": False},
     }
     ready = all(d["ok"] for d in dependencies.values())
     return JSONResponse(

@@ -24,6 +24,11 @@ ESCALATED = Counter("churnwatch_alerts_escalated_total", "Alert escalations past
 INTAKE_REJECTED = Counter(
     "churnwatch_alerts_intake_rejected_total", "Records that failed validation", ["topic"]
 )
+INTAKE_DEAD_LETTERED = Counter(
+    "churnwatch_alerts_intake_dead_lettered_total",
+    "Intake records sent to the dead-letter topic (acknowledged), by source topic and reason",
+    ["topic", "reason"],
+)
 OLDEST_UNACKED_CRITICAL = Gauge(
     "churnwatch_alerts_oldest_unacked_critical_age_seconds",
     "Age of the oldest open critical alert (0 when none)",

@@ -46,6 +46,9 @@ class AlertsSettings(BaseSettings):
         default=None, description="seed rm.demo/lead.demo; default on outside production"
     )
     intake_batch_size: int = Field(default=500, gt=0)
+    intake_stuck_after_seconds: float = Field(
+        default=30.0, gt=0, description="records pending this long: /readyz reports it stuck"
+    )
     escalation_enabled: bool = True
     escalation_interval_seconds: float = Field(default=5.0, gt=0)
     escalation_max_level: int = Field(default=3, ge=0)

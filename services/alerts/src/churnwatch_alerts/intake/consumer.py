@@ -7,12 +7,18 @@ Two consumers, each with its own group and task, so an alert never waits behind 
   and bursty; a poll keeps only the newest snapshot per customer.
 Ordering between an alert and its customer's assignment is kept by per-customer locks
 (``customers.locks``): whichever commits second sees the first.
+
+A record no retry can store (``intake.poison``) never blocks the ones behind it: when the
+database refuses a batch for data reasons, the records are applied one by one and the refused
+ones, like undecodable ones, go to the dead-letter topic. The order per batch is: database
+commit, dead letters acknowledged, then the offset commit.
 """
 
 from __future__ import annotations
 
 import asyncio
 from collections.abc import Awaitable, Callable
+from typing import Any
 
 import structlog
 from aiokafka import AIOKafkaConsumer, TopicPartition
@@ -21,6 +27,15 @@ from sqlalchemy.ext.asyncio import AsyncSession, async_sessionmaker
 
 from churnwatch_alerts.clock import Clock
 from churnwatch_alerts.intake.handlers import BatchResult, IntakeTopics, apply_alerts, apply_context
+from churnwatch_alerts.intake.poison import (
+    REASON_DATABASE_REFUSED,
+    DeadLetters,
+    Poison,
+    database_detail,
+    refused_by_database,
+    sqlstate_of,
+)
+from churnwatch_alerts.intake.progress import Progress
 from churnwatch_alerts.settings import AlertsSettings
 from churnwatch_shared import topics
 
@@ -51,13 +66,16 @@ class TopicIntake:
         settings: AlertsSettings,
         sessionmaker: async_sessionmaker[AsyncSession],
         apply: Apply,
+        dead_letters: DeadLetters,
         on_batch: Callable[[BatchResult], None] | None = None,
     ) -> None:
         self.name = name
         self.settings = settings
         self.sessionmaker = sessionmaker
         self.apply = apply
+        self.dead_letters = dead_letters
         self.on_batch = on_batch
+        self.progress = Progress()
         self.consumer = AIOKafkaConsumer(
             *topic_names,
             bootstrap_servers=settings.common.kafka_bootstrap,
@@ -95,23 +113,60 @@ class TopicIntake:
         )
         return result
 
+    async def _apply_isolating_poison(self, records: list[ConsumerRecord]) -> BatchResult:
+        """Apply the batch; if the database refuses its data, apply record by record instead."""
+        try:
+            return await self._apply(records)
+        except Exception as exc:
+            if not refused_by_database(exc):
+                raise
+            log.warning(
+                "intake.batch_refused",
+                intake=self.name,
+                records=len(records),
+                error=type(exc).__name__,
+                detail="applying the records one by one to find the refused ones",
+            )
+        total = BatchResult()
+        # The order the batch handler applies in (event time, then position).
+        for record in sorted(records, key=lambda r: (r.timestamp, r.partition, r.offset)):
+            try:
+                total.add(await self._apply([record]))
+            except Exception as exc:
+                if not refused_by_database(exc):
+                    raise  # transient after all: the whole batch is retried (stores are upserts)
+                total.poison.append(
+                    Poison(
+                        record=record, reason=REASON_DATABASE_REFUSED, detail=database_detail(exc)
+                    )
+                )
+        return total
+
+    def _rewind(self, batch: dict[TopicPartition, list[ConsumerRecord]]) -> None:
+        for tp, partition_records in batch.items():
+            self.consumer.seek(tp, partition_records[0].offset)
+
     async def run(self) -> None:
-        """Poll, apply, then commit; on a database error rewind and retry the same batch."""
+        """Poll, apply, dead-letter poison, then commit; on other errors rewind and retry."""
         while True:
             batch = await self.consumer.getmany(
                 timeout_ms=500, max_records=self.settings.intake_batch_size
             )
             if not batch:
                 continue
+            self.progress.polled()
             records = [r for partition_records in batch.values() for r in partition_records]
             try:
-                result = await self._apply(records)
+                result = await self._apply_isolating_poison(records)
+                if result.poison:
+                    # Acknowledged dead letters first: a crash before the commit re-sends them.
+                    await self.dead_letters.send(poisons=result.poison)
             except asyncio.CancelledError:
                 raise
-            except Exception:
+            except Exception as exc:
+                self.progress.failed(error=exc, sqlstate=sqlstate_of(exc))
                 log.exception("intake.batch_failed", intake=self.name, records=len(records))
-                for tp, partition_records in batch.items():
-                    self.consumer.seek(tp, partition_records[0].offset)
+                self._rewind(batch)
                 await asyncio.sleep(1.0)
                 continue
             # The database has the batch: only now may the group move past it.
@@ -121,6 +176,7 @@ class TopicIntake:
                     for tp, partition_records in batch.items()
                 }
             )
+            self.progress.committed()
             if self.on_batch is not None:
                 self.on_batch(result)
 
@@ -138,6 +194,12 @@ class Intake:
     ) -> None:
         self.topics = intake_topics(settings)
         self.clock = clock
+        self.stuck_after = settings.intake_stuck_after_seconds
+        self.dead_letters = DeadLetters(
+            bootstrap=settings.common.kafka_bootstrap,
+            topic=settings.common.topic(topics.ALERTS_INTAKE_DEAD_LETTER),
+            client_id=f"{settings.effective_group_id}-dead-letters",
+        )
 
         async def alerts(session: AsyncSession, records: list[ConsumerRecord]) -> BatchResult:
             return await apply_alerts(
@@ -153,7 +215,11 @@ class Intake:
             if result.alerts_new and on_alerts is not None:
                 on_alerts()
 
-        common = {"settings": settings, "sessionmaker": sessionmaker}
+        common = {
+            "settings": settings,
+            "sessionmaker": sessionmaker,
+            "dead_letters": self.dead_letters,
+        }
         self.alerts = TopicIntake(
             name="alerts",
             topic_names=[self.topics.alerts],
@@ -175,16 +241,44 @@ class Intake:
         """Both consumers are in their groups."""
         return self.alerts.running and self.context.running
 
+    def status(self) -> dict[str, Any]:
+        """For /readyz: running, and every intake whose records are pending for too long."""
+        stuck = [
+            s
+            for s in (
+                self.alerts.progress.stuck(name=self.alerts.name, after=self.stuck_after),
+                self.context.progress.stuck(name=self.context.name, after=self.stuck_after),
+            )
+            if s is not None
+        ]
+        status: dict[str, Any] = {
+            "ok": self.running and not stuck,
+            "enabled": True,
+            "running": self.running,
+            "stuck": stuck,
+        }
+        if not self.running:
+            status["reason"] = "the intake consumers are not in their groups"
+        elif stuck:
+            status["reason"] = "; ".join(s["reason"] for s in stuck)
+        return status
+
     async def start(self) -> None:
-        """Join both groups."""
-        await self.alerts.start()
+        """Connect the dead-letter producer, then join both groups."""
+        await self.dead_letters.start()
         try:
-            await self.context.start()
+            await self.alerts.start()
+            try:
+                await self.context.start()
+            except BaseException:
+                await self.alerts.stop()
+                raise
         except BaseException:
-            await self.alerts.stop()
+            await self.dead_letters.stop()
             raise
 
     async def stop(self) -> None:
-        """Leave both groups."""
+        """Leave both groups, then flush the dead-letter producer."""
         await self.alerts.stop()
         await self.context.stop()
+        await self.dead_letters.stop()

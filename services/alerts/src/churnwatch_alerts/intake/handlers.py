@@ -3,7 +3,7 @@
 from __future__ import annotations
 
 import asyncio
-from dataclasses import dataclass
+from dataclasses import dataclass, field
 from datetime import datetime
 from typing import Any
 
@@ -18,6 +18,7 @@ from churnwatch_alerts.assignments.service import apply_assigned, apply_profile
 from churnwatch_alerts.audit import SYSTEM_INTAKE
 from churnwatch_alerts.customers.locks import lock_customers
 from churnwatch_alerts.customers.repository import upsert_states
+from churnwatch_alerts.intake.poison import Poison, decode_failure
 from churnwatch_alerts.metrics import INTAKE_REJECTED
 from churnwatch_shared.alerts import Alert, Severity
 from churnwatch_shared.customer_state import CustomerStateSnapshot
@@ -52,6 +53,18 @@ class BatchResult:
     assignments: int = 0
     skipped: int = 0
     rejected: int = 0
+    # records no retry can store: dead-lettered before the offsets move past them
+    poison: list[Poison] = field(default_factory=list)
+
+    def add(self, other: BatchResult) -> None:
+        """Add another result's counts and poison records to this one."""
+        self.alerts_new += other.alerts_new
+        self.alerts_duplicate += other.alerts_duplicate
+        self.snapshots += other.snapshots
+        self.assignments += other.assignments
+        self.skipped += other.skipped
+        self.rejected += other.rejected
+        self.poison.extend(other.poison)
 
 
 def _event_type(record: ConsumerRecord) -> str | None:
@@ -68,6 +81,8 @@ def _event_type(record: ConsumerRecord) -> str | None:
 
 def _reject(record: ConsumerRecord, result: BatchResult, error: Exception) -> None:
     result.rejected += 1
+    reason, detail = decode_failure(error)
+    result.poison.append(Poison(record=record, reason=reason, detail=detail))
     INTAKE_REJECTED.labels(topic=record.topic).inc()
     log.warning(
         "intake.rejected",
@@ -85,7 +100,7 @@ async def apply_alerts(
     now: datetime,
     sla_seconds: dict[Severity, int],
 ) -> BatchResult:
-    """Store a poll of alert records at once; invalid records are counted and skipped."""
+    """Store a poll of alert records at once; invalid records are set aside as poison."""
     result = BatchResult()
     alerts: list[Alert] = []
     for record in records:
