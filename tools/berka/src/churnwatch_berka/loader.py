@@ -235,7 +235,7 @@ def _account_events(book: Book, acc: Account, loan_status_events: bool) -> list[
             lid,
         )
         add(when, f"{lid}.product", "product.subscribed", {"product": "loan"}, None)
-        payload = {
+        payload: dict[str, Any] = {
             "loan_id": lid,
             "amount": _money(loan.amount),
             "currency": CURRENCY,

@@ -251,7 +251,8 @@ class Life:
         p = self.p
         if p.churn_day is not None and day >= p.churn_day:
             return 0.0
-        if p.drift_start is not None and day >= p.drift_start:
+        # _plan sets drift_start and churn_day together (leavers only)
+        if p.drift_start is not None and p.churn_day is not None and day >= p.drift_start:
             done = (day - p.drift_start) / max(1, p.churn_day - p.drift_start)
             floor = 0.15 if p.fate == "quiet_leaver" else 0.5
             return 1.0 - (1.0 - floor) * done
