@@ -26,6 +26,11 @@ from churnwatch_shared.alerts import CustomerStateName, Severity
 
 router = APIRouter(prefix="/v1/alerts", tags=["alerts"])
 
+# Paging deeper than this is of no use to a person; unbounded, an offset past 2**63 - 1
+# overflowed the database's 64-bit OFFSET and answered 500. Beyond the range: a 422 naming it.
+MAX_OFFSET = 1_000_000
+MAX_LIMIT = 200
+
 NOT_FOUND = {"description": "no such alert, or not one of the caller's customers (audited)"}
 
 
@@ -59,8 +64,8 @@ async def list_alerts(
     rule_id: Annotated[str | None, Query(max_length=64)] = None,
     customer_id: Annotated[str | None, Query(max_length=128)] = None,
     assigned_to: Annotated[str | None, Query(max_length=140)] = None,
-    limit: Annotated[int, Query(ge=1, le=200)] = 50,
-    offset: Annotated[int, Query(ge=0)] = 0,
+    limit: Annotated[int, Query(ge=1, le=MAX_LIMIT)] = 50,
+    offset: Annotated[int, Query(ge=0, le=MAX_OFFSET)] = 0,
 ) -> AlertPage:
     """The caller's alerts (team/branch for leads and heads), highest priority first."""
     filters = AlertFilters(
