@@ -70,7 +70,8 @@ def test_each_dockerfile_runs_its_own_package() -> None:
         assert f"--package churnwatch-{name}" in dockerfile
         assert (REPO / "services" / name / "src" / package / "__main__.py").exists()
         port = re.search(r"EXPOSE (\d+)", dockerfile).group(1)  # type: ignore[union-attr]
-        assert f"{port}:{port}" in COMPOSE["services"][name]["ports"][0]
+        # the container port is published (the monitor's host port is picked per replica)
+        assert COMPOSE["services"][name]["ports"][0].endswith(f":{port}")
 
 
 def test_the_two_commands_are_what_ci_and_readme_say() -> None:

@@ -1,0 +1,20 @@
+# ChurnWatch demo feed (the simulator's `demo` command). Build from the repository root:
+#   docker build -f deploy/docker/demo-feed.Dockerfile -t churnwatch-demo-feed .
+FROM python:3.11-slim
+ENV UV_PYTHON_DOWNLOADS=never UV_LINK_MODE=copy UV_COMPILE_BYTECODE=1 \
+    PYTHONUNBUFFERED=1 PATH=/app/.venv/bin:$PATH
+RUN pip install --no-cache-dir uv==0.13.8 && useradd --system --uid 10001 churnwatch
+WORKDIR /app
+# The workspace needs every member's pyproject to read the lock; only the simulator is copied.
+COPY pyproject.toml uv.lock ./
+COPY shared/pyproject.toml shared/pyproject.toml
+COPY services/ingest/pyproject.toml services/ingest/pyproject.toml
+COPY services/state-monitor/pyproject.toml services/state-monitor/pyproject.toml
+COPY services/alerts/pyproject.toml services/alerts/pyproject.toml
+COPY tools/simulator/pyproject.toml tools/simulator/pyproject.toml
+COPY tools/berka/pyproject.toml tools/berka/pyproject.toml
+COPY shared/src shared/src
+COPY tools/simulator/src tools/simulator/src
+RUN uv sync --frozen --no-dev --no-editable --package churnwatch-simulator
+USER churnwatch
+CMD ["python", "-m", "churnwatch_simulator", "demo", "--url", "http://ingest:8001"]
