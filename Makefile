@@ -14,7 +14,7 @@ UV := .local/tools/bin/uv
 PY := .venv/bin/python
 PYTEST_ARGS ?=
 
-.PHONY: help setup lint run test fuzz up down status bench bench-full kafka-start kafka-stop postgres-start postgres-stop clean
+.PHONY: help setup lint run test fuzz up down status bench bench-full kafka-start kafka-stop postgres-start postgres-stop clean ops-tools
 
 help:
 	@echo "make run    set up, start broker + ingest + state monitor + alerts + demo feed (Ctrl-C stops)"
@@ -35,7 +35,7 @@ $(UV):
 
 # The rule engine compiled with mypyc (churnwatch_state_monitor.native); rebuilt when its package changes.
 NATIVE := services/state-monitor/build/native/manifest.json
-$(NATIVE): .venv/.synced $(wildcard services/state-monitor/src/churnwatch_state_monitor/*.py)
+$(NATIVE): .venv/.synced $(wildcard services/state-monitor/src/churnwatch_state_monitor/*.py services/state-monitor/src/churnwatch_state_monitor/engine/*.py)
 	$(PY) -m churnwatch_state_monitor.native_build build
 
 setup: .venv/.synced $(NATIVE)
@@ -74,9 +74,13 @@ lint: .venv/.synced
 	echo "mypy"; .venv/bin/mypy || status=1; \
 	exit $$status
 
-test: setup kafka-start postgres-start
+test: setup ops-tools kafka-start postgres-start
 	deploy/test-setup.sh
 	CHURNWATCH_MONITOR_NATIVE=require $(PY) -m pytest -q -p no:cacheprovider $(PYTEST_ARGS)
+
+# Helm (built from its Go module) and promtool (Debian's prometheus) for tests/deploy; idempotent.
+ops-tools:
+	deploy/tools/install-ops-tools.sh
 
 # `make test` fuzzes a fixed (derandomized) set of examples; this runs fresh random ones.
 FUZZ_EXAMPLES ?= 2000

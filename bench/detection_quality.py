@@ -52,7 +52,7 @@ from bench.detection_scoring import (
 from churnwatch_simulator.bank import CHINA_STANDARD_TIME, SimulatedBank, SimulationConfig
 from churnwatch_simulator.truth import ground_truth
 from churnwatch_state_monitor.backtest import replay
-from churnwatch_state_monitor.engine import Monitor
+from churnwatch_state_monitor.engine.monitor import Monitor
 from churnwatch_state_monitor.ruleset import load_ruleset, packaged_rules_text
 
 SIZES: dict[str, tuple[int, int]] = {"short": (1_500, 240), "full": (10_000, 365)}

@@ -16,7 +16,7 @@ from pydantic_settings import BaseSettings
 from churnwatch_alerts.settings import AlertsSettings
 from churnwatch_ingest.settings import IngestSettings
 from churnwatch_shared.settings import CommonSettings
-from churnwatch_state_monitor.settings import MonitorSettings
+from churnwatch_state_monitor.worker.settings import MonitorSettings
 
 REPO = Path(__file__).resolve().parents[1]
 COMPOSE = yaml.safe_load((REPO / "docker-compose.yml").read_text())

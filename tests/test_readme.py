@@ -11,7 +11,7 @@ from churnwatch_alerts.settings import AlertsSettings
 from churnwatch_ingest.settings import IngestSettings
 from churnwatch_shared.settings import CommonSettings
 from churnwatch_shared.topics import ALL_TOPICS
-from churnwatch_state_monitor.settings import MonitorSettings
+from churnwatch_state_monitor.worker.settings import MonitorSettings
 
 README = (Path(__file__).resolve().parents[1] / "README.md").read_text()
 

@@ -20,9 +20,9 @@ import orjson
 from churnwatch_shared.events import parse_event
 from churnwatch_simulator.bank import SimulatedBank, SimulationConfig
 from churnwatch_state_monitor import ENGINE_BUILD
-from churnwatch_state_monitor.engine import Monitor, Status
+from churnwatch_state_monitor.engine.monitor import Monitor, Status
+from churnwatch_state_monitor.engine.state import CustomerState
 from churnwatch_state_monitor.ruleset import load_ruleset
-from churnwatch_state_monitor.state import CustomerState
 
 NOW = datetime(2026, 1, 1, tzinfo=UTC)
 

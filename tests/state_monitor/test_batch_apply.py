@@ -14,18 +14,19 @@ import orjson
 from aiokafka import TopicPartition
 
 from churnwatch_shared.events import parse_event
+from churnwatch_shared.partitioning import partition_of
 from churnwatch_shared.settings import CommonSettings
 from churnwatch_shared.topics import CUSTOMER_PARTITIONS
 from churnwatch_simulator.bank import SimulatedBank, SimulationConfig
-from churnwatch_state_monitor.engine import Monitor, Status
-from churnwatch_state_monitor.metrics import MonitorMetrics
-from churnwatch_state_monitor.processor import EventProcessor
+from churnwatch_state_monitor.engine.monitor import Monitor, Status
+from churnwatch_state_monitor.engine.silence import SilenceIndex
+from churnwatch_state_monitor.engine.state import CustomerState
 from churnwatch_state_monitor.ruleset import load_ruleset
-from churnwatch_state_monitor.settings import MonitorSettings
-from churnwatch_state_monitor.silence import SilenceIndex, partition_of
-from churnwatch_state_monitor.state import CustomerState
-from churnwatch_state_monitor.store import MemoryStore
-from churnwatch_state_monitor.work import Topics, Work
+from churnwatch_state_monitor.worker.metrics import MonitorMetrics
+from churnwatch_state_monitor.worker.processor import EventProcessor
+from churnwatch_state_monitor.worker.settings import MonitorSettings
+from churnwatch_state_monitor.worker.store import MemoryStore
+from churnwatch_state_monitor.worker.work import Topics, Work
 from tests.state_monitor.events import KafkaRecord
 
 TOPIC = "ns.events.v1"
@@ -66,7 +67,7 @@ async def test_silence_index_after_batches_equals_noting_every_event(tmp_path: P
         batch: dict[TopicPartition, list[KafkaRecord]] = {}
         for event in events[start : start + 700]:
             customer = event["customer_id"]
-            partition = partition_of(customer, CUSTOMER_PARTITIONS)
+            partition = partition_of(customer_id=customer, partitions=CUSTOMER_PARTITIONS)
             batch.setdefault(TopicPartition(TOPIC, partition), []).append(
                 KafkaRecord(customer.encode(), orjson.dumps(event), offsets[partition])
             )

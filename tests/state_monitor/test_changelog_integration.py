@@ -7,8 +7,8 @@ import uuid
 import pytest
 from aiokafka import AIOKafkaConsumer, AIOKafkaProducer
 
-from churnwatch_state_monitor.changelog import ensure_changelog, restore
-from churnwatch_state_monitor.store import MemoryStore, RocksStore
+from churnwatch_state_monitor.worker.changelog import ensure_changelog, restore
+from churnwatch_state_monitor.worker.store import MemoryStore, RocksStore
 
 pytestmark = pytest.mark.integration
 

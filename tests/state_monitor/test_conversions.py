@@ -12,15 +12,15 @@ import pytest
 from hypothesis import given, settings
 from hypothesis import strategies as st
 
-from churnwatch_state_monitor import snapshot
-from churnwatch_state_monitor.facts import (
+from churnwatch_state_monitor.engine import snapshot
+from churnwatch_state_monitor.engine.facts import (
     FINGERPRINT_CHARS,
     cents,
     epoch_seconds,
     event_fingerprint,
 )
-from churnwatch_state_monitor.scoring import rounded, single_bit, strongest
-from churnwatch_state_monitor.state import CustomerState
+from churnwatch_state_monitor.engine.scoring import rounded, single_bit, strongest
+from churnwatch_state_monitor.engine.state import CustomerState
 
 OFFSETS = [
     timedelta(0),

@@ -1,7 +1,7 @@
 """kill -9 inside the alert/state window on the real broker: the alert is never lost.
 
 The worker is crashed by its test-only fault hook (CHURNWATCH_MONITOR_FAULT_KILL_AT) at the two
-points that matter (see churnwatch_state_monitor.app): after the event's alert is acked but before
+points that matter (see churnwatch_state_monitor.worker.app): after the event's alert is acked but before
 its state record is written, and after the state record is durable on the changelog but before
 the source offset is committed. After a restart the alert must be on ALERTS (once, or repeated
 with the same alert_id and content apart from detected_at) and the event applied exactly once.

@@ -15,10 +15,10 @@ from aiokafka import AIOKafkaConsumer, AIOKafkaProducer, TopicPartition
 from aiokafka.partitioner import DefaultPartitioner
 
 from churnwatch_shared import topics
-from churnwatch_state_monitor.changelog import changelog_topic, ensure_changelog, restore
-from churnwatch_state_monitor.faults import FaultPoints
-from churnwatch_state_monitor.store import MemoryStore
-from churnwatch_state_monitor.work import LeaseLapsed, Topics, Work, deliver, send_batches
+from churnwatch_state_monitor.worker.changelog import changelog_topic, ensure_changelog, restore
+from churnwatch_state_monitor.worker.faults import FaultPoints
+from churnwatch_state_monitor.worker.store import MemoryStore
+from churnwatch_state_monitor.worker.work import LeaseLapsed, Topics, Work, deliver, send_batches
 
 pytestmark = pytest.mark.integration
 

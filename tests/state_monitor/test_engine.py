@@ -12,10 +12,10 @@ import pytest
 
 from churnwatch_shared.alerts import Alert, Severity, alert_id_for
 from churnwatch_shared.customer_state import CustomerStateSnapshot
-from churnwatch_state_monitor import rules
-from churnwatch_state_monitor.engine import Monitor, Outcome, Status
+from churnwatch_state_monitor.engine import rules
+from churnwatch_state_monitor.engine.monitor import Monitor, Outcome, Status
+from churnwatch_state_monitor.engine.state import STATE_SCHEMA, CustomerState
 from churnwatch_state_monitor.ruleset import load_ruleset
-from churnwatch_state_monitor.state import STATE_SCHEMA, CustomerState
 from tests.state_monitor.events import at, model, outflow, raw, snapshot, txn
 
 NOW = datetime(2025, 12, 1, tzinfo=UTC)

@@ -25,9 +25,9 @@ def fake_build(tmp_path: Path) -> tuple[Path, Path]:
     for name in native.COMPILED:
         shutil.copy(native.SOURCE_DIR / f"{name}.py", sources)
     build = tmp_path / "build"
-    (build / native.PACKAGE).mkdir(parents=True)
+    (build / native.MODULE_PATH).mkdir(parents=True)
     for name in native.COMPILED:
-        (build / native.PACKAGE / f"{name}{EXTENSION}").touch()
+        (build / native.MODULE_PATH / f"{name}{EXTENSION}").touch()
     manifest = {
         "abi": native.abi(),
         "sources": native.source_hashes(sources),
@@ -49,10 +49,24 @@ def test_an_edited_rule_is_never_run_from_its_stale_build(tmp_path: Path) -> Non
     assert native.problem(build, sources) == "compiled engine is stale: rules.py changed since"
 
 
+def test_every_engine_module_is_compiled_and_a_new_or_removed_one_makes_the_build_stale(
+    tmp_path: Path,
+) -> None:
+    on_disk = {p.stem for p in native.SOURCE_DIR.glob("*.py")} - {"__init__"}
+    assert set(native.COMPILED) == on_disk
+    assert {"monitor", "batch", "state", "rules", "scoring", "silence", "snapshot"} <= on_disk
+    sources, build = fake_build(tmp_path)
+    (sources / "extra.py").write_text("X = 1\n")
+    assert native.problem(build, sources) == "compiled engine is stale: extra.py changed since"
+    (sources / "extra.py").unlink()
+    (sources / "rules.py").unlink()
+    assert native.problem(build, sources) == "compiled engine is stale: rules.py removed since"
+
+
 def test_a_build_for_another_interpreter_or_an_incomplete_one_is_refused(tmp_path: Path) -> None:
     sources, build = fake_build(tmp_path)
-    (build / native.PACKAGE / f"engine{EXTENSION}").unlink()
-    assert "no engine extension" in (native.problem(build, sources) or "")
+    (build / native.MODULE_PATH / f"monitor{EXTENSION}").unlink()
+    assert "no monitor extension" in (native.problem(build, sources) or "")
     manifest = json.loads((build / native.MANIFEST).read_text())
     (build / native.MANIFEST).write_text(json.dumps({**manifest, "abi": "cpython-312-x"}))
     assert "compiled for cpython-312-x" in (native.problem(build, sources) or "")

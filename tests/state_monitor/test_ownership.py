@@ -12,13 +12,13 @@ from pathlib import Path
 import pytest
 
 from churnwatch_shared.settings import CommonSettings
-from churnwatch_state_monitor import processor as processor_module
-from churnwatch_state_monitor.engine import Monitor
-from churnwatch_state_monitor.metrics import MonitorMetrics
-from churnwatch_state_monitor.processor import EventProcessor
+from churnwatch_state_monitor.engine.monitor import Monitor
 from churnwatch_state_monitor.ruleset import load_ruleset
-from churnwatch_state_monitor.settings import MonitorSettings
-from churnwatch_state_monitor.work import Topics
+from churnwatch_state_monitor.worker import processor as processor_module
+from churnwatch_state_monitor.worker.metrics import MonitorMetrics
+from churnwatch_state_monitor.worker.processor import EventProcessor
+from churnwatch_state_monitor.worker.settings import MonitorSettings
+from churnwatch_state_monitor.worker.work import Topics
 
 
 async def _never(exc: BaseException) -> None:

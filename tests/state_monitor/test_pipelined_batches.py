@@ -20,23 +20,23 @@ import orjson
 import pytest
 from aiokafka import TopicPartition
 
+from churnwatch_shared.partitioning import partition_of
 from churnwatch_shared.settings import CommonSettings
 from churnwatch_shared.topics import CUSTOMER_PARTITIONS
-from churnwatch_state_monitor import processor as processor_module
-from churnwatch_state_monitor.engine import Monitor
-from churnwatch_state_monitor.metrics import MonitorMetrics
-from churnwatch_state_monitor.processor import EventProcessor
+from churnwatch_state_monitor.engine.monitor import Monitor
+from churnwatch_state_monitor.engine.state import CustomerState
 from churnwatch_state_monitor.ruleset import load_ruleset
-from churnwatch_state_monitor.settings import MonitorSettings
-from churnwatch_state_monitor.silence import partition_of
-from churnwatch_state_monitor.state import CustomerState
-from churnwatch_state_monitor.store import MemoryStore
-from churnwatch_state_monitor.work import Topics, Work
+from churnwatch_state_monitor.worker import processor as processor_module
+from churnwatch_state_monitor.worker.metrics import MonitorMetrics
+from churnwatch_state_monitor.worker.processor import EventProcessor
+from churnwatch_state_monitor.worker.settings import MonitorSettings
+from churnwatch_state_monitor.worker.store import MemoryStore
+from churnwatch_state_monitor.worker.work import Topics, Work
 from tests.state_monitor.events import KafkaRecord, at, txn
 
 TOPIC = "ns.events.v1"
 CUSTOMER = "C-PIPE"
-PARTITION = partition_of(CUSTOMER, CUSTOMER_PARTITIONS)
+PARTITION = partition_of(customer_id=CUSTOMER, partitions=CUSTOMER_PARTITIONS)
 TP = TopicPartition(TOPIC, PARTITION)
 
 

@@ -6,11 +6,11 @@ from datetime import UTC, datetime, timedelta
 from decimal import Decimal
 
 from churnwatch_shared.alerts import AlertKind, Severity
-from churnwatch_state_monitor import rules
-from churnwatch_state_monitor.engine import Monitor
+from churnwatch_state_monitor.engine import rules
+from churnwatch_state_monitor.engine.monitor import Monitor
+from churnwatch_state_monitor.engine.scoring import level_for
+from churnwatch_state_monitor.engine.state import WEEK
 from churnwatch_state_monitor.ruleset import load_ruleset
-from churnwatch_state_monitor.scoring import level_for
-from churnwatch_state_monitor.state import WEEK
 from tests.state_monitor.events import T0, at, outflow, raw, snapshot, txn
 from tests.state_monitor.test_engine import C, Feed
 

@@ -6,7 +6,7 @@ from pathlib import Path
 
 import pytest
 
-from churnwatch_state_monitor.rules import CHURN_SCORE, RULE_IDS
+from churnwatch_state_monitor.engine.rules import CHURN_SCORE, RULE_IDS
 from churnwatch_state_monitor.ruleset import (
     RuleSetError,
     load_ruleset,

@@ -8,24 +8,25 @@ from datetime import UTC, datetime
 import orjson
 
 from churnwatch_shared.alerts import Alert
+from churnwatch_shared.partitioning import partition_of
 from churnwatch_shared.topics import CUSTOMER_PARTITIONS
-from churnwatch_state_monitor import rules
 from churnwatch_state_monitor.backtest import replay
-from churnwatch_state_monitor.engine import Monitor
+from churnwatch_state_monitor.engine import rules
+from churnwatch_state_monitor.engine.monitor import Monitor
+from churnwatch_state_monitor.engine.silence import SilenceIndex
+from churnwatch_state_monitor.engine.state import DAY, CustomerState
 from churnwatch_state_monitor.ruleset import load_ruleset
-from churnwatch_state_monitor.silence import SilenceIndex, partition_of
-from churnwatch_state_monitor.state import DAY, CustomerState
 from tests.state_monitor.events import T0, at, model, txn, wire
 
 
 def same_partition_customers(count: int, prefix: str = "silent") -> list[str]:
     """Customer ids that Kafka's default partitioner puts on one partition."""
     found: list[str] = []
-    target = partition_of(f"{prefix}-0", CUSTOMER_PARTITIONS)
+    target = partition_of(customer_id=f"{prefix}-0", partitions=CUSTOMER_PARTITIONS)
     i = 0
     while len(found) < count:
         name = f"{prefix}-{i}"
-        if partition_of(name, CUSTOMER_PARTITIONS) == target:
+        if partition_of(customer_id=name, partitions=CUSTOMER_PARTITIONS) == target:
             found.append(name)
         i += 1
     return found
@@ -80,7 +81,8 @@ def test_another_partitions_events_do_not_advance_the_watermark() -> None:
     other = next(
         f"x{i}"
         for i in range(100)
-        if partition_of(f"x{i}", CUSTOMER_PARTITIONS) != partition_of(silent, CUSTOMER_PARTITIONS)
+        if partition_of(customer_id=f"x{i}", partitions=CUSTOMER_PARTITIONS)
+        != partition_of(customer_id=silent, partitions=CUSTOMER_PARTITIONS)
     )
     alerts = backtest([txn("s0", silent, at(0)), *busy(other, range(90))])
     assert [a for a in alerts if a.customer_id == silent] == []

@@ -6,8 +6,8 @@ from pathlib import Path
 
 import pytest
 
-from churnwatch_state_monitor.state import CustomerState
-from churnwatch_state_monitor.store import MemoryStore, RocksStore, open_store
+from churnwatch_state_monitor.engine.state import CustomerState
+from churnwatch_state_monitor.worker.store import MemoryStore, RocksStore, open_store
 
 
 def _stores(tmp_path: Path) -> list:

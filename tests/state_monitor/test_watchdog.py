@@ -2,7 +2,7 @@
 
 from __future__ import annotations
 
-from churnwatch_state_monitor.watchdog import StallWatchdog
+from churnwatch_state_monitor.worker.watchdog import StallWatchdog
 
 
 def test_flags_only_the_partition_that_has_records_and_does_not_move() -> None:

@@ -20,9 +20,9 @@ from churnwatch_shared import topics
 from churnwatch_shared.alerts import Alert
 from churnwatch_simulator.bank import SimulatedBank, SimulationConfig
 from churnwatch_state_monitor.backtest import replay
-from churnwatch_state_monitor.engine import Monitor
+from churnwatch_state_monitor.engine.monitor import Monitor
+from churnwatch_state_monitor.engine.state import CustomerState
 from churnwatch_state_monitor.ruleset import load_ruleset
-from churnwatch_state_monitor.state import CustomerState
 from tests.state_monitor.test_two_workers_integration import _applied_total
 from tests.state_monitor.test_worker_integration import _worker
 from tests.support.kafka import consume_until, produce

@@ -1,5 +1,5 @@
-"""ChurnWatch state monitor. The rule engine runs compiled when a fresh build exists (see native)."""
+"""ChurnWatch state monitor: ``engine`` (the pure rule engine, compiled) and ``worker`` (Kafka)."""
 
-from churnwatch_state_monitor import native as _native
+from churnwatch_state_monitor.engine import ENGINE_BUILD
 
-ENGINE_BUILD: str = _native.activate(__path__)
+__all__ = ["ENGINE_BUILD"]

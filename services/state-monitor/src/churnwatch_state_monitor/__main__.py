@@ -11,9 +11,10 @@ import structlog
 
 from churnwatch_shared.logging import configure_logging
 from churnwatch_state_monitor import ENGINE_BUILD
-from churnwatch_state_monitor.app import create_app
 from churnwatch_state_monitor.ruleset import RuleSetError, load_ruleset
-from churnwatch_state_monitor.settings import MonitorSettings
+from churnwatch_state_monitor.worker.app import create_app
+from churnwatch_state_monitor.worker.framework_logs import quiet_transient_errors, without_spinner
+from churnwatch_state_monitor.worker.settings import MonitorSettings
 
 log = structlog.get_logger("churnwatch.state_monitor")
 
@@ -36,6 +37,7 @@ def main() -> int:
     configure_logging(service="state-monitor", level=common.log_level, json=common.log_json)
     for name in _QUIET:
         logging.getLogger(name).setLevel(settings.framework_log_level)
+    quiet_transient_errors()
     try:
         ruleset = load_ruleset(settings.rules_file)
     except RuleSetError as exc:
@@ -54,12 +56,14 @@ def main() -> int:
         web=f"http://{settings.host}:{settings.web_port}",
         rule_engine=ENGINE_BUILD,
     )
-    worker = faust.Worker(
-        service.app,
-        loglevel="warning",
-        override_logging=False,
-        redirect_stdouts=False,
-        quiet=True,
+    worker = without_spinner(
+        faust.Worker(
+            service.app,
+            loglevel="warning",
+            override_logging=False,
+            redirect_stdouts=False,
+            quiet=True,
+        )
     )
     worker.execute_from_commandline()
     return 0

@@ -23,11 +23,12 @@ import orjson
 from pydantic import ValidationError
 
 from churnwatch_shared.events import parse_event
+from churnwatch_shared.partitioning import partition_of
 from churnwatch_shared.topics import CUSTOMER_PARTITIONS
-from churnwatch_state_monitor.engine import Monitor, Status
+from churnwatch_state_monitor.engine.monitor import Monitor, Status
+from churnwatch_state_monitor.engine.silence import SilenceIndex
+from churnwatch_state_monitor.engine.state import CustomerState
 from churnwatch_state_monitor.ruleset import RuleSetError, load_ruleset
-from churnwatch_state_monitor.silence import SilenceIndex, partition_of
-from churnwatch_state_monitor.state import CustomerState
 
 
 def replay(
@@ -59,7 +60,9 @@ def replay(
             emit(alert)
         if outcome.status is Status.APPLIED and outcome.state is not None:
             states[event.customer_id] = outcome.state
-            index = indexes[partition_of(event.customer_id, CUSTOMER_PARTITIONS)]
+            index = indexes[
+                partition_of(customer_id=event.customer_id, partitions=CUSTOMER_PARTITIONS)
+            ]
             index.observe(int(event.occurred_at.timestamp()))
             index.schedule(event.customer_id, monitor.silence_due(outcome.state))
             for customer_id, _ in index.pop_due(limit=1 << 30):

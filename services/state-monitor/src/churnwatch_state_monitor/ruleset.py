@@ -12,7 +12,7 @@ from pydantic import BaseModel, ConfigDict, Field, ValidationError, model_valida
 
 from churnwatch_shared.alerts import Severity
 from churnwatch_shared.events import Tier
-from churnwatch_state_monitor.state import DAY, cents
+from churnwatch_state_monitor.engine.state import DAY, cents
 
 PACKAGED_RULES = "rules.yaml"
 

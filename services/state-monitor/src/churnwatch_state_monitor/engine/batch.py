@@ -20,8 +20,8 @@ from pydantic import ValidationError
 
 from churnwatch_shared.alerts import Alert
 from churnwatch_shared.events import parse_event
-from churnwatch_state_monitor.engine import Monitor, Status
-from churnwatch_state_monitor.state import CustomerState
+from churnwatch_state_monitor.engine.monitor import Monitor, Status
+from churnwatch_state_monitor.engine.state import CustomerState
 
 _APPLIED = Status.APPLIED
 _DUPLICATE = Status.DUPLICATE

@@ -37,6 +37,18 @@ def cents(amount: Decimal) -> int:
     return int(amount.scaleb(2).to_integral_value())
 
 
+# The inverse of ``cents`` for texts (alert baselines, snapshots): "00".."99", also clock fields.
+TWO_DIGITS: Final = tuple(f"{n:02d}" for n in range(100))
+
+
+def money_str(minor: int) -> str:
+    """Integer minor units as a decimal string ("-12.05"), never through a float (one f-string:
+    compiled, it builds the result at once, without the partial strings of ``+``)."""
+    if minor >= 0:
+        return f"{minor // 100}.{TWO_DIGITS[minor % 100]}"
+    return f"-{-minor // 100}.{TWO_DIGITS[-minor % 100]}"
+
+
 def event_fingerprint(event_id: str) -> str:
     """A 48-bit fingerprint of an event id as 8 base64 characters: a dozen per customer fit in
     one short string (one object to keep, copy and encode instead of a list of integers)."""

@@ -22,12 +22,11 @@ from churnwatch_shared.alerts import (
     alert_id_for,
 )
 from churnwatch_shared.events import EventType
-from churnwatch_state_monitor import rules, silence
-from churnwatch_state_monitor.facts import Txn, cents, epoch_seconds, event_fingerprint
-from churnwatch_state_monitor.limits import limits_of
-from churnwatch_state_monitor.rules import Before, Finding
-from churnwatch_state_monitor.ruleset import RuleSet
-from churnwatch_state_monitor.scoring import (
+from churnwatch_state_monitor.engine import rules, silence
+from churnwatch_state_monitor.engine.facts import Txn, cents, epoch_seconds, event_fingerprint
+from churnwatch_state_monitor.engine.limits import limits_of
+from churnwatch_state_monitor.engine.rules import Before, Finding
+from churnwatch_state_monitor.engine.scoring import (
     LEVEL_SEVERITY,
     LEVELS,
     Scores,
@@ -35,8 +34,9 @@ from churnwatch_state_monitor.scoring import (
     priority,
     score_with,
 )
-from churnwatch_state_monitor.snapshot import snapshot_dict
-from churnwatch_state_monitor.state import CustomerState
+from churnwatch_state_monitor.engine.snapshot import snapshot_dict
+from churnwatch_state_monitor.engine.state import CustomerState
+from churnwatch_state_monitor.ruleset import RuleSet
 
 # Short, stable keys for the cooldown memory (rule ids would dominate the record's size).
 _COOL_KEY: dict[str, str] = {rule_id: str(i) for i, rule_id in enumerate(rules.RULE_IDS)}

@@ -12,11 +12,11 @@ from typing import Final
 
 from churnwatch_shared.alerts import CustomerStateName, Severity
 from churnwatch_shared.events import ComplaintSeverity, LoanClassification
-from churnwatch_state_monitor.buckets import B_ACTS, B_IB_OUT, B_WEEK
-from churnwatch_state_monitor.facts import Txn, cents
-from churnwatch_state_monitor.limits import Limits, limits_of
+from churnwatch_state_monitor.engine.buckets import B_ACTS, B_IB_OUT, B_WEEK
+from churnwatch_state_monitor.engine.facts import Txn, cents, money_str
+from churnwatch_state_monitor.engine.limits import Limits, limits_of
+from churnwatch_state_monitor.engine.state import CLASS_RANK, CustomerState
 from churnwatch_state_monitor.ruleset import RuleSet
-from churnwatch_state_monitor.state import CLASS_RANK, CustomerState
 
 LARGE_INTERBANK_OUTFLOW: Final = "account_flow.large_interbank_outflow"
 INTERBANK_OUTFLOW_SHARE: Final = "account_flow.interbank_outflow_share"
@@ -56,17 +56,6 @@ _SEVERE_CLASSES: Final = {
     CLASS_RANK[LoanClassification.DOUBTFUL],
     CLASS_RANK[LoanClassification.LOSS],
 }
-
-
-TWO_DIGITS: Final = tuple(f"{n:02d}" for n in range(100))  # "00".."99": cents, clock fields
-
-
-def money_str(minor: int) -> str:
-    """Integer minor units as a decimal string ("-12.05"), never through a float (one f-string:
-    compiled, it builds the result at once, without the partial strings of ``+``)."""
-    if minor >= 0:
-        return f"{minor // 100}.{TWO_DIGITS[minor % 100]}"
-    return f"-{-minor // 100}.{TWO_DIGITS[-minor % 100]}"
 
 
 @dataclass(slots=True)

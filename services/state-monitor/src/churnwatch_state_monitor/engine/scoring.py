@@ -14,11 +14,11 @@ from operator import itemgetter
 from typing import Final
 
 from churnwatch_shared.alerts import CustomerStateName, Severity
-from churnwatch_state_monitor.buckets import B_ACTS, B_WEEK, DAY
-from churnwatch_state_monitor.limits import Limits, limits_of
-from churnwatch_state_monitor.rules import band_in, decline_level
+from churnwatch_state_monitor.engine.buckets import B_ACTS, B_WEEK, DAY
+from churnwatch_state_monitor.engine.limits import Limits, limits_of
+from churnwatch_state_monitor.engine.rules import band_in, decline_level
+from churnwatch_state_monitor.engine.state import CustomerState
 from churnwatch_state_monitor.ruleset import RuleSet
-from churnwatch_state_monitor.state import CustomerState
 
 LEVELS = ("normal", "watch", "warning", "critical")
 LEVEL_SEVERITY = (Severity.INFO, Severity.WATCH, Severity.WARNING, Severity.CRITICAL)

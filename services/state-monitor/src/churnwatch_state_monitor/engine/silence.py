@@ -20,25 +20,16 @@ from __future__ import annotations
 
 import heapq
 from dataclasses import dataclass, field
-from functools import lru_cache
 from typing import Final
 
-from aiokafka.partitioner import murmur2
-
 from churnwatch_shared.alerts import CustomerStateName
-from churnwatch_state_monitor.buckets import DAY
-from churnwatch_state_monitor.limits import Limits
-from churnwatch_state_monitor.rules import DORMANCY, PAYROLL_MISSING, RULE_IDS, Finding
-from churnwatch_state_monitor.state import CustomerState
+from churnwatch_state_monitor.engine.buckets import DAY
+from churnwatch_state_monitor.engine.limits import Limits
+from churnwatch_state_monitor.engine.rules import DORMANCY, PAYROLL_MISSING, RULE_IDS, Finding
+from churnwatch_state_monitor.engine.state import CustomerState
 
 _DORM_KEY: Final = str(RULE_IDS.index(DORMANCY))
 _PAY_KEY: Final = str(RULE_IDS.index(PAYROLL_MISSING))
-
-
-@lru_cache(maxsize=65_536)
-def partition_of(customer_id: str, partitions: int) -> int:
-    """The partition Kafka's default partitioner gives a customer-keyed record."""
-    return (murmur2(customer_id.encode()) & 0x7FFFFFFF) % partitions
 
 
 def _on_grid(at: int, step: int) -> int:

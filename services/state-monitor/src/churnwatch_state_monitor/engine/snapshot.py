@@ -9,11 +9,17 @@ from __future__ import annotations
 from datetime import UTC, datetime
 from typing import Any, Final
 
-from churnwatch_state_monitor.buckets import B_IB_OUT, DAY
-from churnwatch_state_monitor.limits import Limits
-from churnwatch_state_monitor.rules import CLASS_RANK, TWO_DIGITS, money_str
-from churnwatch_state_monitor.scoring import LEVELS, STATE_NAMES, Scores, rounded, state_level_in
-from churnwatch_state_monitor.state import CustomerState
+from churnwatch_state_monitor.engine.buckets import B_IB_OUT, DAY
+from churnwatch_state_monitor.engine.facts import TWO_DIGITS, money_str
+from churnwatch_state_monitor.engine.limits import Limits
+from churnwatch_state_monitor.engine.scoring import (
+    LEVELS,
+    STATE_NAMES,
+    Scores,
+    rounded,
+    state_level_in,
+)
+from churnwatch_state_monitor.engine.state import CLASS_RANK, CustomerState
 
 _CLASS_NAMES: Final = tuple(CLASS_RANK)  # rank -> classification
 _STATE_KEYS: Final = tuple(name.value for name in STATE_NAMES)  # in ``Scores.values`` order

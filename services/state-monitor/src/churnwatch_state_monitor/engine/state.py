@@ -20,7 +20,7 @@ from typing import Final
 import orjson
 
 from churnwatch_shared.events import LoanClassification, Product, ProductKind
-from churnwatch_state_monitor.buckets import (
+from churnwatch_state_monitor.engine.buckets import (
     B_ACTS,
     B_CARD,
     B_IB_MAX,
@@ -39,7 +39,7 @@ from churnwatch_state_monitor.buckets import (
     month_totals,
     window_sum,
 )
-from churnwatch_state_monitor.facts import FINGERPRINT_CHARS, Txn, cents, event_fingerprint
+from churnwatch_state_monitor.engine.facts import FINGERPRINT_CHARS, Txn, cents, event_fingerprint
 
 # re-exported: moved to ``buckets`` and ``facts``
 __all__ = ["DAY", "WEEK", "CustomerState", "cents", "event_fingerprint"]

@@ -16,14 +16,14 @@ import faust
 from faust.app.base import BootStrategy
 
 from churnwatch_shared import topics
-from churnwatch_state_monitor.changelog import changelog_topic
-from churnwatch_state_monitor.engine import Monitor
-from churnwatch_state_monitor.metrics import MonitorMetrics
-from churnwatch_state_monitor.processor import EventProcessor
+from churnwatch_state_monitor.engine.monitor import Monitor
 from churnwatch_state_monitor.ruleset import RuleSet
-from churnwatch_state_monitor.settings import MonitorSettings
-from churnwatch_state_monitor.web import register_views
-from churnwatch_state_monitor.work import Topics
+from churnwatch_state_monitor.worker.changelog import changelog_topic
+from churnwatch_state_monitor.worker.metrics import MonitorMetrics
+from churnwatch_state_monitor.worker.processor import EventProcessor
+from churnwatch_state_monitor.worker.settings import MonitorSettings
+from churnwatch_state_monitor.worker.web import register_views
+from churnwatch_state_monitor.worker.work import Topics
 
 
 class _HostOnly(BootStrategy):

@@ -16,7 +16,7 @@ from aiokafka import AIOKafkaConsumer, TopicPartition
 from aiokafka.admin import AIOKafkaAdminClient, NewTopic
 from aiokafka.errors import TopicAlreadyExistsError
 
-from churnwatch_state_monitor.store import PartitionStore
+from churnwatch_state_monitor.worker.store import PartitionStore
 
 log = structlog.get_logger("churnwatch.state_monitor.changelog")
 

@@ -40,17 +40,17 @@ from aiokafka import AIOKafkaConsumer, AIOKafkaProducer, ConsumerRebalanceListen
 from aiokafka.errors import CommitFailedError, KafkaError
 
 from churnwatch_shared.topics import CUSTOMER_PARTITIONS
-from churnwatch_state_monitor import changelog
-from churnwatch_state_monitor.batch import BatchEffects, apply_records
-from churnwatch_state_monitor.engine import Monitor
-from churnwatch_state_monitor.faults import FaultPoints
-from churnwatch_state_monitor.metrics import MonitorMetrics
-from churnwatch_state_monitor.settings import MonitorSettings
-from churnwatch_state_monitor.silence_scan import SilenceScanner
-from churnwatch_state_monitor.state import CustomerState
-from churnwatch_state_monitor.store import PartitionStore, open_store
-from churnwatch_state_monitor.watchdog import StallWatchdog
-from churnwatch_state_monitor.work import Topics, Work, deliver
+from churnwatch_state_monitor.engine.batch import BatchEffects, apply_records
+from churnwatch_state_monitor.engine.monitor import Monitor
+from churnwatch_state_monitor.engine.state import CustomerState
+from churnwatch_state_monitor.worker import changelog
+from churnwatch_state_monitor.worker.faults import FaultPoints
+from churnwatch_state_monitor.worker.metrics import MonitorMetrics
+from churnwatch_state_monitor.worker.settings import MonitorSettings
+from churnwatch_state_monitor.worker.silence_scan import SilenceScanner
+from churnwatch_state_monitor.worker.store import PartitionStore, open_store
+from churnwatch_state_monitor.worker.watchdog import StallWatchdog
+from churnwatch_state_monitor.worker.work import Topics, Work, deliver
 
 log = structlog.get_logger("churnwatch.state_monitor")
 
@@ -91,7 +91,9 @@ class EventProcessor:
         self.on_crash = on_crash
         self.bootstrap = settings.common.kafka_bootstrap
         self.faults = FaultPoints(settings.fault_kill_at)
-        self.scanner = SilenceScanner(monitor=monitor, budget=settings.scan_budget)
+        self.scanner = SilenceScanner(
+            monitor=monitor, budget=settings.scan_budget, count=self._count
+        )
         self.watchdog = StallWatchdog(stall_after=settings.stall_after_s)
         self.stores: dict[int, PartitionStore] = {}  # owned, restored, ready
         self._parked: dict[int, PartitionStore] = {}  # revoked, kept for a quick re-assignment

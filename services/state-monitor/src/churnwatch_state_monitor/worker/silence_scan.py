@@ -14,15 +14,17 @@
 from __future__ import annotations
 
 import asyncio
+from collections.abc import Callable
 from datetime import UTC, datetime
 
 import structlog
 
-from churnwatch_state_monitor.engine import Monitor
-from churnwatch_state_monitor.silence import SilenceIndex
-from churnwatch_state_monitor.state import CustomerState
-from churnwatch_state_monitor.store import PartitionStore
-from churnwatch_state_monitor.work import Work
+from churnwatch_shared.alerts import Alert
+from churnwatch_state_monitor.engine.monitor import Monitor
+from churnwatch_state_monitor.engine.silence import SilenceIndex
+from churnwatch_state_monitor.engine.state import CustomerState
+from churnwatch_state_monitor.worker.store import PartitionStore
+from churnwatch_state_monitor.worker.work import Work
 
 log = structlog.get_logger("churnwatch.state_monitor.silence")
 _BUILD_CHUNK = 5_000  # records decoded between yields to the event loop
@@ -31,9 +33,13 @@ _BUILD_CHUNK = 5_000  # records decoded between yields to the event loop
 class SilenceScanner:
     """Holds the per-partition indexes of one worker and runs the periodic evaluation."""
 
-    def __init__(self, *, monitor: Monitor, budget: int) -> None:
+    def __init__(
+        self, *, monitor: Monitor, budget: int, count: Callable[[Alert], None] | None = None
+    ) -> None:
         self.monitor = monitor
         self.budget = budget
+        # the worker's alert counter: the timer's alerts are counted like the events' (issue 14)
+        self.count = count
         self.indexes: dict[int, SilenceIndex] = {}
         self.fired = 0
 
@@ -98,6 +104,9 @@ class SilenceScanner:
         if before is None or alerts or st.encode() != before:
             work.changed(customer_id, partition, st)
         if alerts:
+            if self.count is not None:
+                for alert in alerts:
+                    self.count(alert)
             key = customer_id.encode()
             work.alerts.extend((key, a.model_dump_json().encode()) for a in alerts)
             work.snapshots.append((key, self.monitor.snapshot_bytes(customer_id, st)))

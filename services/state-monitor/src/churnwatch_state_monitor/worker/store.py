@@ -106,7 +106,8 @@ class RocksStore:
                 yield key.decode(), value
 
     def __len__(self) -> int:
-        return sum(1 for key in self._db if key != _OFFSET_KEY)
+        # keys(), not iter(): rocksdict's __iter__ probes with int indexes, refused in raw mode
+        return sum(1 for key in self._db.keys() if key != _OFFSET_KEY)  # noqa: SIM118
 
     def wipe(self) -> None:
         """Forget everything (the changelog was recreated or truncated under us)."""

@@ -13,13 +13,13 @@ from typing import TYPE_CHECKING, Any
 from faust.web import Request, Response, View
 from prometheus_client import generate_latest
 
+from churnwatch_shared.partitioning import partition_of
 from churnwatch_shared.topics import CUSTOMER_PARTITIONS
 from churnwatch_state_monitor import ENGINE_BUILD
-from churnwatch_state_monitor.silence import partition_of
-from churnwatch_state_monitor.state import CustomerState
+from churnwatch_state_monitor.engine.state import CustomerState
 
 if TYPE_CHECKING:
-    from churnwatch_state_monitor.app import MonitorApp
+    from churnwatch_state_monitor.worker.app import MonitorApp
 
 BROKER_TIMEOUT_S = 2.0
 # aiohttp refuses a charset inside content_type; the exposition format is UTF-8 anyway.
@@ -98,7 +98,7 @@ def register_views(service: MonitorApp) -> None:
     @app.page("/v1/customers/{customer_id}/state")
     class CustomerStateQuery(View):
         async def get(self, request: Request, customer_id: str) -> Response:
-            partition = partition_of(customer_id, CUSTOMER_PARTITIONS)
+            partition = partition_of(customer_id=customer_id, partitions=CUSTOMER_PARTITIONS)
             store = service.processor.stores.get(partition)
             if store is None:
                 return self.json(

@@ -30,16 +30,15 @@ import time
 from collections import defaultdict
 from collections.abc import Iterable
 from dataclasses import dataclass, field
-from functools import lru_cache
 from typing import Any
 
 from aiokafka import AIOKafkaProducer, TopicPartition
-from aiokafka.partitioner import murmur2
 
 from churnwatch_shared import topics
-from churnwatch_state_monitor.faults import FaultPoints
-from churnwatch_state_monitor.state import CustomerState
-from churnwatch_state_monitor.store import PartitionStore
+from churnwatch_shared.partitioning import key_hash
+from churnwatch_state_monitor.engine.state import CustomerState
+from churnwatch_state_monitor.worker.faults import FaultPoints
+from churnwatch_state_monitor.worker.store import PartitionStore
 
 DLQ_SOURCE = b"state-monitor"
 
@@ -102,11 +101,6 @@ class Work:
         )
 
 
-@lru_cache(maxsize=65_536)
-def _key_hash(key: bytes) -> int:
-    return murmur2(key) & 0x7FFFFFFF
-
-
 async def _partitioned(
     producer: AIOKafkaProducer, topic: str, records: Iterable[tuple[bytes, bytes]]
 ) -> dict[int, Keyed]:
@@ -115,7 +109,7 @@ async def _partitioned(
     count = len(partitions)
     out: dict[int, Keyed] = defaultdict(list)
     for key, value in records:
-        out[partitions[_key_hash(key) % count]].append((key, value))
+        out[partitions[key_hash(key) % count]].append((key, value))
     return out
 
 
