@@ -145,11 +145,11 @@ def loan_delinquency(loan_id: int, min_days: int, total: str) -> dict[str, Any]:
 
 
 def _status(code: str, version: str) -> str:
-    return f"<Sts><Cd>{code}</Cd></Sts>" if version == "08" else f"<Sts>{code}</Sts>"
+    return f"<Sts><Cd>{code}</Cd></Sts>" if int(version) >= 8 else f"<Sts>{code}</Sts>"
 
 
 def _agent(tag: str, bic: str, version: str) -> str:
-    element = "BIC" if version == "02" else "BICFI"
+    element = "BIC" if int(version) <= 3 else "BICFI"
     return f"<{tag}><FinInstnId><{element}>{bic}</{element}></FinInstnId></{tag}>"
 
 

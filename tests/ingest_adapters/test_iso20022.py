@@ -84,7 +84,7 @@ def test_unmappable_entries_are_listed_rest_accepted() -> None:
           b"\n<lolz>&lol2;</lolz>"), 400, "forbidden"),
         (b'<?xml version="1.0"?>\n<!DOCTYPE d [<!ENTITY x SYSTEM "file:///etc/passwd">]><d>&x;</d>',
          400, "forbidden"),
-        (b'<Document xmlns="urn:iso:std:iso:20022:tech:xsd:camt.054.001.06"/>', 422, "unsupported"),
+        (b'<Document xmlns="urn:iso:std:iso:20022:tech:xsd:camt.054.001.14"/>', 422, "unsupported"),
         (b'<Document xmlns="urn:iso:std:iso:20022:tech:xsd:camt.053.001.08"/>', 422, "unsupported"),
         (b"<x/>" + b" " * 100, 413, "larger"),
     ],
@@ -110,6 +110,9 @@ class _Producer:
         self.allowed = allowed
 
     def may_send(self, event_type: str) -> bool:
+        return self.allowed
+
+    def has_scope(self, scope: str) -> bool:
         return self.allowed
 
 

@@ -182,6 +182,7 @@ def create_app(settings: IngestSettings | None = None) -> FastAPI:
                 producer_dependency=authenticate,
                 own_bics=settings.own_bics,
                 max_body_bytes=settings.max_batch_bytes,
+                recent=service.recent,
             )
         )
         app.include_router(

@@ -1,5 +1,9 @@
 """Producer authentication: API keys stored only as hashes, each scoped to some event types.
 
+Beyond event types a key may hold scopes (``ProducerConfig.scopes``): ``accounts:write`` is needed
+to set an account's owner, which decides the customer of that account's future camt and Fineract
+transactions. The development producer holds it, so the local demo can map its accounts.
+
 Keys are configured as ``sha256:<hex>`` (fast; right for long random keys) or as an argon2 PHC
 string. An argon2 match is remembered by the key's SHA-256 digest for the life of the process, so
 a producer pays the argon2 cost once, not per request. Plain keys are never stored or logged.
@@ -14,7 +18,12 @@ from dataclasses import dataclass
 from argon2 import PasswordHasher
 from argon2.exceptions import InvalidHashError, VerificationError
 
-from churnwatch_ingest.settings import ALL_EVENT_TYPES, IngestSettings, ProducerConfig
+from churnwatch_ingest.settings import (
+    ACCOUNTS_WRITE,
+    ALL_EVENT_TYPES,
+    IngestSettings,
+    ProducerConfig,
+)
 from churnwatch_shared.events import EventType
 from churnwatch_shared.settings import Environment, refuse_dev_credentials
 
@@ -40,9 +49,14 @@ class Producer:
 
     name: str
     event_types: frozenset[EventType]
+    scopes: frozenset[str] = frozenset()
 
     def may_send(self, event_type: str) -> bool:
         return event_type in self.event_types
+
+    def has_scope(self, scope: str) -> bool:
+        """True when the key was granted ``scope`` (e.g. ``accounts:write``)."""
+        return scope in self.scopes
 
 
 class ProducerRegistry:
@@ -59,7 +73,9 @@ class ProducerRegistry:
                 if ALL_EVENT_TYPES in config.event_types
                 else frozenset(EventType(t) for t in config.event_types)
             )
-            producer = Producer(name=config.producer, event_types=types)
+            producer = Producer(
+                name=config.producer, event_types=types, scopes=frozenset(config.scopes)
+            )
             if config.key_hash.startswith(_SHA256_PREFIX):
                 digest = config.key_hash[len(_SHA256_PREFIX) :].lower()
                 if len(digest) != 64 or any(c not in "0123456789abcdef" for c in digest):
@@ -114,6 +130,7 @@ def build_registry(*, settings: IngestSettings) -> ProducerRegistry:
                 producer=DEV_PRODUCER,
                 key_hash=sha256_key_hash(DEV_API_KEY),
                 event_types=(ALL_EVENT_TYPES,),
+                scopes=(ACCOUNTS_WRITE,),
             )
         )
     registry = ProducerRegistry(producers=configs)

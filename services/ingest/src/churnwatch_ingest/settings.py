@@ -12,6 +12,10 @@ from churnwatch_shared.money import Identifier
 from churnwatch_shared.settings import CommonSettings, Environment
 
 ALL_EVENT_TYPES = "*"
+# Scopes beyond sending events. accounts:write may re-point an account (and so its future camt
+# and Fineract transactions) to another customer, so no key has it unless granted.
+ACCOUNTS_WRITE = "accounts:write"
+ProducerScope = Literal["accounts:write"]
 
 
 class ProducerConfig(BaseModel):
@@ -24,6 +28,9 @@ class ProducerConfig(BaseModel):
         min_length=8, description='"sha256:<64 hex>" or an argon2 PHC string ("$argon2id$...")'
     )
     event_types: tuple[EventType | Literal["*"], ...] = Field(min_length=1)
+    scopes: tuple[ProducerScope, ...] = Field(
+        default=(), description='extra rights: "accounts:write" = PUT /v1/accounts/{id}/owner'
+    )
 
 
 class IngestSettings(BaseSettings):
@@ -41,7 +48,8 @@ class IngestSettings(BaseSettings):
         description=(
             "JSON list, e.g. "
             '[{"producer": "core-banking", "key_hash": "sha256:<hex>", '
-            '"event_types": ["transaction.posted"]}]; "*" allows every type'
+            '"event_types": ["transaction.posted"]}]; "*" allows every type; '
+            '"scopes": ["accounts:write"] allows PUT /v1/accounts/{id}/owner'
         ),
     )
     dev_producer: bool | None = Field(

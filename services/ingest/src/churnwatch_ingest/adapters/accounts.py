@@ -16,17 +16,20 @@ from collections.abc import Awaitable, Callable
 from typing import Any
 
 import orjson
+import structlog
 from aiokafka import AIOKafkaConsumer, AIOKafkaProducer
 from aiokafka.structs import TopicPartition
 from fastapi import APIRouter, Depends, HTTPException
 from pydantic import BaseModel, ConfigDict
 
 from churnwatch_ingest.partitioning import KeyPartitioner
+from churnwatch_ingest.settings import ACCOUNTS_WRITE
 from churnwatch_shared.events import BalanceSnapshotEvent, Event, EventType
 from churnwatch_shared.money import Identifier
 from churnwatch_shared.topics import ACCOUNT_OWNERS
 
 _BALANCE_SNAPSHOT = EventType.BALANCE_SNAPSHOT.value
+log = structlog.get_logger(__name__)
 
 
 class AccountOwners:
@@ -220,16 +223,36 @@ class OwnerView(BaseModel):
 def build_accounts_router(
     *, owners: AccountOwners, producer_dependency: Callable[..., Any | Awaitable[Any]]
 ) -> APIRouter:
-    """``PUT``/``GET /v1/accounts/{account_id}/owner`` for producers that know ownership out of band."""
+    """``PUT``/``GET /v1/accounts/{account_id}/owner`` for producers that know ownership out of band.
+
+    ``PUT`` needs the ``accounts:write`` scope (403 without it) and every change is audit-logged
+    (``account_owner_changed``: producer, account, previous and new owner).
+    """
     router = APIRouter(prefix="/v1/accounts", tags=["accounts"])
     producer_dep = Depends(producer_dependency)
 
-    @router.put("/{account_id}/owner", response_model=OwnerView)
+    @router.put(
+        "/{account_id}/owner",
+        response_model=OwnerView,
+        responses={403: {"description": f"the key lacks the {ACCOUNTS_WRITE} scope"}},
+    )
     async def put_owner(
         account_id: Identifier, body: OwnerBody, producer: Any = producer_dep
     ) -> OwnerView:
-        source = f"api:{getattr(producer, 'name', 'unknown')}"
-        owners.remember(account_id=account_id, customer_id=body.customer_id, source=source)
+        name = getattr(producer, "name", "unknown")
+        has_scope = getattr(producer, "has_scope", None)
+        if has_scope is None or not has_scope(ACCOUNTS_WRITE):
+            log.warning("account_owner_change_refused", producer=name, account_id=account_id)
+            raise HTTPException(
+                status_code=403,
+                detail=(
+                    f"producer {name} may not set account owners: the key needs the "
+                    f'"{ACCOUNTS_WRITE}" scope ("scopes": ["{ACCOUNTS_WRITE}"] in its entry of '
+                    "CHURNWATCH_INGEST_PRODUCERS)"
+                ),
+            )
+        previous = owners.owner(account_id)
+        owners.remember(account_id=account_id, customer_id=body.customer_id, source=f"api:{name}")
         try:
             await owners.flush()
         except Exception as exc:
@@ -238,6 +261,15 @@ def build_accounts_router(
                 detail="account-owner store unavailable; retry",
                 headers={"Retry-After": "5"},
             ) from exc
+        if previous != body.customer_id:
+            log.info(
+                "account_owner_changed",
+                audit=True,
+                producer=name,
+                account_id=account_id,
+                previous_customer_id=previous,
+                customer_id=body.customer_id,
+            )
         return OwnerView(account_id=account_id, customer_id=body.customer_id)
 
     @router.get("/{account_id}/owner", response_model=OwnerView)

@@ -1,16 +1,20 @@
 """Safe parsing of ISO 20022 camt.053 (statement) and camt.054 (debit/credit notification).
 
 Safety: the body size is checked before parsing; defusedxml refuses any DTD, entity declaration
-or external reference (so no billion-laughs expansion, no XXE). Supported message versions:
-camt.053.001.02/04/08 and camt.054.001.02/04/08, told apart by the document namespace. Entry
-status is a plain code (``<Sts>BOOK</Sts>``) up to version 06 and ``<Sts><Cd>BOOK</Cd></Sts>``
-from 08; both forms are read whatever the version.
+or external reference (so no billion-laughs expansion, no XXE). Amounts are kept as text here and
+checked as text (:func:`amount_or_reason`) before any ``Decimal`` is made, so an exponent such as
+``1E+100000000`` costs nothing. Supported message versions: camt.053.001.02 to .13 and
+camt.054.001.02 to .13, told apart by the document namespace. The parts read here are the same
+in all of them except two spellings, both read whatever the version: entry status is a plain code
+(``<Sts>BOOK</Sts>``) up to version 07 and ``<Sts><Cd>BOOK</Cd></Sts>`` from 08, and an agent's
+BIC is ``BIC`` up to 03 and ``BICFI`` from 04.
 """
 
 from __future__ import annotations
 
+import re
 from dataclasses import dataclass, field
-from decimal import Decimal, InvalidOperation
+from decimal import Decimal
 from typing import Literal
 from xml.etree.ElementTree import Element, ParseError
 
@@ -18,8 +22,14 @@ from defusedxml import DefusedXmlException
 from defusedxml.ElementTree import fromstring
 
 MAX_XML_BYTES = 5 * 1024 * 1024
-SUPPORTED_VERSIONS = ("02", "04", "08")
+SUPPORTED_VERSIONS = tuple(f"{n:02d}" for n in range(2, 14))
 _NS_PREFIX = "urn:iso:std:iso:20022:tech:xsd:"
+# ISO's ActiveOrHistoricCurrencyAndAmount: decimal text, at most 18 digits and 5 decimals, >= 0.
+_ISO_AMOUNT = re.compile(r"[0-9]{1,18}(?:\.[0-9]{1,5})?")
+AMOUNT_HELP = (
+    "plain decimal text without sign or exponent, at most 16 integer digits and 4 decimals "
+    "(ISO 20022 allows 18 digits and 5 decimals; ChurnWatch's contract 16 and 4), e.g. 1234.50"
+)
 
 MessageKind = Literal["camt.053", "camt.054"]
 
@@ -43,12 +53,16 @@ class CamtEntry:
     currency: str | None
     credit_debit: str | None
     status: str | None
-    booking_date: str | None
+    booking_date: str | None  # a date, or a date-time (BookgDt/DtTm)
     value_date: str | None
-    reference: str | None
+    servicer_reference: str | None  # AcctSvcrRef: unique at the bank
+    entry_reference: str | None  # NtryRef: unique within its statement only
     bank_tx_code: tuple[str, ...]
     debtor_agent_bic: str | None
     creditor_agent_bic: str | None
+    report_id: str = ""  # Stmt/Id (Ntfctn/Id), or its position when absent
+    report_index: int = 0  # position of the entry within its statement
+    created_at: str | None = None  # Stmt/CreDtTm, else GrpHdr/CreDtTm
 
 
 @dataclass(frozen=True, slots=True)
@@ -60,6 +74,7 @@ class CamtBalance:
     currency: str | None
     credit_debit: str | None
     date: str | None
+    created_at: str | None = None  # Stmt/CreDtTm, else GrpHdr/CreDtTm
 
 
 @dataclass(slots=True)
@@ -67,6 +82,7 @@ class CamtMessage:
     kind: MessageKind
     version: str
     message_id: str | None
+    statements: int = 0
     entries: list[CamtEntry] = field(default_factory=list)
     closing_balances: list[CamtBalance] = field(default_factory=list)
 
@@ -97,7 +113,7 @@ def parse_camt(
         )
     message_name = namespace[len(_NS_PREFIX) :]
     kind, _, version = message_name.rpartition(".001.")
-    accepted = ", ".join(f"{expected}.001.{v}" for v in SUPPORTED_VERSIONS)
+    accepted = f"{expected}.001.{SUPPORTED_VERSIONS[0]} to {expected}.001.{SUPPORTED_VERSIONS[-1]}"
     if kind != expected or version not in SUPPORTED_VERSIONS:
         raise CamtError(
             422, f"unsupported message {message_name!r}; this endpoint accepts {accepted}"
@@ -111,10 +127,28 @@ def parse_camt(
         version=version,
         message_id=_text(root, "c:*/c:GrpHdr/c:MsgId", ns),
     )
-    for report in root.findall(container, ns):
+    reports = root.findall(container, ns)
+    if not reports:
+        inner = container.replace("c:", "")
+        raise CamtError(422, f"{kind} without {inner}: the message must hold at least one")
+    message.statements = len(reports)
+    sent_at = _text(root, "c:*/c:GrpHdr/c:CreDtTm", ns)
+    for n, report in enumerate(reports):
         account = _account(report, ns)
-        for entry in report.findall("c:Ntry", ns):
-            message.entries.append(_entry(entry, ns, account=account, index=len(message.entries)))
+        report_id = _text(report, "c:Id", ns) or f"#{n}"
+        created_at = _text(report, "c:CreDtTm", ns) or sent_at
+        for position, entry in enumerate(report.findall("c:Ntry", ns)):
+            message.entries.append(
+                _entry(
+                    entry,
+                    ns,
+                    account=account,
+                    index=len(message.entries),
+                    report_index=position,
+                    report_id=report_id,
+                    created_at=created_at,
+                )
+            )
         for bal in report.findall("c:Bal", ns):
             if _text(bal, "c:Tp/c:CdOrPrtry/c:Cd", ns) == "CLBD":
                 amount = bal.find("c:Amt", ns)
@@ -126,6 +160,7 @@ def parse_camt(
                         credit_debit=_text(bal, "c:CdtDbtInd", ns),
                         date=_text(bal, "c:Dt/c:Dt", ns)
                         or _date_part(_text(bal, "c:Dt/c:DtTm", ns)),
+                        created_at=created_at,
                     )
                 )
     return message
@@ -152,7 +187,16 @@ def _bic(agent: Element | None, ns: dict[str, str]) -> str | None:
     return _text(agent, "c:FinInstnId/c:BICFI", ns) or _text(agent, "c:FinInstnId/c:BIC", ns)
 
 
-def _entry(entry: Element, ns: dict[str, str], *, account: str | None, index: int) -> CamtEntry:
+def _entry(
+    entry: Element,
+    ns: dict[str, str],
+    *,
+    account: str | None,
+    index: int,
+    report_index: int,
+    report_id: str,
+    created_at: str | None,
+) -> CamtEntry:
     amount = entry.find("c:Amt", ns)
     status = _text(entry, "c:Sts/c:Cd", ns) or _text(entry, "c:Sts", ns)
     domain = tuple(
@@ -172,23 +216,29 @@ def _entry(entry: Element, ns: dict[str, str], *, account: str | None, index: in
         currency=amount.get("Ccy") if amount is not None else None,
         credit_debit=_text(entry, "c:CdtDbtInd", ns),
         status=status,
-        booking_date=_text(entry, "c:BookgDt/c:Dt", ns)
-        or _date_part(_text(entry, "c:BookgDt/c:DtTm", ns)),
-        value_date=_text(entry, "c:ValDt/c:Dt", ns)
-        or _date_part(_text(entry, "c:ValDt/c:DtTm", ns)),
-        reference=_text(entry, "c:AcctSvcrRef", ns) or _text(entry, "c:NtryRef", ns),
+        booking_date=_text(entry, "c:BookgDt/c:Dt", ns) or _text(entry, "c:BookgDt/c:DtTm", ns),
+        value_date=_text(entry, "c:ValDt/c:Dt", ns) or _text(entry, "c:ValDt/c:DtTm", ns),
+        servicer_reference=_text(entry, "c:AcctSvcrRef", ns),
+        entry_reference=_text(entry, "c:NtryRef", ns),
         bank_tx_code=domain or tuple(filter(None, [_text(entry, "c:BkTxCd/c:Prtry/c:Cd", ns)])),
         debtor_agent_bic=_bic(agents.find("c:DbtrAgt", ns) if agents is not None else None, ns),
         creditor_agent_bic=_bic(agents.find("c:CdtrAgt", ns) if agents is not None else None, ns),
+        report_id=report_id,
+        report_index=report_index,
+        created_at=created_at,
     )
 
 
-def parse_amount(text: str | None) -> Decimal | None:
-    """The entry amount as a positive Decimal, or None when absent or not a number."""
+def amount_or_reason(text: str | None, *, where: str) -> Decimal | str:
+    """The amount as a non-negative Decimal, or why ``text`` is refused (checked as text first)."""
     if text is None:
-        return None
-    try:
-        value = Decimal(text)
-    except InvalidOperation:
-        return None
-    return value if value.is_finite() else None
+        return f"{where} is missing; accepted: {AMOUNT_HELP}"
+    if not _ISO_AMOUNT.fullmatch(text):
+        shown = text if len(text) <= 32 else f"{text[:32]}..."
+        return f"{where} {shown!r} is not an accepted amount: {AMOUNT_HELP}"
+    whole, _, fraction = text.partition(".")
+    whole, fraction = whole.lstrip("0") or "0", fraction.rstrip("0")
+    if len(whole) > 16 or len(fraction) > 4:
+        return f"{where} {text!r} is out of range: {AMOUNT_HELP}"
+    # Only bounded text (<= 21 characters) reaches Decimal.
+    return Decimal(f"{whole}.{fraction}" if fraction else whole)
