@@ -1,7 +1,8 @@
-"""Run the ingest service: ``python -m churnwatch_ingest`` (or ``... hash-key KEY`` for config)."""
+"""Run the ingest service: ``python -m churnwatch_ingest`` (``--help``; ``hash-key KEY`` for config)."""
 
 from __future__ import annotations
 
+import argparse
 import gc
 import sys
 
@@ -30,12 +31,39 @@ def tune_gc() -> None:
     gc.set_threshold(*GC_THRESHOLDS)
 
 
+def build_parser() -> argparse.ArgumentParser:
+    """The command line: no arguments serves the API; ``hash-key`` prints a key's hash."""
+    parser = argparse.ArgumentParser(
+        prog="python -m churnwatch_ingest",
+        usage="%(prog)s [-h] [hash-key KEY [--argon2]]",
+        description=(
+            "Serve the ChurnWatch ingest API on CHURNWATCH_INGEST_HOST:CHURNWATCH_INGEST_PORT "
+            "(default 127.0.0.1:8001) until SIGINT/SIGTERM."
+        ),
+        epilog=(
+            "Configuration is read from the environment: CHURNWATCH_INGEST_* for ingest and "
+            "CHURNWATCH_* for the shared settings (Kafka bootstrap, topic namespace, logging); "
+            "the README's Configuration section lists them."
+        ),
+    )
+    commands = parser.add_subparsers(dest="command", metavar="COMMAND")
+    hash_key = commands.add_parser(
+        "hash-key",
+        help="print the key_hash to configure in CHURNWATCH_INGEST_PRODUCERS for an API key",
+        description="Print the key_hash of an API key; the key itself is not kept anywhere.",
+    )
+    hash_key.add_argument("key", help="the producer's API key")
+    hash_key.add_argument(
+        "--argon2", action="store_true", help="an argon2id hash instead of sha256"
+    )
+    return parser
+
+
 def main(argv: list[str] | None = None) -> int:
-    """Serve the API on CHURNWATCH_INGEST_HOST:PORT until SIGINT/SIGTERM."""
-    args = sys.argv[1:] if argv is None else argv
-    if args[:1] == ["hash-key"] and len(args) in (2, 3):
-        # Prints the value to configure in CHURNWATCH_INGEST_PRODUCERS; the key itself is not kept.
-        hashed = argon2_key_hash(args[1]) if args[2:] == ["--argon2"] else sha256_key_hash(args[1])
+    """Serve the API on CHURNWATCH_INGEST_HOST:PORT until SIGINT/SIGTERM (or run a command)."""
+    args = build_parser().parse_args(sys.argv[1:] if argv is None else argv)
+    if args.command == "hash-key":
+        hashed = argon2_key_hash(args.key) if args.argon2 else sha256_key_hash(args.key)
         sys.stdout.write(hashed + "\n")
         return 0
     settings = IngestSettings()
