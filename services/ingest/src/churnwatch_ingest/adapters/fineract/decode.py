@@ -4,12 +4,18 @@ Fineract's generated Avro classes may write either raw Avro binary or Avro singl
 encoding (marker ``C3 01`` + 8-byte schema fingerprint + binary); both are accepted for the
 envelope and for ``data``. The fingerprint is not compared: our reader schemas are prefixes of
 Fineract's (see ``schemas``), so their fingerprints differ by design.
+
+Decimals (Fineract's BigDecimal, precision 20 scale 8) are read as their raw two's-complement
+bytes, not through fastavro's decimal reader: that converts any length of bytes to an integer and
+a Decimal first, and a record of a few MB holding one huge "amount" would keep the bridge busy
+for minutes. :func:`decimal_or_reason` refuses more than 9 bytes before any arithmetic.
 """
 
 from __future__ import annotations
 
 import io
 from dataclasses import dataclass
+from decimal import Decimal
 from typing import Any
 
 from fastavro import schemaless_reader
@@ -17,6 +23,8 @@ from fastavro import schemaless_reader
 from churnwatch_ingest.adapters.fineract.schemas import PARSED_MESSAGE_V1, PAYLOAD_SCHEMAS
 
 SINGLE_OBJECT_MARKER = b"\xc3\x01"
+DECIMAL_SCALE = 8
+_DECIMAL_MAX_BYTES = 9  # 20 digits fit in 67 bits; 9 bytes is the shortest encoding that holds them
 _SINGLE_OBJECT_HEADER = 10
 MAX_RECORD_BYTES = 4 * 1024 * 1024
 
@@ -98,6 +106,31 @@ def decode_payload(message: FineractMessage, *, expected_schema: str) -> dict[st
             f"wrong_schema: {message.type} must carry {expected_schema}, "
             f"got {message.dataschema[:200]!r}"
         )
-    schema = PAYLOAD_SCHEMAS[expected_schema]
+    schema = _RAW_DECIMAL_SCHEMAS[expected_schema]
     body = _strip_single_object_header(message.data)
     return _read(schema, body, what=expected_schema.rsplit(".", 1)[-1])
+
+
+def _raw_decimals(schema: Any) -> Any:
+    if isinstance(schema, dict):
+        if schema.get("logicalType") == "decimal":
+            return "bytes"  # same wire format; converted by decimal_or_reason
+        return {key: _raw_decimals(value) for key, value in schema.items()}
+    if isinstance(schema, list):
+        return [_raw_decimals(value) for value in schema]
+    return schema
+
+
+_RAW_DECIMAL_SCHEMAS = {name: _raw_decimals(s) for name, s in PAYLOAD_SCHEMAS.items()}
+
+
+def decimal_or_reason(raw: bytes | None, *, field: str) -> Decimal | None:
+    """A Fineract decimal (scale 8) from its raw bytes; raises MalformedRecord when too long."""
+    if raw is None:
+        return None
+    if len(raw) > _DECIMAL_MAX_BYTES:
+        raise MalformedRecord(
+            f"bad_amount: {field} is {len(raw)} bytes; a Fineract decimal (precision 20, "
+            f"scale 8) is at most {_DECIMAL_MAX_BYTES}"
+        )
+    return Decimal(int.from_bytes(raw, "big", signed=True)).scaleb(-DECIMAL_SCALE)

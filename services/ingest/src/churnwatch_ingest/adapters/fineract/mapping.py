@@ -28,6 +28,7 @@ from churnwatch_ingest.adapters.accounts import AccountOwners
 from churnwatch_ingest.adapters.fineract.decode import (
     FineractMessage,
     MalformedRecord,
+    decimal_or_reason,
     decode_payload,
 )
 from churnwatch_shared.events import Event, parse_event_obj
@@ -124,14 +125,14 @@ class FineractMapper:
         category, channel = _savings_category(tx_type, payment_type)
         payload: dict[str, Any] = {
             "direction": direction,
-            "amount": _money(_need(d, "amount")),
+            "amount": _money(_dec(_need(d, "amount"), "amount")),
             "currency": _need(d.get("currency") or {}, "code"),
             "channel": channel,
             "category": category,
             "counterparty_is_own_bank": True,
         }
         if d.get("runningBalance") is not None:
-            payload["balance_after"] = _money(d["runningBalance"])
+            payload["balance_after"] = _money(_dec(d["runningBalance"], "runningBalance"))
         return [ctx.event("transaction.posted", customer, payload, account_id=account)]
 
     def _SavingsAccountDataV1(self, ctx: _Ctx, d: dict[str, Any]) -> list[dict[str, Any]] | str:
@@ -189,7 +190,9 @@ class FineractMapper:
         self._owners.remember(account_id=loan, customer_id=customer, source=ctx.source)
         if ctx.message.type != "LoanDisbursalBusinessEvent":
             return []
-        amount = d.get("netDisbursalAmount") or d.get("principal")
+        amount = _dec(d.get("netDisbursalAmount"), "netDisbursalAmount") or _dec(
+            d.get("principal"), "principal"
+        )
         currency = self._loan_currency.get(loan, self._config.default_currency)
         payload = {"loan_id": loan, "amount": _money(amount), "currency": currency}
         return [ctx.event("loan.disbursed", customer, payload, account_id=loan)]
@@ -199,15 +202,17 @@ class FineractMapper:
         customer = self._owner(loan)
         currency = _need(d.get("currency") or {}, "code")
         self._loan_currency[loan] = currency
-        payload = {"loan_id": loan, "amount": _money(_need(d, "amount")), "currency": currency}
+        amount = _dec(_need(d, "amount"), "amount")
+        payload = {"loan_id": loan, "amount": _money(amount), "currency": currency}
         return [ctx.event("loan.repaid", customer, payload, account_id=loan)]
 
     def _LoanRepaymentDueDataV1(self, ctx: _Ctx, d: dict[str, Any]) -> list[dict[str, Any]] | str:
         loan = ctx.loan(d["loanId"])
         customer = self._owner(loan)
-        past_due = (d.get("pastDueAmount") or {}).get("totalAmount")
+        past_due = _dec((d.get("pastDueAmount") or {}).get("totalAmount"), "pastDueAmount")
         if past_due is None:
-            past_due = (d.get("installment") or {}).get("totalAmountDue") or Decimal(0)
+            due = (d.get("installment") or {}).get("totalAmountDue")
+            past_due = _dec(due, "installment.totalAmountDue") or Decimal(0)
         payload = {
             "loan_id": loan,
             "days_past_due": self._config.overdue_event_days,
@@ -223,7 +228,8 @@ class FineractMapper:
         customer = self._owner(loan)
         bucket = d.get("delinquencyRange")
         days = (bucket or {}).get("minimumAgeDays") or 0
-        amount = (d.get("amount") or {}).get("totalAmount") if bucket else Decimal(0)
+        total = (d.get("amount") or {}).get("totalAmount")
+        amount = _dec(total, "amount.totalAmount") if bucket else Decimal(0)
         payload = {
             "loan_id": loan,
             "days_past_due": days,
@@ -287,9 +293,16 @@ def _need(d: dict[str, Any], name: str) -> Any:
     return value
 
 
-def _money(value: Decimal) -> str:
+def _dec(raw: bytes | None, field: str) -> Decimal | None:
+    return decimal_or_reason(raw, field=field)
+
+
+def _money(value: Decimal | None) -> str | None:
     # Fineract's scale is 8; our contract allows 4. Trailing zeros are dropped, real sub-4 digits kept
-    # so validation refuses (dead-letters) them instead of rounding money silently.
+    # so validation refuses (dead-letters) them instead of rounding money silently. The value is
+    # bounded (20 digits) by decimal_or_reason, so the plain-notation text is short.
+    if value is None:
+        return None  # refused by the contract as a missing amount
     return format(value.normalize(), "f")
 
 
