@@ -144,15 +144,11 @@ INGEST = [
         (("sum(churnwatch_ingest_requests_in_flight)", "in flight"),),
     ),
     Panel(
-        "Producers recreated and raw dead letters",
+        "Raw-topic dead letters (15 min)",
         (
             (
-                "sum by (cause) (increase(churnwatch_ingest_producer_recreated_total[15m]))",
-                "{{cause}}",
-            ),
-            (
                 "sum by (reason) (increase(churnwatch_ingest_raw_dead_lettered_total[15m]))",
-                "dead letter {{reason}}",
+                "{{reason}}",
             ),
         ),
     ),
