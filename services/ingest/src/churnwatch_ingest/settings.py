@@ -2,7 +2,7 @@
 
 from __future__ import annotations
 
-from typing import Annotated, Literal
+from typing import Annotated, Final, Literal
 
 from pydantic import BaseModel, ConfigDict, Field, field_validator
 from pydantic_settings import BaseSettings, NoDecode, SettingsConfigDict
@@ -11,10 +11,10 @@ from churnwatch_shared.events import EventType
 from churnwatch_shared.money import Identifier
 from churnwatch_shared.settings import CommonSettings, Environment
 
-ALL_EVENT_TYPES = "*"
+ALL_EVENT_TYPES: Final = "*"
 # Scopes beyond sending events. accounts:write may re-point an account (and so its future camt
 # and Fineract transactions) to another customer, so no key has it unless granted.
-ACCOUNTS_WRITE = "accounts:write"
+ACCOUNTS_WRITE: Final = "accounts:write"
 ProducerScope = Literal["accounts:write"]
 
 

@@ -123,7 +123,7 @@ def parse_camt(
         "c:BkToCstmrStmt/c:Stmt" if kind == "camt.053" else "c:BkToCstmrDbtCdtNtfctn/c:Ntfctn"
     )
     message = CamtMessage(
-        kind=kind,  # type: ignore[arg-type]
+        kind=kind,
         version=version,
         message_id=_text(root, "c:*/c:GrpHdr/c:MsgId", ns),
     )
