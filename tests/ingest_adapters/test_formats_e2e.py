@@ -27,6 +27,7 @@ from aiokafka.admin import AIOKafkaAdminClient, NewTopic
 from churnwatch_shared import topics
 from tests.ingest_adapters import builders as b
 from tests.support.kafka import consume_until, produce
+from tests.support.monitor_auth import MONITOR_AUTH
 from tests.support.stack import running_services
 
 pytestmark = pytest.mark.integration
@@ -92,7 +93,7 @@ def _state(client: httpx.Client, monitor: str, customer: str, *, events: int) ->
     deadline = time.monotonic() + 60
     body: dict[str, Any] = {}
     while time.monotonic() < deadline:
-        response = client.get(f"{monitor}/v1/customers/{customer}/state")
+        response = client.get(f"{monitor}/v1/customers/{customer}/state", headers=MONITOR_AUTH)
         if response.status_code == 200:
             body = response.json()
             if body["events_applied"] >= events:

@@ -13,6 +13,7 @@ from churnwatch_shared.alerts import Alert
 from tests.state_monitor.events import at, outflow, snapshot, txn, wire
 from tests.state_monitor.test_worker_integration import _worker
 from tests.support.kafka import consume_until, produce
+from tests.support.monitor_auth import MONITOR_AUTH
 from tests.support.processes import free_port
 
 pytestmark = pytest.mark.integration
@@ -21,7 +22,7 @@ pytestmark = pytest.mark.integration
 async def _state(port: int, customer: str) -> dict:
     async with httpx.AsyncClient(base_url=f"http://127.0.0.1:{port}") as client:
         for _ in range(300):
-            resp = await client.get(f"/v1/customers/{customer}/state")
+            resp = await client.get(f"/v1/customers/{customer}/state", headers=MONITOR_AUTH)
             if resp.status_code == 200:
                 return resp.json()
             await asyncio.sleep(0.3)

@@ -14,6 +14,7 @@ from tests.state_monitor.events import at, txn, wire
 from tests.state_monitor.test_silence import grid_day, payday, same_partition_customers
 from tests.state_monitor.test_worker_integration import _worker
 from tests.support.kafka import consume_until, produce
+from tests.support.monitor_auth import MONITOR_AUTH
 from tests.support.processes import free_port
 
 pytestmark = pytest.mark.integration
@@ -55,7 +56,7 @@ def _alerts_counted(metrics_text: str) -> dict[str, float]:
 async def _until_applied(*, port: int, customer: str, events: int) -> None:
     async with httpx.AsyncClient(base_url=f"http://127.0.0.1:{port}") as client:
         for _ in range(120):
-            found = await client.get(f"/v1/customers/{customer}/state")
+            found = await client.get(f"/v1/customers/{customer}/state", headers=MONITOR_AUTH)
             if found.status_code == 200 and found.json()["events_applied"] >= events:
                 return
             await asyncio.sleep(0.5)

@@ -17,6 +17,7 @@ from churnwatch_shared.alerts import Alert
 from tests.state_monitor.events import at, outflow, raw, snapshot, wire
 from tests.state_monitor.test_worker_integration import _worker
 from tests.support.kafka import consume_until, produce
+from tests.support.monitor_auth import MONITOR_AUTH
 
 pytestmark = pytest.mark.integration
 
@@ -50,7 +51,7 @@ def _by_id(records: list) -> dict[str, list[Alert]]:
 
 async def _applied(client: httpx.AsyncClient, customer: str, want: int) -> int:
     for _ in range(150):
-        resp = await client.get(f"/v1/customers/{customer}/state")
+        resp = await client.get(f"/v1/customers/{customer}/state", headers=MONITOR_AUTH)
         if resp.status_code == 200 and resp.json()["events_applied"] >= want:
             return resp.json()["events_applied"]
         await asyncio.sleep(0.2)
@@ -135,7 +136,9 @@ async def test_two_workers_share_partitions_and_survivor_takes_over(
         answers = []
         for port in ports:  # the owner serves the state; the other names the partition
             async with httpx.AsyncClient(base_url=f"http://127.0.0.1:{port}") as client:
-                answers.append(await client.get(f"/v1/customers/{customers[0]}/state"))
+                answers.append(
+                    await client.get(f"/v1/customers/{customers[0]}/state", headers=MONITOR_AUTH)
+                )
         assert sorted(a.status_code for a in answers) == [200, 404]
         refusal = next(a for a in answers if a.status_code == 404).json()
         assert refusal["partition"] not in refusal["owned_partitions"]

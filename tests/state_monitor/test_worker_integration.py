@@ -14,6 +14,7 @@ from churnwatch_shared.customer_state import CustomerStateSnapshot
 from churnwatch_state_monitor import ENGINE_BUILD
 from tests.state_monitor.events import at, outflow, snapshot, wire
 from tests.support.kafka import consume_until, produce
+from tests.support.monitor_auth import MONITOR_AUTH
 from tests.support.processes import ServiceProcess, free_port
 
 pytestmark = pytest.mark.integration
@@ -114,8 +115,8 @@ async def test_large_interbank_outflow_alerts_once_and_publishes_state(
         assert headers[topics.HEADER_DLQ_REASON]
 
         async with httpx.AsyncClient(base_url=f"http://127.0.0.1:{port}") as client:
-            found = await client.get(f"/v1/customers/{customer}/state")
-            missing = await client.get("/v1/customers/nobody-here/state")
+            found = await client.get(f"/v1/customers/{customer}/state", headers=MONITOR_AUTH)
+            missing = await client.get("/v1/customers/nobody-here/state", headers=MONITOR_AUTH)
             ready = await client.get("/readyz")
             metrics = await client.get("/metrics")
         assert found.status_code == 200

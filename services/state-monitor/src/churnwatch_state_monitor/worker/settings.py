@@ -15,6 +15,7 @@ from pathlib import Path
 from pydantic import Field, model_validator
 from pydantic_settings import BaseSettings, SettingsConfigDict
 
+from churnwatch_shared.service_auth import resolve_service_token
 from churnwatch_shared.settings import CommonSettings, Environment
 
 
@@ -111,6 +112,15 @@ class MonitorSettings(BaseSettings):
         description="TEST ONLY fault injection '<point>:<event_id>': SIGKILL the worker at that "
         "point of that event (see faults.py); refused in production",
     )
+    service_token: str | None = Field(
+        default=None,
+        repr=False,
+        description="service credential the state view requires (Authorization: Bearer); the "
+        "documented dev token outside production, refused in production",
+    )
+    service_token_file: Path | None = Field(
+        default=None, description="file holding the service token (wins over SERVICE_TOKEN)"
+    )
     common: CommonSettings = Field(default_factory=CommonSettings)
 
     @model_validator(mode="after")
@@ -118,6 +128,22 @@ class MonitorSettings(BaseSettings):
         if self.fault_kill_at and self.common.env is Environment.PRODUCTION:
             raise ValueError("CHURNWATCH_MONITOR_FAULT_KILL_AT is refused in production")
         return self
+
+    @model_validator(mode="after")
+    def _service_token_in_production(self) -> MonitorSettings:
+        # Refuse to start (production) without a real credential rather than at the first read.
+        self.resolved_service_token  # noqa: B018
+        return self
+
+    @property
+    def resolved_service_token(self) -> str:
+        """The state view's credential: the file, the value, or the dev token outside production."""
+        return resolve_service_token(
+            env=self.common.env,
+            value=self.service_token,
+            file=self.service_token_file,
+            name="CHURNWATCH_MONITOR_SERVICE_TOKEN",
+        )
 
     @property
     def heartbeat_interval_s(self) -> float:

@@ -1,5 +1,10 @@
 """Web views of the worker: health, readiness, Prometheus metrics and the customer-state query.
 
+The state view is for the alerts service only: it needs the service credential
+(``Authorization: Bearer <token>``, CHURNWATCH_MONITOR_SERVICE_TOKEN[_FILE]) and answers 401
+without it; managers read it through the alerts service, which checks access and audits.
+Health, readiness and metrics need no credential.
+
 A worker holds only the customers of the EVENTS partitions it owns. The state view answers for
 those; for a customer of another worker's partition it answers 404 naming the partition (the
 alerts service serves every customer's latest snapshot from the compacted CUSTOMER_STATE topic).
@@ -14,6 +19,7 @@ from faust.web import Request, Response, View
 from prometheus_client import generate_latest
 
 from churnwatch_shared.partitioning import partition_of
+from churnwatch_shared.service_auth import bearer_matches
 from churnwatch_shared.topics import CUSTOMER_PARTITIONS
 from churnwatch_state_monitor import ENGINE_BUILD
 from churnwatch_state_monitor.engine.state import CustomerState
@@ -63,6 +69,7 @@ def register_views(service: MonitorApp) -> None:
     app = service.app
     bootstrap = service.settings.common.kafka_bootstrap
     exported_lag: set[int] = set()
+    service_token = service.settings.resolved_service_token
 
     @app.page("/healthz")
     class Health(View):
@@ -98,6 +105,19 @@ def register_views(service: MonitorApp) -> None:
     @app.page("/v1/customers/{customer_id}/state")
     class CustomerStateQuery(View):
         async def get(self, request: Request, customer_id: str) -> Response:
+            if not bearer_matches(
+                authorization=request.headers.get("Authorization"), token=service_token
+            ):
+                # Balances, loans and the churn score: never without the service credential.
+                return self.json(
+                    {
+                        "detail": "this view needs the service credential: "
+                        "Authorization: Bearer <CHURNWATCH_MONITOR_SERVICE_TOKEN>; managers read "
+                        "customer state through the alerts service"
+                    },
+                    status=401,
+                    headers={"WWW-Authenticate": "Bearer"},
+                )
             partition = partition_of(customer_id=customer_id, partitions=CUSTOMER_PARTITIONS)
             store = service.processor.stores.get(partition)
             if store is None:

@@ -1,0 +1,183 @@
+"""Managers read the monitor's live state only through the alerts service, on real components.
+
+A real state-monitor worker on the real broker, the alerts service on real PostgreSQL: the
+monitor's state view refuses callers without the service credential (401); the alerts endpoint
+checks the caller serves the customer, calls the monitor with the credential and audits the read.
+"""
+
+from __future__ import annotations
+
+import asyncio
+import uuid
+from collections.abc import Callable
+
+import httpx
+import pytest
+from asgi_lifespan import LifespanManager
+from pydantic import ValidationError
+from sqlalchemy import select
+
+from churnwatch_alerts.app import create_app
+from churnwatch_alerts.assignments.service import apply_assigned
+from churnwatch_alerts.auth.tokens import mint_token
+from churnwatch_alerts.clock import ManualClock
+from churnwatch_alerts.models import AuditEntry, Role
+from churnwatch_alerts.settings import AlertsSettings
+from churnwatch_shared import topics
+from churnwatch_shared.events import CustomerAssigned
+from churnwatch_shared.service_auth import DEV_MONITOR_TOKEN
+from churnwatch_shared.settings import CommonSettings, Environment
+from churnwatch_state_monitor.worker.settings import MonitorSettings
+from tests.alerts.conftest import T0
+from tests.state_monitor.events import at, snapshot, wire
+from tests.support.kafka import produce
+from tests.support.processes import ServiceProcess, free_port
+
+pytestmark = pytest.mark.integration
+
+
+def monitor_worker(*, namespace: str, bootstrap: str, port: int, data_dir: str) -> ServiceProcess:
+    return ServiceProcess(
+        name="state-monitor",
+        module="churnwatch_state_monitor",
+        env={
+            "CHURNWATCH_KAFKA_BOOTSTRAP": bootstrap,
+            "CHURNWATCH_TOPIC_NAMESPACE": namespace,
+            "CHURNWATCH_ENV": "test",
+            "CHURNWATCH_MONITOR_WEB_PORT": str(port),
+            "CHURNWATCH_MONITOR_DATA_DIR": data_dir,
+            "CHURNWATCH_MONITOR_SESSION_TIMEOUT_S": "6",
+        },
+        health_url=f"http://127.0.0.1:{port}/healthz",
+    )
+
+
+def alerts_app(url: str, *, monitor: str, token: str | None = None):  # type: ignore[no-untyped-def]
+    settings = AlertsSettings(
+        database_url=url,
+        consume=False,
+        escalation_enabled=False,
+        notifications_enabled=False,
+        monitor_url=monitor,
+        monitor_token=token,
+    )
+    return create_app(settings=settings, clock=ManualClock(start=T0))
+
+
+def bearer(secret: str, sub: str) -> dict[str, str]:
+    token = mint_token(
+        secret=secret, sub=sub, role=Role.RELATIONSHIP_MANAGER, now=T0, ttl_seconds=3600
+    )
+    return {"Authorization": f"Bearer {token}"}
+
+
+async def test_live_state_through_alerts_only_with_the_service_credential(
+    make_namespace, kafka_bootstrap: str, make_database: Callable[[], str], tmp_path
+) -> None:
+    namespace = await make_namespace()
+    customer = f"cust-{uuid.uuid4().hex[:8]}"
+    port = free_port()
+    monitor = f"http://127.0.0.1:{port}"
+    url = make_database()
+    with monitor_worker(
+        namespace=namespace, bootstrap=kafka_bootstrap, port=port, data_dir=str(tmp_path / "m")
+    ):
+        await produce(
+            bootstrap=kafka_bootstrap,
+            topic=topics.EVENTS.name(namespace),
+            records=[
+                (customer.encode(), wire(snapshot("ev-bal", customer, at(0), demand="5000.00")))
+            ],
+        )
+        path = f"/v1/customers/{customer}/state"
+        async with httpx.AsyncClient(base_url=monitor, timeout=5) as direct:
+            authorized = {"Authorization": f"Bearer {DEV_MONITOR_TOKEN}"}
+            for _ in range(200):
+                if (await direct.get(path, headers=authorized)).status_code == 200:
+                    break
+                await asyncio.sleep(0.3)
+            # The monitor's own view: no credential, a wrong one, another scheme → 401.
+            for headers in (
+                {},
+                {"Authorization": "Bearer wrong-token-of-some-length"},
+                {"Authorization": f"Basic {DEV_MONITOR_TOKEN}"},
+            ):
+                refused = await direct.get(path, headers=headers)
+                assert refused.status_code == 401, (headers, refused.text)
+                assert "balances" not in refused.text and customer not in refused.text
+            # Ops endpoints stay open.
+            assert (await direct.get("/healthz")).status_code == 200
+            assert (await direct.get("/metrics")).status_code == 200
+
+        app = alerts_app(url, monitor=monitor)
+        async with LifespanManager(app):
+            async with app.state.sessionmaker() as session, session.begin():
+                for c in (customer, "cust-without-state"):
+                    await apply_assigned(
+                        session,
+                        customer_id=c,
+                        payload=CustomerAssigned(relationship_manager_id="rm.demo"),
+                        occurred_at=T0,
+                        actor="test",
+                        now=T0,
+                    )
+            secret = app.state.settings.jwt_secret
+            async with httpx.AsyncClient(
+                transport=httpx.ASGITransport(app=app), base_url="http://t"
+            ) as c:
+                live = await c.get(f"{path}/live", headers=bearer(secret, "rm.demo"))
+                assert live.status_code == 200, live.text
+                body = live.json()
+                assert body["customer_id"] == customer and body["source"] == "state-monitor"
+                assert body["state"]["customer_id"] == customer
+                assert body["state"]["events_applied"] == 1
+                outsider = await c.get(f"{path}/live", headers=bearer(secret, "rm.other"))
+                assert outsider.status_code == 404
+                none_yet = await c.get(
+                    "/v1/customers/cust-without-state/state/live", headers=bearer(secret, "rm.demo")
+                )
+                assert none_yet.status_code == 404 and "no state" in none_yet.json()["detail"]
+            async with app.state.sessionmaker() as session:
+                rows = (
+                    await session.scalars(
+                        select(AuditEntry)
+                        .where(AuditEntry.customer_id == customer)
+                        .order_by(AuditEntry.id)
+                    )
+                ).all()
+            reads = [(r.actor, r.action, r.detail.get("worker")) for r in rows if r.actor != "test"]
+            assert reads == [
+                ("rm.demo", "customer.live_state_read", monitor),
+                ("rm.other", "customer.live_state_read_denied", None),
+            ]
+
+        # Alerts configured with a credential the monitor does not know: 503, nothing leaks.
+        wrong = alerts_app(url, monitor=monitor, token="not-the-monitor-token-0000")
+        async with LifespanManager(wrong):
+            async with httpx.AsyncClient(
+                transport=httpx.ASGITransport(app=wrong), base_url="http://t"
+            ) as c:
+                refused = await c.get(f"{path}/live", headers=bearer(secret, "rm.demo"))
+            assert refused.status_code == 503
+            assert "refused the service credential" in refused.json()["detail"]
+
+    # No worker reachable at all: 503 naming the failure, not a 500.
+    gone = alerts_app(url, monitor=monitor)
+    async with LifespanManager(gone):
+        async with httpx.AsyncClient(
+            transport=httpx.ASGITransport(app=gone), base_url="http://t"
+        ) as c:
+            down = await c.get(f"{path}/live", headers=bearer(secret, "rm.demo"))
+        assert down.status_code == 503 and "ConnectError" in down.json()["detail"]
+
+
+def test_monitor_refuses_to_start_in_production_without_a_real_credential(tmp_path) -> None:
+    production = CommonSettings(env=Environment.PRODUCTION)
+    for kwargs in ({}, {"service_token": DEV_MONITOR_TOKEN}, {"service_token": "short"}):
+        with pytest.raises(ValidationError, match="CHURNWATCH_MONITOR_SERVICE_TOKEN"):
+            MonitorSettings(common=production, **kwargs)
+    secret = tmp_path / "token"
+    secret.write_text("a-real-monitor-token-from-a-file\n")
+    settings = MonitorSettings(common=production, service_token_file=secret)
+    assert settings.resolved_service_token == "a-real-monitor-token-from-a-file"
+    assert MonitorSettings().resolved_service_token == DEV_MONITOR_TOKEN
