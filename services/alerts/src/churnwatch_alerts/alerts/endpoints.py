@@ -2,6 +2,7 @@
 
 from __future__ import annotations
 
+from collections.abc import Awaitable
 from typing import Annotated
 
 from fastapi import APIRouter, HTTPException, Query, Request, status
@@ -104,7 +105,9 @@ async def get_alert(
         ) from exc
 
 
-async def _act(coro, request: Request, principal: Principal, action: str):  # type: ignore[no-untyped-def]
+async def _act(
+    coro: Awaitable[AlertOut], request: Request, principal: Principal, action: str
+) -> AlertOut:
     try:
         return await coro
     except service.AlertNotFound as exc:

@@ -32,7 +32,7 @@ class AuditFilters:
         return {k: v for k, v in values.items() if v is not None}
 
 
-def _filtered(filters: AuditFilters) -> Select[tuple[AuditEntry]]:
+def _filtered(filters: AuditFilters) -> Select[AuditEntry]:
     stmt = select(AuditEntry)
     if filters.actor is not None:
         stmt = stmt.where(AuditEntry.actor == filters.actor)
