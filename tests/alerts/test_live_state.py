@@ -21,10 +21,12 @@ from churnwatch_alerts.app import create_app
 from churnwatch_alerts.assignments.service import apply_assigned
 from churnwatch_alerts.auth.tokens import mint_token
 from churnwatch_alerts.clock import ManualClock
+from churnwatch_alerts.customers.monitor import MonitorClient
 from churnwatch_alerts.models import AuditEntry, Role
 from churnwatch_alerts.settings import AlertsSettings
 from churnwatch_shared import topics
 from churnwatch_shared.events import CustomerAssigned
+from churnwatch_shared.partitioning import partition_of
 from churnwatch_shared.service_auth import DEV_MONITOR_TOKEN
 from churnwatch_shared.settings import CommonSettings, Environment
 from churnwatch_state_monitor.worker.settings import MonitorSettings
@@ -36,7 +38,9 @@ from tests.support.processes import ServiceProcess, free_port
 pytestmark = pytest.mark.integration
 
 
-def monitor_worker(*, namespace: str, bootstrap: str, port: int, data_dir: str) -> ServiceProcess:
+def monitor_worker(
+    *, namespace: str, bootstrap: str, port: int, data_dir: str, host: str = "127.0.0.1"
+) -> ServiceProcess:
     return ServiceProcess(
         name="state-monitor",
         module="churnwatch_state_monitor",
@@ -44,11 +48,12 @@ def monitor_worker(*, namespace: str, bootstrap: str, port: int, data_dir: str) 
             "CHURNWATCH_KAFKA_BOOTSTRAP": bootstrap,
             "CHURNWATCH_TOPIC_NAMESPACE": namespace,
             "CHURNWATCH_ENV": "test",
+            "CHURNWATCH_MONITOR_HOST": host,
             "CHURNWATCH_MONITOR_WEB_PORT": str(port),
             "CHURNWATCH_MONITOR_DATA_DIR": data_dir,
             "CHURNWATCH_MONITOR_SESSION_TIMEOUT_S": "6",
         },
-        health_url=f"http://127.0.0.1:{port}/healthz",
+        health_url=f"http://{host}:{port}/healthz",
     )
 
 
@@ -181,3 +186,108 @@ def test_monitor_refuses_to_start_in_production_without_a_real_credential(tmp_pa
     settings = MonitorSettings(common=production, service_token_file=secret)
     assert settings.resolved_service_token == "a-real-monitor-token-from-a-file"
     assert MonitorSettings().resolved_service_token == DEV_MONITOR_TOKEN
+
+
+async def test_live_state_from_scaled_workers_behind_one_name(
+    make_namespace, kafka_bootstrap: str, make_database: Callable[[], str], tmp_path
+) -> None:
+    """Two workers share the partitions; one host name resolves to both (compose replicas)."""
+    namespace = await make_namespace()
+    port = free_port()
+    hosts = ["127.0.0.1", "127.0.0.2"]  # the same port on two loopback addresses
+    url = make_database()
+    with (
+        monitor_worker(
+            namespace=namespace, bootstrap=kafka_bootstrap, port=port, data_dir=str(tmp_path / "a")
+        ),
+        monitor_worker(
+            namespace=namespace,
+            bootstrap=kafka_bootstrap,
+            port=port,
+            data_dir=str(tmp_path / "b"),
+            host=hosts[1],
+        ),
+    ):
+        owned: dict[str, list[int]] = {}
+        for _ in range(300):
+            for host in hosts:
+                async with httpx.AsyncClient(base_url=f"http://{host}:{port}") as client:
+                    owned[host] = (await client.get("/readyz")).json()["assigned_partitions"]
+            if all(owned.values()) and sum(map(len, owned.values())) == topics.CUSTOMER_PARTITIONS:
+                break
+            await asyncio.sleep(0.2)
+        assert all(owned.values()), owned
+        # One customer on a partition of each worker.
+        chosen: dict[str, str] = {}
+        for i in range(1000):
+            customer = f"cust-{uuid.uuid4().hex[:8]}-{i}"
+            part = partition_of(customer_id=customer, partitions=topics.CUSTOMER_PARTITIONS)
+            host = next(h for h, parts in owned.items() if part in parts)
+            chosen.setdefault(host, customer)
+            if len(chosen) == 2:
+                break
+        await produce(
+            bootstrap=kafka_bootstrap,
+            topic=topics.EVENTS.name(namespace),
+            records=[
+                (c.encode(), wire(snapshot(f"ev-{c}", c, at(0), demand="100.00")))
+                for c in chosen.values()
+            ],
+        )
+        for host, customer in chosen.items():
+            async with httpx.AsyncClient(base_url=f"http://{host}:{port}") as direct:
+                for _ in range(200):
+                    got = await direct.get(
+                        f"/v1/customers/{customer}/state",
+                        headers={"Authorization": f"Bearer {DEV_MONITOR_TOKEN}"},
+                    )
+                    if got.status_code == 200:
+                        break
+                    await asyncio.sleep(0.3)
+                assert got.status_code == 200, (host, got.text)
+
+        async def both_replicas(host: str, port_: int) -> list[str]:
+            assert host == "monitors.test"
+            return hosts
+
+        app = alerts_app(url, monitor=f"http://monitors.test:{port}")
+        async with LifespanManager(app):
+            await app.state.monitor.close()
+            app.state.monitor = MonitorClient(
+                urls=app.state.settings.monitor_urls,
+                token=app.state.settings.monitor_service_token,
+                timeout_seconds=3.0,
+                resolve=both_replicas,
+            )
+            async with app.state.sessionmaker() as session, session.begin():
+                for customer in chosen.values():
+                    await apply_assigned(
+                        session,
+                        customer_id=customer,
+                        payload=CustomerAssigned(relationship_manager_id="rm.demo"),
+                        occurred_at=T0,
+                        actor="test",
+                        now=T0,
+                    )
+            secret = app.state.settings.jwt_secret
+            async with httpx.AsyncClient(
+                transport=httpx.ASGITransport(app=app), base_url="http://t"
+            ) as c:
+                for host, customer in chosen.items():
+                    live = await c.get(
+                        f"/v1/customers/{customer}/state/live", headers=bearer(secret, "rm.demo")
+                    )
+                    assert live.status_code == 200, (host, live.text)
+                    assert live.json()["state"]["customer_id"] == customer
+            async with app.state.sessionmaker() as session:
+                workers = {
+                    r.customer_id: r.detail["worker"]
+                    for r in (
+                        await session.scalars(
+                            select(AuditEntry).where(
+                                AuditEntry.action == "customer.live_state_read"
+                            )
+                        )
+                    ).all()
+                }
+            assert workers == {c: f"http://{h}:{port}" for h, c in chosen.items()}
