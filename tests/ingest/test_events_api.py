@@ -206,6 +206,8 @@ async def test_health_ready_and_metrics(ingest: RunningIngest) -> None:
     assert ready.json()["dependencies"] == {
         "broker": True,
         "events_topic": True,
+        "events_partitions": True,
+        "producer": True,
         "duplicate_cache": True,
         "account_owners": True,
     }

@@ -182,23 +182,24 @@ async def healthz() -> dict[str, str]:
 @router.get(
     "/readyz",
     summary=(
-        "Dependencies reachable: broker, events topic, raw validator, account owners, Fineract "
-        "bridge (when enabled); duplicate cache warmed"
+        "Dependencies reachable: broker, events topic, every partition producible (has a leader, "
+        "producer not being re-created), raw validator, account owners, Fineract bridge (when "
+        "enabled); duplicate cache warmed. A 503 names what is not ready in `reasons`"
     ),
 )
 async def readyz(request: Request) -> JSONResponse:
     publisher: EventPublisher = request.app.state.ingest_publisher
-    checks: dict[str, bool] = await publisher.probe()
+    checks, reasons = await publisher.readiness()
     validator = request.app.state.ingest_raw_validator
     if validator is not None:
         checks["raw_validator"] = validator.running
     checks["duplicate_cache"] = request.app.state.ingest_cache_warm.is_set()
     checks.update(request.app.state.ingest_adapters.checks())
     ready = all(checks.values())
-    return JSONResponse(
-        status_code=200 if ready else 503,
-        content={"status": "ready" if ready else "not_ready", "dependencies": checks},
-    )
+    content: dict[str, Any] = {"status": "ready" if ready else "not_ready", "dependencies": checks}
+    if not ready:
+        content["reasons"] = reasons
+    return JSONResponse(status_code=200 if ready else 503, content=content)
 
 
 @router.get("/metrics", summary="Prometheus metrics")

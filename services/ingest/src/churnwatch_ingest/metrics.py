@@ -48,6 +48,12 @@ class IngestMetrics:
             "Event requests currently being handled",
             registry=self.registry,
         )
+        self.producer_recreated = Counter(
+            "churnwatch_ingest_producer_recreated",
+            "Producers replaced after a failed send (a gap in a partition's sequence numbers)",
+            ["cause"],
+            registry=self.registry,
+        )
         self.dead_lettered = Counter(
             "churnwatch_ingest_raw_dead_lettered",
             "Raw-topic records sent to the dead-letter topic, by reason",

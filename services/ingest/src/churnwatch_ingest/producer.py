@@ -1,7 +1,10 @@
 """Publishing validated events to Kafka: one idempotent producer, acks=all, keyed by customer_id.
 
 Nothing is answered as accepted before the broker acknowledged it. The producer connects in the
-background so the HTTP API starts (and answers 503) while the broker is down.
+background so the HTTP API starts (and answers 503) while the broker is down. A failed send
+re-creates the producer (see ``producer_health`` for why): the old producer's unfinished sends
+fail (their requests answer 503, so nothing unacknowledged is ever answered as accepted) and a
+new producer id starts its sequence numbers afresh.
 """
 
 from __future__ import annotations
@@ -12,17 +15,27 @@ import functools
 import time
 from collections.abc import Sequence
 from enum import StrEnum
-from typing import Any, NamedTuple
 
 import structlog
 from aiokafka import AIOKafkaProducer
-from aiokafka.errors import KafkaError, MessageSizeTooLargeError
+from aiokafka.errors import KafkaError, KafkaTimeoutError, MessageSizeTooLargeError
 
+from churnwatch_ingest.batching import send_batches
 from churnwatch_ingest.metrics import IngestMetrics
 from churnwatch_ingest.partitioning import KeyPartitioner
+from churnwatch_ingest.producer_health import ProducerHealth
+from churnwatch_ingest.records import MAX_REQUEST_SIZE, Record, event_record
 from churnwatch_ingest.settings import IngestSettings
 from churnwatch_shared import topics
-from churnwatch_shared.events import Event
+
+__all__ = [
+    "BrokerUnavailable",
+    "EventPublisher",
+    "Outcome",
+    "ProducerRecreated",
+    "Record",
+    "event_record",
+]
 
 log = structlog.get_logger(__name__)
 # From this many records on, a publish fills one Kafka batch per partition itself (create_batch /
@@ -30,11 +43,17 @@ log = structlog.get_logger(__name__)
 # send() per record. Smaller publishes (single events) use send() and share the producer's open
 # batches with concurrent requests.
 OWN_BATCHES_FROM = 16
-MAX_REQUEST_SIZE = 1024 * 1024  # aiokafka's default max_request_size; a record above it is refused
+# A producer being replaced first gets this long to deliver what it still can (its healthy
+# partitions answer in milliseconds); what is left then fails and is answered 503.
+RETIRE_FLUSH_SECONDS = 2.0
 
 
 class BrokerUnavailable(Exception):
     """The broker is unreachable or did not acknowledge in time; the client should retry."""
+
+
+class ProducerRecreated(KafkaError):
+    """A send of a producer that was replaced before the broker acknowledged it."""
 
 
 class Outcome(StrEnum):
@@ -44,49 +63,6 @@ class Outcome(StrEnum):
 
 
 _ACKNOWLEDGED = Outcome.ACKNOWLEDGED
-
-
-class Record(NamedTuple):
-    """One Kafka record ready to send (a tuple: built once per event, so construction is cheap)."""
-
-    key: bytes | None
-    value: bytes
-    headers: list[tuple[str, bytes]]
-
-
-# Records are built once per event: tuple.__new__ skips the NamedTuple's Python-level __new__.
-_new_record = functools.partial(tuple.__new__, Record)
-# The headers of a record depend only on (event_type, producer): one shared list per pair. The
-# producer only reads them; nothing may mutate a record's headers.
-_HEADERS: dict[tuple[str, str | None], list[tuple[str, bytes]]] = {}
-_MAX_HEADER_SETS = 1024  # raw-topic writers name their own producer; keep the memo bounded
-
-
-def _headers(event_type: str, producer: str | None) -> list[tuple[str, bytes]]:
-    headers = _HEADERS.get((event_type, producer))
-    if headers is None:
-        if len(_HEADERS) >= _MAX_HEADER_SETS:
-            _HEADERS.clear()
-        headers = _HEADERS[(event_type, producer)] = [
-            (topics.HEADER_EVENT_TYPE, event_type.encode()),
-            (topics.HEADER_PRODUCER, (producer or "").encode()),
-        ]
-    return headers
-
-
-def event_record(event: Event) -> Record:
-    """The EVENTS-topic record of an event: key customer_id, headers event_type and producer.
-
-    The value is the canonical ``encode_event`` form, produced as bytes by the model's serializer
-    directly (``encode_event`` goes through a str and back; tests hold the two byte-identical).
-    """
-    return _new_record(
-        (
-            event.customer_id.encode(),
-            event.__pydantic_serializer__.to_json(event, exclude_none=True),
-            _headers(event.event_type, event.producer),
-        )
-    )
 
 
 def _swallow(future: asyncio.Future[object]) -> None:
@@ -102,6 +78,9 @@ class EventPublisher:
         self._metrics = metrics
         self._producer: AIOKafkaProducer | None = None
         self._connector: asyncio.Task[None] | None = None
+        self._recreator: asyncio.Task[None] | None = None
+        self._retiring: set[asyncio.Task[None]] = set()  # replaced producers being stopped
+        self._recreated_at = 0.0
         self.events_topic = settings.common.topic(topics.EVENTS)
         self.timeout = settings.produce_timeout_seconds
         # The producer's partitioner (murmur2 like the Java client), also used to group records
@@ -109,6 +88,8 @@ class EventPublisher:
         self._partitioner = KeyPartitioner()
         self._event_latency = metrics.produce_latency.labels("event")
         self._batch_latency = metrics.produce_latency.labels("batch")
+        self._partitions: list[int] = []  # the events topic's, as last seen (for messages)
+        self.health = ProducerHealth(timeout=self.timeout)
 
     @property
     def ready(self) -> bool:
@@ -142,43 +123,130 @@ class EventPublisher:
             try:
                 await producer.start()
             except KafkaError as exc:
-                log.warning(
-                    "broker_unreachable",
-                    error=type(exc).__name__,
-                    retry_in=settings.connect_retry_seconds,
+                self.health.connect_failed(
+                    error=type(exc).__name__, retry_in=settings.connect_retry_seconds
                 )
                 with contextlib.suppress(Exception):
                     await producer.stop()
                 await asyncio.sleep(settings.connect_retry_seconds)
                 continue
             self._producer = producer
+            self.health.connect_succeeded()
             log.info("producer_connected", bootstrap=settings.common.kafka_bootstrap)
 
     async def stop(self) -> None:
         """Flush what is pending and close the producer."""
-        if self._connector is not None:
-            self._connector.cancel()
-            with contextlib.suppress(asyncio.CancelledError):
-                await self._connector
+        for task in (self._connector, self._recreator):
+            if task is not None:
+                task.cancel()
+                with contextlib.suppress(asyncio.CancelledError):
+                    await task
         if self._producer is not None:
             producer, self._producer = self._producer, None
             await producer.stop()
+        if self._retiring:
+            await asyncio.wait(self._retiring, timeout=self.timeout)
 
     def _require(self) -> AIOKafkaProducer:
         if self._producer is None:
-            raise BrokerUnavailable("not connected to the Kafka broker")
+            raise BrokerUnavailable(f"{self.health.reason()}; retry")
         return self._producer
 
-    async def probe(self, *, timeout: float = 2.0) -> dict[str, bool]:
-        """Readiness: broker answers a metadata request and the events topic exists."""
+    def unavailable_reason(self, record: Record | None = None) -> str:
+        """Why a send (of ``record``, when given: its partition is named) was not acknowledged."""
+        partition = None
+        if record is not None and record.key is not None and self._partitions:
+            partition = self._partitioner(record.key, self._partitions, self._partitions)
+        return self.health.reason(partition=partition)
+
+    def _settled(
+        self, producer: AIOKafkaProducer, partitions: set[int], future: asyncio.Future[object]
+    ) -> None:
+        """Done-callback of a send that was not acknowledged in time (or at all)."""
+        if future.cancelled():
+            return
+        exc = future.exception()
+        if exc is not None:
+            self._failed(producer, exc, partitions)
+
+    def _failed(self, producer: AIOKafkaProducer, exc: BaseException, partitions: set[int]) -> None:
+        if isinstance(exc, ProducerRecreated):
+            return  # failed on purpose by _recreate
+        if producer is not self._producer:  # a replaced producer's: its incident is under way
+            if self.health.failure is not None:
+                self.health.failure.note(count=1, partitions=partitions)
+            return
+        self.health.failed(cause=type(exc).__name__, partitions=partitions)
+        self._metrics.producer_recreated.labels(type(exc).__name__).inc()
+        self._producer = None  # new requests answer 503 at once, saying why
+        self._recreator = asyncio.create_task(
+            self._recreate(producer), name="ingest-producer-recreate"
+        )
+
+    async def _recreate(self, old: AIOKafkaProducer) -> None:
+        """Replace a producer whose sequence numbers the broker no longer accepts."""
+        flush = asyncio.ensure_future(old.flush())
+        await asyncio.wait({flush}, timeout=RETIRE_FLUSH_SECONDS)
+        # aiokafka has no public call for this: fail every send the old producer still holds, so
+        # each waiting request answers 503 and frees its event id for a resend, and the old
+        # producer refuses new sends.
+        old._message_accumulator.fail_all(ProducerRecreated("producer re-created"))
+        retire = asyncio.create_task(self._retire(old, flush), name="ingest-producer-retire")
+        self._retiring.add(retire)
+        retire.add_done_callback(self._retiring.discard)
+        # one re-creation at most every connect_retry_seconds: a broker that refuses every
+        # batch for another reason must not make a new producer id per request
+        pause = self._recreated_at + self._settings.connect_retry_seconds - time.monotonic()
+        if pause > 0:
+            await asyncio.sleep(pause)
+        self.health.connected = False
+        await self._connect_loop()
+        self._recreated_at = time.monotonic()
+        self.health.recreated()
+
+    @staticmethod
+    async def _retire(old: AIOKafkaProducer, flush: asyncio.Future[None]) -> None:
+        with contextlib.suppress(Exception):
+            await flush
+        with contextlib.suppress(Exception):
+            await old.stop()
+
+    async def readiness(self, *, timeout: float = 2.0) -> tuple[dict[str, bool], dict[str, str]]:
+        """Readiness checks by name, and the reason of each failing one (partitions named)."""
+        producing, why = self.health.readiness()
         if self._producer is None:
-            return {"broker": False, "events_topic": False}
+            checks = {"broker": False, "events_topic": False, "producer": False}
+            return checks, {"producer": why or "producer not connected"}
         client = self._producer.client
         try:
             cluster = await asyncio.wait_for(client.fetch_all_metadata(), timeout)
         except (KafkaError, TimeoutError, OSError):
-            return {"broker": False, "events_topic": False}
-        return {"broker": True, "events_topic": self.events_topic in cluster.topics()}
+            checks = {"broker": False, "events_topic": False, "producer": producing}
+            reasons = {
+                "broker": "the broker did not answer a metadata request: no partition "
+                f"can be produced to (waited {timeout:g} s)"
+            }
+            return checks, reasons
+        topic = self.events_topic
+        partitions = cluster.partitions_for_topic(topic) or set()
+        leaderless = partitions - set(cluster.available_partitions_for_topic(topic) or ())
+        if partitions:
+            self._partitions = sorted(partitions)
+        checks = {
+            "broker": True,
+            "events_topic": bool(partitions),
+            "events_partitions": bool(partitions) and not leaderless,
+            "producer": producing,
+        }
+        reasons: dict[str, str] = {}
+        if not partitions:
+            reasons["events_topic"] = f"topic {topic} does not exist"
+        if leaderless:
+            listed = ", ".join(str(p) for p in sorted(leaderless))
+            reasons["events_partitions"] = f"partitions {listed} have no leader"
+        if why is not None:
+            reasons["producer"] = why
+        return checks, reasons
 
     async def events_partitions(self) -> set[int]:
         """Partition ids of the events topic (waits for its metadata)."""
@@ -187,9 +255,11 @@ class EventPublisher:
     async def send(self, *, topic: str, record: Record) -> asyncio.Future[object]:
         """Hand one record to the producer; the returned future resolves on the broker's ack."""
         producer = self._require()
-        return await producer.send(
+        future = await producer.send(
             topic, key=record.key, value=record.value, headers=record.headers
         )
+        future.add_done_callback(functools.partial(self._settled, producer, set()))
+        return future
 
     async def publish(self, record: Record) -> None:
         """Send one record to the events topic and wait for the ack (BrokerUnavailable if none)."""
@@ -197,7 +267,7 @@ class EventPublisher:
         if outcomes[0] is Outcome.TOO_LARGE:
             raise MessageSizeTooLargeError()
         if outcomes[0] is not Outcome.ACKNOWLEDGED:
-            raise BrokerUnavailable(f"broker did not acknowledge within {self.timeout:g} s")
+            raise BrokerUnavailable(f"{self.unavailable_reason(record)}; retry")
 
     async def publish_many(self, records: Sequence[Record]) -> list[Outcome]:
         """Send records concurrently and wait (bounded) for all acks; one outcome per record."""
@@ -219,7 +289,14 @@ class EventPublisher:
 
         async def stage() -> None:
             if own_batches:
-                await self._send_batches(producer, items, futures, too_large)
+                await send_batches(
+                    producer=producer,
+                    topic=self.events_topic,
+                    partition_of=self._partitioner,
+                    items=items,
+                    futures=futures,
+                    too_large=too_large,
+                )
             else:
                 await self._send_each(producer, items, futures, too_large)
             pending = {f for f in futures if f is not None and not f.done()}
@@ -241,24 +318,67 @@ class EventPublisher:
             if f is not None
         }
         if all(acknowledged.values()) and None not in futures:
+            if self.health.timeouts is not None:
+                self.health.acknowledged()
             return [(_ACKNOWLEDGED, f) for f in futures]  # the usual case: every record acked
+        return self._unacknowledged(producer, items, futures, acknowledged, too_large, task)
+
+    def _unacknowledged(
+        self,
+        producer: AIOKafkaProducer,
+        items: Sequence[Record | asyncio.Future[object]],
+        futures: list[asyncio.Future[object] | None],
+        acknowledged: dict[asyncio.Future[object], bool],
+        too_large: set[int],
+        task: asyncio.Task[None],
+    ) -> list[tuple[Outcome, asyncio.Future[object] | None]]:
+        """Answers of a publish not acknowledged in full; failures re-create the producer."""
+        known = producer.client.cluster.partitions_for_topic(self.events_topic)
+        if known:
+            self._partitions = sorted(known)
+        partitions = self._partitions
+        partition_of = self._partitioner
         answers: list[tuple[Outcome, asyncio.Future[object] | None]] = []
-        unavailable = 0
+        of_future: dict[asyncio.Future[object], set[int]] = {}
+        timed_out: set[int] = set()
+        pending = 0
         for index, future in enumerate(futures):
+            item = items[index]
+            partition = (
+                partition_of(item.key, partitions, partitions)
+                if partitions and isinstance(item, tuple) and item.key is not None
+                else None
+            )
             if future is None:
                 outcome = Outcome.TOO_LARGE if index in too_large else Outcome.UNAVAILABLE
-                unavailable += outcome is Outcome.UNAVAILABLE
                 answers.append((outcome, None))
+                if outcome is Outcome.UNAVAILABLE:
+                    pending += 1
+                    if partition is not None:
+                        timed_out.add(partition)
             elif acknowledged[future]:
                 answers.append((_ACKNOWLEDGED, future))
             else:
-                unavailable += 1
                 answers.append((Outcome.UNAVAILABLE, future))
-        for future, ok in acknowledged.items():
-            if not ok:
-                future.add_done_callback(_swallow)
-        if unavailable:
-            log.warning("produce_unacknowledged", count=unavailable, timeout=self.timeout)
+                parts = of_future.setdefault(future, set())
+                if partition is not None:
+                    parts.add(partition)
+                if not future.done():
+                    pending += 1
+                    timed_out |= parts
+        for future, parts in of_future.items():
+            if future.done():
+                self._settled(producer, parts, future)
+            else:  # may still fail (or be acknowledged late) after the answer
+                future.add_done_callback(functools.partial(self._settled, producer, parts))
+        if task.done() and not task.cancelled():
+            exc = task.exception()
+            # a send refused outright by a dead producer (its sender failed); a full batch
+            # queue only times out
+            if isinstance(exc, KafkaError) and not isinstance(exc, KafkaTimeoutError):
+                self._failed(producer, exc, timed_out)
+        if pending and self.health.failure is None and producer is self._producer:
+            self.health.unacknowledged(count=pending, partitions=timed_out)
         return answers
 
     async def _send_each(
@@ -278,61 +398,3 @@ class EventPublisher:
                 )
             except MessageSizeTooLargeError:
                 too_large.add(index)
-
-    async def _send_batches(
-        self,
-        producer: AIOKafkaProducer,
-        items: Sequence[Record | asyncio.Future[object]],
-        futures: list[asyncio.Future[object] | None],
-        too_large: set[int],
-    ) -> None:
-        """Group records by partition (in order), fill batches, and submit them round by round.
-
-        Every record of a batch shares the batch's ack future. Within a partition the batches
-        are submitted in record order, so one customer's events keep their order.
-        """
-        topic = self.events_topic
-        await producer.partitions_for(topic)  # waits for the topic's metadata
-        cluster = producer.client.cluster
-        all_partitions = sorted(cluster.partitions_for_topic(topic))
-        available = list(cluster.available_partitions_for_topic(topic))
-        partition_of = self._partitioner
-        rounds: list[list[tuple[int, object, list[int]]]] = []
-        # partition -> (its open batch, the record indexes in it, how many it filled before)
-        open_batches: dict[int, tuple[Any, list[int], int]] = {}
-        for index, item in enumerate(items):
-            if isinstance(item, asyncio.Future):
-                continue
-            key, value, headers = item
-            if len(value) + len(key or b"") > MAX_REQUEST_SIZE:
-                too_large.add(index)
-                continue
-            partition = partition_of(key, all_partitions, available)
-            current = open_batches.get(partition)
-            if current is None:
-                current = open_batches[partition] = (producer.create_batch(), [], 0)
-            builder, members, depth = current
-            if builder.append(key=key, value=value, timestamp=None, headers=headers) is None:
-                # full: this record starts the partition's next batch
-                _plan(rounds, depth, (partition, builder, members))
-                builder, members, depth = producer.create_batch(), [], depth + 1
-                open_batches[partition] = (builder, members, depth)
-                builder.append(key=key, value=value, timestamp=None, headers=headers)
-            members.append(index)
-        for partition, (builder, members, depth) in open_batches.items():
-            _plan(rounds, depth, (partition, builder, members))
-        for batches in rounds:
-            for partition, builder, members in batches:
-                future = await producer.send_batch(builder, topic, partition=partition)
-                for index in members:
-                    futures[index] = future
-
-
-def _plan(
-    rounds: list[list[tuple[int, object, list[int]]]],
-    depth: int,
-    batch: tuple[int, object, list[int]],
-) -> None:
-    while len(rounds) <= depth:
-        rounds.append([])
-    rounds[depth].append(batch)

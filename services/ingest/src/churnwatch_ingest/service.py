@@ -6,7 +6,8 @@ Batches are per-item, not all-or-nothing: every item gets exactly one final stat
   appears earlier in the same batch; nothing new was written.
 - ``rejected``: invalid (field-level reasons), outside the producer's scope, or too large; never
   written. Fix and resend only these.
-- ``unavailable``: the broker did not acknowledge in time. The batch then answers 503 with
+- ``unavailable``: the broker did not acknowledge in time, or the send failed (the producer is
+  then re-created, see ``producer_health``); the message says which. The batch answers 503 with
   ``Retry-After``; resend the batch (or these items): accepted items come back as duplicates and
   the state monitor deduplicates by (producer, event_id), so a resend never counts twice.
 
@@ -171,9 +172,8 @@ class IngestService:
             return EventAnswer(
                 status=ItemStatus.DUPLICATE, event_id=event.event_id, event_type=event_type
             )
-        [outcome] = await self._publish_keyed(
-            [(producer.name, event.event_id)], [event_record(event)]
-        )
+        record = event_record(event)
+        [outcome] = await self._publish_keyed([(producer.name, event.event_id)], [record])
         if outcome is Outcome.TOO_LARGE:
             raise EventRejected(
                 413,
@@ -183,9 +183,7 @@ class IngestService:
             )
         if outcome is Outcome.UNAVAILABLE:
             self.metrics.unavailable.labels(event_type).inc()
-            raise BrokerUnavailable(
-                f"broker did not acknowledge within {self.publisher.timeout:g} s"
-            )
+            raise BrokerUnavailable(f"{self.publisher.unavailable_reason(record)}; retry")
         self.metrics.accepted.labels(event_type, SOURCE_HTTP).inc()
         if self.on_accepted is not None:
             self.on_accepted(event)
@@ -335,6 +333,7 @@ class IngestService:
         accepted: Counter[str] = Counter()
         too_large: Counter[str] = Counter()
         unavailable: Counter[str] = Counter()
+        reason = f"{self.publisher.unavailable_reason()}; resend (deduplicated by event_id)"
         for index, event, outcome in zip(sent, events, outcomes, strict=True):
             if outcome is acknowledged:
                 accepted[event.event_type] += 1
@@ -353,7 +352,7 @@ class IngestService:
                 results[index].update(
                     status=ItemStatus.UNAVAILABLE.value,
                     error="broker_unavailable",
-                    message="not acknowledged by the broker; resend (deduplicated by event_id)",
+                    message=reason,
                 )
         for event_type, count in accepted.items():
             metrics.accepted.labels(event_type, SOURCE_HTTP).inc(count)
@@ -373,7 +372,10 @@ class IngestService:
         if any(o is not Outcome.ACKNOWLEDGED for o in outcomes):
             for event in events:
                 self.metrics.unavailable.labels(event.event_type).inc()
-            raise BrokerUnavailable("the broker did not acknowledge every event of the message")
+            raise BrokerUnavailable(
+                "not every event of the message was acknowledged: "
+                f"{self.publisher.unavailable_reason()}; resend the message"
+            )
         accepted: Counter[str] = Counter()
         for event in events:
             if event.producer:
