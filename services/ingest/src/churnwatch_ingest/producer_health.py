@@ -21,6 +21,13 @@ import structlog
 log = structlog.get_logger(__name__)
 
 SUMMARY_EVERY = 10.0  # seconds between "still failing" lines of one incident
+# Timeouts end as an incident only after this long without one: under load some publishes are
+# acknowledged between timeouts, and each flip would otherwise log two lines.
+QUIET_AFTER = 5.0
+
+
+def _now() -> float:
+    return time.monotonic()  # looked up at each call, so a test can stand in for the clock
 
 
 def partition_list(partitions: set[int] | frozenset[int]) -> str:
@@ -36,8 +43,9 @@ class Incident:
     cause: str
     partitions: set[int] = field(default_factory=set)
     count: int = 0
-    started: float = field(default_factory=time.monotonic)
-    summarised: float = field(default_factory=time.monotonic)
+    started: float = field(default_factory=_now)
+    summarised: float = field(default_factory=_now)
+    last: float = field(default_factory=_now)
     since_summary: int = 0
 
     def note(self, *, count: int, partitions: set[int] | frozenset[int]) -> None:
@@ -45,7 +53,7 @@ class Incident:
         self.count += count
         self.since_summary += count
         self.partitions |= partitions
-        now = time.monotonic()
+        now = self.last = time.monotonic()
         if now - self.summarised >= SUMMARY_EVERY:
             log.warning(
                 self.summary_event,
@@ -116,9 +124,10 @@ class ProducerHealth:
         )
 
     def acknowledged(self) -> None:
-        """Every send of a publish was acknowledged: a timeout incident is over."""
-        incident, self.timeouts = self.timeouts, None
-        if incident is not None:
+        """Every send of a publish was acknowledged: a timeout incident ends once it is quiet."""
+        incident = self.timeouts
+        if incident is not None and time.monotonic() - incident.last >= QUIET_AFTER:
+            self.timeouts = None
             log.info(
                 "produce_acknowledged_again",
                 unacknowledged=incident.count,
