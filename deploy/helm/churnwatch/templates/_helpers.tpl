@@ -1,0 +1,89 @@
+{{/* Names, labels and the pieces every workload shares. */}}
+
+{{- define "churnwatch.fullname" -}}
+{{- if contains .Chart.Name .Release.Name -}}
+{{- .Release.Name | trunc 40 | trimSuffix "-" -}}
+{{- else -}}
+{{- printf "%s-%s" .Release.Name .Chart.Name | trunc 40 | trimSuffix "-" -}}
+{{- end -}}
+{{- end -}}
+
+{{- define "churnwatch.labels" -}}
+app.kubernetes.io/name: {{ .Chart.Name }}
+app.kubernetes.io/instance: {{ .Release.Name }}
+app.kubernetes.io/version: {{ .Chart.AppVersion | quote }}
+app.kubernetes.io/managed-by: {{ .Release.Service }}
+helm.sh/chart: {{ printf "%s-%s" .Chart.Name .Chart.Version }}
+{{- end -}}
+
+{{/* Selector labels of one component: include with (dict "root" $ "component" "ingest") */}}
+{{- define "churnwatch.selector" -}}
+app.kubernetes.io/name: {{ .root.Chart.Name }}
+app.kubernetes.io/instance: {{ .root.Release.Name }}
+app.kubernetes.io/component: {{ .component }}
+{{- end -}}
+
+{{- define "churnwatch.image" -}}
+{{- $tag := .root.Values.image.tag | default .root.Chart.AppVersion -}}
+{{- printf "%s%s:%s" .root.Values.image.registry .name $tag -}}
+{{- end -}}
+
+{{- define "churnwatch.podAnnotations" -}}
+checksum/config: {{ include (print .root.Template.BasePath "/configmap.yaml") .root | sha256sum }}
+{{- if .root.Values.metrics.podAnnotations }}
+prometheus.io/scrape: "true"
+prometheus.io/port: {{ .port | quote }}
+prometheus.io/path: /metrics
+{{- end }}
+{{- end -}}
+
+{{/* Liveness on /healthz, readiness on /readyz (include with dict "port" N) */}}
+{{- define "churnwatch.probes" -}}
+startupProbe:
+  httpGet: {path: /healthz, port: http}
+  periodSeconds: 5
+  failureThreshold: 60
+livenessProbe:
+  httpGet: {path: /healthz, port: http}
+  periodSeconds: 10
+  timeoutSeconds: 3
+  failureThreshold: 6
+readinessProbe:
+  httpGet: {path: /readyz, port: http}
+  periodSeconds: 10
+  timeoutSeconds: 5
+  failureThreshold: 3
+{{- end -}}
+
+{{- define "churnwatch.podSpecCommon" -}}
+{{- with .Values.image.pullSecrets }}
+imagePullSecrets:
+{{- range . }}
+  - name: {{ . }}
+{{- end }}
+{{- end }}
+automountServiceAccountToken: false
+securityContext:
+{{ toYaml .Values.podSecurityContext | indent 2 }}
+{{- end -}}
+
+{{/* The monitor's URLs for the alerts service: every worker, asked in turn. */}}
+{{- define "churnwatch.monitorUrls" -}}
+{{- $name := include "churnwatch.fullname" . -}}
+{{- $urls := list -}}
+{{- range $i := until (int .Values.monitor.replicas) -}}
+{{- $urls = append $urls (printf "http://%s-monitor-%d.%s-monitor-headless:%d" $name $i $name (int $.Values.monitor.port)) -}}
+{{- end -}}
+{{- join "," $urls -}}
+{{- end -}}
+
+{{/* A volume with the service credential file (monitor token) from the Secret. */}}
+{{- define "churnwatch.tokenVolume" -}}
+- name: service-token
+  secret:
+    secretName: {{ .Values.secrets.name }}
+    defaultMode: 0440
+    items:
+      - key: {{ .Values.secrets.keys.monitorToken }}
+        path: monitor-token
+{{- end -}}
