@@ -144,11 +144,15 @@ INGEST = [
         (("sum(churnwatch_ingest_requests_in_flight)", "in flight"),),
     ),
     Panel(
-        "Raw-topic dead letters (15 min)",
+        "Producers re-created and raw-topic dead letters (15 min)",
         (
             (
+                "sum by (cause) (increase(churnwatch_ingest_producer_recreated_total[15m]))",
+                "re-created {{cause}}",
+            ),
+            (
                 "sum by (reason) (increase(churnwatch_ingest_raw_dead_lettered_total[15m]))",
-                "{{reason}}",
+                "dead letter {{reason}}",
             ),
         ),
     ),

@@ -67,14 +67,11 @@ securityContext:
 {{ toYaml .Values.podSecurityContext | indent 2 }}
 {{- end -}}
 
-{{/* The monitor's URLs for the alerts service: every worker, asked in turn. */}}
-{{- define "churnwatch.monitorUrls" -}}
+{{/* The monitor for the alerts service: the headless service's name resolves to every worker,
+     asked address by address until the one owning the customer's partition answers. */}}
+{{- define "churnwatch.monitorUrl" -}}
 {{- $name := include "churnwatch.fullname" . -}}
-{{- $urls := list -}}
-{{- range $i := until (int .Values.monitor.replicas) -}}
-{{- $urls = append $urls (printf "http://%s-monitor-%d.%s-monitor-headless:%d" $name $i $name (int $.Values.monitor.port)) -}}
-{{- end -}}
-{{- join "," $urls -}}
+{{- printf "http://%s-monitor-headless:%d" $name (int .Values.monitor.port) -}}
 {{- end -}}
 
 {{/* A volume with the service credential file (monitor token) from the Secret. */}}
