@@ -1,9 +1,15 @@
-"""Routing: which manager or queue an alert belongs to, from the customer's assignment."""
+"""Where an alert goes and when it climbs: owner, copies of a critical alert, SLA deadline.
+
+Intake, hand-over and escalation all decide with these functions, so a routing rule has one home.
+"""
 
 from __future__ import annotations
 
-from churnwatch_alerts.models import Assignment
+from datetime import datetime, timedelta
+
+from churnwatch_alerts.models import Assignment, Manager
 from churnwatch_alerts.models.alert import UNASSIGNED_QUEUE, branch_queue
+from churnwatch_shared.alerts import Severity
 
 
 def route_target(*, assignment: Assignment | None, branch_hint: str | None = None) -> str:
@@ -23,3 +29,22 @@ def target_kind(target: str) -> str:
     if target.startswith("branch:"):
         return "branch"
     return "manager"
+
+
+def critical_copies(*, assignment: Assignment | None, managers: dict[str, Manager]) -> list[str]:
+    """Critical alerts also reach the wealth advisor and the relationship manager's team lead."""
+    if assignment is None:
+        return []
+    copies = [assignment.wealth_advisor_id or ""]
+    manager = managers.get(assignment.relationship_manager_id or "")
+    if manager is not None and manager.supervisor_id:
+        copies.append(manager.supervisor_id)
+    return [c for c in copies if c]
+
+
+def sla_deadline(
+    *, severity: str, now: datetime, sla_seconds: dict[Severity, int]
+) -> datetime | None:
+    """When an unacknowledged alert of this severity escalates; None when it never does."""
+    seconds = sla_seconds.get(Severity(severity))
+    return now + timedelta(seconds=seconds) if seconds else None

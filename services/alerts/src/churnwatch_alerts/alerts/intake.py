@@ -8,7 +8,7 @@ for the alerts and one for their outbox rows.
 from __future__ import annotations
 
 from collections.abc import Sequence
-from datetime import datetime, timedelta
+from datetime import datetime
 from typing import Any
 
 from sqlalchemy import select
@@ -18,28 +18,9 @@ from churnwatch_alerts.customers.locks import lock_customers
 from churnwatch_alerts.metrics import DUPLICATES, RECEIVED, ROUTED
 from churnwatch_alerts.models import AlertRecord, AlertStatus, Assignment, Manager
 from churnwatch_alerts.notifications import outbox
-from churnwatch_alerts.routing import route_target, target_kind
+from churnwatch_alerts.routing import critical_copies, route_target, sla_deadline, target_kind
 from churnwatch_alerts.upsert import insert_for
 from churnwatch_shared.alerts import Alert, Severity
-
-
-def sla_deadline(
-    *, severity: str, now: datetime, sla_seconds: dict[Severity, int]
-) -> datetime | None:
-    """When an unacknowledged alert of this severity escalates; None when it never does."""
-    seconds = sla_seconds.get(Severity(severity))
-    return now + timedelta(seconds=seconds) if seconds else None
-
-
-def critical_copies(*, assignment: Assignment | None, managers: dict[str, Manager]) -> list[str]:
-    """Critical alerts also reach the wealth advisor and the relationship manager's team lead."""
-    if assignment is None:
-        return []
-    copies = [assignment.wealth_advisor_id or ""]
-    manager = managers.get(assignment.relationship_manager_id or "")
-    if manager is not None and manager.supervisor_id:
-        copies.append(manager.supervisor_id)
-    return [c for c in copies if c]
 
 
 def _row(

@@ -10,12 +10,12 @@ import structlog
 from sqlalchemy import func, select
 from sqlalchemy.ext.asyncio import AsyncSession, async_sessionmaker
 
-from churnwatch_alerts.alerts.intake import sla_deadline
 from churnwatch_alerts.audit import SYSTEM_ESCALATION, record
 from churnwatch_alerts.clock import Clock
 from churnwatch_alerts.metrics import ESCALATED, OLDEST_UNACKED_CRITICAL
 from churnwatch_alerts.models import AlertRecord, AlertStatus, Assignment, Manager, Role
 from churnwatch_alerts.notifications import outbox
+from churnwatch_alerts.routing import sla_deadline
 from churnwatch_alerts.settings import AlertsSettings
 from churnwatch_shared.alerts import Severity
 
