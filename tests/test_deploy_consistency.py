@@ -8,6 +8,7 @@ each service image runs the package that exists.
 from __future__ import annotations
 
 import re
+import tomllib
 from pathlib import Path
 
 import yaml
@@ -72,6 +73,16 @@ def test_each_dockerfile_runs_its_own_package() -> None:
         port = re.search(r"EXPOSE (\d+)", dockerfile).group(1)  # type: ignore[union-attr]
         # the container port is published (the monitor's host port is picked per replica)
         assert COMPOSE["services"][name]["ports"][0].endswith(f":{port}")
+
+
+def test_every_image_copies_every_workspace_members_pyproject() -> None:
+    # `uv sync --frozen` in an image reads the whole workspace: a member missing there fails the build
+    root = tomllib.loads((REPO / "pyproject.toml").read_text())
+    members = root["tool"]["uv"]["workspace"]["members"]
+    for dockerfile in sorted((REPO / "deploy/docker").glob("*.Dockerfile")):
+        text = dockerfile.read_text()
+        missing = [m for m in members if f"COPY {m}/pyproject.toml {m}/pyproject.toml" not in text]
+        assert not missing, f"{dockerfile.name} does not copy the pyproject of {missing}"
 
 
 def test_the_two_commands_are_what_ci_and_readme_say() -> None:

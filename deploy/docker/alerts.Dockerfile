@@ -12,6 +12,7 @@ COPY services/ingest/pyproject.toml services/ingest/pyproject.toml
 COPY services/state-monitor/pyproject.toml services/state-monitor/pyproject.toml
 COPY services/alerts/pyproject.toml services/alerts/pyproject.toml
 COPY tools/simulator/pyproject.toml tools/simulator/pyproject.toml
+COPY tools/berka/pyproject.toml tools/berka/pyproject.toml
 COPY shared/src shared/src
 COPY services/alerts/src services/alerts/src
 RUN uv sync --frozen --no-dev --no-editable --package churnwatch-alerts

@@ -12,6 +12,7 @@ COPY services/ingest/pyproject.toml services/ingest/pyproject.toml
 COPY services/state-monitor/pyproject.toml services/state-monitor/pyproject.toml
 COPY services/alerts/pyproject.toml services/alerts/pyproject.toml
 COPY tools/simulator/pyproject.toml tools/simulator/pyproject.toml
+COPY tools/berka/pyproject.toml tools/berka/pyproject.toml
 COPY shared/src shared/src
 COPY services/ingest/src services/ingest/src
 COPY deploy/kafka/create_topics.py deploy/kafka/create_topics.py

@@ -14,6 +14,7 @@ COPY services/ingest/pyproject.toml services/ingest/pyproject.toml
 COPY services/state-monitor/pyproject.toml services/state-monitor/pyproject.toml
 COPY services/alerts/pyproject.toml services/alerts/pyproject.toml
 COPY tools/simulator/pyproject.toml tools/simulator/pyproject.toml
+COPY tools/berka/pyproject.toml tools/berka/pyproject.toml
 COPY shared/src shared/src
 COPY services/state-monitor/src services/state-monitor/src
 RUN uv sync --frozen --no-dev --group native --no-editable --package churnwatch-state-monitor \
