@@ -1,0 +1,159 @@
+"""Point-in-time features: replay events in time order through the engine and sample at as-of dates.
+
+The replay is the backtest's (``engine.Monitor.process`` for each event, silence rules whenever a
+partition's event-time watermark passes a customer's due time), but in ``occurred_at`` order
+(ties in file order) and with every customer's features taken *before* the first event after an
+as-of time T is applied. So nothing after T reaches T's features, whatever the file holds after T.
+"""
+
+from __future__ import annotations
+
+from collections.abc import Iterable, Iterator
+from dataclasses import dataclass, field
+from datetime import UTC, date, datetime
+from pathlib import Path
+
+from pydantic import ValidationError
+
+from churnwatch_shared.events import parse_event
+from churnwatch_shared.partitioning import partition_of
+from churnwatch_shared.topics import CUSTOMER_PARTITIONS
+from churnwatch_state_monitor.engine.buckets import DAY
+from churnwatch_state_monitor.engine.monitor import Monitor, Status
+from churnwatch_state_monitor.engine.silence import SilenceIndex
+from churnwatch_state_monitor.engine.state import CustomerState
+from churnwatch_state_monitor.model.features import row
+
+
+class EventsError(ValueError):
+    """The events file cannot be used (unreadable line, no events)."""
+
+
+@dataclass(slots=True)
+class Sample:
+    """Features of every known customer at one as-of time."""
+
+    as_of: int
+    customer_ids: list[str]
+    rows: list[list[float]]
+    rule_scores: list[float]  # the engine's composite churn score at that time (for comparison)
+    segments: list[str]  # "segment/tier": the peer cohort of each customer
+
+
+@dataclass(slots=True)
+class History:
+    """The events of a file, parsed and in time order."""
+
+    events: list  # parsed events, sorted by occurred_at (stable)
+    first: int
+    last: int
+    invalid: list[str] = field(default_factory=list)
+
+
+def load_events(path: Path) -> History:
+    """Parse an NDJSON events file; refuse invalid lines with their line number."""
+    parsed: list = []
+    invalid: list[str] = []
+    with path.open("rb") as lines:
+        for number, line in enumerate(lines, start=1):
+            if not line.strip():
+                continue
+            try:
+                parsed.append(parse_event(line))
+            except ValidationError as exc:
+                invalid.append(f"{path}:{number}: {exc.errors()[0]['msg']}")
+    if invalid:
+        shown = "\n".join(invalid[:10])
+        raise EventsError(f"{len(invalid)} invalid event line(s), e.g.:\n{shown}")
+    if not parsed:
+        raise EventsError(f"{path}: no events")
+    parsed.sort(key=lambda e: e.occurred_at)  # stable: ties keep file order
+    return History(
+        events=parsed,
+        first=int(parsed[0].occurred_at.timestamp()),
+        last=int(parsed[-1].occurred_at.timestamp()),
+    )
+
+
+def monthly_as_of(*, first: int, last: int, horizon_days: int) -> list[int]:
+    """Default as-of times: the first of each month, from the second month after the first event
+    (a month of history to learn from) to the last one whose whole horizon lies in the history."""
+    start = datetime.fromtimestamp(first, UTC).date()
+    y, m = start.year, start.month + 1
+    out: list[int] = []
+    while True:
+        if m > 12:
+            y, m = y + 1, 1
+        t = int(datetime(y, m, 1, tzinfo=UTC).timestamp())
+        if t + horizon_days * DAY > last:
+            return out
+        out.append(t)
+        m += 1
+
+
+def parse_as_of(text: str) -> int:
+    """An as-of date or date-time (ISO 8601; a date means its 00:00 UTC) as epoch seconds."""
+    try:
+        if len(text) == 10:
+            d = date.fromisoformat(text)
+            return int(datetime(d.year, d.month, d.day, tzinfo=UTC).timestamp())
+        at = datetime.fromisoformat(text)
+    except ValueError as exc:
+        raise ValueError(f"as-of {text!r} is not an ISO date (e.g. 2025-06-01)") from exc
+    if at.tzinfo is None:
+        raise ValueError(f"as-of {text!r} has no time zone (add +00:00 or give a date)")
+    return int(at.timestamp())
+
+
+def replay_states(
+    *, events: Iterable, monitor: Monitor
+) -> Iterator[tuple[int, dict[str, CustomerState]]]:
+    """Apply events in the given order; before each event yield (its time, states so far).
+
+    The states dict is live (updated in place): read it before asking for the next event.
+    """
+    states: dict[str, CustomerState] = {}
+    indexes = [SilenceIndex() for _ in range(CUSTOMER_PARTITIONS)]
+    for event in events:
+        at = int(event.occurred_at.timestamp())
+        yield at, states
+        outcome = monitor.process(
+            states.get(event.customer_id), event, now=event.occurred_at.astimezone(UTC)
+        )
+        if outcome.status is Status.APPLIED and outcome.state is not None:
+            states[event.customer_id] = outcome.state
+            index = indexes[
+                partition_of(customer_id=event.customer_id, partitions=CUSTOMER_PARTITIONS)
+            ]
+            index.observe(at)
+            index.schedule(event.customer_id, monitor.silence_due(outcome.state))
+            for customer_id, _ in index.pop_due(limit=1 << 30):
+                state = states[customer_id]
+                monitor.scan(state, customer_id, watermark=index.watermark)
+                index.schedule(customer_id, monitor.silence_due(state))
+    yield 1 << 62, states
+
+
+def sample_features(
+    *, history: History, monitor: Monitor, as_of: list[int], names: list[str]
+) -> list[Sample]:
+    """Features of every customer seen by each as-of time, from a time-ordered replay."""
+    pending = sorted(set(as_of))
+    samples: list[Sample] = []
+    for at, states in replay_states(events=history.events, monitor=monitor):
+        while pending and at > pending[0]:
+            samples.append(_sample(states, pending.pop(0), names))
+        if not pending:
+            break
+    return samples
+
+
+def _sample(states: dict[str, CustomerState], as_of: int, names: list[str]) -> Sample:
+    ids = sorted(states)
+    return Sample(
+        as_of=as_of,
+        customer_ids=ids,
+        rows=[row(states[c], as_of, names) for c in ids],
+        rule_scores=[states[c].churn for c in ids],
+        segments=[f"{states[c].segment or '-'}/{states[c].tier or '-'}" for c in ids],
+    )
