@@ -21,6 +21,7 @@ from churnwatch_alerts.customers.monitor import MonitorClient
 from churnwatch_alerts.db import create_engine, create_sessionmaker
 from churnwatch_alerts.escalation.scheduler import EscalationScheduler
 from churnwatch_alerts.intake.consumer import Intake
+from churnwatch_alerts.managers.endpoints import router as managers_router
 from churnwatch_alerts.migrate import upgrade
 from churnwatch_alerts.notifications.channels import Channel, default_channels
 from churnwatch_alerts.notifications.digest import DigestScheduler
@@ -132,6 +133,7 @@ def create_app(
     app.include_router(alerts_router)
     app.include_router(customers_router)
     app.include_router(assignments_router)
+    app.include_router(managers_router)
     app.include_router(dead_letters_router)
     app.include_router(audit_router)
     app.include_router(web_router)

@@ -4,10 +4,10 @@ from __future__ import annotations
 
 import hmac
 
-from sqlalchemy import select
 from sqlalchemy.ext.asyncio import AsyncSession, async_sessionmaker
 
 from churnwatch_alerts.auth.passwords import hash_password
+from churnwatch_alerts.managers import repository as managers_repo
 from churnwatch_alerts.models import Manager, Role
 from churnwatch_alerts.settings import DEV_PASSWORD
 
@@ -34,8 +34,7 @@ def is_demo_login(*, manager_id: str, password: str | None = None) -> bool:
 async def demo_accounts_present(*, sessionmaker: async_sessionmaker[AsyncSession]) -> list[str]:
     """Ids of seeded demo accounts stored in the database (production warns about them)."""
     async with sessionmaker() as session:
-        stmt = select(Manager.id).where(Manager.id.in_(sorted(DEMO_MANAGER_IDS)))
-        return sorted((await session.scalars(stmt)).all())
+        return await managers_repo.existing_ids(session, manager_ids=DEMO_MANAGER_IDS)
 
 
 async def seed_dev_managers(*, sessionmaker: async_sessionmaker[AsyncSession]) -> list[str]:
@@ -44,12 +43,13 @@ async def seed_dev_managers(*, sessionmaker: async_sessionmaker[AsyncSession]) -
     async with sessionmaker() as session, session.begin():
         for spec in DEV_MANAGERS:
             manager_id = str(spec["id"])
-            if await session.get(Manager, manager_id) is not None:
+            if await managers_repo.get(session, manager_id=manager_id) is not None:
                 continue
             # The auditor belongs to no team or branch: nothing routes customers or alerts to them.
             serves = spec["role"] != Role.AUDITOR.value
-            session.add(
-                Manager(
+            managers_repo.add(
+                session,
+                manager=Manager(
                     id=manager_id,
                     role=str(spec["role"]),
                     team_id=DEV_TEAM if serves else None,
@@ -58,7 +58,7 @@ async def seed_dev_managers(*, sessionmaker: async_sessionmaker[AsyncSession]) -
                     password_hash=hash_password(password=DEV_PASSWORD),
                     active=True,
                     channels=[],
-                )
+                ),
             )
             created.append(manager_id)
     return created

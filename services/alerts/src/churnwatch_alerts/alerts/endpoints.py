@@ -3,6 +3,7 @@
 from __future__ import annotations
 
 from collections.abc import Awaitable
+from datetime import datetime
 from typing import Annotated
 
 from fastapi import APIRouter, HTTPException, Query, Request, status
@@ -35,8 +36,9 @@ MAX_LIMIT = 200
 NOT_FOUND = {"description": "no such alert, or not one of the caller's customers (audited)"}
 
 
-def _now(request: Request):  # type: ignore[no-untyped-def]
-    return request.app.state.clock.now()
+def _now(request: Request) -> datetime:
+    now: datetime = request.app.state.clock.now()
+    return now
 
 
 async def _not_found(

@@ -15,8 +15,9 @@ from sqlalchemy import select
 from sqlalchemy.ext.asyncio import AsyncSession
 
 from churnwatch_alerts.customers.locks import lock_customers
+from churnwatch_alerts.managers import repository as managers_repo
 from churnwatch_alerts.metrics import DUPLICATES, RECEIVED, ROUTED
-from churnwatch_alerts.models import AlertRecord, AlertStatus, Assignment, Manager
+from churnwatch_alerts.models import AlertRecord, AlertStatus, Assignment
 from churnwatch_alerts.notifications import outbox
 from churnwatch_alerts.routing import critical_copies, route_target, sla_deadline, target_kind
 from churnwatch_alerts.upsert import insert_for
@@ -55,13 +56,6 @@ def _row(
         "note": None,
         "escalated_to": None,
     }
-
-
-async def _managers(session: AsyncSession, ids: set[str]) -> dict[str, Manager]:
-    if not ids:
-        return {}
-    rows = await session.scalars(select(Manager).where(Manager.id.in_(sorted(ids))))
-    return {m.id: m for m in rows}
 
 
 async def store_alerts(
@@ -106,7 +100,7 @@ async def store_alerts(
         if a.severity is Severity.CRITICAL and a.customer_id in assignments
     }
     queried = (set(targets.values()) | heads) - {""}
-    managers = await _managers(session, queried)
+    managers = await managers_repo.by_ids(session, manager_ids=queried)
     # Copies' own managers (advisors, team leads) are needed for their channel preferences.
     recipients: dict[str, list[str]] = {}
     for alert in new:
@@ -117,7 +111,7 @@ async def store_alerts(
             )
         recipients[alert.alert_id] = listed
     extra = {r for rs in recipients.values() for r in rs} - queried
-    managers.update(await _managers(session, extra))
+    managers.update(await managers_repo.by_ids(session, manager_ids=extra))
     records = {row["id"]: AlertRecord(**row) for row in rows if row["id"] in inserted}
     await outbox.enqueue_many(
         session,

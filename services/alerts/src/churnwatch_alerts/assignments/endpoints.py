@@ -1,4 +1,4 @@
-"""Admin API for assignments and managers, and the hand-over API for leads, heads and admins."""
+"""Admin API for assignments, and the hand-over API for leads, heads and admins."""
 
 from __future__ import annotations
 
@@ -8,11 +8,9 @@ from sqlalchemy import select
 
 from churnwatch_alerts.access import visible_customers
 from churnwatch_alerts.assignments import service
-from churnwatch_alerts.audit import record
 from churnwatch_alerts.auth.dependencies import AdminPrincipal, CurrentPrincipal
-from churnwatch_alerts.auth.passwords import hash_password
 from churnwatch_alerts.db import SessionDep
-from churnwatch_alerts.models import Assignment, Manager, Role
+from churnwatch_alerts.models import Assignment, Role
 from churnwatch_shared.events import CustomerAssigned
 
 router = APIRouter(prefix="/v1", tags=["assignments"])
@@ -33,24 +31,6 @@ class HandOverResult(BaseModel):
     alerts_moved: int
 
 
-class ManagerIn(BaseModel):
-    model_config = ConfigDict(extra="forbid")
-
-    id: str = Field(min_length=1, max_length=128)
-    role: Role = Role.RELATIONSHIP_MANAGER
-    team_id: str | None = None
-    branch_id: str | None = None
-    supervisor_id: str | None = None
-    password: str | None = Field(default=None, min_length=8, max_length=256)
-    email: str | None = Field(default=None, max_length=320)
-    webhook_url: str | None = Field(default=None, max_length=2000)
-    channels: list[str] = Field(default_factory=list, description='e.g. ["webhook", "email"]')
-    low_severity_digest: bool = Field(
-        default=True, description="info/watch alerts reach webhook/email in a periodic digest"
-    )
-    active: bool = True
-
-
 @router.put("/assignments/{customer_id}", status_code=status.HTTP_204_NO_CONTENT)
 async def put_assignment(
     customer_id: str,
@@ -63,41 +43,6 @@ async def put_assignment(
     now = request.app.state.clock.now()
     await service.apply_assigned(
         session, customer_id=customer_id, payload=body, occurred_at=now, actor=principal.id, now=now
-    )
-
-
-@router.put("/managers/{manager_id}", status_code=status.HTTP_204_NO_CONTENT)
-async def put_manager(
-    manager_id: str,
-    body: ManagerIn,
-    request: Request,
-    session: SessionDep,
-    principal: AdminPrincipal,
-) -> None:
-    """Create or update a manager: role, team, branch, supervisor, channels, optional password."""
-    if body.id != manager_id:
-        raise HTTPException(
-            status.HTTP_422_UNPROCESSABLE_ENTITY, detail="body.id must match the path"
-        )
-    manager = await session.get(Manager, manager_id) or Manager(id=manager_id)
-    manager.role = body.role.value
-    manager.team_id = body.team_id
-    manager.branch_id = body.branch_id
-    manager.supervisor_id = body.supervisor_id
-    manager.email = body.email
-    manager.webhook_url = body.webhook_url
-    manager.channels = body.channels
-    manager.low_severity_digest = body.low_severity_digest
-    manager.active = body.active
-    if body.password is not None:
-        manager.password_hash = hash_password(password=body.password)
-    session.add(manager)
-    record(
-        session,
-        actor=principal.id,
-        action="manager.updated",
-        at=request.app.state.clock.now(),
-        detail={"manager_id": manager_id, "role": body.role.value},
     )
 
 

@@ -19,7 +19,8 @@ from sqlalchemy import select
 from sqlalchemy.ext.asyncio import AsyncSession, async_sessionmaker
 
 from churnwatch_alerts.clock import Clock
-from churnwatch_alerts.models import AlertRecord, Manager, Notification, NotificationStatus
+from churnwatch_alerts.managers import repository as managers_repo
+from churnwatch_alerts.models import AlertRecord, Notification, NotificationStatus
 from churnwatch_alerts.notifications.outbox import DIGEST_EVENT, INBOX, LOW_SEVERITIES
 from churnwatch_alerts.settings import AlertsSettings
 from churnwatch_alerts.upsert import insert_for
@@ -112,7 +113,7 @@ async def build_digests(
         by_recipient[row.recipient].append((row, alert))
     written = 0
     for recipient, items in by_recipient.items():
-        manager = await session.get(Manager, recipient)
+        manager = await managers_repo.get(session, manager_id=recipient)
         outbound = [c for c in (manager.channels if manager else []) or [] if c != INBOX]
         if manager is None or not outbound or not manager.active:
             continue

@@ -8,6 +8,7 @@ from typing import Any
 
 from sqlalchemy.ext.asyncio import AsyncSession
 
+from churnwatch_alerts.managers import repository as managers_repo
 from churnwatch_alerts.models import AlertRecord, Manager, Notification, NotificationStatus
 from churnwatch_alerts.upsert import insert_for
 from churnwatch_shared.alerts import Severity
@@ -49,10 +50,9 @@ class Outgoing:
     key: str
 
 
-def _row(
-    *, key: str, alert: AlertRecord, recipient: str, channel: str, event: str, now: datetime
-) -> dict[str, Any]:
+def _row(item: Outgoing, *, recipient: str, channel: str, now: datetime) -> dict[str, Any]:
     inbox = channel == INBOX
+    key, alert, event = item.key, item.alert, item.event
     return {
         "dedupe_key": f"{key}:{recipient}:{channel}",
         "alert_id": alert.id,
@@ -88,18 +88,15 @@ async def enqueue_many(
     rows: list[dict[str, Any]] = []
     for item in items:
         for recipient in dict.fromkeys(r for r in item.recipients if r):
-            common = {
-                "key": item.key,
-                "alert": item.alert,
-                "recipient": recipient,
-                "event": item.event,
-                "now": now,
-            }
-            rows.append(_row(channel=INBOX, **common))
+            rows.append(_row(item, recipient=recipient, channel=INBOX, now=now))
             manager = managers.get(recipient)
             if manager is None or goes_to_digest(alert=item.alert, manager=manager):
                 continue
-            rows.extend(_row(channel=c, **common) for c in manager.channels or [] if c != INBOX)
+            rows.extend(
+                _row(item, recipient=recipient, channel=c, now=now)
+                for c in manager.channels or []
+                if c != INBOX
+            )
     if rows:
         stmt = insert_for(session, Notification.__table__)
         await session.execute(stmt.on_conflict_do_nothing(index_elements=["dedupe_key"]), rows)
@@ -118,7 +115,7 @@ async def enqueue(
     """Write one alert's outbox rows (inbox, and the channels each recipient opted into)."""
     managers: dict[str, Manager] = {}
     for recipient in dict.fromkeys(r for r in recipients if r):
-        manager = await session.get(Manager, recipient)
+        manager = await managers_repo.get(session, manager_id=recipient)
         if manager is not None:
             managers[recipient] = manager
     await enqueue_many(

@@ -1,0 +1,1 @@
+"""Managers: who logs in, receives alerts and sits in the escalation chain."""
