@@ -14,7 +14,7 @@ from churnwatch_alerts.alerts.intake import store_alert
 from churnwatch_alerts.assignments.service import apply_assigned
 from churnwatch_alerts.auth.principal import Principal
 from churnwatch_alerts.clock import ManualClock
-from churnwatch_alerts.escalation.scheduler import run_once
+from churnwatch_alerts.escalation.service import run_once
 from churnwatch_alerts.models import AlertRecord, Manager, Notification, Role
 from churnwatch_alerts.settings import AlertsSettings
 from churnwatch_shared.alerts import Severity

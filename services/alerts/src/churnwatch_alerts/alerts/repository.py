@@ -11,7 +11,7 @@ from sqlalchemy import ColumnElement, Select, func, select, update
 from sqlalchemy.ext.asyncio import AsyncSession
 
 from churnwatch_alerts.models import AlertRecord, AlertStatus
-from churnwatch_alerts.upsert import insert_for
+from churnwatch_shared.alerts import Severity
 
 
 @dataclass(frozen=True, slots=True)
@@ -41,17 +41,6 @@ def _filtered(
     if filters.assigned_to:
         stmt = stmt.where(AlertRecord.assigned_to == filters.assigned_to)
     return stmt
-
-
-async def insert_if_new(session: AsyncSession, *, values: dict[str, Any]) -> bool:
-    """Insert one alert unless its id exists; True when it was new."""
-    stmt = (
-        insert_for(session, AlertRecord)
-        .values(**values)
-        .on_conflict_do_nothing(index_elements=["id"])
-        .returning(AlertRecord.id)
-    )
-    return (await session.execute(stmt)).scalar_one_or_none() is not None
 
 
 async def list_page(
@@ -133,3 +122,33 @@ async def outcome_counts(
         .group_by(AlertRecord.rule_id, AlertRecord.outcome)
     )
     return [(r, o or "", int(c)) for r, o, c in (await session.execute(stmt)).all()]
+
+
+async def snoozed_due(session: AsyncSession, *, now: datetime) -> list[AlertRecord]:
+    """Snoozed alerts whose time has come, locked (rows another pass holds are skipped)."""
+    stmt = select(AlertRecord).where(
+        AlertRecord.status == AlertStatus.SNOOZED.value, AlertRecord.snoozed_until <= now
+    )
+    return list((await session.scalars(stmt.with_for_update(skip_locked=True))).all())
+
+
+async def escalation_due(session: AsyncSession, *, now: datetime, limit: int) -> list[AlertRecord]:
+    """Open alerts past their SLA deadline, most overdue first, locked (held rows skipped)."""
+    stmt = (
+        select(AlertRecord)
+        .where(AlertRecord.status == AlertStatus.OPEN.value, AlertRecord.escalate_at <= now)
+        .order_by(AlertRecord.escalate_at)
+        .limit(limit)
+        .with_for_update(skip_locked=True)
+    )
+    return list((await session.scalars(stmt)).all())
+
+
+async def oldest_open_received_at(session: AsyncSession, *, severity: Severity) -> datetime | None:
+    """When the oldest open alert of this severity arrived; None when there is none."""
+    return await session.scalar(
+        select(func.min(AlertRecord.received_at)).where(
+            AlertRecord.status == AlertStatus.OPEN.value,
+            AlertRecord.severity == severity.value,
+        )
+    )

@@ -8,6 +8,11 @@ from sqlalchemy.ext.asyncio import AsyncSession
 from churnwatch_alerts.models import Assignment
 
 
+async def get(session: AsyncSession, *, customer_id: str) -> Assignment | None:
+    """The customer's assignment, or None (from the session's identity map when loaded)."""
+    return await session.get(Assignment, customer_id)
+
+
 async def get_or_new(session: AsyncSession, *, customer_id: str) -> tuple[Assignment, bool]:
     """The customer's assignment row (locked for update), or a new unsaved one; (row, is_new)."""
     stmt = select(Assignment).where(Assignment.customer_id == customer_id).with_for_update()
