@@ -10,7 +10,7 @@ import pytest
 from asgi_lifespan import LifespanManager
 from fastapi import FastAPI
 
-from churnwatch_alerts.alerts.intake import store_alert
+from churnwatch_alerts.alerts.service import store_alert
 from churnwatch_alerts.app import create_app
 from churnwatch_alerts.auth.tokens import mint_token
 from churnwatch_alerts.clock import ManualClock

@@ -13,7 +13,7 @@ from aiosmtpd.smtp import SMTP, Envelope, Session
 from sqlalchemy import select
 from sqlalchemy.ext.asyncio import AsyncSession, async_sessionmaker
 
-from churnwatch_alerts.alerts.intake import store_alert
+from churnwatch_alerts.alerts.service import store_alert
 from churnwatch_alerts.assignments.service import apply_assigned
 from churnwatch_alerts.clock import ManualClock
 from churnwatch_alerts.models import DeliveryAttempt, Manager, Notification, Role

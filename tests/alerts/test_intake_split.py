@@ -13,7 +13,7 @@ from aiokafka.structs import ConsumerRecord
 from sqlalchemy import func, select
 from sqlalchemy.ext.asyncio import AsyncSession, async_sessionmaker
 
-from churnwatch_alerts.alerts.intake import store_alert
+from churnwatch_alerts.alerts.service import store_alert
 from churnwatch_alerts.assignments.service import apply_assigned
 from churnwatch_alerts.clock import ManualClock, SystemClock
 from churnwatch_alerts.db import create_engine, create_sessionmaker

@@ -10,8 +10,8 @@ from sqlalchemy import func, select
 from sqlalchemy.ext.asyncio import AsyncSession
 
 from churnwatch_alerts.alerts import service
-from churnwatch_alerts.alerts.intake import store_alert
 from churnwatch_alerts.alerts.repository import AlertFilters
+from churnwatch_alerts.alerts.service import store_alert
 from churnwatch_alerts.assignments.service import apply_assigned, hand_over_manager
 from churnwatch_alerts.auth.principal import Principal
 from churnwatch_alerts.models import AlertRecord, AuditEntry, Manager, Outcome, Role

@@ -10,7 +10,7 @@ from datetime import datetime
 
 from sqlalchemy.ext.asyncio import AsyncSession, async_sessionmaker
 
-from churnwatch_alerts.alerts.intake import store_alert
+from churnwatch_alerts.alerts.service import store_alert
 from churnwatch_alerts.assignments.service import apply_assigned
 from churnwatch_alerts.clock import SystemClock
 from churnwatch_alerts.models import Manager, Role

@@ -11,6 +11,7 @@ from sqlalchemy import ColumnElement, Select, func, select, update
 from sqlalchemy.ext.asyncio import AsyncSession
 
 from churnwatch_alerts.models import AlertRecord, AlertStatus
+from churnwatch_alerts.upsert import insert_for
 from churnwatch_shared.alerts import Severity
 
 
@@ -41,6 +42,17 @@ def _filtered(
     if filters.assigned_to:
         stmt = stmt.where(AlertRecord.assigned_to == filters.assigned_to)
     return stmt
+
+
+async def insert_new(session: AsyncSession, *, rows: list[dict[str, Any]]) -> set[str]:
+    """Insert the alerts whose id is not stored yet; returns the ids that were inserted."""
+    # One cached statement, executed for many rows (SQLAlchemy batches them into multi-row VALUES).
+    stmt = (
+        insert_for(session, AlertRecord.__table__)
+        .on_conflict_do_nothing(index_elements=["id"])
+        .returning(AlertRecord.__table__.c.id)
+    )
+    return set((await session.scalars(stmt, rows)).all())
 
 
 async def list_page(

@@ -2,6 +2,8 @@
 
 from __future__ import annotations
 
+from collections.abc import Sequence
+
 from sqlalchemy import select
 from sqlalchemy.ext.asyncio import AsyncSession
 
@@ -11,6 +13,14 @@ from churnwatch_alerts.models import Assignment
 async def get(session: AsyncSession, *, customer_id: str) -> Assignment | None:
     """The customer's assignment, or None (from the session's identity map when loaded)."""
     return await session.get(Assignment, customer_id)
+
+
+async def of_customers(
+    session: AsyncSession, *, customer_ids: Sequence[str]
+) -> dict[str, Assignment]:
+    """The stored assignments of these customers, by customer id, in one query."""
+    stmt = select(Assignment).where(Assignment.customer_id.in_(customer_ids))
+    return {a.customer_id: a for a in await session.scalars(stmt)}
 
 
 async def get_or_new(session: AsyncSession, *, customer_id: str) -> tuple[Assignment, bool]:
