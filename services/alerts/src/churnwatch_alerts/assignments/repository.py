@@ -4,7 +4,7 @@ from __future__ import annotations
 
 from collections.abc import Sequence
 
-from sqlalchemy import select
+from sqlalchemy import ColumnElement, select
 from sqlalchemy.ext.asyncio import AsyncSession
 
 from churnwatch_alerts.models import Assignment
@@ -49,3 +49,21 @@ async def customer_ids_of_manager(session: AsyncSession, *, manager_id: str) -> 
     """Ids of the customers whose relationship manager is ``manager_id`` (no row locks)."""
     stmt = select(Assignment.customer_id).where(Assignment.relationship_manager_id == manager_id)
     return list((await session.scalars(stmt)).all())
+
+
+async def is_visible(
+    session: AsyncSession, *, customer_id: str, scope: ColumnElement[bool]
+) -> bool:
+    """Whether the customer has an assignment inside ``scope`` (see ``access``)."""
+    stmt = select(Assignment.customer_id).where(Assignment.customer_id == customer_id, scope)
+    return (await session.scalars(stmt)).first() is not None
+
+
+async def serves_hidden_customers(
+    session: AsyncSession, *, manager_id: str, scope: ColumnElement[bool]
+) -> bool:
+    """Whether the manager is relationship manager of any customer outside ``scope``."""
+    stmt = select(Assignment.customer_id).where(
+        Assignment.relationship_manager_id == manager_id, ~scope
+    )
+    return (await session.scalars(stmt)).first() is not None

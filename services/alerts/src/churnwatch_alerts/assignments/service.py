@@ -6,14 +6,21 @@ from datetime import datetime
 
 from sqlalchemy.ext.asyncio import AsyncSession
 
+from churnwatch_alerts.access import visible_customers
 from churnwatch_alerts.alerts import repository as alerts_repo
 from churnwatch_alerts.assignments import repository
+from churnwatch_alerts.assignments.schemas import HandOverResult
 from churnwatch_alerts.audit import record
+from churnwatch_alerts.auth.principal import Principal
 from churnwatch_alerts.customers.locks import lock_customers
 from churnwatch_alerts.models import Assignment
 from churnwatch_alerts.notifications import outbox
 from churnwatch_alerts.routing import route_target
 from churnwatch_shared.events import CustomerAssigned, CustomerProfile
+
+
+class NotVisible(Exception):
+    """A customer or manager outside the caller's scope (answers 404, as if missing)."""
 
 
 async def _move_open_alerts(
@@ -170,3 +177,30 @@ async def hand_over_manager(
         detail={"from": manager_id, "to": successor_id, "customers": len(customers)},
     )
     return customers, moved_alerts
+
+
+async def hand_over(
+    session: AsyncSession,
+    *,
+    principal: Principal,
+    customer_id: str | None,
+    from_manager_id: str | None,
+    successor_id: str,
+    now: datetime,
+) -> HandOverResult:
+    """Hand one visible customer, or every customer of a manager the caller fully sees, over."""
+    scope = visible_customers(principal)
+    if customer_id is not None:
+        if not await repository.is_visible(session, customer_id=customer_id, scope=scope):
+            raise NotVisible(f"customer {customer_id} not found")
+        moved = await hand_over_customer(
+            session, customer_id=customer_id, successor_id=successor_id, actor=principal.id, now=now
+        )
+        return HandOverResult(customers=[customer_id], alerts_moved=moved)
+    assert from_manager_id is not None
+    if await repository.serves_hidden_customers(session, manager_id=from_manager_id, scope=scope):
+        raise NotVisible(f"manager {from_manager_id} not found")
+    customers, moved = await hand_over_manager(
+        session, manager_id=from_manager_id, successor_id=successor_id, actor=principal.id, now=now
+    )
+    return HandOverResult(customers=customers, alerts_moved=moved)

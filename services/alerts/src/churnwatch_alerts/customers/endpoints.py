@@ -6,52 +6,39 @@ serve answers 404) is audited in its own transaction, so the rollback of the 404
 
 from __future__ import annotations
 
-from typing import Any
+from datetime import datetime
 
 from fastapi import APIRouter, HTTPException, Request, status
-from pydantic import BaseModel
-from sqlalchemy import select
 
-from churnwatch_alerts.access import visible_customers
-from churnwatch_alerts.alerts import repository as alerts_repo
 from churnwatch_alerts.alerts.schemas import AlertOut
-from churnwatch_alerts.audit import record, record_now
+from churnwatch_alerts.audit import record_now
 from churnwatch_alerts.auth.dependencies import CurrentPrincipal
 from churnwatch_alerts.auth.principal import Principal
-from churnwatch_alerts.customers import repository
+from churnwatch_alerts.customers import service
 from churnwatch_alerts.customers.monitor import MonitorUnavailable
+from churnwatch_alerts.customers.schemas import CustomerLiveStateOut, CustomerStateOut
 from churnwatch_alerts.db import SessionDep
-from churnwatch_alerts.models import Assignment
 
 router = APIRouter(prefix="/v1/customers", tags=["customers"])
 
 NOT_FOUND = {"description": "not one of the caller's customers (the refusal is audited)"}
 
 
-class CustomerStateOut(BaseModel):
-    customer_id: str
-    snapshot: dict[str, Any] | None
-
-
-class CustomerLiveStateOut(BaseModel):
-    customer_id: str
-    source: str = "state-monitor"
-    state: dict[str, Any]
+def _now(request: Request) -> datetime:
+    now: datetime = request.app.state.clock.now()
+    return now
 
 
 async def _require_visible(
     session: SessionDep, request: Request, *, principal: Principal, customer_id: str, action: str
 ) -> None:
-    stmt = select(Assignment.customer_id).where(
-        Assignment.customer_id == customer_id, visible_customers(principal)
-    )
-    if (await session.scalars(stmt)).first() is None:
+    if not await service.is_visible(session, principal=principal, customer_id=customer_id):
         await record_now(
             request.app.state.sessionmaker,
             actor=principal.id,
             action=f"{action}_denied",
             customer_id=customer_id,
-            at=request.app.state.clock.now(),
+            at=_now(request),
             detail={"role": principal.role.value},
         )
         raise HTTPException(status.HTTP_404_NOT_FOUND, detail=f"customer {customer_id} not found")
@@ -66,16 +53,8 @@ async def customer_state(
     await _require_visible(
         session, request, principal=principal, customer_id=customer_id, action=action
     )
-    state = await repository.get_state(session, customer_id=customer_id)
-    record(
-        session,
-        actor=principal.id,
-        action=action,
-        customer_id=customer_id,
-        at=request.app.state.clock.now(),
-    )
-    return CustomerStateOut(
-        customer_id=customer_id, snapshot=state.snapshot if state is not None else None
+    return await service.stored_state(
+        session, principal=principal, customer_id=customer_id, action=action, now=_now(request)
     )
 
 
@@ -96,25 +75,20 @@ async def customer_live_state(
         session, request, principal=principal, customer_id=customer_id, action=action
     )
     try:
-        live = await request.app.state.monitor.state(customer_id=customer_id)
+        return await service.live_state(
+            session,
+            monitor=request.app.state.monitor,
+            principal=principal,
+            customer_id=customer_id,
+            action=action,
+            clock=request.app.state.clock,
+        )
     except MonitorUnavailable as exc:
         raise HTTPException(
             status.HTTP_503_SERVICE_UNAVAILABLE, detail=f"state monitor unavailable: {exc}"
         ) from exc
-    if not live.found or live.state is None:
-        raise HTTPException(
-            status.HTTP_404_NOT_FOUND,
-            detail=f"the state monitor has no state for customer {customer_id} yet",
-        )
-    record(
-        session,
-        actor=principal.id,
-        action=action,
-        customer_id=customer_id,
-        at=request.app.state.clock.now(),
-        detail={"worker": live.worker},
-    )
-    return CustomerLiveStateOut(customer_id=customer_id, state=live.state)
+    except service.NoLiveState as exc:
+        raise HTTPException(status.HTTP_404_NOT_FOUND, detail=str(exc)) from exc
 
 
 @router.get("/{customer_id}/alerts", response_model=list[AlertOut], responses={404: NOT_FOUND})
@@ -126,12 +100,6 @@ async def customer_alerts(
     await _require_visible(
         session, request, principal=principal, customer_id=customer_id, action=action
     )
-    rows = await alerts_repo.history_of_customer(session, customer_id=customer_id)
-    record(
-        session,
-        actor=principal.id,
-        action=action,
-        customer_id=customer_id,
-        at=request.app.state.clock.now(),
+    return await service.alert_history(
+        session, principal=principal, customer_id=customer_id, action=action, now=_now(request)
     )
-    return [AlertOut.model_validate(r) for r in rows]
