@@ -27,6 +27,19 @@ class StateView(BaseModel):
     metrics: dict[Label, float | int | Label | bool | None] = Field(default_factory=dict)
 
 
+class ModelReason(BaseModel):
+    """One feature's push on the churn model's score, worded for a relationship manager."""
+
+    model_config = ConfigDict(extra="forbid", frozen=True)
+
+    feature: Label
+    text: Label = Field(description='e.g. "card spending, last 4 weeks: 300 CNY (usually 1,200)"')
+    contribution: float = Field(description="log-odds the feature adds to the score (tree SHAP)")
+    value: float | None = None
+    baseline: float | None = Field(default=None, description="the customer's own usual value")
+    peers: float | None = Field(default=None, description="median of the customer's peer cohort")
+
+
 class CustomerStateSnapshot(BaseModel):
     """Latest state of one customer; the compacted customer-state topic holds one per customer."""
 
@@ -42,3 +55,7 @@ class CustomerStateSnapshot(BaseModel):
     branch_id: Label | None = None
     events_applied: int = Field(ge=0)
     states: dict[CustomerStateName, StateView]
+    # set when a churn model is loaded (issue 16); churn_level then follows the probability
+    churn_probability: float | None = Field(default=None, ge=0, le=1)
+    model_version: Label | None = None
+    model_reasons: list[ModelReason] = Field(default_factory=list, max_length=10)

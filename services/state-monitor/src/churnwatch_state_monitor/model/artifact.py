@@ -180,9 +180,10 @@ def _finite(v: float) -> float | None:
 
 
 def _fmt(v: float, unit: str) -> str:
-    text = f"{v:,.0f}" if abs(v) >= 100 else f"{v:,.2f}".rstrip("0").rstrip(".")
     if unit == "x":
         return f"{v:.0%}"
+    whole = abs(v) >= 100 or unit in ("days", "weeks", "CNY")
+    text = f"{v:,.0f}" if whole else f"{v:,.2f}".rstrip("0").rstrip(".")
     return f"{text} {unit}".strip()
 
 

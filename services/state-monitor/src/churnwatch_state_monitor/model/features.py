@@ -193,7 +193,6 @@ _add(
 _add(
     "tenure_days", "stability", "relationship length", "days", lambda s, t: _days_since(s.since, t)
 )
-_add("weeks_observed", "stability", "weeks of history", "weeks", lambda s, t: float(s.weeks))
 _add(
     "moved_to_time_deposits",
     "stability",
@@ -310,4 +309,38 @@ _add(
     "",
     lambda s, t: float(weeks_sum(s, t, B_ONLINE, 4)),
     lambda s, t: 4 * s.online_mean if s.weeks else NAN,
+)
+
+# --- engagement trend within the six weeks the state keeps --------------------------------------
+_add(
+    "txns_1w",
+    "engagement",
+    "customer transactions in the last week",
+    "",
+    lambda s, t: float(weeks_sum(s, t, B_ACTS, 1)),
+    lambda s, t: s.act_mean if s.weeks else NAN,
+)
+_add(
+    "txns_2w_vs_prior_4w",
+    "engagement",
+    "transactions in the last 2 weeks against the 4 weeks before (per week)",
+    "x",
+    lambda s, t: _ratio(
+        weeks_sum(s, t, B_ACTS, 2) / 2,
+        (weeks_sum(s, t, B_ACTS, 6) - weeks_sum(s, t, B_ACTS, 2)) / 4,
+    ),
+)
+_add(
+    "card_spend_4w_vs_baseline",
+    "engagement",
+    "card spending in 4 weeks against the usual",
+    "x",
+    lambda s, t: _ratio(weeks_sum(s, t, B_CARD, 4), 4 * s.card_mean) if s.weeks else NAN,
+)
+_add(
+    "inflow_vs_outflow_4w",
+    "engagement",
+    "money in against money out, last 4 weeks",
+    "x",
+    lambda s, t: _ratio(weeks_sum(s, t, B_IN, 4), weeks_sum(s, t, B_OUT, 4)),
 )
