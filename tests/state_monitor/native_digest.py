@@ -5,7 +5,8 @@
 Used by test_native to compare the compiled rule engine with the interpreted one: statuses, alert
 JSON, snapshot bytes and the encoded state after every event all go into the digest. The stream
 also carries re-sent events (same event id), redelivered offsets and events older than the
-allowed lateness, so every branch of ``process`` is taken. Prints JSON: digest, counts, build.
+allowed lateness, so every branch of ``process`` is taken. Prints JSON: digest, outputs (the
+same without the state records: what a stored-format change must leave unchanged), counts, build.
 """
 
 from __future__ import annotations
@@ -52,6 +53,7 @@ def main() -> int:
     monitor = Monitor(ruleset=load_ruleset())
     states: dict[str, bytes] = {}
     digest = hashlib.sha256()
+    outputs = hashlib.sha256()  # statuses, alerts and snapshots only
     counts: Counter[str] = Counter()
     for offset, raw in stream(customers, days):
         event = parse_event(raw)
@@ -60,22 +62,28 @@ def main() -> int:
         outcome = monitor.process(state, event, now=NOW, offset=offset)
         counts[outcome.status.value] += 1
         digest.update(outcome.status.value.encode())
+        outputs.update(outcome.status.value.encode())
         for alert in outcome.alerts:
             counts["alerts"] += 1
             digest.update(alert.model_dump_json().encode())
+            outputs.update(alert.model_dump_json().encode())
         if outcome.snapshot is not None:
             digest.update(outcome.snapshot)
+            outputs.update(outcome.snapshot)
         if outcome.status is Status.APPLIED and outcome.state is not None:
             states[event.customer_id] = encoded = outcome.state.encode()
             digest.update(encoded)
     for customer_id in sorted(states):
         snapshot = monitor.snapshot_bytes(customer_id, CustomerState.decode(states[customer_id]))
         digest.update(snapshot)
-    print(
-        orjson.dumps(
-            {"digest": digest.hexdigest(), "counts": dict(counts), "build": ENGINE_BUILD}
-        ).decode()
-    )
+        outputs.update(snapshot)
+    result = {
+        "digest": digest.hexdigest(),
+        "outputs": outputs.hexdigest(),
+        "counts": dict(counts),
+        "build": ENGINE_BUILD,
+    }
+    print(orjson.dumps(result).decode())
     return 0
 
 

@@ -14,7 +14,11 @@ from churnwatch_shared.alerts import Alert, Severity, alert_id_for
 from churnwatch_shared.customer_state import CustomerStateSnapshot
 from churnwatch_state_monitor.engine import rules
 from churnwatch_state_monitor.engine.monitor import Monitor, Outcome, Status
-from churnwatch_state_monitor.engine.state import STATE_SCHEMA, CustomerState
+from churnwatch_state_monitor.engine.state import (
+    SCHEMA_4_COOLDOWN_ORDER,
+    STATE_SCHEMA,
+    CustomerState,
+)
 from churnwatch_state_monitor.ruleset import load_ruleset
 from tests.state_monitor.events import at, model, outflow, raw, snapshot, txn
 
@@ -245,6 +249,10 @@ def _schema3(record: bytes, event_ids: list[str]) -> bytes:
         int.from_bytes(hashlib.blake2b(e.encode(), digest_size=6).digest(), "big")
         for e in event_ids
     ]
+    old[_position("cool")] = {  # cooldowns by the rule's position (schema 1-4)
+        str(SCHEMA_4_COOLDOWN_ORDER.index(code)): memory
+        for code, memory in old[_position("cool")].items()
+    }
     return orjson.dumps(old)
 
 

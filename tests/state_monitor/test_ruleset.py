@@ -2,11 +2,13 @@
 
 from __future__ import annotations
 
+import re
 from pathlib import Path
 
 import pytest
+import yaml
 
-from churnwatch_state_monitor.engine.rules import CHURN_SCORE, RULE_IDS
+from churnwatch_state_monitor.engine.rules import CHURN_SCORE, COOLDOWN_CODE, RULE_IDS
 from churnwatch_state_monitor.ruleset import (
     RuleSetError,
     load_ruleset,
@@ -64,3 +66,15 @@ def test_invalid_rules_are_refused_with_the_field_named(text: str, expected: str
 def test_missing_file_is_a_clear_error(tmp_path: Path) -> None:
     with pytest.raises(RuleSetError, match="cannot read rule set"):
         load_ruleset(tmp_path / "absent.yaml")
+
+
+def test_rule_ids_agree_between_the_engine_rules_yaml_and_readme() -> None:
+    """Every rule the engine can raise is configured in rules.yaml and listed in README."""
+    readme = (Path(__file__).resolve().parents[2] / "README.md").read_text()
+    listed = readme.split("- **Rules** (ids stamped on alerts):", 1)[1].split("\n- ", 1)[0]
+    in_readme = set(re.findall(r"`([a-z_]+\.[a-z_]+)`", listed))
+    in_yaml = set(yaml.safe_load(packaged_rules_text())["rules"])
+    engine = set(RULE_IDS)
+    assert engine == set(COOLDOWN_CODE)
+    assert in_yaml == engine - {CHURN_SCORE}  # the composite score is configured under `churn`
+    assert in_readme == engine

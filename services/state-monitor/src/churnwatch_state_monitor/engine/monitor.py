@@ -39,7 +39,7 @@ from churnwatch_state_monitor.engine.state import CustomerState
 from churnwatch_state_monitor.ruleset import RuleSet
 
 # Short, stable keys for the cooldown memory (rule ids would dominate the record's size).
-_COOL_KEY: dict[str, str] = {rule_id: str(i) for i, rule_id in enumerate(rules.RULE_IDS)}
+_COOL_KEY: Final = rules.COOLDOWN_CODE
 _COMPOSITE: Final = CustomerStateName.COMPOSITE
 _CHURN_RISK: Final = AlertKind.CHURN_RISK
 _ANOMALY: Final = AlertKind.ANOMALY

@@ -31,7 +31,6 @@ TIER_CRITICAL_BAND: Final = "scale.tier_critical_band"
 CHURN_SCORE: Final = "churn.composite_score"
 SUSTAINED_DECLINE: Final = "stability.sustained_decline"
 
-# Append only: the engine keys its cooldown memory by position in this tuple.
 RULE_IDS: tuple[str, ...] = (
     LARGE_INTERBANK_OUTFLOW,
     INTERBANK_OUTFLOW_SHARE,
@@ -46,6 +45,24 @@ RULE_IDS: tuple[str, ...] = (
     CHURN_SCORE,
     SUSTAINED_DECLINE,
 )
+
+# The key of each rule's cooldown memory in a stored state record. Stored: a code is never changed
+# or reused (a renamed rule keeps its code); a new rule takes a new one. Short, because every
+# record carries the codes of the rules it fired.
+COOLDOWN_CODE: dict[str, str] = {
+    LARGE_INTERBANK_OUTFLOW: "ibo",
+    INTERBANK_OUTFLOW_SHARE: "ibs",
+    PAYROLL_MISSING: "pay",
+    DORMANCY: "dorm",
+    ACTIVITY_DROP: "act",
+    COMPLAINT_FILED: "cmp",
+    PRODUCT_CANCELLED: "prd",
+    LOAN_OVERDUE: "ovd",
+    CLASSIFICATION_DOWNGRADE: "cls",
+    TIER_CRITICAL_BAND: "band",
+    CHURN_SCORE: "churn",
+    SUSTAINED_DECLINE: "decl",
+}
 
 _COMPLAINT_SEVERITY = {
     ComplaintSeverity.LOW: Severity.WATCH,

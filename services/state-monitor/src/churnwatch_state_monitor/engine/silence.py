@@ -25,11 +25,11 @@ from typing import Final
 from churnwatch_shared.alerts import CustomerStateName
 from churnwatch_state_monitor.engine.buckets import DAY
 from churnwatch_state_monitor.engine.limits import Limits
-from churnwatch_state_monitor.engine.rules import DORMANCY, PAYROLL_MISSING, RULE_IDS, Finding
+from churnwatch_state_monitor.engine.rules import COOLDOWN_CODE, DORMANCY, PAYROLL_MISSING, Finding
 from churnwatch_state_monitor.engine.state import CustomerState
 
-_DORM_KEY: Final = str(RULE_IDS.index(DORMANCY))
-_PAY_KEY: Final = str(RULE_IDS.index(PAYROLL_MISSING))
+_DORM_KEY: Final = COOLDOWN_CODE[DORMANCY]
+_PAY_KEY: Final = COOLDOWN_CODE[PAYROLL_MISSING]
 
 
 def _on_grid(at: int, step: int) -> int:

@@ -13,7 +13,8 @@ four-week windows. Out-of-order events within the rule set's lateness land in th
 from __future__ import annotations
 
 from binascii import b2a_base64
-from dataclasses import dataclass, fields
+from collections.abc import Callable
+from dataclasses import dataclass, field, fields
 from operator import itemgetter
 from typing import Final
 
@@ -44,9 +45,31 @@ from churnwatch_state_monitor.engine.facts import FINGERPRINT_CHARS, Txn, cents,
 # re-exported: moved to ``buckets`` and ``facts``
 __all__ = ["DAY", "WEEK", "CustomerState", "cents", "event_fingerprint"]
 
-STATE_SCHEMA: Final = 4  # 2: bucket rows gained the interbank debit count; `band` field
-# 3: bucket rows gained the largest single interbank debit
-# 4: `seen` is one string of base64 fingerprints (was a list of 48-bit integers)
+# Stored schema versions (the first value of every record). Records of every earlier version are
+# upgraded on decode, one step at a time (``_UPGRADES``); tests/state_monitor/test_state_schema.py
+# decodes each of them from records captured before the change.
+SCHEMA_1: Final = 1  # the first stored form
+SCHEMA_2: Final = 2  # bucket rows gained the interbank debit count; `band` field
+SCHEMA_3: Final = 3  # bucket rows gained the largest single interbank debit
+SCHEMA_4: Final = 4  # `seen` is one string of base64 fingerprints (was a list of 48-bit integers)
+SCHEMA_5: Final = 5  # cooldown memory keyed by stable rule codes (was: the rule's position)
+STATE_SCHEMA: Final = SCHEMA_5
+# Schema 1-4 keyed cooldowns by the rule's position in the rule list of that time: frozen here as
+# the stable codes (``rules.COOLDOWN_CODE``) of those positions, in that order.
+SCHEMA_4_COOLDOWN_ORDER: Final = (
+    "ibo",
+    "ibs",
+    "pay",
+    "dorm",
+    "act",
+    "cmp",
+    "prd",
+    "ovd",
+    "cls",
+    "band",
+    "churn",
+    "decl",
+)
 # A payroll credit sooner than this after the previous one is a bonus or correction, not the
 # monthly cycle: it neither moves the expected payday nor shortens the expected gap.
 PAYROLL_MIN_GAP_DAYS: Final = 20
@@ -68,127 +91,62 @@ _WEEK_OF = itemgetter(B_WEEK)
 class CustomerState:
     """Everything the monitor remembers about one customer, in one table row."""
 
-    v: int
-    newest: int  # newest applied occurred_at (epoch s)
-    events: int
-    seen: str  # fingerprints of recent event ids, oldest first (8 characters each)
+    v: int = STATE_SCHEMA
+    newest: int = 0  # newest applied occurred_at (epoch s)
+    events: int = 0
+    seen: str = ""  # fingerprints of recent event ids, oldest first (8 characters each)
     # profile (tier drives the critical band and priority)
-    tier: str | None
-    segment: str | None
-    branch: str | None
-    since: int | None  # relationship start (epoch s)
+    tier: str | None = None
+    segment: str | None = None
+    branch: str | None = None
+    since: int | None = None  # relationship start (epoch s)
     # scale (cents)
-    demand: int
-    time_dep: int
-    loans: int
-    invest: int
-    liquid: int | None  # last known balance of the transacting account(s)
-    adb30: float  # time-weighted average daily balance, ~30 and ~90 days
-    adb90: float
-    adb_at: int
-    assets_base: float  # EWMA of financial assets at snapshots
-    peak_assets: int
+    demand: int = 0
+    time_dep: int = 0
+    loans: int = 0
+    invest: int = 0
+    liquid: int | None = None  # last known balance of the transacting account(s)
+    adb30: float = 0.0  # time-weighted average daily balance, ~30 and ~90 days
+    adb90: float = 0.0
+    adb_at: int = 0
+    assets_base: float = 0.0  # EWMA of financial assets at snapshots
+    peak_assets: int = 0
     # stability: weekly customer-initiated activity baseline
-    act_mean: float
-    act_var: float
-    card_mean: float
-    online_mean: float
-    weeks: int  # weeks folded into the baselines
-    folded: int  # newest week index folded
-    last_act: int  # last customer-initiated activity (epoch s)
-    time_shift: int  # cents moved from demand into time deposits in the newest snapshot
+    act_mean: float = 0.0
+    act_var: float = 0.0
+    card_mean: float = 0.0
+    online_mean: float = 0.0
+    weeks: int = 0  # weeks folded into the baselines
+    folded: int = -1  # newest week index folded
+    last_act: int = 0  # last customer-initiated activity (epoch s)
+    time_shift: int = 0  # cents moved from demand into time deposits in the newest snapshot
     # risk
-    dpd: int
-    overdue: int
-    penalty: int
-    worst_class: int
-    bounces: tuple[int, ...]  # 90-day stamps (tuples: most are empty, and () is shared)
+    dpd: int = 0
+    overdue: int = 0
+    penalty: int = 0
+    worst_class: int = 0
+    bounces: tuple[int, ...] = ()  # 90-day stamps (tuples: most are empty, and () is shared)
     # account flow
-    flow: list[list[int]]
-    payroll_last: int
-    payroll_seen: int
-    payroll_gap: float  # EWMA days between payroll credits
+    flow: list[list[int]] = field(default_factory=list)
+    payroll_last: int = 0
+    payroll_seen: int = 0
+    payroll_gap: float = 0.0  # EWMA days between payroll credits
     # product usage
-    products: int  # bitmask over Product
-    accounts: int
-    cancels: tuple[int, ...]
-    complaints: tuple[int, ...]
-    open_complaints: int
-    # alerting memory: rule id -> [epoch s of last alert, severity rank]
-    cool: dict[str, list[int]]
-    churn: float
-    level: int  # 0 normal, 1 watch, 2 warning, 3 critical
+    products: int = 0  # bitmask over Product
+    accounts: int = 0
+    cancels: tuple[int, ...] = ()
+    complaints: tuple[int, ...] = ()
+    open_complaints: int = 0
+    # alerting memory: cooldown code (rules.COOLDOWN_CODE) -> [epoch s of last alert, severity rank]
+    cool: dict[str, list[int]] = field(default_factory=dict)
+    churn: float = 0.0
+    level: int = 0  # 0 normal, 1 watch, 2 warning, 3 critical
     # offset of the newest applied source record (the customer's partition never changes):
     # a record at or below it is a redelivery after a crash or rebalance, whatever the dedup window
-    off: int
+    off: int = -1
     # tier band the customer was last judged in: 0 at/above threshold, 1 critical band, 2 below
-    band: int
-    fading: int  # week a sustained activity decline was first seen (0: none now)
-
-    def __init__(
-        self,
-        v: int = STATE_SCHEMA,
-        newest: int = 0,
-        events: int = 0,
-        seen: str = "",
-        tier: str | None = None,
-        segment: str | None = None,
-        branch: str | None = None,
-        since: int | None = None,
-        demand: int = 0,
-        time_dep: int = 0,
-        loans: int = 0,
-        invest: int = 0,
-        liquid: int | None = None,
-        adb30: float = 0.0,
-        adb90: float = 0.0,
-        adb_at: int = 0,
-        assets_base: float = 0.0,
-        peak_assets: int = 0,
-        act_mean: float = 0.0,
-        act_var: float = 0.0,
-        card_mean: float = 0.0,
-        online_mean: float = 0.0,
-        weeks: int = 0,
-        folded: int = -1,
-        last_act: int = 0,
-        time_shift: int = 0,
-        dpd: int = 0,
-        overdue: int = 0,
-        penalty: int = 0,
-        worst_class: int = 0,
-        bounces: tuple[int, ...] = (),
-        flow: list[list[int]] | None = None,
-        payroll_last: int = 0,
-        payroll_seen: int = 0,
-        payroll_gap: float = 0.0,
-        products: int = 0,
-        accounts: int = 0,
-        cancels: tuple[int, ...] = (),
-        complaints: tuple[int, ...] = (),
-        open_complaints: int = 0,
-        cool: dict[str, list[int]] | None = None,
-        churn: float = 0.0,
-        level: int = 0,
-        off: int = -1,
-        band: int = 0,
-        fading: int = 0,
-    ) -> None:
-        self.v, self.newest, self.events, self.seen = v, newest, events, seen
-        self.tier, self.segment, self.branch, self.since = tier, segment, branch, since
-        self.demand, self.time_dep, self.loans, self.invest = demand, time_dep, loans, invest
-        self.liquid, self.adb30, self.adb90, self.adb_at = liquid, adb30, adb90, adb_at
-        self.assets_base, self.peak_assets = assets_base, peak_assets
-        self.act_mean, self.act_var, self.card_mean = act_mean, act_var, card_mean
-        self.online_mean, self.weeks, self.folded = online_mean, weeks, folded
-        self.last_act, self.time_shift, self.dpd, self.overdue = last_act, time_shift, dpd, overdue
-        self.penalty, self.worst_class, self.bounces = penalty, worst_class, bounces
-        self.flow = [] if flow is None else flow
-        self.payroll_last, self.payroll_seen = payroll_last, payroll_seen
-        self.payroll_gap, self.products, self.accounts = payroll_gap, products, accounts
-        self.cancels, self.complaints, self.open_complaints = cancels, complaints, open_complaints
-        self.cool = {} if cool is None else cool
-        self.churn, self.level, self.off, self.band, self.fading = churn, level, off, band, fading
+    band: int = 0
+    fading: int = 0  # week a sustained activity decline was first seen (0: none now)
 
     def field_values(self) -> tuple:
         """The fields in order: ``encode``'s array (compiled, far cheaper than an attrgetter)."""
@@ -474,14 +432,49 @@ _SEEN_INDEX = _FIELD_NAMES.index("seen")
 _STAMP_INDEXES = tuple(_FIELD_NAMES.index(name) for name in ("bounces", "cancels", "complaints"))
 
 
+_COOL_INDEX = _FIELD_NAMES.index("cool")
+
+
+def _from_1(values: list) -> None:
+    """Schema 1 -> 2: bucket rows gain the interbank debit count (0: not counted then)."""
+    for row in values[_FLOW_INDEX]:
+        row.extend([0] * (ROW_LEN - len(row)))
+
+
+def _from_2(values: list) -> None:
+    """Schema 2 -> 3: the largest single interbank debit is an optional last column (absent:
+    unknown), so schema-2 rows are already valid."""
+
+
+def _from_3(values: list) -> None:
+    """Schema 3 -> 4: the same 48-bit fingerprints, as base64 text instead of integers."""
+    values[_SEEN_INDEX] = "".join(
+        b2a_base64(value.to_bytes(6, "big"), newline=False).decode()
+        for value in values[_SEEN_INDEX]
+    )
+
+
+def _from_4(values: list) -> None:
+    """Schema 4 -> 5: cooldown keys from positions ("0".."11") to stable rule codes."""
+    cool = values[_COOL_INDEX]
+    values[_COOL_INDEX] = {SCHEMA_4_COOLDOWN_ORDER[int(k)]: v for k, v in cool.items()}
+
+
+# version -> the step that brings a record of that version to the next one
+_UPGRADES: dict[int, Callable[[list], None]] = {
+    SCHEMA_1: _from_1,
+    SCHEMA_2: _from_2,
+    SCHEMA_3: _from_3,
+    SCHEMA_4: _from_4,
+}
+
+
 def _upgrade(values: list) -> None:
     """Bring a record of an older schema (the same positions) to the current one, in place."""
-    if values[0] < 3:  # schema 1-2: bucket rows lack the newer columns
-        for row in values[_FLOW_INDEX]:
-            row.extend([0] * (ROW_LEN - len(row)))
-    if values[0] < 4:  # schema 1-3: the same 48-bit fingerprints as big-endian integers
-        values[_SEEN_INDEX] = "".join(
-            b2a_base64(value.to_bytes(6, "big"), newline=False).decode()
-            for value in values[_SEEN_INDEX]
-        )
+    version = values[0]
+    if version not in _UPGRADES:
+        raise ValueError(f"state record of unknown schema {version!r} (known: 1-{STATE_SCHEMA})")
+    while version < STATE_SCHEMA:
+        _UPGRADES[version](values)
+        version += 1
     values[0] = STATE_SCHEMA

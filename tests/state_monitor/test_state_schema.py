@@ -1,0 +1,131 @@
+"""Stored state records of every earlier schema decode to the state the current code would hold.
+
+``fixtures/state_schema4.ndjson`` was written by the code before schema 5 (commit 390a78d, run
+through ``native_digest.stream``): each line holds a customer's stored record, the snapshot bytes
+and the silence due time that code derived from it. Schemas 1-3 are made from those records by
+undoing each later change (the same shapes the older code wrote).
+"""
+
+from __future__ import annotations
+
+import base64
+from dataclasses import fields
+from pathlib import Path
+from typing import Any
+
+import orjson
+import pytest
+
+from churnwatch_state_monitor.engine import rules
+from churnwatch_state_monitor.engine.buckets import B_IB_MAX, B_IB_N
+from churnwatch_state_monitor.engine.monitor import Monitor
+from churnwatch_state_monitor.engine.state import (
+    SCHEMA_1,
+    SCHEMA_2,
+    SCHEMA_3,
+    SCHEMA_4,
+    SCHEMA_4_COOLDOWN_ORDER,
+    SCHEMA_5,
+    STATE_SCHEMA,
+    CustomerState,
+)
+from churnwatch_state_monitor.ruleset import load_ruleset
+
+FIXTURE = Path(__file__).with_name("fixtures") / "state_schema4.ndjson"
+NAMES = [f.name for f in fields(CustomerState)]
+
+
+def _at(name: str) -> int:
+    return NAMES.index(name)
+
+
+def _captured() -> list[dict[str, Any]]:
+    return [orjson.loads(line) for line in FIXTURE.read_bytes().splitlines()]
+
+
+def _schema3(v4: list[Any]) -> list[Any]:
+    old = orjson.loads(orjson.dumps(v4))
+    old[0] = SCHEMA_3
+    seen = old[_at("seen")]
+    old[_at("seen")] = [
+        int.from_bytes(base64.b64decode(seen[i : i + 8]), "big") for i in range(0, len(seen), 8)
+    ]
+    return old
+
+
+def _schema2(v4: list[Any]) -> list[Any]:
+    old = _schema3(v4)
+    old[0] = SCHEMA_2
+    for row in old[_at("flow")]:
+        del row[B_IB_MAX:]  # the largest single interbank debit came with schema 3
+    return old
+
+
+def _schema1(v4: list[Any]) -> list[Any]:
+    old = _schema2(v4)
+    old[0] = SCHEMA_1
+    for row in old[_at("flow")]:
+        del row[B_IB_N:]  # the interbank debit count came with schema 2
+    del old[_at("band") :]  # and so did `band` (and later `fading`)
+    return old
+
+
+def test_the_fixture_is_schema_4_with_cooldowns_by_position() -> None:
+    captured = _captured()
+    assert len(captured) == 40
+    records = [orjson.loads(c["record"]) for c in captured]
+    assert {r[0] for r in records} == {SCHEMA_4}
+    assert sum(1 for r in records if r[_at("cool")]) >= 30
+    assert all(k.isdigit() for r in records for k in r[_at("cool")])
+
+
+def test_schema_4_records_decode_to_the_same_snapshot_silence_and_cooldowns() -> None:
+    monitor = Monitor(ruleset=load_ruleset())
+    for captured in _captured():
+        raw = captured["record"].encode()
+        old = orjson.loads(raw)
+        state = CustomerState.decode(raw)
+        assert state.v == STATE_SCHEMA == SCHEMA_5
+        customer = captured["customer_id"]
+        assert monitor.snapshot_bytes(customer, state) == captured["snapshot"].encode()
+        assert monitor.silence_due(state) == captured["silence_due"]
+        assert state.cool == {
+            SCHEMA_4_COOLDOWN_ORDER[int(position)]: memory
+            for position, memory in old[_at("cool")].items()
+        }
+        unchanged = [n for n in NAMES if n not in ("v", "cool")]
+        assert [getattr(state, n) for n in unchanged] == [
+            tuple(old[_at(n)]) if n in ("bounces", "cancels", "complaints") else old[_at(n)]
+            for n in unchanged
+        ]
+        assert CustomerState.decode(state.encode()) == state
+
+
+@pytest.mark.parametrize("older", [_schema3, _schema2, _schema1])
+def test_every_earlier_schema_decodes_like_the_schema_4_record_it_came_from(older) -> None:
+    for captured in _captured():
+        v4 = orjson.loads(captured["record"])
+        expected = CustomerState.decode(orjson.dumps(v4))
+        if older in (_schema2, _schema1):  # those columns did not exist: they start empty
+            expected.flow = [row[:B_IB_MAX] for row in expected.flow]
+        if older is _schema1:
+            expected.flow = [[*row[:B_IB_N], 0] for row in expected.flow]
+            expected.band, expected.fading = 0, 0
+        assert CustomerState.decode(orjson.dumps(older(v4))) == expected
+
+
+def test_a_record_of_an_unknown_schema_is_refused_with_its_version() -> None:
+    record = orjson.loads(_captured()[0]["record"])
+    record[0] = 0
+    with pytest.raises(ValueError, match="unknown schema 0"):
+        CustomerState.decode(orjson.dumps(record))
+
+
+def test_cooldown_codes_are_stable_unique_and_cover_every_rule() -> None:
+    codes = rules.COOLDOWN_CODE
+    assert set(codes) == set(rules.RULE_IDS)
+    assert len(set(codes.values())) == len(codes)
+    # schema 4 keyed by position in the rule list of its time; that order is frozen history
+    assert [codes[r] for r in rules.RULE_IDS[: len(SCHEMA_4_COOLDOWN_ORDER)]] == list(
+        SCHEMA_4_COOLDOWN_ORDER
+    )
