@@ -42,6 +42,14 @@ async def _silence_alerts(
     ]
 
 
+def _counted(metrics_text: str, name: str) -> int:
+    """The value of an unlabelled counter on a /metrics page."""
+    for line in metrics_text.splitlines():
+        if line.startswith(f"{name} "):
+            return int(float(line.split()[1]))
+    raise AssertionError(f"{name} not on /metrics")
+
+
 def _alerts_counted(metrics_text: str) -> dict[str, float]:
     """``churnwatch_monitor_alerts_total`` by rule id, from a /metrics page."""
     counted: dict[str, float] = {}
@@ -90,6 +98,16 @@ async def test_silent_customer_alerted_once_as_other_customers_advance_event_tim
         )  # several more ticks
         async with httpx.AsyncClient(base_url=f"http://127.0.0.1:{port}") as client:
             metrics = (await client.get("/metrics")).text
+        published = _counted(metrics, "churnwatch_monitor_snapshots_total")
+        snapshots = await consume_until(
+            bootstrap=kafka_bootstrap,
+            topic=topics.CUSTOMER_STATE.name(namespace),
+            predicate=lambda recs: len(recs) >= published,
+            timeout=30,
+            settle=2.0,
+        )
+    # the timer's snapshots (one per customer it alerted) are counted too
+    assert len(snapshots) == published
     # the timer's alerts are counted like the events' (issue 14: 9,714 counted, 9,992 sent)
     counted = _alerts_counted(metrics)
     assert {rule: counted.get(rule, 0.0) for rule in SILENCE_RULES} == dict.fromkeys(

@@ -257,7 +257,10 @@ class EventProcessor:
                 await self._drain()  # the previous batch is durable and committed, or we stop
                 if s.scan_interval_s > 0 and time.monotonic() >= next_scan:
                     next_scan = time.monotonic() + s.scan_interval_s
+                    published = len(work.snapshots)
                     self.scanner.tick(work, self.stores)  # reads stores: nothing is in flight
+                    if len(work.snapshots) > published:  # the timer's, beside the batch's
+                        self.metrics.snapshots.inc(len(work.snapshots) - published)
                 if work:
                     work.seal()  # encoded now: the next batch may change these state objects
                     self._prior = work.states
