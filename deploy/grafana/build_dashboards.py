@@ -28,9 +28,8 @@ class Panel:
 
 
 def red_panels(job: str) -> list[Panel]:
-    """HTTP rate, errors and duration of one service (planned HTTP metrics)."""
+    """HTTP rate, errors and duration of one service (labelled by route template)."""
     sel = f'job="{job}"'
-    needs = NEEDS + "churnwatch_http_requests_total, churnwatch_http_request_duration_seconds"
     return [
         Panel(
             "HTTP requests/s by route",
@@ -41,7 +40,6 @@ def red_panels(job: str) -> list[Panel]:
                 ),
             ),
             "reqps",
-            needs,
         ),
         Panel(
             "HTTP 5xx share",
@@ -55,7 +53,6 @@ def red_panels(job: str) -> list[Panel]:
                 ),
             ),
             "percentunit",
-            needs,
         ),
         Panel(
             "HTTP duration p50 / p99",
@@ -70,7 +67,6 @@ def red_panels(job: str) -> list[Panel]:
                 for q in (0.5, 0.99)
             ),
             "s",
-            needs,
         ),
     ]
 
@@ -157,7 +153,7 @@ INGEST = [
         ),
     ),
     *red_panels("churnwatch-ingest"),
-    *process_panels("churnwatch-ingest", exported=False),
+    *process_panels("churnwatch-ingest", exported=True),
 ]
 
 MONITOR = [
@@ -225,7 +221,7 @@ MONITOR = [
         "ops",
     ),
     *red_panels("churnwatch-state-monitor"),
-    *process_panels("churnwatch-state-monitor", exported=False),
+    *process_panels("churnwatch-state-monitor", exported=True),
 ]
 
 ALERTS = [
@@ -291,12 +287,11 @@ ALERTS = [
     Panel(
         "Intake lag per partition",
         (("max by (topic, partition) (churnwatch_alerts_intake_lag)", "{{topic}} {{partition}}"),),
-        description=NEEDS + "churnwatch_alerts_intake_lag",
     ),
     Panel(
         "Outbox backlog by channel",
-        (("sum by (channel) (churnwatch_alerts_outbox_backlog)", "{{channel}}"),),
-        description=NEEDS + "churnwatch_alerts_outbox_backlog",
+        # every replica counts the same rows: max over instances
+        (("max by (channel) (churnwatch_alerts_outbox_backlog)", "{{channel}}"),),
     ),
     *red_panels("churnwatch-alerts"),
     *process_panels("churnwatch-alerts", exported=True),
@@ -345,8 +340,7 @@ PIPELINE = [
     ),
     Panel(
         "Outbox backlog",
-        (("sum(churnwatch_alerts_outbox_backlog)", "backlog"),),
-        description=NEEDS + "churnwatch_alerts_outbox_backlog",
+        (("sum(max by (channel) (churnwatch_alerts_outbox_backlog))", "backlog"),),
     ),
     Panel(
         "Dead notifications (last 24 h)",

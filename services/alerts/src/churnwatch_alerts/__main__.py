@@ -13,6 +13,7 @@ from churnwatch_alerts.migrate import upgrade
 from churnwatch_alerts.notifications import cli as notifications_cli
 from churnwatch_alerts.settings import AlertsSettings
 from churnwatch_shared.logging import configure_logging
+from churnwatch_shared.observability import configure_tracing
 
 
 async def _migrate(settings: AlertsSettings) -> None:
@@ -36,6 +37,7 @@ def main() -> None:
         service="alerts", level=settings.common.log_level, json=settings.common.log_json
     )
     settings.check_production()
+    configure_tracing(service="alerts")  # CHURNWATCH_TRACING, OTEL_*: off by default
     if args.command == "notifications":
         raise SystemExit(asyncio.run(notifications_cli.run(args=args, settings=settings)))
     if args.command == "migrate":

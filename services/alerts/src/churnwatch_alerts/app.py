@@ -22,7 +22,9 @@ from churnwatch_alerts.db import create_engine, create_sessionmaker
 from churnwatch_alerts.escalation.scheduler import EscalationScheduler
 from churnwatch_alerts.intake.consumer import Intake
 from churnwatch_alerts.managers.endpoints import router as managers_router
+from churnwatch_alerts.metrics import HTTP
 from churnwatch_alerts.migrate import upgrade
+from churnwatch_alerts.notifications.backlog import BacklogGauge
 from churnwatch_alerts.notifications.channels import Channel, default_channels
 from churnwatch_alerts.notifications.digest import DigestScheduler
 from churnwatch_alerts.notifications.dispatcher import Dispatcher
@@ -30,6 +32,7 @@ from churnwatch_alerts.notifications.endpoints import router as dead_letters_rou
 from churnwatch_alerts.seed import demo_accounts_present, seed_dev_managers
 from churnwatch_alerts.settings import AlertsSettings
 from churnwatch_alerts.web import router as web_router
+from churnwatch_shared.observability.asgi import ObservabilityMiddleware
 
 log = structlog.get_logger(__name__)
 
@@ -106,6 +109,8 @@ def create_app(
                 app.state.intake = intake
                 tasks.append(asyncio.create_task(_supervise("intake.alerts", intake.alerts.run)))
                 tasks.append(asyncio.create_task(_supervise("intake.context", intake.context.run)))
+            backlog = BacklogGauge(sessionmaker=sessionmaker, clock=clock)
+            tasks.append(asyncio.create_task(_supervise("outbox.backlog", backlog.run)))
             if settings.notifications_enabled:
                 tasks.append(asyncio.create_task(_supervise("outbox", dispatcher.run)))
                 digests = DigestScheduler(settings=settings, sessionmaker=sessionmaker, clock=clock)
@@ -137,4 +142,5 @@ def create_app(
     app.include_router(dead_letters_router)
     app.include_router(audit_router)
     app.include_router(web_router)
+    app.add_middleware(ObservabilityMiddleware, metrics=HTTP)
     return app

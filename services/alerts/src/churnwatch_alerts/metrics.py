@@ -2,7 +2,9 @@
 
 from __future__ import annotations
 
-from prometheus_client import Counter, Gauge
+from prometheus_client import REGISTRY, Counter, Gauge
+
+from churnwatch_shared.observability import HttpMetrics
 
 RECEIVED = Counter("churnwatch_alerts_received_total", "New alerts stored from the alert topic")
 DUPLICATES = Counter(
@@ -33,3 +35,15 @@ OLDEST_UNACKED_CRITICAL = Gauge(
     "churnwatch_alerts_oldest_unacked_critical_age_seconds",
     "Age of the oldest open critical alert (0 when none)",
 )
+INTAKE_LAG = Gauge(
+    "churnwatch_alerts_intake_lag",
+    "Records not yet stored per assigned intake partition (end offset minus position)",
+    ["topic", "partition"],
+)
+OUTBOX_BACKLOG = Gauge(
+    "churnwatch_alerts_outbox_backlog",
+    "Notifications due and not yet sent, by channel (counted every few seconds, not per scrape)",
+    ["channel"],
+)
+# HTTP RED metrics by route template (the default registry also has process_*).
+HTTP = HttpMetrics(registry=REGISTRY)

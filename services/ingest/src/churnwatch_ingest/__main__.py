@@ -12,6 +12,7 @@ from churnwatch_ingest.app import create_app
 from churnwatch_ingest.auth import argon2_key_hash, sha256_key_hash
 from churnwatch_ingest.settings import IngestSettings
 from churnwatch_shared.logging import configure_logging
+from churnwatch_shared.observability import configure_tracing
 
 # A batch keeps ~14 tracked objects per event alive until it is answered (models, records, per-item
 # answers): ~70,000 for 5,000 events, twice that with two batches in flight. A young collection
@@ -70,6 +71,7 @@ def main(argv: list[str] | None = None) -> int:
     configure_logging(
         service="ingest", level=settings.common.log_level, json=settings.common.log_json
     )
+    configure_tracing(service="ingest")  # CHURNWATCH_TRACING, OTEL_*: off by default
     app = create_app(settings)
     tune_gc()
     uvicorn.run(

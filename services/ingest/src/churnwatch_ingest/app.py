@@ -28,6 +28,7 @@ from churnwatch_ingest.service import IngestService
 from churnwatch_ingest.settings import IngestSettings
 from churnwatch_ingest.validation import EventRejected, FieldError, json_path
 from churnwatch_shared.events import EVENT_ADAPTER, Event
+from churnwatch_shared.observability.asgi import ObservabilityMiddleware
 
 log = structlog.get_logger(__name__)
 
@@ -193,4 +194,5 @@ def create_app(settings: IngestSettings | None = None) -> FastAPI:
     app.add_exception_handler(StarletteHTTPException, _http_error)
     app.add_exception_handler(Exception, _unexpected)
     app.openapi = lambda: _openapi(app)  # type: ignore[method-assign]
+    app.add_middleware(ObservabilityMiddleware, metrics=metrics.http)
     return app

@@ -15,6 +15,7 @@ from churnwatch_ingest.producer import BrokerUnavailable, EventPublisher
 from churnwatch_ingest.schemas import BatchAnswer, ErrorAnswer, EventAnswer, ItemStatus
 from churnwatch_ingest.service import IngestService
 from churnwatch_ingest.validation import EventRejected, FieldError, Reason
+from churnwatch_shared.observability.request import annotate
 
 router = APIRouter()
 
@@ -121,6 +122,7 @@ async def post_event(request: Request, producer: ProducerDep, service: ServiceDe
                 retry_after=service.settings.retry_after_seconds,
                 body={"error": "broker_unavailable", "message": str(exc), "errors": []},
             )
+    annotate(event_id=answer.event_id, event_type=answer.event_type)
     status = 202 if answer.status is ItemStatus.ACCEPTED else 200
     body = {
         "status": answer.status.value,
@@ -161,6 +163,7 @@ async def post_batch(request: Request, producer: ProducerDep, service: ServiceDe
         answer = await service.accept_batch(
             raw=raw, ndjson=content_type in NDJSON_TYPES, producer=producer
         )
+    annotate(events_accepted=answer["accepted"])
     headers = (
         {"Retry-After": str(service.settings.retry_after_seconds)}
         if answer["unavailable"]

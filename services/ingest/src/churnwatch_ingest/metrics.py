@@ -4,6 +4,8 @@ from __future__ import annotations
 
 from prometheus_client import CollectorRegistry, Counter, Gauge, Histogram, generate_latest
 
+from churnwatch_shared.observability import HttpMetrics, add_process_metrics
+
 CONTENT_TYPE = "text/plain; version=0.0.4; charset=utf-8"
 
 
@@ -12,6 +14,8 @@ class IngestMetrics:
 
     def __init__(self) -> None:
         self.registry = CollectorRegistry()
+        self.http = HttpMetrics(registry=self.registry)
+        add_process_metrics(registry=self.registry)
         self.accepted = Counter(
             "churnwatch_ingest_events_accepted",
             "Events acknowledged by the broker and answered as accepted",

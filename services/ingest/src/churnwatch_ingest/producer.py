@@ -27,6 +27,7 @@ from churnwatch_ingest.producer_health import ProducerHealth
 from churnwatch_ingest.records import MAX_REQUEST_SIZE, Record, event_record
 from churnwatch_ingest.settings import IngestSettings
 from churnwatch_shared import topics
+from churnwatch_shared.observability import kafka_context_headers
 
 __all__ = [
     "BrokerUnavailable",
@@ -68,6 +69,15 @@ _ACKNOWLEDGED = Outcome.ACKNOWLEDGED
 def _swallow(future: asyncio.Future[object]) -> None:
     if not future.cancelled():
         future.exception()
+
+
+def _carrying(
+    item: Record | asyncio.Future[object], carried: list[tuple[str, bytes]]
+) -> Record | asyncio.Future[object]:
+    # a new header list: a record's own list is shared by every record of its type and producer
+    if isinstance(item, asyncio.Future):
+        return item
+    return Record(item.key, item.value, [*item.headers, *carried])
 
 
 class EventPublisher:
@@ -281,6 +291,9 @@ class EventPublisher:
         ack future, so a caller can follow a send that was not acknowledged in time.
         """
         producer = self._require()
+        carried = kafka_context_headers()
+        if carried:  # the request's id and trace context go with each of its records
+            items = [_carrying(item, carried) for item in items]
         futures: list[asyncio.Future[object] | None] = [
             item if isinstance(item, asyncio.Future) else None for item in items
         ]

@@ -10,6 +10,7 @@ import faust
 import structlog
 
 from churnwatch_shared.logging import configure_logging
+from churnwatch_shared.observability import configure_tracing
 from churnwatch_state_monitor import ENGINE_BUILD
 from churnwatch_state_monitor.ruleset import RuleSetError, load_ruleset
 from churnwatch_state_monitor.worker.app import create_app
@@ -37,6 +38,7 @@ def main() -> int:
     configure_logging(service="state-monitor", level=common.log_level, json=common.log_json)
     for name in _QUIET:
         logging.getLogger(name).setLevel(settings.framework_log_level)
+    configure_tracing(service="state-monitor")  # CHURNWATCH_TRACING, OTEL_*: off by default
     quiet_transient_errors()
     try:
         ruleset = load_ruleset(settings.rules_file)

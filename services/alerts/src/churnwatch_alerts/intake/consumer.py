@@ -36,6 +36,7 @@ from churnwatch_alerts.intake.poison import (
     sqlstate_of,
 )
 from churnwatch_alerts.intake.progress import Progress
+from churnwatch_alerts.metrics import INTAKE_LAG
 from churnwatch_alerts.settings import AlertsSettings
 from churnwatch_shared import topics
 
@@ -87,6 +88,7 @@ class TopicIntake:
             max_poll_records=settings.intake_batch_size,
         )
         self.running = False
+        self._lag_series: set[tuple[str, str]] = set()
 
     async def start(self) -> None:
         """Connect and join the group."""
@@ -142,6 +144,23 @@ class TopicIntake:
                 )
         return total
 
+    async def _report_lag(self) -> None:
+        """churnwatch_alerts_intake_lag per assigned partition: no broker request, the end
+        offset is the last stable offset the latest fetch response carried."""
+        series: set[tuple[str, str]] = set()
+        for tp in self.consumer.assignment():
+            end = self.consumer.last_stable_offset(tp)  # read_committed: the readable end
+            if end is None or end < 0:
+                end = self.consumer.highwater(tp)
+            if end is None:
+                continue  # nothing fetched from it yet
+            labels = (tp.topic, str(tp.partition))
+            INTAKE_LAG.labels(*labels).set(max(0, end - await self.consumer.position(tp)))
+            series.add(labels)
+        for labels in self._lag_series - series:  # revoked: drop the series, don't freeze it
+            INTAKE_LAG.remove(*labels)
+        self._lag_series = series
+
     def _rewind(self, batch: dict[TopicPartition, list[ConsumerRecord]]) -> None:
         for tp, partition_records in batch.items():
             self.consumer.seek(tp, partition_records[0].offset)
@@ -177,6 +196,7 @@ class TopicIntake:
                 }
             )
             self.progress.committed()
+            await self._report_lag()
             if self.on_batch is not None:
                 self.on_batch(result)
 

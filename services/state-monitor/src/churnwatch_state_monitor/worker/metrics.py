@@ -4,12 +4,16 @@ from __future__ import annotations
 
 from prometheus_client import CollectorRegistry, Counter, Gauge, Histogram
 
+from churnwatch_shared.observability import HttpMetrics, add_process_metrics
+
 
 class MonitorMetrics:
     """Counters the agent bumps per event; label children are bound once, not per event."""
 
     def __init__(self) -> None:
         self.registry = CollectorRegistry()
+        self.http = HttpMetrics(registry=self.registry)
+        add_process_metrics(registry=self.registry)
         events = Counter(
             "churnwatch_monitor_events_total",
             "Events seen by the state monitor, by outcome",

@@ -18,6 +18,7 @@ from typing import TYPE_CHECKING, Any
 from faust.web import Request, Response, View
 from prometheus_client import generate_latest
 
+from churnwatch_shared.observability.aiohttp_web import observability_middleware
 from churnwatch_shared.partitioning import partition_of
 from churnwatch_shared.service_auth import bearer_matches
 from churnwatch_shared.topics import CUSTOMER_PARTITIONS
@@ -70,6 +71,8 @@ def register_views(service: MonitorApp) -> None:
     bootstrap = service.settings.common.kafka_bootstrap
     exported_lag: set[int] = set()
     service_token = service.settings.resolved_service_token
+    # request id, HTTP RED metrics by route template and (when on) a span per request
+    app.web.web_app.middlewares.append(observability_middleware(metrics=service.metrics.http))
 
     @app.page("/healthz")
     class Health(View):
