@@ -8,6 +8,7 @@ import asyncio
 import uvicorn
 
 from churnwatch_alerts.app import create_app
+from churnwatch_alerts.audit import cli as audit_cli
 from churnwatch_alerts.db import create_engine
 from churnwatch_alerts.migrate import upgrade
 from churnwatch_alerts.notifications import cli as notifications_cli
@@ -31,6 +32,7 @@ def main() -> None:
     commands.add_parser("serve", help="serve the API and run the workers (the default)")
     commands.add_parser("migrate", help="run the database migrations and exit")
     notifications_cli.add_parser(commands)
+    audit_cli.add_parser(commands)
     args = parser.parse_args()
     settings = AlertsSettings()
     configure_logging(
@@ -38,6 +40,8 @@ def main() -> None:
     )
     settings.check_production()
     configure_tracing(service="alerts")  # CHURNWATCH_TRACING, OTEL_*: off by default
+    if args.command == "audit":
+        raise SystemExit(asyncio.run(audit_cli.run(args=args, settings=settings)))
     if args.command == "notifications":
         raise SystemExit(asyncio.run(notifications_cli.run(args=args, settings=settings)))
     if args.command == "migrate":

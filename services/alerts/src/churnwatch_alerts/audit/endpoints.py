@@ -1,4 +1,4 @@
-"""GET /v1/audit (paged, filtered) and /v1/audit/export (CSV or NDJSON) for auditors; both audited."""
+"""Auditors: GET /v1/audit (paged), /export (CSV, NDJSON), /verify (the hash chain); all audited."""
 
 from __future__ import annotations
 
@@ -15,10 +15,12 @@ from churnwatch_alerts.audit.repository import AuditFilters
 from churnwatch_alerts.audit.schemas import (
     AuditEntryOut,
     AuditPage,
+    ChainVerdictOut,
     ExportFormat,
     csv_lines,
     ndjson_lines,
 )
+from churnwatch_alerts.audit.verify import verify
 from churnwatch_alerts.audit.writer import record, record_now
 from churnwatch_alerts.auth.dependencies import AuditorPrincipal
 from churnwatch_alerts.db import SessionDep
@@ -79,6 +81,26 @@ async def read_audit(
         detail={**filters.as_detail(), "before_id": before_id, "returned": len(items)},
     )
     return AuditPage(items=items, next_before_id=items[-1].id if len(items) == limit else None)
+
+
+@router.get("/verify", response_model=ChainVerdictOut)
+async def verify_audit(request: Request, principal: AuditorPrincipal) -> ChainVerdictOut:
+    """Check the whole hash chain (as the CLI does); 200 with ``ok`` false when it is broken."""
+    verdict = await verify(engine=request.app.state.engine)
+    # Own transaction, after the walk: the check reads a snapshot that excludes its own row.
+    await record_now(
+        request.app.state.sessionmaker,
+        actor=principal.id,
+        action="audit.verify",
+        at=request.app.state.clock.now(),
+        detail={
+            "ok": verdict.ok,
+            "rows": verdict.rows,
+            "head_seq": verdict.head_seq,
+            "problems": len(verdict.problems),
+        },
+    )
+    return ChainVerdictOut.model_validate(verdict.as_dict())
 
 
 async def _export_body(

@@ -11,7 +11,19 @@ from typing import Any
 import orjson
 from pydantic import BaseModel, ConfigDict
 
-EXPORT_COLUMNS = ("id", "at", "actor", "action", "customer_id", "alert_id", "detail")
+EXPORT_COLUMNS = (
+    "id",
+    "at",
+    "actor",
+    "action",
+    "customer_id",
+    "alert_id",
+    "detail",
+    "chain_seq",
+    "detail_sha256",
+    "prev_hash",
+    "row_hash",
+)
 # A spreadsheet runs a cell that starts with one of these as a formula (CSV injection); failed
 # logins put caller-chosen text in ``actor``.
 _FORMULA_START = ("=", "+", "-", "@", "\t", "\r")
@@ -32,11 +44,34 @@ class AuditEntryOut(BaseModel):
     customer_id: str | None
     alert_id: str | None
     detail: dict[str, Any]
+    # The hash chain (audit/chain.py): an export can be re-verified outside the service.
+    chain_seq: int | None
+    detail_sha256: str | None
+    prev_hash: str | None
+    row_hash: str | None
 
 
 class AuditPage(BaseModel):
     items: list[AuditEntryOut]
     next_before_id: int | None
+
+
+class ChainProblemOut(BaseModel):
+    kind: str
+    id: int | None
+    seq: int | None
+    message: str
+
+
+class ChainVerdictOut(BaseModel):
+    ok: bool
+    rows: int
+    head_seq: int
+    head_hash: str
+    redacted: int
+    redacted_ids: list[int]
+    first_problem: ChainProblemOut | None
+    problems: list[ChainProblemOut]
 
 
 def _cell(value: str) -> str:
@@ -59,6 +94,10 @@ def csv_lines(entries: list[AuditEntryOut], *, header: bool = True) -> bytes:
                 _cell(e.customer_id or ""),
                 _cell(e.alert_id or ""),
                 orjson.dumps(e.detail, option=orjson.OPT_SORT_KEYS).decode(),
+                "" if e.chain_seq is None else e.chain_seq,
+                e.detail_sha256 or "",
+                e.prev_hash or "",
+                e.row_hash or "",
             ]
         )
     return buffer.getvalue().encode()

@@ -8,6 +8,7 @@ from typing import Any
 import structlog
 from sqlalchemy.ext.asyncio import AsyncSession, async_sessionmaker
 
+from churnwatch_alerts.audit import append
 from churnwatch_alerts.models import AuditEntry
 
 SYSTEM_INTAKE = "system:intake"
@@ -27,16 +28,17 @@ def record(
     detail: dict[str, Any] | None = None,
 ) -> None:
     """Add one audit row to the caller's transaction (it commits or rolls back with the change)."""
-    session.add(
-        AuditEntry(
-            at=at,
-            actor=actor,
-            action=action,
-            customer_id=customer_id,
-            alert_id=alert_id,
-            detail=detail or {},
-        )
+    entry = AuditEntry(
+        at=at,
+        actor=actor,
+        action=action,
+        customer_id=customer_id,
+        alert_id=alert_id,
+        detail=detail or {},
     )
+    session.add(entry)
+    # Chained by hash to the previous row when this transaction commits (audit/append.py).
+    append.note(session.sync_session, entry)
 
 
 async def record_now(

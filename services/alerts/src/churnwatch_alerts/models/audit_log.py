@@ -1,4 +1,4 @@
-"""Append-only audit trail: who read or changed what, when, for which customer and alert."""
+"""Append-only, hash-chained audit trail: who read or changed what, when, for which customer."""
 
 from __future__ import annotations
 
@@ -24,3 +24,19 @@ class AuditEntry(Base):
     customer_id: Mapped[str | None] = mapped_column(String(128), index=True)
     alert_id: Mapped[str | None] = mapped_column(String(64), index=True)
     detail: Mapped[dict[str, Any]] = mapped_column(JSONType, default=dict)
+    # The hash chain (audit/chain.py); set when the row's transaction commits, so a row is
+    # briefly NULL here between an early flush and its commit, never after.
+    chain_seq: Mapped[int | None] = mapped_column(BigInteger, index=True, unique=True)
+    detail_sha256: Mapped[str | None] = mapped_column(String(64))
+    prev_hash: Mapped[str | None] = mapped_column(String(64))
+    row_hash: Mapped[str | None] = mapped_column(String(64))
+
+
+class AuditChainHead(Base):
+    """One row (id 1): the last chained row's seq and hash; appends lock it, so one chain."""
+
+    __tablename__ = "audit_chain_head"
+
+    id: Mapped[int] = mapped_column(Integer, primary_key=True, autoincrement=False)
+    seq: Mapped[int] = mapped_column(BigInteger)
+    row_hash: Mapped[str] = mapped_column(String(64))
