@@ -133,13 +133,15 @@ class ChurnModel:
         self,
         items: Sequence[tuple[CustomerState, int]],
         *,
+        x: np.ndarray | None = None,
         cohorts: Sequence[str] | None = None,
         top: int = 3,
     ) -> list[list[Contribution]]:
         """Top features raising each customer's score (tree SHAP, one call for the batch)."""
         if not items:
             return []
-        x = self.matrix(items)
+        if x is None:
+            x = self.matrix(items)
         contrib = np.asarray(self.booster.predict(x, pred_contrib=True), dtype=float)
         peers = self.reference.get("peers", {})
         out: list[list[Contribution]] = []

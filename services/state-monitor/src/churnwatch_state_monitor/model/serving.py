@@ -50,16 +50,19 @@ class Scorer:
         *,
         monitor: Monitor,
         customers: Sequence[tuple[str, CustomerState, int]],
+        x: np.ndarray | None = None,
     ) -> list[tuple[bytes, bytes, float]]:
-        """(key, snapshot bytes, probability) for each (customer id, state, as-of)."""
+        """(key, snapshot bytes, probability) for each (customer id, state, as-of); ``x``: their
+        feature rows when the caller has them already."""
         if not customers:
             return []
         items = [(st, at) for _, st, at in customers]
-        x = self.model.matrix(items)
+        if x is None:
+            x = self.model.matrix(items)
         probs = self.model.probabilities(x)
         reasons = (
             self.model.explain(
-                items, cohorts=[_cohort(st) for _, st, _ in customers], top=TOP_REASONS
+                items, x=x, cohorts=[_cohort(st) for _, st, _ in customers], top=TOP_REASONS
             )
             if self.explain
             else [[] for _ in customers]

@@ -20,6 +20,7 @@ from churnwatch_state_monitor.engine.monitor import Monitor
 from churnwatch_state_monitor.ruleset import RuleSet
 from churnwatch_state_monitor.worker.changelog import changelog_topic
 from churnwatch_state_monitor.worker.metrics import MonitorMetrics
+from churnwatch_state_monitor.worker.model_hook import SHADOW_SUFFIX
 from churnwatch_state_monitor.worker.processor import EventProcessor
 from churnwatch_state_monitor.worker.settings import MonitorSettings
 from churnwatch_state_monitor.worker.web import register_views
@@ -82,6 +83,7 @@ def create_app(*, settings: MonitorSettings, ruleset: RuleSet) -> MonitorApp:
         snapshots=common.topic(topics.CUSTOMER_STATE),
         dead_letter=common.topic(topics.DEAD_LETTER),
         changelog=changelog_topic(settings.resolved_app_id),
+        shadow=f"{common.topic_namespace}.{SHADOW_SUFFIX}" if settings.shadow_model_dir else None,
     )
     service: _ProcessorService | None = None
 

@@ -46,6 +46,7 @@ from churnwatch_state_monitor.engine.state import CustomerState
 from churnwatch_state_monitor.worker import changelog
 from churnwatch_state_monitor.worker.faults import FaultPoints
 from churnwatch_state_monitor.worker.metrics import MonitorMetrics
+from churnwatch_state_monitor.worker.model_hook import ModelHook
 from churnwatch_state_monitor.worker.settings import MonitorSettings
 from churnwatch_state_monitor.worker.silence_scan import SilenceScanner
 from churnwatch_state_monitor.worker.store import PartitionStore, open_store
@@ -95,6 +96,9 @@ class EventProcessor:
             monitor=monitor, budget=settings.scan_budget, count=self._count
         )
         self.watchdog = StallWatchdog(stall_after=settings.stall_after_s)
+        self.model = ModelHook.from_settings(
+            settings=settings, monitor=monitor, registry=metrics.registry
+        )
         self.stores: dict[int, PartitionStore] = {}  # owned, restored, ready
         self._parked: dict[int, PartitionStore] = {}  # revoked, kept for a quick re-assignment
         self.committed: dict[int, int] = {}
@@ -119,6 +123,10 @@ class EventProcessor:
         await changelog.ensure_changelog(
             bootstrap=self.bootstrap, topic=self.names.changelog, partitions=CUSTOMER_PARTITIONS
         )
+        if self.names.shadow:  # the shadow model's latest score per customer (compacted)
+            await changelog.ensure_changelog(
+                bootstrap=self.bootstrap, topic=self.names.shadow, partitions=CUSTOMER_PARTITIONS
+            )
         self.producer = AIOKafkaProducer(
             bootstrap_servers=self.bootstrap,
             acks="all",
@@ -261,6 +269,8 @@ class EventProcessor:
                     self.scanner.tick(work, self.stores)  # reads stores: nothing is in flight
                     if len(work.snapshots) > published:  # the timer's, beside the batch's
                         self.metrics.snapshots.inc(len(work.snapshots) - published)
+                if self.model is not None and work:
+                    self.model.rescore(work)  # one predict call for the batch's customers
                 if work:
                     work.seal()  # encoded now: the next batch may change these state objects
                     self._prior = work.states

@@ -32,6 +32,18 @@ class MonitorSettings(BaseSettings):
         description='Kafka group and changelog prefix; default "{namespace}-state-monitor"',
     )
     rules_file: Path | None = Field(default=None, description="default: the packaged rules.yaml")
+    model_dir: Path | None = Field(
+        default=None,
+        description="churn MODEL_DIR (model train): snapshots carry its probability; none: rules",
+    )
+    shadow_model_dir: Path | None = Field(
+        default=None,
+        description="candidate MODEL_DIR scored beside the live one, to metrics and a shadow topic",
+    )
+    model_cutoffs: str | None = Field(
+        default=None,
+        description="watch,warning,critical probabilities (default: the model's, 0.2,0.4,0.7)",
+    )
     store: str = Field(
         default="memory://",
         pattern=r"^(memory|rocksdb)://",

@@ -101,6 +101,7 @@ class SilenceScanner:
         else:
             before = None  # already changed in this batch: written anyway
         alerts = self.monitor.scan(st, customer_id, watermark=index.watermark, now=now)
+        work.judged[customer_id] = (st, index.watermark)
         if before is None or alerts or st.encode() != before:
             work.changed(customer_id, partition, st)
         if alerts:

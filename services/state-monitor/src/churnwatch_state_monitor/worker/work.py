@@ -51,6 +51,7 @@ class Topics:
     snapshots: str
     dead_letter: str
     changelog: str
+    shadow: str | None = None  # the shadow model's scores (model_hook), when one is loaded
 
 
 @dataclass(slots=True)
@@ -64,6 +65,9 @@ class Work:
         default_factory=list
     )
     snapshots: list[tuple[bytes, bytes]] = field(default_factory=list)
+    # the silence tick's judged customers -> (state, watermark): the churn model scores them then
+    judged: dict[str, tuple[CustomerState, int]] = field(default_factory=dict)
+    shadow: list[tuple[bytes, bytes]] = field(default_factory=list)  # shadow model scores
     offsets: dict[TopicPartition, int] = field(default_factory=dict)
     event_ids: list[str] = field(default_factory=list)  # kept only when a fault is armed
     # monotonic time after which the group may have given this batch's partitions to another
@@ -217,5 +221,11 @@ async def deliver(
                 producer,
                 names.snapshots,
                 await _partitioned(producer, names.snapshots, work.snapshots),
+            )
+        )
+    if work.shadow and names.shadow:  # metrics-grade: after everything managers depend on
+        await _acked_next_offsets(
+            await send_batches(
+                producer, names.shadow, await _partitioned(producer, names.shadow, work.shadow)
             )
         )
