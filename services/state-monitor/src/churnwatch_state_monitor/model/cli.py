@@ -86,7 +86,7 @@ def _parser() -> argparse.ArgumentParser:
         type=_as_of,
         nargs="+",
         action="extend",
-        help="as-of dates to score (default: the newest event's time)",
+        help="as-of dates to score (default: the latest month start in the history)",
     )
     report.add_argument("--rules", type=Path)
     return parser
