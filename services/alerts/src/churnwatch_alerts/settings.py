@@ -3,10 +3,12 @@
 from __future__ import annotations
 
 from pathlib import Path
+from urllib.parse import urlsplit
 
 from pydantic import Field, model_validator
 from pydantic_settings import BaseSettings, SettingsConfigDict
 
+from churnwatch_alerts.models.manager import Role
 from churnwatch_shared.alerts import Severity
 from churnwatch_shared.service_auth import DEV_MONITOR_TOKEN, resolve_service_token
 from churnwatch_shared.settings import CommonSettings, Environment, refuse_dev_credentials
@@ -100,6 +102,30 @@ class AlertsSettings(BaseSettings):
         default=None, description="file holding the monitor token (wins over MONITOR_TOKEN)"
     )
     monitor_timeout_seconds: float = Field(default=3.0, gt=0, le=60)
+    # Single sign-on (OpenID Connect, authorization code flow with PKCE); off while unset.
+    oidc_issuer: str | None = Field(
+        default=None, description="issuer URL (https; http only on loopback)"
+    )
+    oidc_client_id: str | None = None
+    oidc_client_secret: str | None = Field(
+        default=None, repr=False, description="none: public client"
+    )
+    oidc_client_secret_file: Path | None = Field(
+        default=None, description="wins over CLIENT_SECRET"
+    )
+    oidc_provider_name: str = Field(
+        default="single sign-on", max_length=64, description="button text"
+    )
+    oidc_redirect_url: str | None = Field(
+        default=None, description="public URL of /v1/auth/oidc/callback; default from the request"
+    )
+    oidc_scopes: str = "openid profile email"
+    oidc_username_claim: str = Field(default="preferred_username", description="→ manager id")
+    oidc_role_claim: str = Field(default="groups", description="claim with the user's groups")
+    oidc_role_map: dict[str, Role] = Field(default_factory=dict, description="group → role (JSON)")
+    oidc_team_claim: str | None = "team"
+    oidc_branch_claim: str | None = None
+    oidc_timeout_seconds: float = Field(default=5.0, gt=0, le=60)
 
     @model_validator(mode="after")
     def _lease_outlives_an_attempt(self) -> AlertsSettings:
@@ -111,6 +137,41 @@ class AlertsSettings(BaseSettings):
                 f"({self.notify_lease_seconds} <= {self.notify_attempt_deadline_seconds})"
             )
         return self
+
+    @model_validator(mode="after")
+    def _oidc_complete(self) -> AlertsSettings:
+        if self.oidc_issuer is None:
+            return self
+        issuer = urlsplit(self.oidc_issuer)
+        loopback = issuer.hostname in ("127.0.0.1", "::1", "localhost")
+        if issuer.scheme != "https" and not (issuer.scheme == "http" and loopback):
+            raise ValueError(
+                f"CHURNWATCH_ALERTS_OIDC_ISSUER must be an https URL (http only on loopback), "
+                f"got {self.oidc_issuer!r}"
+            )
+        if not self.oidc_client_id:
+            raise ValueError("CHURNWATCH_ALERTS_OIDC_CLIENT_ID is required with OIDC_ISSUER")
+        if not self.oidc_role_map:
+            raise ValueError(
+                "CHURNWATCH_ALERTS_OIDC_ROLE_MAP is required with OIDC_ISSUER: a JSON object of "
+                f"group → role, roles one of {[r.value for r in Role]}"
+            )
+        return self
+
+    @property
+    def oidc_enabled(self) -> bool:
+        return self.oidc_issuer is not None
+
+    @property
+    def password_logins_allowed(self) -> bool:
+        """Local passwords are for development: production with single sign-on refuses them."""
+        return not (self.oidc_enabled and self.common.env is Environment.PRODUCTION)
+
+    @property
+    def oidc_secret(self) -> str | None:
+        if self.oidc_client_secret_file is not None:
+            return self.oidc_client_secret_file.read_text(encoding="utf-8").strip()
+        return self.oidc_client_secret
 
     @property
     def env(self) -> Environment:

@@ -1,4 +1,4 @@
-"""POST /v1/auth/login (username/password → bearer token) and GET /v1/auth/me."""
+"""POST /v1/auth/login (password → bearer token, development), GET /v1/auth/me, and SSO routes."""
 
 from __future__ import annotations
 
@@ -8,6 +8,7 @@ from pydantic import BaseModel, Field
 
 from churnwatch_alerts.audit import record, record_now
 from churnwatch_alerts.auth.dependencies import CurrentPrincipal
+from churnwatch_alerts.auth.oidc_endpoints import router as oidc_router
 from churnwatch_alerts.auth.passwords import verify_password_async
 from churnwatch_alerts.auth.tokens import mint_token
 from churnwatch_alerts.db import SessionDep
@@ -46,6 +47,20 @@ async def login(body: LoginRequest, request: Request, session: SessionDep) -> To
     """Exchange a manager's username and password for a bearer token."""
     settings = request.app.state.settings
     now = request.app.state.clock.now()
+    if not settings.password_logins_allowed:
+        await record_now(
+            request.app.state.sessionmaker,
+            actor=body.username,
+            action="auth.password_login_refused",
+            at=now,
+        )
+        raise HTTPException(
+            status_code=status.HTTP_403_FORBIDDEN,
+            detail=(
+                "password logins are for development only; production signs in with "
+                f"{settings.oidc_provider_name} at /v1/auth/oidc/login"
+            ),
+        )
     if settings.env is Environment.PRODUCTION and is_demo_login(
         manager_id=body.username, password=body.password
     ):
@@ -104,3 +119,7 @@ async def me(principal: CurrentPrincipal) -> MeResponse:
         team_id=principal.team_id,
         branch_id=principal.branch_id,
     )
+
+
+# After the routes above: single sign-on lives under /v1/auth/oidc.
+router.include_router(oidc_router)

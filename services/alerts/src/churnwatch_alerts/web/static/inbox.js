@@ -260,7 +260,31 @@ async function start() {
   refreshTimer = setInterval(loadAlerts, REFRESH_MS);
 }
 
+// Single sign-on: the button when the service has a provider; the token comes back in the
+// URL fragment (never sent to a server), which is cleared at once.
+async function offerSso() {
+  const response = await fetch("/v1/auth/oidc/config").catch(() => null);
+  if (!response || !response.ok) return;
+  const sso = await response.json();
+  if (!sso.enabled) return;
+  $("sso-login").textContent = `Sign in with ${sso.provider_name}`;
+  $("sso-login").href = sso.login_url;
+  $("sso").hidden = false;
+  if (!sso.password_logins) { $("login-form").hidden = true; $("sso-or").hidden = true; }
+}
+
+function takeSsoToken() {
+  const fragment = new URLSearchParams(location.hash.slice(1));
+  const fromSso = fragment.get("access_token");
+  if (!fromSso) return;
+  history.replaceState(null, "", location.pathname);
+  token = fromSso;
+  sessionStorage.setItem(TOKEN_KEY, token);
+}
+
 document.addEventListener("DOMContentLoaded", () => {
+  takeSsoToken();
+  offerSso();
   $("login-form").addEventListener("submit", async (event) => {
     event.preventDefault();
     $("login-error").textContent = "";
