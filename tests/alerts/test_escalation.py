@@ -10,7 +10,7 @@ from sqlalchemy import select
 from sqlalchemy.ext.asyncio import AsyncSession
 
 from churnwatch_alerts.alerts import service
-from churnwatch_alerts.alerts.intake import store_alert
+from churnwatch_alerts.alerts.service import store_alert
 from churnwatch_alerts.assignments.service import apply_assigned
 from churnwatch_alerts.auth.principal import Principal
 from churnwatch_alerts.clock import ManualClock
