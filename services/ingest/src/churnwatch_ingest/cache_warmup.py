@@ -11,6 +11,7 @@ from __future__ import annotations
 
 import asyncio
 import time
+from collections.abc import Iterable
 
 import orjson
 import structlog
@@ -80,10 +81,12 @@ async def _stop(consumer: AIOKafkaConsumer) -> None:
             raise
 
 
-def _remember(recent: RecentEventIds, headers: object, value: bytes | None) -> int:
+def _remember(
+    recent: RecentEventIds, headers: Iterable[tuple[str, bytes]] | None, value: bytes | None
+) -> int:
     producer = next(
         (v.decode(errors="replace") for k, v in headers or () if k == topics.HEADER_PRODUCER),
-        None,  # type: ignore[attr-defined]
+        None,
     )
     try:
         event_id = orjson.loads(value or b"{}").get("event_id")

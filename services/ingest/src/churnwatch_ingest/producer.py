@@ -15,6 +15,7 @@ import functools
 import time
 from collections.abc import Sequence
 from enum import StrEnum
+from typing import Any
 
 import structlog
 from aiokafka import AIOKafkaProducer
@@ -66,7 +67,7 @@ class Outcome(StrEnum):
 _ACKNOWLEDGED = Outcome.ACKNOWLEDGED
 
 
-def _swallow(future: asyncio.Future[object]) -> None:
+def _swallow(future: asyncio.Future[Any]) -> None:
     if not future.cancelled():
         future.exception()
 
@@ -232,7 +233,7 @@ class EventPublisher:
             cluster = await asyncio.wait_for(client.fetch_all_metadata(), timeout)
         except (KafkaError, TimeoutError, OSError):
             checks = {"broker": False, "events_topic": False, "producer": producing}
-            reasons = {
+            reasons: dict[str, str] = {
                 "broker": "the broker did not answer a metadata request: no partition "
                 f"can be produced to (waited {timeout:g} s)"
             }
@@ -248,7 +249,7 @@ class EventPublisher:
             "events_partitions": bool(partitions) and not leaderless,
             "producer": producing,
         }
-        reasons: dict[str, str] = {}
+        reasons = {}
         if not partitions:
             reasons["events_topic"] = f"topic {topic} does not exist"
         if leaderless:

@@ -327,7 +327,7 @@ class IngestService:
             if observe is not None:
                 for event in events:
                     observe(event)
-            for event_type, count in Counter(e.event_type for e in events).items():
+            for event_type, count in Counter[str](e.event_type for e in events).items():
                 metrics.accepted.labels(event_type, SOURCE_HTTP).inc(count)
             return 0, 0
         accepted: Counter[str] = Counter()

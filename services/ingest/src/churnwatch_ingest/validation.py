@@ -12,6 +12,7 @@ from typing import Any
 
 import orjson
 from pydantic import ValidationError
+from pydantic_core import ErrorDetails
 
 from churnwatch_shared.events import EVENT_ADAPTER, Event, EventType, parse_event_obj
 
@@ -76,7 +77,7 @@ def json_path(loc: tuple[int | str, ...]) -> str:
     return "".join(parts)
 
 
-def _accepted_from(error: dict[str, Any]) -> str | list[str] | None:
+def _accepted_from(error: ErrorDetails) -> str | list[str] | None:
     kind = error["type"]
     ctx = error.get("ctx") or {}
     if kind in ("union_tag_invalid", "union_tag_not_found"):
