@@ -64,7 +64,9 @@ class AlertsSettings(BaseSettings):
     )
     notify_concurrency: int = Field(default=16, ge=1, description="sends in flight, all endpoints")
     notify_endpoint_concurrency: int = Field(
-        default=2, ge=1, description="sends in flight to one endpoint (a webhook URL, the SMTP host)"
+        default=2,
+        ge=1,
+        description="sends in flight to one endpoint (a webhook URL, the SMTP host)",
     )
     notify_attempt_deadline_seconds: float = Field(
         default=15.0, gt=0, description="hard limit on one attempt on any channel"
