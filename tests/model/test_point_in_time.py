@@ -118,6 +118,10 @@ def test_default_as_of_dates_are_monthly_with_a_full_horizon() -> None:
 
 
 def test_invalid_lines_are_refused_with_their_line_number(tmp_path: Path) -> None:
-    path = _write(tmp_path / "bad.ndjson", [b'{"event_type": "nope"}'])
-    with pytest.raises(EventsError, match=r"bad.ndjson:1"):
+    path = _write(tmp_path / "bad.ndjson", [b"{}", b'{"event_type": "nope"}'])
+    with pytest.raises(EventsError, match=r"bad.ndjson:1: no readable occurred_at"):
         load_events(path)
+    path = _write(tmp_path / "bad.ndjson", [b'{"occurred_at": "2025-01-01T00:00:00+00:00"}'])
+    history = load_events(path)  # indexed by time; the contract is checked during the replay
+    with pytest.raises(EventsError, match=r"bad.ndjson:1: "):
+        list(history.events())

@@ -122,7 +122,7 @@ def train_model(
         "version": content_version(out),
         "created_at": datetime.now(UTC).isoformat(timespec="seconds"),
         "events_file": events.name,
-        "events": len(history.events),
+        "events": history.count,
         "customers": len(set(data.customers.tolist())),
         "features": names,
         "horizon_days": horizon_days,

@@ -81,7 +81,7 @@ def derive_outcomes(history: History) -> dict[str, int]:
     opened: dict[str, int] = {}
     closed_at: dict[str, int] = {}
     assets: dict[str, list[tuple[int, int]]] = {}
-    for ev in history.events:
+    for ev in history.events():
         kind = ev.event_type
         at = int(ev.occurred_at.timestamp())
         cid = ev.customer_id

@@ -11,8 +11,10 @@ from __future__ import annotations
 from collections.abc import Iterable, Iterator
 from dataclasses import dataclass, field
 from datetime import UTC, date, datetime
+from itertools import pairwise
 from pathlib import Path
 
+import orjson
 from pydantic import ValidationError
 
 from churnwatch_shared.events import parse_event
@@ -42,37 +44,72 @@ class Sample:
 
 @dataclass(slots=True)
 class History:
-    """The events of a file, parsed and in time order."""
+    """An events file, read in ``occurred_at`` order (ties in file order).
 
-    events: list  # parsed events, sorted by occurred_at (stable)
+    A file already in time order (the usual export) is streamed from disk on every pass; only an
+    unordered one is held in memory, as raw lines, to be replayed sorted. Lines are parsed into
+    events while they are replayed, so memory does not grow with parsed objects.
+    """
+
+    path: Path
+    count: int
     first: int
     last: int
-    invalid: list[str] = field(default_factory=list)
+    order: list[tuple[int, int]] | None = None  # (occurred_at, line number) when unsorted
+    lines: list[bytes] = field(default_factory=list)  # raw lines when unsorted
+
+    def raw(self) -> Iterator[tuple[int, bytes]]:
+        """(line number, raw line) in time order."""
+        if self.order is None:
+            with self.path.open("rb") as fh:
+                for number, line in enumerate(fh, start=1):
+                    if line.strip():
+                        yield number, line
+        else:
+            for _, number in self.order:
+                yield number, self.lines[number - 1]
+
+    def events(self) -> Iterator:
+        """Parsed events in time order; an invalid line stops with its line number."""
+        for number, line in self.raw():
+            try:
+                yield parse_event(line)
+            except ValidationError as exc:
+                raise EventsError(f"{self.path}:{number}: {exc.errors()[0]['msg']}") from exc
+
+
+def _stamp(line: bytes) -> int:
+    return int(datetime.fromisoformat(orjson.loads(line)["occurred_at"]).timestamp())
 
 
 def load_events(path: Path) -> History:
-    """Parse an NDJSON events file; refuse invalid lines with their line number."""
-    parsed: list = []
+    """Index an NDJSON events file by time; refuse lines without a readable occurred_at."""
+    stamps: list[tuple[int, int]] = []
     invalid: list[str] = []
-    with path.open("rb") as lines:
-        for number, line in enumerate(lines, start=1):
+    try:
+        fh = path.open("rb")
+    except OSError as exc:
+        raise EventsError(f"{path}: cannot read events ({exc.strerror})") from exc
+    with fh:
+        for number, line in enumerate(fh, start=1):
             if not line.strip():
                 continue
             try:
-                parsed.append(parse_event(line))
-            except ValidationError as exc:
-                invalid.append(f"{path}:{number}: {exc.errors()[0]['msg']}")
+                stamps.append((_stamp(line), number))
+            except (ValueError, KeyError, TypeError) as exc:
+                invalid.append(f"{path}:{number}: no readable occurred_at ({type(exc).__name__})")
     if invalid:
         shown = "\n".join(invalid[:10])
         raise EventsError(f"{len(invalid)} invalid event line(s), e.g.:\n{shown}")
-    if not parsed:
+    if not stamps:
         raise EventsError(f"{path}: no events")
-    parsed.sort(key=lambda e: e.occurred_at)  # stable: ties keep file order
-    return History(
-        events=parsed,
-        first=int(parsed[0].occurred_at.timestamp()),
-        last=int(parsed[-1].occurred_at.timestamp()),
-    )
+    ordered = all(a[0] <= b[0] for a, b in pairwise(stamps))
+    times = [t for t, _ in stamps]
+    history = History(path=path, count=len(stamps), first=min(times), last=max(times))
+    if not ordered:
+        stamps.sort()  # (time, line number): ties keep file order
+        history.order, history.lines = stamps, path.read_bytes().split(b"\n")
+    return history
 
 
 def monthly_as_of(*, first: int, last: int, horizon_days: int) -> list[int]:
@@ -140,7 +177,7 @@ def sample_features(
     """Features of every customer seen by each as-of time, from a time-ordered replay."""
     pending = sorted(set(as_of))
     samples: list[Sample] = []
-    for at, states in replay_states(events=history.events, monitor=monitor):
+    for at, states in replay_states(events=history.events(), monitor=monitor):
         while pending and at > pending[0]:
             samples.append(_sample(states, pending.pop(0), names))
         if not pending:

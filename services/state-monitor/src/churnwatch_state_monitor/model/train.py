@@ -24,10 +24,12 @@ from churnwatch_state_monitor.model.replay import History, sample_features
 
 PARAMS: dict[str, Any] = {
     "objective": "binary",
-    "learning_rate": 0.05,
-    "num_leaves": 15,
-    "min_data_in_leaf": 20,
-    "feature_fraction": 0.9,
+    # shallow, well-populated leaves: on the realistic simulator the validation AUC rose and the
+    # gap to the training AUC shrank against 15 leaves of 20 rows (a later window differs)
+    "learning_rate": 0.03,
+    "num_leaves": 7,
+    "min_data_in_leaf": 100,
+    "feature_fraction": 0.7,
     "bagging_fraction": 0.8,
     "bagging_freq": 1,
     "lambda_l2": 1.0,
