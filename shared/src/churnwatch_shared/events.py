@@ -12,8 +12,18 @@ from datetime import date
 from enum import StrEnum
 from typing import Annotated, Final, Literal, get_args
 
-from pydantic import AwareDatetime, BaseModel, ConfigDict, Field, TypeAdapter
+from pydantic import AwareDatetime, BaseModel, ConfigDict, Field, TypeAdapter, model_validator
 
+from churnwatch_shared.codes import (
+    BankTransactionCode,
+    ContactChannel,
+    ContactInitiator,
+    CounterpartyKind,
+    Frequency,
+    IncomeKind,
+    PurposeCode,
+    Topic,
+)
 from churnwatch_shared.money import Amount, Currency, Identifier, NonNegativeAmount, PositiveAmount
 from churnwatch_shared.text import Label, Text
 
@@ -37,6 +47,8 @@ class EventType(StrEnum):
     CONTACT_LOGGED = "contact.logged"
     CUSTOMER_PROFILE = "customer.profile"
     CUSTOMER_ASSIGNED = "customer.assigned"
+    STANDING_ORDER_CREATED = "standing_order.created"
+    STANDING_ORDER_CANCELLED = "standing_order.cancelled"
 
 
 class _Contract(BaseModel):
@@ -68,6 +80,7 @@ class TransactionCategory(StrEnum):
     CARD_SPEND = "card_spend"
     FEE = "fee"
     INTEREST = "interest"
+    PENALTY_INTEREST = "penalty_interest"  # charged on a negative balance or an overdue amount
     LOAN_REPAYMENT = "loan_repayment"
     INVESTMENT_BUY = "investment_buy"
     INVESTMENT_REDEEM = "investment_redeem"
@@ -80,7 +93,7 @@ class TransactionCategory(StrEnum):
 
 # Categories the bank books on its own initiative; they are not a sign of customer activity.
 BANK_INITIATED_CATEGORIES: frozenset[TransactionCategory] = frozenset(
-    {TransactionCategory.FEE, TransactionCategory.INTEREST}
+    {TransactionCategory.FEE, TransactionCategory.INTEREST, TransactionCategory.PENALTY_INTEREST}
 )
 
 
@@ -173,13 +186,47 @@ class TransactionPosted(_Contract):
         default=None,
         description="null: derived from category (fees and interest are bank-initiated)",
     )
+    counterparty_kind: CounterpartyKind | None = Field(
+        default=None, description="who is on the other side; null: the producer did not say"
+    )
+    counterparty_id: Identifier | None = Field(
+        default=None,
+        description="opaque, stable id of the counterparty (e.g. a hash of its bank and account), "
+        "the same on every posting to or from it: recurring payees are recognised by it",
+    )
+    purpose_code: PurposeCode | None = None
+    bank_transaction_code: BankTransactionCode | None = None
+    standing_order_id: Identifier | None = Field(
+        default=None, description="the standing order this posting executes"
+    )
+    income_kind: IncomeKind | None = Field(
+        default=None, description="credits only: the credit is salary, pension, benefit or other"
+    )
+
+    @model_validator(mode="after")
+    def _income_is_a_credit(self) -> TransactionPosted:
+        if self.income_kind is not None and self.direction is not Direction.CREDIT:
+            raise ValueError(
+                f"income_kind {self.income_kind.value!r} is allowed on credits only "
+                f"(direction is {self.direction.value!r})"
+            )
+        return self
 
 
 class AccountBalance(_Contract):
     account_id: Identifier
     product_kind: ProductKind
-    balance: Amount
+    balance: Amount = Field(
+        description="demand, time deposit, investment: funds held (negative: overdrawn); "
+        "loan and card: the amount owed, positive (a card's credit balance is negative)"
+    )
     currency: Currency
+    overdraft_limit: NonNegativeAmount | None = Field(
+        default=None, description="demand accounts: how far below zero the balance may go"
+    )
+    credit_limit: NonNegativeAmount | None = Field(
+        default=None, description="cards (revolving credit): the limit; utilisation = balance/limit"
+    )
 
 
 class BalanceSnapshot(_Contract):
@@ -199,6 +246,17 @@ class AccountClosed(_Contract):
 
 class ProductSubscribed(_Contract):
     product: Product
+    variant: Annotated[Label, Field(min_length=1, max_length=64)] | None = Field(
+        default=None, description="the product's variant, e.g. a card type: classic, gold, junior"
+    )
+    credit_limit: NonNegativeAmount | None = None
+    currency: Currency | None = Field(default=None, description="required with credit_limit")
+
+    @model_validator(mode="after")
+    def _limit_has_a_currency(self) -> ProductSubscribed:
+        if self.credit_limit is not None and self.currency is None:
+            raise ValueError("credit_limit needs a currency (ISO 4217, e.g. CNY)")
+        return self
 
 
 class ProductCancelled(_Contract):
@@ -254,8 +312,27 @@ class ComplaintResolved(_Contract):
 
 
 class ContactLogged(_Contract):
-    manager_id: Identifier
+    manager_id: Identifier | None = Field(
+        default=None,
+        description="the manager who reached out or took the contact; "
+        "required when initiated_by is bank",
+    )
     kind: ContactKind
+    initiated_by: ContactInitiator = Field(
+        default=ContactInitiator.BANK,
+        description="customer: the customer reached out (a churn signal); bank: outreach",
+    )
+    channel: ContactChannel | None = None
+    topic: Topic | None = None
+
+    @model_validator(mode="after")
+    def _outreach_names_its_manager(self) -> ContactLogged:
+        if self.initiated_by is ContactInitiator.BANK and self.manager_id is None:
+            raise ValueError(
+                "manager_id is required when initiated_by is 'bank' (the bank's outreach names "
+                "its manager); it may be omitted only when initiated_by is 'customer'"
+            )
+        return self
 
 
 class CustomerProfile(_Contract):
@@ -273,6 +350,25 @@ class CustomerAssigned(_Contract):
     wealth_advisor_id: Identifier | None = None
     service_team_id: Identifier | None = None
     branch_id: Identifier | None = None
+
+
+class StandingOrderCreated(_Contract):
+    """A recurring payment the customer set up (its executions carry ``standing_order_id``)."""
+
+    standing_order_id: Identifier
+    counterparty_id: Identifier | None = None
+    counterparty_kind: CounterpartyKind | None = None
+    counterparty_bank: Identifier | None = None
+    counterparty_is_own_bank: bool | None = None
+    amount: PositiveAmount
+    currency: Currency
+    purpose_code: PurposeCode | None = None
+    frequency: Frequency = Frequency.MONTHLY
+
+
+class StandingOrderCancelled(_Contract):
+    standing_order_id: Identifier
+    reason: Annotated[Text, Field(max_length=200)] | None = None
 
 
 # --- envelope -----------------------------------------------------------------------------------
@@ -371,6 +467,16 @@ class CustomerAssignedEvent(_Envelope):
     payload: CustomerAssigned
 
 
+class StandingOrderCreatedEvent(_Envelope):
+    event_type: Literal["standing_order.created"]
+    payload: StandingOrderCreated
+
+
+class StandingOrderCancelledEvent(_Envelope):
+    event_type: Literal["standing_order.cancelled"]
+    payload: StandingOrderCancelled
+
+
 Event = Annotated[
     TransactionPostedEvent
     | BalanceSnapshotEvent
@@ -387,7 +493,9 @@ Event = Annotated[
     | ComplaintResolvedEvent
     | ContactLoggedEvent
     | CustomerProfileEvent
-    | CustomerAssignedEvent,
+    | CustomerAssignedEvent
+    | StandingOrderCreatedEvent
+    | StandingOrderCancelledEvent,
     Field(discriminator="event_type"),
 ]
 
