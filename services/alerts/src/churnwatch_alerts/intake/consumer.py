@@ -235,25 +235,24 @@ class Intake:
             if result.alerts_new and on_alerts is not None:
                 on_alerts()
 
-        common = {
-            "settings": settings,
-            "sessionmaker": sessionmaker,
-            "dead_letters": self.dead_letters,
-        }
         self.alerts = TopicIntake(
             name="alerts",
             topic_names=[self.topics.alerts],
             group_id=settings.effective_group_id,
             apply=alerts,
             on_batch=stored,
-            **common,
+            settings=settings,
+            sessionmaker=sessionmaker,
+            dead_letters=self.dead_letters,
         )
         self.context = TopicIntake(
             name="context",
             topic_names=[self.topics.customer_state, self.topics.events],
             group_id=settings.effective_context_group_id,
             apply=context,
-            **common,
+            settings=settings,
+            sessionmaker=sessionmaker,
+            dead_letters=self.dead_letters,
         )
 
     @property
