@@ -114,7 +114,7 @@ def test_default_as_of_dates_are_monthly_with_a_full_horizon() -> None:
         datetime.fromtimestamp(t, UTC).date().isoformat()
         for t in monthly_as_of(first=first, last=last, horizon_days=90)
     ]
-    assert dates == [f"2025-{m:02d}-01" for m in range(2, 11)]
+    assert dates == [f"2025-{m:02d}-01" for m in range(3, 11)]  # Feb 1 is < 28 days in
 
 
 def test_invalid_lines_are_refused_with_their_line_number(tmp_path: Path) -> None:

@@ -129,7 +129,8 @@ def markdown(manifest: dict[str, Any], charts_: list[str]) -> str:
             "- Validation customers are split by a hash of their id: one half stopped the boosting "
             "and fitted the calibration, the other half gives every figure below."
         ),
-        f"- Rows: {manifest['metrics']['rows']}.",
+        "- Rows (customer x as-of date): {train:,} training, {calibration:,} calibration, "
+        "{test:,} test.".format(**manifest["metrics"]["rows"]),
         "",
         "## Performance (held-out half of the validation window)",
         "| measure | value |",

@@ -113,10 +113,11 @@ def load_events(path: Path) -> History:
 
 
 def monthly_as_of(*, first: int, last: int, horizon_days: int) -> list[int]:
-    """Default as-of times: the first of each month, from the second month after the first event
-    (a month of history to learn from) to the last one whose whole horizon lies in the history."""
-    start = datetime.fromtimestamp(first, UTC).date()
-    y, m = start.year, start.month + 1
+    """Default as-of times: the first of each month, from the first at least 28 days after the
+    first event (weeks of history to judge) to the last whose whole horizon lies in the history."""
+    start = datetime.fromtimestamp(first + 28 * DAY, UTC)  # at least four weeks of history
+    on_first = start == start.replace(day=1, hour=0, minute=0, second=0, microsecond=0)
+    y, m = start.year, start.month + (0 if on_first else 1)
     out: list[int] = []
     while True:
         if m > 12:
