@@ -21,7 +21,7 @@ import time
 from collections import Counter
 from datetime import UTC, datetime
 from pathlib import Path
-from typing import IO
+from typing import IO, Any
 
 import orjson
 from pydantic import ValidationError
@@ -130,7 +130,7 @@ def main(argv: list[str] | None = None) -> int:
     return 0
 
 
-def _scorer(model: Path, cutoffs: str | None):  # type: ignore[no-untyped-def]
+def _scorer(model: Path, cutoffs: str | None) -> Any:
     """The churn model's scorer (imported here: numpy and LightGBM only when a model is used)."""
     from churnwatch_state_monitor.model.artifact import parse_cutoffs
     from churnwatch_state_monitor.model.serving import Scorer

@@ -11,7 +11,7 @@ from churnwatch_state_monitor.model.features import REGISTRY
 from churnwatch_state_monitor.model.metrics import ECE_BINS
 
 
-def _pyplot():  # type: ignore[no-untyped-def]
+def _pyplot() -> Any:
     import matplotlib
 
     matplotlib.use("Agg")  # files only: no display on servers

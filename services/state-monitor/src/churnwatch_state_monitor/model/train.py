@@ -160,7 +160,7 @@ def fit(data: Dataset, split: Split, *, names: list[str], calibration: str) -> d
         valid_names=["calibration"],
         callbacks=[lightgbm.early_stopping(EARLY_STOP, verbose=False)],
     )
-    raw_calib = booster.predict(data.x[split.calib], raw_score=True)
+    raw_calib = np.asarray(booster.predict(data.x[split.calib], raw_score=True), dtype=float)
     cal = fit_calibration(raw_calib, data.y[split.calib], method=calibration)
     return {
         "booster": booster,

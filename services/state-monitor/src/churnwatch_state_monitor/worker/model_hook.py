@@ -113,9 +113,9 @@ class ModelHook:
             customers[customer_id] = (st, st.newest)
         for key, _ in work.snapshots:  # redelivered customers re-publish too
             customer_id = key.decode()
-            st = work.states.get(customer_id)
-            if st is not None and customer_id not in customers:
-                customers[customer_id] = (st, st.newest)
+            known = work.states.get(customer_id)
+            if known is not None and customer_id not in customers:
+                customers[customer_id] = (known, known.newest)
         for customer_id, (st, watermark) in work.judged.items():
             customers[customer_id] = (st, max(st.newest, watermark))
         if not customers:
