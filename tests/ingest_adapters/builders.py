@@ -177,6 +177,67 @@ def camt_entry(
     )
 
 
+def _party(tag: str, name: str | None, account: str | None, version: str) -> str:
+    out = ""
+    if name:
+        # PartyIdentification up to version 07, the Party40Choice (Pty) from 08
+        inner = f"<Nm>{name}</Nm>"
+        out += (
+            f"<{tag}><Pty>{inner}</Pty></{tag}>" if int(version) >= 8 else f"<{tag}>{inner}</{tag}>"
+        )
+    if account:
+        ident = (
+            f"<IBAN>{account}</IBAN>"
+            if account[:2].isalpha() and account[2:4].isdigit()
+            else (f"<Othr><Id>{account}</Id></Othr>")
+        )
+        out += f"<{tag}Acct><Id>{ident}</Id></{tag}Acct>"
+    return out
+
+
+def camt_payment(
+    *,
+    version: str,
+    amount: str,
+    cd: str,
+    ref: str,
+    family: tuple[str, str, str],
+    counterparty_name: str | None = None,
+    counterparty_account: str | None = None,
+    agent_bic: str | None = None,
+    purpose: str | None = None,
+    proprietary_purpose: str | None = None,
+    mandate_id: str | None = None,
+    ccy: str = "EUR",
+    day: str = "2025-03-03",
+) -> str:
+    """One booked entry with the transaction details a bank's statement carries (RltdPties,
+    RltdAgts, Purp, Refs/MndtId, RmtInf), the counterparty on the side the direction implies."""
+    side = "Cdtr" if cd == "DBIT" else "Dbtr"
+    refs = (
+        f"<Refs><EndToEndId>E2E-{ref}</EndToEndId>"
+        + (f"<MndtId>{mandate_id}</MndtId>" if mandate_id else "")
+        + "</Refs>"
+    )
+    parties = _party(side, counterparty_name, counterparty_account, version)
+    agents = f"<RltdAgts>{_agent(f'{side}Agt', agent_bic, version)}</RltdAgts>" if agent_bic else ""
+    purp = ""
+    if purpose:
+        purp = f"<Purp><Cd>{purpose}</Cd></Purp>"
+    elif proprietary_purpose:
+        purp = f"<Purp><Prtry>{proprietary_purpose}</Prtry></Purp>"
+    details = (
+        f"<NtryDtls><TxDtls>{refs}<RltdPties>{parties}</RltdPties>{agents}{purp}"
+        f"<RmtInf><Ustrd>Invoice 2025-03 Jan Novak</Ustrd></RmtInf></TxDtls></NtryDtls>"
+    )
+    return (
+        f'<Ntry><NtryRef>{ref}</NtryRef><Amt Ccy="{ccy}">{amount}</Amt><CdtDbtInd>{cd}</CdtDbtInd>'
+        f"{_status('BOOK', version)}<BookgDt><Dt>{day}</Dt></BookgDt><ValDt><Dt>{day}</Dt></ValDt>"
+        f"<AcctSvcrRef>{ref}</AcctSvcrRef><BkTxCd><Domn><Cd>{family[0]}</Cd><Fmly><Cd>{family[1]}</Cd>"
+        f"<SubFmlyCd>{family[2]}</SubFmlyCd></Fmly></Domn></BkTxCd>{details}</Ntry>"
+    )
+
+
 def camt(
     *,
     kind: str,
@@ -187,13 +248,19 @@ def camt(
     closing: tuple[str, str] | None = None,
     day: str = "2025-03-01",
     msg_id: str | None = None,
+    owner_name: str | None = None,
+    credit_line: str | None = None,
 ) -> bytes:
     ns = f"urn:iso:std:iso:20022:tech:xsd:{kind}.001.{version}"
     acct_id = f"<IBAN>{iban}</IBAN>" if iban else f"<Othr><Id>{other_id}</Id></Othr>"
+    owner = f"<Ownr><Nm>{owner_name}</Nm></Ownr>" if owner_name else ""
     bal = ""
     if closing:
+        line = ""
+        if credit_line:
+            line = f'<CdtLine><Incl>true</Incl><Amt Ccy="CNY">{credit_line}</Amt></CdtLine>'
         bal = (
-            f'<Bal><Tp><CdOrPrtry><Cd>CLBD</Cd></CdOrPrtry></Tp><Amt Ccy="CNY">{closing[0]}</Amt>'
+            f'<Bal><Tp><CdOrPrtry><Cd>CLBD</Cd></CdOrPrtry></Tp>{line}<Amt Ccy="CNY">{closing[0]}</Amt>'
             f"<CdtDbtInd>{closing[1]}</CdtDbtInd><Dt><Dt>{day}</Dt></Dt></Bal>"
         )
     if kind == "camt.053":
@@ -204,5 +271,5 @@ def camt(
     return (
         f'<?xml version="1.0" encoding="UTF-8"?>\n<Document xmlns="{ns}">\n<{outer}>'
         f"<GrpHdr><MsgId>{msg_id or f'MSG-{kind}-{version}'}</MsgId><CreDtTm>{day}T18:00:00</CreDtTm></GrpHdr>"
-        f"<{inner}><Id>S1</Id><Acct><Id>{acct_id}</Id></Acct>{bal}{body}</{inner}></{outer}>\n</Document>"
+        f"<{inner}><Id>S1</Id><Acct><Id>{acct_id}</Id>{owner}</Acct>{bal}{body}</{inner}></{outer}>\n</Document>"
     ).encode()

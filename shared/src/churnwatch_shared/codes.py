@@ -10,6 +10,7 @@ Re-exported by ``churnwatch_shared.events``.
 from __future__ import annotations
 
 from enum import StrEnum
+from hashlib import blake2b
 from typing import Annotated, TypeAlias
 
 from pydantic import Field, StringConstraints
@@ -95,3 +96,15 @@ BankTransactionCode: TypeAlias = Annotated[
 # A contact's subject as the bank's CRM names it (e.g. complaint, service_enquiry,
 # closure_enquiry, rate_enquiry, product_advice).
 Topic: TypeAlias = Annotated[Label, Field(min_length=1, max_length=64)]
+
+
+def counterparty_id_for(*, bank: str | None, account: str) -> str:
+    """The ``counterparty_id`` every producer derives from a payee's bank and account.
+
+    A keyed-free hash (``cp:`` + 20 hex digits of BLAKE2b over the upper-cased bank code and the
+    account without spaces): the same payee gets the same id from camt, Fineract, the Berka loader
+    and the simulator, and no raw account number travels in events. It is a pseudonym, not
+    anonymisation: whoever holds the account number can recompute it.
+    """
+    normal = f"{(bank or '').strip().upper()}|{''.join(account.split()).upper()}"
+    return f"cp:{blake2b(normal.encode(), digest_size=10).hexdigest()}"

@@ -34,6 +34,7 @@ from typing import Any
 
 from pydantic import ValidationError
 
+from churnwatch_ingest.adapters.iso20022.facts import payment_facts, penalty_interest
 from churnwatch_ingest.adapters.iso20022.parse import (
     CamtBalance,
     CamtEntry,
@@ -204,16 +205,20 @@ def _entry_event(
     debit = entry.credit_debit == "DBIT"
     agent = entry.creditor_agent_bic if debit else entry.debtor_agent_bic
     interbank = agent is not None and agent.upper()[:8] not in own
+    category = _category(entry.bank_tx_code, interbank=interbank)
     payload: dict[str, Any] = {
         "direction": "debit" if debit else "credit",
         "amount": format(amount, "f"),
         "currency": entry.currency,
         "channel": "batch",
-        "category": _category(entry.bank_tx_code, interbank=interbank),
+        "category": "penalty_interest" if penalty_interest(entry, debit=debit) else category,
         "counterparty_is_own_bank": not interbank,
     }
     if agent is not None:
         payload["counterparty_bank"] = _ident(agent.upper())
+    payload.update(
+        payment_facts(entry, debit=debit, customer=customer, agent_bic=agent, owner_of=owner_of)
+    )
     return {
         "event_id": event_id,
         "event_type": "transaction.posted",
@@ -260,6 +265,17 @@ def _balance_event(
     if occurred is None:
         return f"balance date {bal.date!r} is not an ISO date"
     account = _ident(bal.account)
+    balance: dict[str, Any] = {
+        "account_id": account,
+        "product_kind": "demand",
+        "balance": format(amount, "f"),
+        "currency": bal.currency,
+    }
+    if bal.credit_line is not None:
+        limit = amount_or_reason(bal.credit_line, where=f"{where}/CdtLine/Amt")
+        if isinstance(limit, str):
+            return limit
+        balance["overdraft_limit"] = format(limit, "f")
     return {
         "event_id": _event_id(f"iso20022:{msg_id}:CLBD:{account}:{as_of}"),
         "event_type": "balance.snapshot",
@@ -268,13 +284,6 @@ def _balance_event(
         "customer_id": customer,
         "payload": {
             "as_of": as_of,
-            "balances": [
-                {
-                    "account_id": account,
-                    "product_kind": "demand",
-                    "balance": format(amount, "f"),
-                    "currency": bal.currency,
-                }
-            ],
+            "balances": [balance],
         },
     }

@@ -5,9 +5,16 @@ or external reference (so no billion-laughs expansion, no XXE). Amounts are kept
 checked as text (:func:`amount_or_reason`) before any ``Decimal`` is made, so an exponent such as
 ``1E+100000000`` costs nothing. Supported message versions: camt.053.001.02 to .13 and
 camt.054.001.02 to .13, told apart by the document namespace. The parts read here are the same
-in all of them except two spellings, both read whatever the version: entry status is a plain code
-(``<Sts>BOOK</Sts>``) up to version 07 and ``<Sts><Cd>BOOK</Cd></Sts>`` from 08, and an agent's
-BIC is ``BIC`` up to 03 and ``BICFI`` from 04.
+in all of them except three spellings, all read whatever the version: entry status is a plain
+code (``<Sts>BOOK</Sts>``) up to version 07 and ``<Sts><Cd>BOOK</Cd></Sts>`` from 08, an agent's
+BIC is ``BIC`` up to 03 and ``BICFI`` from 04, and a related party's name is ``Dbtr/Nm`` up to 07
+and ``Dbtr/Pty/Nm`` from 08.
+
+Payment facts (issue 15), from the first ``NtryDtls/TxDtls``: the related parties' names and
+accounts (``RltdPties``), the purpose (``Purp/Cd``, else ``Purp/Prtry``), the direct-debit mandate
+(``Refs/MndtId``), the statement owner's name (``Acct/Ownr/Nm``) and a balance's credit line
+(``Bal/CdtLine/Amt``). ``RmtInf`` (free text the payer wrote, often with names) and ``Chrgs``
+(charges already inside the entry's amount, or booked as their own CHRG entry) are not read.
 """
 
 from __future__ import annotations
@@ -63,6 +70,14 @@ class CamtEntry:
     report_id: str = ""  # Stmt/Id (Ntfctn/Id), or its position when absent
     report_index: int = 0  # position of the entry within its statement
     created_at: str | None = None  # Stmt/CreDtTm, else GrpHdr/CreDtTm
+    iso_bank_tx_code: tuple[str, str, str] | None = None  # Domn/Cd, Fmly/Cd, SubFmlyCd, all given
+    purpose: str | None = None  # TxDtls/Purp/Cd, else Purp/Prtry
+    mandate_id: str | None = None  # TxDtls/Refs/MndtId (direct debit under a mandate)
+    debtor_name: str | None = None
+    debtor_account: str | None = None
+    creditor_name: str | None = None
+    creditor_account: str | None = None
+    owner_name: str | None = None  # Acct/Ownr/Nm of the statement
 
 
 @dataclass(frozen=True, slots=True)
@@ -75,6 +90,7 @@ class CamtBalance:
     credit_debit: str | None
     date: str | None
     created_at: str | None = None  # Stmt/CreDtTm, else GrpHdr/CreDtTm
+    credit_line: str | None = None  # Bal/CdtLine/Amt: the overdraft limit
 
 
 @dataclass(slots=True)
@@ -135,6 +151,7 @@ def parse_camt(
     sent_at = _text(root, "c:*/c:GrpHdr/c:CreDtTm", ns)
     for n, report in enumerate(reports):
         account = _account(report, ns)
+        owner_name = _text(report, "c:Acct/c:Ownr/c:Nm", ns)
         report_id = _text(report, "c:Id", ns) or f"#{n}"
         created_at = _text(report, "c:CreDtTm", ns) or sent_at
         for position, entry in enumerate(report.findall("c:Ntry", ns)):
@@ -147,6 +164,7 @@ def parse_camt(
                     report_index=position,
                     report_id=report_id,
                     created_at=created_at,
+                    owner_name=owner_name,
                 )
             )
         for bal in report.findall("c:Bal", ns):
@@ -161,6 +179,7 @@ def parse_camt(
                         date=_text(bal, "c:Dt/c:Dt", ns)
                         or _date_part(_text(bal, "c:Dt/c:DtTm", ns)),
                         created_at=created_at,
+                        credit_line=_text(bal, "c:CdtLine/c:Amt", ns),
                     )
                 )
     return message
@@ -187,6 +206,18 @@ def _bic(agent: Element | None, ns: dict[str, str]) -> str | None:
     return _text(agent, "c:FinInstnId/c:BICFI", ns) or _text(agent, "c:FinInstnId/c:BIC", ns)
 
 
+def _party_account(node: Element | None, ns: dict[str, str]) -> str | None:
+    if node is None:
+        return None
+    return _text(node, "c:Id/c:IBAN", ns) or _text(node, "c:Id/c:Othr/c:Id", ns)
+
+
+def _party_name(parties: Element | None, tag: str, ns: dict[str, str]) -> str | None:
+    if parties is None:
+        return None
+    return _text(parties, f"c:{tag}/c:Nm", ns) or _text(parties, f"c:{tag}/c:Pty/c:Nm", ns)
+
+
 def _entry(
     entry: Element,
     ns: dict[str, str],
@@ -196,6 +227,7 @@ def _entry(
     report_index: int,
     report_id: str,
     created_at: str | None,
+    owner_name: str | None,
 ) -> CamtEntry:
     amount = entry.find("c:Amt", ns)
     status = _text(entry, "c:Sts/c:Cd", ns) or _text(entry, "c:Sts", ns)
@@ -209,6 +241,8 @@ def _entry(
         if code
     )
     agents = entry.find("c:NtryDtls/c:TxDtls/c:RltdAgts", ns)
+    details = entry.find("c:NtryDtls/c:TxDtls", ns)
+    parties = details.find("c:RltdPties", ns) if details is not None else None
     return CamtEntry(
         index=index,
         account=account,
@@ -226,6 +260,20 @@ def _entry(
         report_id=report_id,
         report_index=report_index,
         created_at=created_at,
+        iso_bank_tx_code=(domain[0], domain[1], domain[2]) if len(domain) == 3 else None,
+        purpose=None
+        if details is None
+        else _text(details, "c:Purp/c:Cd", ns) or _text(details, "c:Purp/c:Prtry", ns),
+        mandate_id=None if details is None else _text(details, "c:Refs/c:MndtId", ns),
+        debtor_name=_party_name(parties, "Dbtr", ns),
+        debtor_account=_party_account(
+            parties.find("c:DbtrAcct", ns) if parties is not None else None, ns
+        ),
+        creditor_name=_party_name(parties, "Cdtr", ns),
+        creditor_account=_party_account(
+            parties.find("c:CdtrAcct", ns) if parties is not None else None, ns
+        ),
+        owner_name=owner_name,
     )
 
 
