@@ -13,6 +13,13 @@ Loan currency: ``LoanAccountDataV1`` carries its currency far behind the fields 
 ``loan.disbursed`` uses the currency learnt from the loan's earlier transactions or, failing
 that, :attr:`FineractMappingConfig.default_currency`. ``LoanRepaymentOverdueBusinessEvent``
 has no day count, so it reports :attr:`FineractMappingConfig.overdue_event_days`.
+
+Payment facts (issue 15): overdraft interest and the overdraft fee are ``penalty_interest``;
+withheld tax is a ``fee`` to ``government``. A payment detail's ``accountNumber`` (with its
+``bankNumber``) becomes the hashed ``counterparty_id``; when that number is one of the same
+client's savings accounts (learnt from the savings account events this process has seen: an
+``accountNo`` is not our account id, and a restart forgets them until the accounts are seen
+again) the counterparty is ``own_account``.
 """
 
 from __future__ import annotations
@@ -31,6 +38,7 @@ from churnwatch_ingest.adapters.fineract.decode import (
     decimal_or_reason,
     decode_payload,
 )
+from churnwatch_shared.codes import counterparty_id_for
 from churnwatch_shared.events import Event, parse_event_obj
 
 _NS = "org.apache.fineract.avro"
@@ -86,6 +94,7 @@ class FineractMapper:
         self._owners = owners
         self._config = config or FineractMappingConfig()
         self._loan_currency: dict[str, str] = {}
+        self._account_no_owner: dict[str, str] = {}  # Fineract accountNo -> our customer id
 
     def map(self, message: FineractMessage) -> Mapped:
         """Map one message; raises :class:`MalformedRecord` for records that must be dead-lettered."""
@@ -131,6 +140,16 @@ class FineractMapper:
             "category": category,
             "counterparty_is_own_bank": True,
         }
+        if tx_type.get("withholdTax"):
+            payload["counterparty_kind"] = "government"
+        detail = d.get("paymentDetailData") or {}
+        number = detail.get("accountNumber")
+        if number:
+            payload["counterparty_id"] = counterparty_id_for(
+                bank=detail.get("bankNumber"), account=number
+            )
+            if self._account_no_owner.get(number) == customer:
+                payload["counterparty_kind"] = "own_account"
         if d.get("runningBalance") is not None:
             payload["balance_after"] = _money(_dec(d["runningBalance"], "runningBalance"))
         return [ctx.event("transaction.posted", customer, payload, account_id=account)]
@@ -141,6 +160,8 @@ class FineractMapper:
             return "savings account without a client (group account)"
         customer = ctx.client(d["clientId"])
         self._owners.remember(account_id=account, customer_id=customer, source=ctx.source)
+        if d.get("accountNo"):
+            self._account_no_owner[d["accountNo"]] = customer
         if ctx.message.type != "SavingsCloseBusinessEvent":
             return []
         payload = {"product_kind": "demand", "reason": "closed in Fineract"}
@@ -326,9 +347,11 @@ def _date(text: str) -> str:
 def _savings_category(tx_type: dict[str, Any], payment_type: dict[str, Any]) -> tuple[str, str]:
     if any(tx_type.get(f) for f in ("initiateTransfer", "approveTransfer", "withdrawTransfer")):
         return "internal_transfer", "online"
-    if tx_type.get("interestPosting") or tx_type.get("overdraftInterest"):
+    if tx_type.get("overdraftInterest") or tx_type.get("overdraftFee"):
+        return "penalty_interest", "batch"  # charged because the balance is negative
+    if tx_type.get("interestPosting"):
         return "interest", "batch"
-    if any(tx_type.get(f) for f in ("feeDeduction", "overdraftFee", "withholdTax")):
+    if any(tx_type.get(f) for f in ("feeDeduction", "withholdTax")):
         return "fee", "batch"
     if payment_type.get("isCashPayment"):
         return "cash", "branch"
