@@ -9,6 +9,7 @@ from contextlib import asynccontextmanager
 
 import structlog
 from fastapi import FastAPI
+from fastapi_offline import FastAPIOffline
 
 from churnwatch_alerts import health
 from churnwatch_alerts.alerts.endpoints import router as alerts_router
@@ -130,7 +131,8 @@ def create_app(
             await app.state.monitor.close()
             await engine.dispose()
 
-    app = FastAPI(title="ChurnWatch alerts", version="0.1.0", lifespan=lifespan)
+    # Swagger UI and ReDoc assets served by the service itself: a bank network has no CDN.
+    app = FastAPIOffline(title="ChurnWatch alerts", version="0.1.0", lifespan=lifespan)
     app.state.settings = settings
     app.state.clock = clock
     app.include_router(health.router)

@@ -12,6 +12,7 @@ from fastapi import FastAPI, Request
 from fastapi.exceptions import RequestValidationError
 from fastapi.openapi.utils import get_openapi
 from fastapi.responses import JSONResponse
+from fastapi_offline import FastAPIOffline
 from starlette.exceptions import HTTPException as StarletteHTTPException
 
 from churnwatch_ingest.adapters.accounts import build_accounts_router
@@ -145,7 +146,8 @@ def create_app(settings: IngestSettings | None = None) -> FastAPI:
     registry = build_registry(settings=settings)
     metrics = IngestMetrics()
     publisher = EventPublisher(settings=settings, metrics=metrics)
-    app = FastAPI(
+    # Swagger UI and ReDoc assets served by the service itself: a bank network has no CDN.
+    app = FastAPIOffline(
         title="ChurnWatch ingest", version="1.0.0", description=DESCRIPTION, lifespan=lifespan
     )
     app.state.ingest_settings = settings

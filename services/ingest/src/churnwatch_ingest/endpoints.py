@@ -11,6 +11,7 @@ from fastapi.security import APIKeyHeader, HTTPAuthorizationCredentials, HTTPBea
 
 from churnwatch_ingest.auth import Producer, ProducerRegistry, api_key_from_headers
 from churnwatch_ingest.metrics import CONTENT_TYPE, IngestMetrics
+from churnwatch_ingest.openapi_examples import EVENT_EXAMPLES, openapi_examples
 from churnwatch_ingest.producer import BrokerUnavailable, EventPublisher
 from churnwatch_ingest.schemas import BatchAnswer, ErrorAnswer, EventAnswer, ItemStatus
 from churnwatch_ingest.service import IngestService
@@ -106,7 +107,12 @@ _ERRORS: dict[int | str, dict[str, Any]] = {
     openapi_extra={
         "requestBody": {
             "required": True,
-            "content": {"application/json": {"schema": {"$ref": "#/components/schemas/Event"}}},
+            "content": {
+                "application/json": {
+                    "schema": {"$ref": "#/components/schemas/Event"},
+                    "examples": openapi_examples(),
+                }
+            },
         }
     },
     summary="Send one event; 202 once the broker has acknowledged it",
@@ -145,7 +151,8 @@ async def post_event(request: Request, producer: ProducerDep, service: ServiceDe
                         "type": "array",
                         "minItems": 1,
                         "items": {"$ref": "#/components/schemas/Event"},
-                    }
+                    },
+                    "example": list(EVENT_EXAMPLES.values())[:3],
                 },
                 "application/x-ndjson": {
                     "schema": {"type": "string", "description": "one event JSON object per line"}
