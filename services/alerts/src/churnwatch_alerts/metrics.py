@@ -10,6 +10,10 @@ RECEIVED = Counter("churnwatch_alerts_received_total", "New alerts stored from t
 DUPLICATES = Counter(
     "churnwatch_alerts_duplicates_total", "Alerts received again (replays) and ignored"
 )
+SUPERSEDED = Counter(
+    "churnwatch_alerts_superseded_total",
+    "Churn-risk alerts that updated the customer's open churn-risk alert in place",
+)
 ROUTED = Counter("churnwatch_alerts_routed_total", "Alerts routed, by target kind", ["target"])
 NOTIFIED = Counter(
     "churnwatch_alerts_notified_total", "Notifications delivered, by channel", ["channel"]

@@ -15,7 +15,7 @@ from typing import Any
 from sqlalchemy.ext.asyncio import AsyncSession
 
 from churnwatch_alerts.access import visible_alerts
-from churnwatch_alerts.alerts import repository
+from churnwatch_alerts.alerts import repository, supersede
 from churnwatch_alerts.alerts.schemas import AlertDetail, AlertOut, AlertPage, RulePrecision
 from churnwatch_alerts.assignments import repository as assignments_repo
 from churnwatch_alerts.audit import record
@@ -23,11 +23,11 @@ from churnwatch_alerts.auth.principal import Principal
 from churnwatch_alerts.customers import repository as customers
 from churnwatch_alerts.customers.locks import lock_customers
 from churnwatch_alerts.managers import repository as managers_repo
-from churnwatch_alerts.metrics import DUPLICATES, RECEIVED, ROUTED
+from churnwatch_alerts.metrics import DUPLICATES, RECEIVED, ROUTED, SUPERSEDED
 from churnwatch_alerts.models import AlertRecord, AlertStatus, Outcome
 from churnwatch_alerts.notifications import outbox
 from churnwatch_alerts.routing import critical_copies, route_target, sla_deadline, target_kind
-from churnwatch_shared.alerts import Alert, Severity
+from churnwatch_shared.alerts import Alert, AlertKind, Severity
 
 
 def _new_row(
@@ -61,6 +61,8 @@ def _new_row(
         "outcome": None,
         "note": None,
         "escalated_to": None,
+        "monitor_alert_id": alert.alert_id,
+        "version": 1,
     }
 
 
@@ -82,6 +84,48 @@ async def store_alerts(
         return []
     customers = sorted({a.customer_id for a in unique})
     await lock_customers(session, customer_ids=customers)
+    churn = [a for a in unique if a.kind is AlertKind.CHURN_RISK]
+    if not churn:
+        return await _insert_new(session, alerts=unique, now=now, sla_seconds=sla_seconds)
+    # One open churn-risk alert per customer (alerts/supersede.py): the first churn-risk alert of a
+    # customer without an open one is inserted, every later one updates the open one in place.
+    seen = await supersede.seen_monitor_ids(session, ids=[a.alert_id for a in churn])
+    fresh = sorted((a for a in churn if a.alert_id not in seen), key=lambda a: a.detected_at)
+    held = await supersede.open_churn_alerts(
+        session, customer_ids=sorted({a.customer_id for a in fresh})
+    )
+    firsts: dict[str, Alert] = {}
+    for alert in fresh:
+        if alert.customer_id not in held:
+            firsts.setdefault(alert.customer_id, alert)
+    others = [a for a in unique if a.kind is not AlertKind.CHURN_RISK] + list(firsts.values())
+    new = await _insert_new(session, alerts=others, now=now, sla_seconds=sla_seconds)
+    held.update(
+        await supersede.open_churn_alerts(session, customer_ids=sorted(firsts)) if firsts else {}
+    )
+    for alert in fresh:
+        current = held.get(alert.customer_id)
+        if current is None or alert.alert_id in (current.id, current.monitor_alert_id):
+            continue
+        await supersede.supersede(
+            session, current=current, incoming=alert, now=now, sla_seconds=sla_seconds
+        )
+        SUPERSEDED.inc()
+    DUPLICATES.inc(len(seen))
+    return new
+
+
+async def _insert_new(
+    session: AsyncSession,
+    *,
+    alerts: Sequence[Alert],
+    now: datetime,
+    sla_seconds: dict[Severity, int],
+) -> list[str]:
+    unique = list(alerts)
+    if not unique:
+        return []
+    customers = sorted({a.customer_id for a in unique})
     assignments = await assignments_repo.of_customers(session, customer_ids=customers)
     targets = {
         a.alert_id: route_target(assignment=assignments.get(a.customer_id), branch_hint=a.branch_id)
@@ -91,7 +135,7 @@ async def store_alerts(
         _new_row(a, target=targets[a.alert_id], now=now, sla_seconds=sla_seconds) for a in unique
     ]
     inserted = await repository.insert_new(session, rows=rows)
-    DUPLICATES.inc(len(alerts) - len(inserted))
+    DUPLICATES.inc(len(unique) - len(inserted))
     if not inserted:
         return []
     new = [a for a in unique if a.alert_id in inserted]

@@ -119,6 +119,9 @@ async def apply_profile(
     row, _ = await repository.get_or_new(session, customer_id=customer_id)
     row.tier = payload.tier.value
     row.segment = payload.segment.value
+    # A profile without a name or start date keeps what an earlier one said.
+    row.display_name = payload.display_name or row.display_name
+    row.customer_since = payload.customer_since or row.customer_since
     branch_changed = row.branch_id != payload.branch_id
     row.branch_id = payload.branch_id
     row.updated_at = now

@@ -17,6 +17,7 @@ from churnwatch_alerts.alerts.service import store_alerts
 from churnwatch_alerts.assignments.service import apply_assigned, apply_profile
 from churnwatch_alerts.audit import SYSTEM_INTAKE
 from churnwatch_alerts.customers.locks import lock_customers
+from churnwatch_alerts.cases.history import upsert_score_points
 from churnwatch_alerts.customers.repository import upsert_states
 from churnwatch_alerts.intake.poison import Poison, decode_failure
 from churnwatch_alerts.metrics import INTAKE_REJECTED
@@ -200,4 +201,8 @@ async def apply_context(
     rows = [(c, s.as_of, body) for c, (s, body) in snapshots.items()]
     for start in range(0, len(rows), YIELD_EVERY):
         await upsert_states(session, rows=rows[start : start + YIELD_EVERY], now=now)
+    # One point per customer and day for the case page's 90-day trend line.
+    points = [s for s, _ in snapshots.values()]
+    for start in range(0, len(points), YIELD_EVERY):
+        await upsert_score_points(session, snapshots=points[start : start + YIELD_EVERY])
     return result

@@ -4,6 +4,7 @@ from churnwatch_alerts.models.alert import AlertRecord, AlertStatus, Outcome
 from churnwatch_alerts.models.assignment import Assignment
 from churnwatch_alerts.models.audit_log import AuditEntry
 from churnwatch_alerts.models.base import Base
+from churnwatch_alerts.models.case import AlertVersion, CaseEntry, ScorePoint
 from churnwatch_alerts.models.customer_state import CustomerStateRecord
 from churnwatch_alerts.models.manager import Manager, Role
 from churnwatch_alerts.models.notification import DeliveryAttempt, Notification, NotificationStatus
@@ -11,9 +12,11 @@ from churnwatch_alerts.models.notification import DeliveryAttempt, Notification,
 __all__ = [
     "AlertRecord",
     "AlertStatus",
+    "AlertVersion",
     "Assignment",
     "AuditEntry",
     "Base",
+    "CaseEntry",
     "CustomerStateRecord",
     "DeliveryAttempt",
     "Manager",
@@ -21,4 +24,5 @@ __all__ = [
     "NotificationStatus",
     "Outcome",
     "Role",
+    "ScorePoint",
 ]

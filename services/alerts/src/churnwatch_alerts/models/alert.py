@@ -67,3 +67,7 @@ class AlertRecord(Base):
     # Next SLA deadline; null when nothing is due (acknowledged, resolved, or no SLA).
     escalate_at: Mapped[datetime | None] = mapped_column(UTCDateTime)
     escalated_to: Mapped[str | None] = mapped_column(String(128))
+    # Churn-risk alerts are updated in place while open: the monitor id of the current version
+    # and how many versions there were (older ones in alert_versions).
+    monitor_alert_id: Mapped[str | None] = mapped_column(String(64), index=True)
+    version: Mapped[int] = mapped_column(Integer, default=1, server_default="1")

@@ -2,9 +2,9 @@
 
 from __future__ import annotations
 
-from datetime import datetime
+from datetime import date, datetime
 
-from sqlalchemy import String
+from sqlalchemy import Date, String
 from sqlalchemy.orm import Mapped, mapped_column
 
 from churnwatch_alerts.models.base import Base, UTCDateTime, utcnow
@@ -20,6 +20,9 @@ class Assignment(Base):
     branch_id: Mapped[str | None] = mapped_column(String(128), index=True)
     tier: Mapped[str | None] = mapped_column(String(32))
     segment: Mapped[str | None] = mapped_column(String(32))
+    # From customer.profile: shown to the customer's managers only (never logged).
+    display_name: Mapped[str | None] = mapped_column(String(200))
+    customer_since: Mapped[date | None] = mapped_column(Date)
     # Event time of the newest applied assignment event, so an older replay cannot win.
     assigned_at: Mapped[datetime | None] = mapped_column(UTCDateTime)
     updated_at: Mapped[datetime] = mapped_column(UTCDateTime, default=utcnow)
