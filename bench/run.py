@@ -76,13 +76,19 @@ BENCHES: tuple[tuple[str, str], ...] = (
     ("ingest", "bench.ingest_bench"),
     ("state_monitor", "bench.monitor_bench"),
     ("pipeline", "bench.pipeline_bench"),
-    ("detection", "bench.detection_quality"),
+    # per-customer ranking and warnings, realistic simulator profile (issue 15) + classic beside it
+    ("detection", "bench.detection_bench"),
+    ("berka", "bench.berka_bench"),  # the real Berka shapes through the backtest (issue 15)
+    ("detection_alerts", "bench.detection_quality"),  # alert-based precision/recall (issue 6)
 )
+# Benchmarks without the broker (in-process backtest), and those run in full mode only.
+OFFLINE = frozenset({"bench.detection_bench", "bench.berka_bench", "bench.detection_quality"})
+FULL_ONLY = frozenset({"detection_alerts"})
 
 
 def run_one(module_name: str, *, bootstrap: str, mode: str) -> dict[str, object]:
     module = importlib.import_module(module_name)
-    if module_name == "bench.detection_quality":
+    if module_name in OFFLINE:
         return module.run(mode=mode)
     return module.run(bootstrap=bootstrap, mode=mode)
 
@@ -126,6 +132,8 @@ def main() -> int:
     for name, module_name in BENCHES:
         if args.only and name not in args.only:
             continue
+        if name in FULL_ONLY and args.mode != "full" and not args.only:
+            continue
         print(f"[bench] {name} ...", flush=True)
         t0 = time.monotonic()
         try:
@@ -147,9 +155,21 @@ def main() -> int:
     out_dir.mkdir(parents=True, exist_ok=True)
     out = out_dir / f"{datetime.now(UTC):%Y%m%dT%H%M%SZ}-{args.mode}.json"
     out.write_text(json.dumps(report, indent=2, default=str) + "\n")
+    tabled = []  # benchmarks that print their own table
+    for name, module_name in BENCHES:
+        module = sys.modules.get(module_name)
+        outcome = results.get(name)
+        if (
+            module is not None
+            and hasattr(module, "print_table")
+            and isinstance(outcome, dict)
+            and "error" not in outcome
+        ):
+            module.print_table(outcome)
+            tabled.append(name)
     print(f"{'benchmark':70s} {'value':>16s}")
     for key, value in flatten("", results):
-        if any(skip in key for skip in TABLE_SKIPS):
+        if any(skip in key for skip in TABLE_SKIPS) or key.split(".", 1)[0] in tabled:
             continue
         if isinstance(value, float):
             shown = f"{value:16,.0f}" if abs(value) >= 100 else f"{value:16.4g}"
