@@ -27,8 +27,16 @@ from decimal import Decimal
 from typing import Any
 from zoneinfo import ZoneInfo
 
-from churnwatch_berka.mapping import CURRENCY, Posting, classify
+from churnwatch_berka.mapping import (
+    CURRENCY,
+    ORDER_PURPOSES,
+    PURPOSE_FACTS,
+    Posting,
+    classify,
+    standing_order_id,
+)
 from churnwatch_berka.tables import Account, Berka, Card, Loan, Order, Trans
+from churnwatch_shared.codes import counterparty_id_for
 
 PRAGUE = ZoneInfo("Europe/Prague")
 OPENING, CARDS, LOANS, TRANSACTIONS = time(8), time(9), time(9, 30), time(12)
@@ -209,7 +217,7 @@ def _account_events(book: Book, acc: Account, loan_status_events: bool) -> list[
             when,
             f"berka.card{card.card_id}",
             "product.subscribed",
-            {"product": "credit_card"},
+            {"product": "credit_card", "variant": card.card_type},
             None,
         )
         if card.card_type == "gold":
@@ -245,10 +253,16 @@ def _account_events(book: Book, acc: Account, loan_status_events: bool) -> list[
         outstanding[loan.loan_id] = loan.amount
     balance_on: list[tuple[date, Decimal]] = []
     day_index: dict[date, int] = defaultdict(int)
+    orders = {o.order_id: o for o in book.orders.get(aid, [])}
     for t in book.trans.get(aid, []):
         p = book.postings[t.trans_id]
         when = _at(t.booked, TRANSACTIONS, day_index[t.booked])
         day_index[t.booked] += 1
+        order = orders.pop(p.standing_order_id, None) if p.standing_order_id else None
+        if order is not None:
+            # Berka does not date its orders: an order is known from its first execution on
+            add(when, standing_order_id(order.order_id), "standing_order.created",
+                _standing_order(order), account_id(aid))  # fmt: skip
         payload = {
             "direction": p.direction,
             "amount": _money(t.amount),
@@ -260,6 +274,7 @@ def _account_events(book: Book, acc: Account, loan_status_events: bool) -> list[
             payload["counterparty_bank"] = p.counterparty_bank
         payload["counterparty_is_own_bank"] = p.counterparty_bank is None
         payload["balance_after"] = _money(t.balance)
+        payload.update(p.facts())
         add(when, f"berka.t{t.trans_id}", "transaction.posted", payload, account_id(aid))
         balance_on.append((t.booked, t.balance))
         if p.purpose == "loan_instalment":
@@ -308,6 +323,23 @@ def _account_events(book: Book, acc: Account, loan_status_events: bool) -> list[
             }
             out.append(((_at(book.until, STATUS), aid, 1 << 20, loan.loan_id), event))
     return out
+
+
+def _standing_order(order: Order) -> dict[str, Any]:
+    kind, code = PURPOSE_FACTS.get(ORDER_PURPOSES.get(order.k_symbol, "none"), (None, None))
+    payload: dict[str, Any] = {
+        "standing_order_id": standing_order_id(order.order_id),
+        "counterparty_id": counterparty_id_for(bank=order.bank_to, account=order.account_to),
+        "counterparty_kind": kind or "unknown",
+        "counterparty_bank": order.bank_to,
+        "counterparty_is_own_bank": False,
+        "amount": _money(order.amount),
+        "currency": CURRENCY,
+        "frequency": "monthly",
+    }
+    if code is not None:
+        payload["purpose_code"] = code
+    return payload
 
 
 def _snapshots(
