@@ -98,7 +98,7 @@ def _customer_initiated(events: list[dict[str, Any]]) -> list[dict[str, Any]]:
         e
         for e in events
         if e["event_type"] == "transaction.posted"
-        and e["payload"]["category"] not in ("interest", "fee")
+        and e["payload"]["category"] not in ("interest", "fee", "penalty_interest")
     ]
 
 
@@ -137,10 +137,16 @@ def test_leavers_fade_and_stop_after_their_churn_date(run: RealRun) -> None:
                 assert events[-1]["occurred_at"][:10] > churn
 
 
+def _customer_contact(e: dict[str, Any]) -> bool:
+    return e["event_type"] == "complaint.filed" or (
+        e["event_type"] == "contact.logged" and e["payload"]["initiated_by"] == "customer"
+    )
+
+
 def test_contact_leavers_contact_the_bank_more_than_stayers(run: RealRun) -> None:
     def rate(fate: str) -> float:
         ids = [c for c, row in run.labels.items() if row["fate"] == fate]
-        n = sum(1 for c in ids for e in run.by_customer[c] if e["event_type"] == "complaint.filed")
+        n = sum(1 for c in ids for e in run.by_customer[c] if _customer_contact(e))
         return n / len(ids)
 
     assert rate("contact_leaver") > 5 * rate("stays")
@@ -189,7 +195,7 @@ def test_kinds_have_their_shapes(run: RealRun) -> None:
         for c in of("overdraft")
         for e in run.by_customer[c]
         if e["event_type"] == "transaction.posted"
-        and e["payload"]["category"] == "interest"
+        and e["payload"]["category"] == "penalty_interest"
         and e["payload"]["direction"] == "debit"
     ]
     assert len(penalties) > len(of("overdraft"))

@@ -34,6 +34,8 @@ _RATE_HELP = 'a positive decimal string with at most 10 integer digits and 10 de
 def _rate(value: object) -> Decimal:
     if type(value) is str and _RATE_RE.fullmatch(value) and Decimal(value) > 0:
         return Decimal(value)
+    if type(value) is Decimal and value.is_finite() and value > 0:  # from Python, never JSON
+        return value
     raise ValueError(f"rate must be {_RATE_HELP}")
 
 

@@ -25,8 +25,15 @@ contact-then-leave); both mixes are configurable (``RealisticConfig.kinds`` / ``
 assigned in exact counts (round(share x customers), the rest to the first entry). A quiet leaver's
 customer-initiated activity fades over the drift and stops at the churn date; the bank keeps
 booking interest, fees and month-end snapshots for the still-open account. A contact leaver files
-complaints and service requests in the weeks before leaving (``complaint.filed`` is the only
-customer-initiated contact the contract has), moves the balance to another bank and closes.
+complaints (``complaint.filed``) and service requests (``contact.logged`` with
+``initiated_by=customer``) in the weeks before leaving, moves the balance to their own account at
+another bank and closes.
+
+Payment facts (``realistic_facts``): counterparty kind and id on every payment, ISO purpose codes
+on income and bills, a ``standing_order.created`` per bill, card limits on card snapshots and
+subscriptions, the overdraft limit on overdraft customers' snapshots, penalty interest as its own
+category. FX: amounts in EUR and USD are sized with ``FX_RATES``; the same rates, as the monitor's
+FX configuration records, are in the truth file (``fx_rates``, reporting currency CNY).
 """
 
 from __future__ import annotations
@@ -38,7 +45,8 @@ from datetime import date, datetime, timedelta
 from typing import Any
 
 from churnwatch_simulator.bank import CHINA_STANDARD_TIME
-from churnwatch_simulator.realistic_life import Life, Person
+from churnwatch_simulator.realistic_facts import fx_rates
+from churnwatch_simulator.realistic_life import FX_RATES, HOME, Life, Person
 
 KINDS: dict[str, float] = {
     "low_activity": 0.30,
@@ -199,5 +207,10 @@ def realistic_truth(*, bank: RealisticBank) -> dict[str, Any]:
         "kind_counts": exact_counts(shares=cfg.kinds, total=cfg.customers),
         "fate_counts": exact_counts(shares=cfg.fates, total=cfg.customers),
         "churn_patterns": sorted(LEAVING_FATES),
+        "reporting_currency": HOME,
+        "fx_rates": [
+            r.model_dump(mode="json")
+            for r in fx_rates(rates=FX_RATES, as_of=bank.day_date(0), home=HOME)
+        ],
         "labels": labels,
     }

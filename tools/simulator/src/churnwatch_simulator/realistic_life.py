@@ -13,6 +13,7 @@ from dataclasses import dataclass, field
 from datetime import date, timedelta
 from typing import Any
 
+from churnwatch_simulator import realistic_facts as facts
 from churnwatch_simulator.emitter import fmt
 
 HOME = "CNY"
@@ -167,6 +168,7 @@ class Life:
         *,
         other_bank: bool = False,
         balance: bool = True,
+        about: dict[str, Any] | None = None,
     ) -> None:
         currency = self.fx if account == self.fx_id else HOME
         payload: dict[str, Any] = {
@@ -182,6 +184,8 @@ class Life:
         if balance:
             self.bal[account] += amount if direction == "credit" else -amount
             payload["balance_after"] = fmt(self.bal[account])
+        if about:
+            payload.update(about)
         self.emit(day, second, "transaction.posted", payload, account)
 
     def debit(
@@ -194,6 +198,7 @@ class Life:
         *,
         other_bank: bool = False,
         account: str | None = None,
+        about: dict[str, Any] | None = None,
     ) -> bool:
         account = account or self.demand_id
         floor = -self.overdraft_limit if account == self.demand_id else 0
@@ -207,7 +212,10 @@ class Life:
                     {"amount": fmt(amount), "currency": HOME, "reason": reason},
                 )
             return False
-        self.post(day, second, account, "debit", amount, category, channel, other_bank=other_bank)
+        self.post(
+            day, second, account, "debit", amount, category, channel, other_bank=other_bank,
+            about=about,
+        )  # fmt: skip
         return True
 
     # --- the horizon -------------------------------------------------------------------------
@@ -243,7 +251,14 @@ class Life:
         if self.rng.random() < 0.5:
             products.append("mobile_banking")
         for product in products:
-            self.emit(0, 0, "product.subscribed", {"product": product})
+            subscribed: dict[str, Any] = {"product": product}
+            if product == "credit_card":
+                subscribed["variant"] = facts.card_variant(self.card_limit)
+                subscribed.update(credit_limit=fmt(self.card_limit), currency=HOME)
+            self.emit(0, 0, "product.subscribed", subscribed)
+        for n, (purpose, _day, amount) in enumerate(self.bills):
+            order = facts.standing_order(p.customer_id, n, purpose, fmt(amount))
+            self.emit(0, 0, "standing_order.created", order, self.demand_id)
         self._snapshot(0)
 
     def _activity(self, day: int) -> float:
@@ -287,8 +302,9 @@ class Life:
                     "payroll_credit",
                     "batch",
                     other_bank=kind != "salary",
+                    about=facts.income(p.customer_id, kind),
                 )
-        for purpose, bill_day, amount in self.bills:
+        for n, (purpose, bill_day, amount) in enumerate(self.bills):
             if today.day == bill_day and not left:
                 self.debit(
                     day,
@@ -297,6 +313,7 @@ class Life:
                     "loan_repayment" if purpose == "loan" else "agency_payment",
                     "batch",
                     other_bank=True,
+                    about=facts.bill(p.customer_id, n, purpose),
                 )
         for _ in range(_poisson(rng, self.rate / 30.0 * active)):
             self._spend(day, 8 * 3600 + rng.randrange(13 * 3600))
@@ -305,8 +322,9 @@ class Life:
                 amount = int(max(0, self.bal[self.demand_id]) * rng.uniform(0.4, 0.8))
                 if amount > 0:
                     self.debit(
-                        day, 15 * 3600, amount, "interbank_transfer", "online", other_bank=True
-                    )
+                        day, 15 * 3600, amount, "interbank_transfer", "online", other_bank=True,
+                        about=facts.UNKNOWN,
+                    )  # fmt: skip
             if day == self.bonus_day:
                 self.post(
                     day,
@@ -316,6 +334,7 @@ class Life:
                     self.income * rng.randint(2, 4),
                     "payroll_credit",
                     "batch",
+                    about=facts.income(p.customer_id, "salary"),
                 )
         self._contacts(day, left)
         if self.card_limit and today.day == 25 and self.card_owed > 0 and not left:
@@ -324,7 +343,9 @@ class Life:
                 if not self.revolver
                 else max(self.card_owed // 10, min(self.card_owed, 50_000))
             )
-            if self.debit(day, 6 * 3600 + 120, pay, "internal_transfer", "batch"):
+            if self.debit(
+                day, 6 * 3600 + 120, pay, "internal_transfer", "batch", about=facts.OWN_CARD
+            ):
                 self.card_owed -= pay
         if p.fate == "contact_leaver" and day == p.churn_day:
             self._leave(day)
@@ -339,8 +360,9 @@ class Life:
             if self.card_owed + amount <= self.card_limit:
                 self.card_owed += amount
                 self.post(
-                    day, second, self.card_id, "debit", amount, "card_spend", "pos", balance=False
-                )
+                    day, second, self.card_id, "debit", amount, "card_spend", "pos",
+                    balance=False, about=facts.MERCHANT,
+                )  # fmt: skip
             return
         if self.fx and rng.random() < 0.3:
             fx_amount = max(100, int(amount / FX_RATES[self.fx]))
@@ -354,15 +376,19 @@ class Life:
                     "international_settlement",
                     "batch",
                     other_bank=True,
+                    about=facts.UNKNOWN,
                 )
             else:
-                self.debit(day, second, fx_amount, "card_spend", "pos", account=self.fx_id)
+                self.debit(
+                    day, second, fx_amount, "card_spend", "pos", account=self.fx_id,
+                    about=facts.MERCHANT,
+                )  # fmt: skip
             return
         roll = rng.random()
         if roll < 0.45:
             self.debit(day, second, amount, "cash", rng.choice(("atm", "branch")))
         elif roll < 0.75:
-            self.debit(day, second, amount, "card_spend", "pos")
+            self.debit(day, second, amount, "card_spend", "pos", about=facts.MERCHANT)
         else:
             self.debit(
                 day,
@@ -371,6 +397,7 @@ class Life:
                 "interbank_transfer",
                 rng.choice(("online", "mobile")),
                 other_bank=True,
+                about=facts.person(self.p.customer_id, self.seq),
             )
 
     def _contacts(self, day: int, left: bool) -> None:
@@ -389,7 +416,14 @@ class Life:
                 "severity": rng.choice(("low", "low", "medium", "high")),
                 "channel": rng.choice(("branch", "online", "mobile")),
             }
-            self.emit(day, 9 * 3600 + rng.randrange(9 * 3600), "complaint.filed", payload)
+            second = 9 * 3600 + rng.randrange(9 * 3600)
+            if payload["category"] in facts.ENQUIRY_TOPICS:  # a request, not a complaint
+                kind, channel = facts.CONTACT_CHANNELS[payload["channel"]]
+                contact = {"kind": kind, "initiated_by": "customer", "channel": channel,
+                           "topic": payload["category"]}  # fmt: skip
+                self.emit(day, second, "contact.logged", contact)
+            else:
+                self.emit(day, second, "complaint.filed", payload)
 
     def _month_end(self, day: int) -> None:
         for account, balance in self.bal.items():
@@ -398,7 +432,9 @@ class Life:
                 self.post(day, 23 * 3600, account, "credit", interest, "interest", "batch")
             elif balance < 0:
                 penalty = max(1, -balance * 15 // 10_000)
-                self.post(day, 23 * 3600 + 60, account, "debit", penalty, "interest", "batch")
+                self.post(
+                    day, 23 * 3600 + 60, account, "debit", penalty, "penalty_interest", "batch"
+                )
         self.post(day, 23 * 3600 + 30, self.demand_id, "debit", 1500, "fee", "batch")
         self._snapshot(day)
 
@@ -406,21 +442,23 @@ class Life:
         balances = []
         for account, balance in self.bal.items():
             currency = self.fx if account == self.fx_id else HOME
-            balances.append(
-                {
-                    "account_id": account,
-                    "product_kind": "demand",
-                    "balance": fmt(balance),
-                    "currency": currency,
-                }
-            )
+            demand = {
+                "account_id": account,
+                "product_kind": "demand",
+                "balance": fmt(balance),
+                "currency": currency,
+            }
+            if account == self.demand_id and self.overdraft_limit:
+                demand["overdraft_limit"] = fmt(self.overdraft_limit)
+            balances.append(demand)
         if self.card_limit:
             balances.append(
                 {
                     "account_id": self.card_id,
                     "product_kind": "card",
-                    "balance": fmt(self.card_owed),
+                    "balance": fmt(self.card_owed),  # owed, positive
                     "currency": HOME,
+                    "credit_limit": fmt(self.card_limit),
                 }
             )
         as_of = (self.start + timedelta(days=day)).isoformat()
@@ -438,6 +476,7 @@ class Life:
                 min(self.card_owed, max(0, self.bal[self.demand_id])),
                 "internal_transfer",
                 "batch",
+                about=facts.OWN_CARD,
             )
         for account, balance in list(self.bal.items()):
             if balance > 0:
@@ -450,6 +489,7 @@ class Life:
                     "interbank_transfer",
                     "online",
                     other_bank=True,
+                    about=facts.own_account_elsewhere(self.p.customer_id),
                 )
         if self.card_limit:
             self.emit(
