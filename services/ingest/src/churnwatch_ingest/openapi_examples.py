@@ -33,7 +33,7 @@ EVENT_EXAMPLES: dict[str, dict[str, Any]] = {
             "currency": "CNY",
             "channel": "batch",
             "category": "payroll_credit",
-            "counterparty_kind": "person",
+            "counterparty_kind": "employer",
             "purpose_code": "SALA",
             "income_kind": "salary",
             "balance_after": "48210.55",
