@@ -101,10 +101,11 @@ Topic: TypeAlias = Annotated[Label, Field(min_length=1, max_length=64)]
 def counterparty_id_for(*, bank: str | None, account: str) -> str:
     """The ``counterparty_id`` every producer derives from a payee's bank and account.
 
-    A keyed-free hash (``cp:`` + 20 hex digits of BLAKE2b over the upper-cased bank code and the
-    account without spaces): the same payee gets the same id from camt, Fineract, the Berka loader
-    and the simulator, and no raw account number travels in events. It is a pseudonym, not
-    anonymisation: whoever holds the account number can recompute it.
+    An unkeyed hash (``cp:`` + 20 hex digits of BLAKE2b over the upper-cased bank code and the
+    account without spaces): every producer that names a payee by the same bank code and account
+    gets the same id (camt passes no bank for an IBAN, which names its bank), and no raw account
+    number travels in events. It is a pseudonym, not anonymisation: whoever holds the account
+    number can recompute it.
     """
     normal = f"{(bank or '').strip().upper()}|{''.join(account.split()).upper()}"
     return f"cp:{blake2b(normal.encode(), digest_size=10).hexdigest()}"

@@ -80,7 +80,8 @@ class TransactionCategory(StrEnum):
     CARD_SPEND = "card_spend"
     FEE = "fee"
     INTEREST = "interest"
-    PENALTY_INTEREST = "penalty_interest"  # charged on a negative balance or an overdue amount
+    # interest or a charge for a negative balance (overdraft) or an overdue amount
+    PENALTY_INTEREST = "penalty_interest"
     LOAN_REPAYMENT = "loan_repayment"
     INVESTMENT_BUY = "investment_buy"
     INVESTMENT_REDEEM = "investment_redeem"
@@ -197,7 +198,8 @@ class TransactionPosted(_Contract):
     purpose_code: PurposeCode | None = None
     bank_transaction_code: BankTransactionCode | None = None
     standing_order_id: Identifier | None = Field(
-        default=None, description="the standing order this posting executes"
+        default=None,
+        description="the standing order (or direct-debit mandate) this posting executes",
     )
     income_kind: IncomeKind | None = Field(
         default=None, description="credits only: the credit is salary, pension, benefit or other"

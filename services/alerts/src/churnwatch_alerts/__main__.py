@@ -13,6 +13,7 @@ from churnwatch_alerts.db import create_engine
 from churnwatch_alerts.migrate import upgrade
 from churnwatch_alerts.notifications import cli as notifications_cli
 from churnwatch_alerts.settings import AlertsSettings
+from churnwatch_alerts.value import cli as value_cli
 from churnwatch_shared.logging import configure_logging
 from churnwatch_shared.observability import configure_tracing
 
@@ -33,6 +34,7 @@ def main() -> None:
     commands.add_parser("migrate", help="run the database migrations and exit")
     notifications_cli.add_parser(commands)
     audit_cli.add_parser(commands)
+    value_cli.add_parser(commands)
     args = parser.parse_args()
     settings = AlertsSettings()
     configure_logging(
@@ -42,6 +44,8 @@ def main() -> None:
     configure_tracing(service="alerts")  # CHURNWATCH_TRACING, OTEL_*: off by default
     if args.command == "audit":
         raise SystemExit(asyncio.run(audit_cli.run(args=args, settings=settings)))
+    if args.command == "value":
+        raise SystemExit(asyncio.run(value_cli.run(args=args, settings=settings)))
     if args.command == "notifications":
         raise SystemExit(asyncio.run(notifications_cli.run(args=args, settings=settings)))
     if args.command == "migrate":

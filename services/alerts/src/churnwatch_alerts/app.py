@@ -30,8 +30,14 @@ from churnwatch_alerts.notifications.channels import Channel, default_channels
 from churnwatch_alerts.notifications.digest import DigestScheduler
 from churnwatch_alerts.notifications.dispatcher import Dispatcher
 from churnwatch_alerts.notifications.endpoints import router as dead_letters_router
+from churnwatch_alerts.playbook.config import load_playbook
+from churnwatch_alerts.playbook.endpoints import router as playbook_router
+from churnwatch_alerts.playbook.marketing import MarketingObjections, NoObjectionData
 from churnwatch_alerts.seed import demo_accounts_present, seed_dev_managers
 from churnwatch_alerts.settings import AlertsSettings
+from churnwatch_alerts.value.config import load_value_config
+from churnwatch_alerts.value.endpoints import router as value_router
+from churnwatch_alerts.value.scheduler import ValueReviewScheduler
 from churnwatch_alerts.web import router as web_router
 from churnwatch_shared.observability.asgi import ObservabilityMiddleware
 
@@ -56,11 +62,15 @@ def create_app(
     settings: AlertsSettings | None = None,
     clock: Clock | None = None,
     channels: dict[str, Channel] | None = None,
+    marketing_objections: MarketingObjections | None = None,
 ) -> FastAPI:
     """Build the app; nothing connects until the lifespan starts."""
     settings = settings or AlertsSettings()
     settings.check_production()
     clock = clock or SystemClock()
+    # Read at build time: a bad margins or playbook file stops the start with its field named.
+    value_config = load_value_config(settings.value_config_file)
+    playbook = load_playbook(settings.playbook_file)
 
     @asynccontextmanager
     async def lifespan(app: FastAPI) -> AsyncIterator[None]:
@@ -92,6 +102,16 @@ def create_app(
                 )
                 app.state.escalation = scheduler
                 tasks.append(asyncio.create_task(_supervise("escalation", scheduler.run)))
+            if settings.value_reviews_enabled:
+                reviews = ValueReviewScheduler(
+                    sessionmaker=sessionmaker,
+                    clock=clock,
+                    config=value_config,
+                    kind=settings.value_period,
+                    interval_seconds=settings.value_interval_seconds,
+                )
+                app.state.value_reviews = reviews
+                tasks.append(asyncio.create_task(_supervise("value.reviews", reviews.run)))
             dispatcher = Dispatcher(
                 settings=settings,
                 sessionmaker=sessionmaker,
@@ -135,6 +155,9 @@ def create_app(
     app = FastAPIOffline(title="ChurnWatch alerts", version="0.1.0", lifespan=lifespan)
     app.state.settings = settings
     app.state.clock = clock
+    app.state.value_config = value_config
+    app.state.playbook = playbook
+    app.state.marketing_objections = marketing_objections or NoObjectionData()
     app.include_router(health.router)
     app.include_router(auth_router)
     app.include_router(alerts_router)
@@ -143,6 +166,8 @@ def create_app(
     app.include_router(managers_router)
     app.include_router(dead_letters_router)
     app.include_router(audit_router)
+    app.include_router(value_router)
+    app.include_router(playbook_router)
     app.include_router(web_router)
     app.add_middleware(ObservabilityMiddleware, metrics=HTTP)
     return app

@@ -9,6 +9,7 @@ from pydantic import Field, model_validator
 from pydantic_settings import BaseSettings, SettingsConfigDict
 
 from churnwatch_alerts.models.manager import Role
+from churnwatch_alerts.value.periods import PeriodKind
 from churnwatch_shared.alerts import Severity
 from churnwatch_shared.service_auth import DEV_MONITOR_TOKEN, resolve_service_token
 from churnwatch_shared.settings import CommonSettings, Environment, refuse_dev_credentials
@@ -128,6 +129,28 @@ class AlertsSettings(BaseSettings):
     oidc_team_claim: str | None = "team"
     oidc_branch_claim: str | None = None
     oidc_timeout_seconds: float = Field(default=5.0, gt=0, le=60)
+    # Value analysis and next best action (issue 17).
+    value_reviews_enabled: bool = Field(
+        default=True, description="run the periodic value review job in the app lifespan"
+    )
+    value_period: PeriodKind = Field(default=PeriodKind.MONTHLY, description="monthly|quarterly")
+    value_interval_seconds: float = Field(
+        default=3600.0, gt=0, description="how often the job looks for unreviewed customers"
+    )
+    value_config_file: Path | None = Field(
+        default=None, description="margins and cost-to-serve YAML; default the packaged one"
+    )
+    playbook_file: Path | None = Field(
+        default=None, description="next-best-action playbook YAML; default the packaged one"
+    )
+    playbook_control_share: float = Field(
+        default=0.1, ge=0.0, lt=1.0, description="share of customers who get no suggestion"
+    )
+    playbook_control_salt: str = Field(
+        default="churnwatch-playbook-1",
+        min_length=1,
+        description="hashed with the customer id: a new salt draws a new control group",
+    )
 
     @model_validator(mode="after")
     def _lease_outlives_an_attempt(self) -> AlertsSettings:

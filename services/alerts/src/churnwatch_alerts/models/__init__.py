@@ -8,6 +8,8 @@ from churnwatch_alerts.models.case import AlertVersion, CaseEntry, ScorePoint
 from churnwatch_alerts.models.customer_state import CustomerStateRecord
 from churnwatch_alerts.models.manager import Manager, Role
 from churnwatch_alerts.models.notification import DeliveryAttempt, Notification, NotificationStatus
+from churnwatch_alerts.models.suggestion_outcome import SuggestionOutcome, SuggestionOutcomeKind
+from churnwatch_alerts.models.value_review import ValueReview
 
 __all__ = [
     "AlertRecord",
@@ -25,4 +27,7 @@ __all__ = [
     "Outcome",
     "Role",
     "ScorePoint",
+    "SuggestionOutcome",
+    "SuggestionOutcomeKind",
+    "ValueReview",
 ]
