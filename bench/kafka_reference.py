@@ -15,6 +15,8 @@ from typing import Any
 import orjson
 from aiokafka import AIOKafkaConsumer, AIOKafkaProducer
 
+from churnwatch_shared.kafka_security import client_kwargs
+
 
 def sample_events(
     count: int, *, customers: int = 20_000, first: int = 0
@@ -49,6 +51,7 @@ async def raw_produce(*, bootstrap: str, topic: str, records: list[tuple[bytes, 
     """Events/s of send() per record with acks=all + idempotence, waiting for every ack."""
     producer = AIOKafkaProducer(
         bootstrap_servers=bootstrap,
+        **client_kwargs(),
         acks="all",
         enable_idempotence=True,
         linger_ms=5,
@@ -76,6 +79,7 @@ async def raw_consume_decode(
     consumer = AIOKafkaConsumer(
         topic,
         bootstrap_servers=bootstrap,
+        **client_kwargs(),
         group_id=f"bench-{uuid.uuid4().hex[:8]}",
         auto_offset_reset="earliest",
         enable_auto_commit=False,

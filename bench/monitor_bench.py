@@ -50,6 +50,7 @@ from create_topics import create_topics, delete_namespaces
 from bench.kafka_reference import raw_consume_decode, raw_produce, sample_events
 from churnwatch_shared import topics
 from churnwatch_shared.events import parse_event
+from churnwatch_shared.kafka_security import client_kwargs
 from churnwatch_shared.settings import CommonSettings
 from churnwatch_simulator.bank import SimulatedBank, SimulationConfig
 
@@ -172,7 +173,7 @@ class Worker:
 async def committed_total(*, bootstrap: str, group: str, topic: str) -> tuple[int, int]:
     """(sum of the group's committed offsets, sum of end offsets) over the topic's partitions."""
     consumer = AIOKafkaConsumer(
-        bootstrap_servers=bootstrap, group_id=group, enable_auto_commit=False
+        bootstrap_servers=bootstrap, group_id=group, enable_auto_commit=False, **client_kwargs()
     )
     await consumer.start()
     try:
@@ -190,6 +191,7 @@ async def changelog_sizes(*, bootstrap: str, topic: str) -> list[int]:
     """Byte size of the latest value of every key on a changelog topic."""
     consumer = AIOKafkaConsumer(
         bootstrap_servers=bootstrap,
+        **client_kwargs(),
         auto_offset_reset="earliest",
         enable_auto_commit=False,
         max_partition_fetch_bytes=8 << 20,

@@ -42,6 +42,7 @@ sys.path[:0] = [str(REPO), str(REPO / "deploy" / "kafka")]
 from create_topics import create_topics, delete_namespaces
 
 from churnwatch_shared import topics
+from churnwatch_shared.kafka_security import client_kwargs
 from churnwatch_shared.settings import CommonSettings
 from tests.support.infra import create_database, ensure_postgres
 from tests.support.stack import running_services
@@ -197,8 +198,8 @@ async def drive(
 
 async def monitor_lag(*, bootstrap: str, group: str, topic: str) -> int:
     """Events on the topic not yet committed by the state monitor's consumer group."""
-    admin = AIOKafkaAdminClient(bootstrap_servers=bootstrap)
-    consumer = AIOKafkaConsumer(bootstrap_servers=bootstrap)
+    admin = AIOKafkaAdminClient(bootstrap_servers=bootstrap, **client_kwargs())
+    consumer = AIOKafkaConsumer(bootstrap_servers=bootstrap, **client_kwargs())
     await admin.start()
     await consumer.start()
     try:

@@ -8,6 +8,8 @@ from pydantic import Field
 from pydantic_settings import BaseSettings, SettingsConfigDict
 
 from churnwatch_shared import topics
+from churnwatch_shared.kafka_security import KafkaSecuritySettings
+from churnwatch_shared.kafka_topology import KafkaTopologySettings
 
 
 class Environment(StrEnum):
@@ -16,10 +18,13 @@ class Environment(StrEnum):
     PRODUCTION = "production"
 
 
-class CommonSettings(BaseSettings):
-    """``CHURNWATCH_*`` variables read by every service."""
+class CommonSettings(KafkaSecuritySettings, KafkaTopologySettings, BaseSettings):
+    """``CHURNWATCH_*`` variables read by every service (Kafka security and topic layout: mixins)."""
 
-    model_config = SettingsConfigDict(env_prefix="CHURNWATCH_", extra="ignore")
+    # hide_input_in_errors: a refused setting must not print the SASL password beside it
+    model_config = SettingsConfigDict(
+        env_prefix="CHURNWATCH_", extra="ignore", hide_input_in_errors=True
+    )
 
     env: Environment = Environment.DEVELOPMENT
     kafka_bootstrap: str = "127.0.0.1:9092"

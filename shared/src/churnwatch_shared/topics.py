@@ -79,6 +79,9 @@ ALL_TOPICS: tuple[TopicSpec, ...] = (
     ALERTS_INTAKE_DEAD_LETTER,
 )
 
+# Keyed by customer_id: one partition count for all of them (CHURNWATCH_KAFKA_CUSTOMER_PARTITIONS).
+CUSTOMER_KEYED: tuple[TopicSpec, ...] = (EVENTS, EVENTS_RAW, ALERTS, CUSTOMER_STATE)
+
 # Kafka record headers the services set or read.
 HEADER_EVENT_TYPE = "event_type"
 HEADER_PRODUCER = "producer"

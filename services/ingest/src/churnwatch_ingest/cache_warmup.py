@@ -20,6 +20,7 @@ from aiokafka.structs import TopicPartition
 
 from churnwatch_ingest.recent_ids import RecentEventIds
 from churnwatch_shared import topics
+from churnwatch_shared.kafka_security import client_kwargs
 
 log = structlog.get_logger(__name__)
 
@@ -36,6 +37,7 @@ async def warm_recent_ids(
     """Load recent (producer, event_id) pairs from ``topic``; returns how many were read."""
     consumer = AIOKafkaConsumer(
         bootstrap_servers=bootstrap,
+        **client_kwargs(),
         group_id=None,
         enable_auto_commit=False,
         client_id="churnwatch-ingest-cache-warmup",

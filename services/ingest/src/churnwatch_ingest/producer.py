@@ -28,6 +28,7 @@ from churnwatch_ingest.producer_health import ProducerHealth
 from churnwatch_ingest.records import MAX_REQUEST_SIZE, Record, event_record
 from churnwatch_ingest.settings import IngestSettings
 from churnwatch_shared import topics
+from churnwatch_shared.kafka_security import client_kwargs
 from churnwatch_shared.observability import kafka_context_headers
 
 __all__ = [
@@ -122,6 +123,7 @@ class EventPublisher:
         while self._producer is None:
             producer = AIOKafkaProducer(
                 bootstrap_servers=settings.common.kafka_bootstrap,
+                **client_kwargs(settings.common),
                 client_id="churnwatch-ingest",
                 acks="all",
                 enable_idempotence=True,

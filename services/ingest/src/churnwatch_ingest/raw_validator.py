@@ -29,6 +29,7 @@ from churnwatch_ingest.settings import IngestSettings
 from churnwatch_ingest.validation import EventRejected, decode_json, validate_event
 from churnwatch_shared import topics
 from churnwatch_shared.events import Event
+from churnwatch_shared.kafka_security import client_kwargs
 
 log = structlog.get_logger(__name__)
 HEADER_DLQ_DETAIL = "dlq.detail"
@@ -115,6 +116,7 @@ class RawValidator:
         consumer = AIOKafkaConsumer(
             self.raw_topic,
             bootstrap_servers=self._settings.common.kafka_bootstrap,
+            **client_kwargs(self._settings.common),
             group_id=self._settings.effective_raw_group_id,
             client_id="churnwatch-ingest-raw-validator",
             enable_auto_commit=False,

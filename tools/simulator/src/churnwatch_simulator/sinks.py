@@ -14,6 +14,7 @@ import httpx
 import orjson
 
 from churnwatch_shared.events import encode_event, parse_event_obj
+from churnwatch_shared.kafka_security import client_kwargs
 from churnwatch_shared.topics import EVENTS, HEADER_EVENT_TYPE, HEADER_PRODUCER
 
 NDJSON = "application/x-ndjson"
@@ -166,6 +167,7 @@ class KafkaSink:
         self._producer_name = producer_name
         self._producer = AIOKafkaProducer(
             bootstrap_servers=bootstrap,
+            **client_kwargs(),
             acks="all",
             enable_idempotence=True,
             linger_ms=5,

@@ -39,6 +39,7 @@ from churnwatch_alerts.intake.progress import Progress
 from churnwatch_alerts.metrics import INTAKE_LAG
 from churnwatch_alerts.settings import AlertsSettings
 from churnwatch_shared import topics
+from churnwatch_shared.kafka_security import client_kwargs
 
 log = structlog.get_logger(__name__)
 
@@ -80,6 +81,7 @@ class TopicIntake:
         self.consumer = AIOKafkaConsumer(
             *topic_names,
             bootstrap_servers=settings.common.kafka_bootstrap,
+            **client_kwargs(settings.common),
             group_id=group_id,
             client_id=f"{group_id}-intake",
             enable_auto_commit=False,

@@ -24,6 +24,7 @@ from sqlalchemy import exc as sa_exc
 
 from churnwatch_alerts.metrics import INTAKE_DEAD_LETTERED
 from churnwatch_shared import topics
+from churnwatch_shared.kafka_security import client_kwargs
 
 log = structlog.get_logger(__name__)
 
@@ -125,6 +126,7 @@ class DeadLetters:
         self.topic = topic
         self.producer = AIOKafkaProducer(
             bootstrap_servers=bootstrap,
+            **client_kwargs(),
             client_id=client_id,
             acks="all",
             enable_idempotence=True,

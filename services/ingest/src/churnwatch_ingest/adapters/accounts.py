@@ -25,6 +25,7 @@ from pydantic import BaseModel, ConfigDict
 from churnwatch_ingest.partitioning import KeyPartitioner
 from churnwatch_ingest.settings import ACCOUNTS_WRITE
 from churnwatch_shared.events import BalanceSnapshotEvent, Event, EventType
+from churnwatch_shared.kafka_security import client_kwargs
 from churnwatch_shared.money import Identifier
 from churnwatch_shared.topics import ACCOUNT_OWNERS
 
@@ -112,6 +113,7 @@ class AccountOwnerTopic:
         """Start the idempotent producer used for writes."""
         self._producer = AIOKafkaProducer(
             bootstrap_servers=self._bootstrap,
+            **client_kwargs(),
             acks="all",
             enable_idempotence=True,
             partitioner=self._partition_of,
@@ -157,6 +159,7 @@ class AccountOwnerTopic:
         """Read the topic from the beginning to its current end; the latest value per key wins."""
         consumer = AIOKafkaConsumer(
             bootstrap_servers=self._bootstrap,
+            **client_kwargs(),
             group_id=None,
             enable_auto_commit=False,
             auto_offset_reset="earliest",

@@ -16,6 +16,9 @@ from aiokafka import AIOKafkaConsumer, TopicPartition
 from aiokafka.admin import AIOKafkaAdminClient, NewTopic
 from aiokafka.errors import TopicAlreadyExistsError
 
+from churnwatch_shared.kafka_security import client_kwargs
+from churnwatch_shared.kafka_topology import CHANGELOG
+from churnwatch_shared.settings import CommonSettings
 from churnwatch_state_monitor.worker.store import PartitionStore
 
 log = structlog.get_logger("churnwatch.state_monitor.changelog")
@@ -27,26 +30,68 @@ def changelog_topic(app_id: str) -> str:
     return f"{app_id}-customer-state-changelog"
 
 
+async def topic_partitions(*, admin: AIOKafkaAdminClient, topic: str) -> int | None:
+    """How many partitions ``topic`` has; None when it does not exist."""
+    for described in await admin.describe_topics([topic]):
+        if described.get("topic") == topic and not described.get("error_code"):
+            return len(described["partitions"])
+    return None
+
+
 async def ensure_changelog(
-    *, bootstrap: str, topic: str, partitions: int, replication: int = 1
-) -> None:
-    """Create the compacted changelog topic when it does not exist yet."""
-    admin = AIOKafkaAdminClient(bootstrap_servers=bootstrap)
+    *,
+    bootstrap: str,
+    topic: str,
+    source: str | None = None,
+    partitions: int | None = None,
+    common: CommonSettings | None = None,
+    replication_of: str = CHANGELOG,
+) -> int:
+    """Create the compacted ``topic`` with as many partitions as ``source`` has (or
+    ``partitions``), or check that an existing one has that many; returns the count.
+
+    Co-partitioning is what keeps each customer's state beside its events, so a mismatch (the
+    events topic was recreated with another count) stops the worker instead of mixing states.
+    """
+    common = common or CommonSettings()
+    admin = AIOKafkaAdminClient(bootstrap_servers=bootstrap, **client_kwargs(common))
     await admin.start()
     try:
-        await admin.create_topics(
-            [
-                NewTopic(
-                    name=topic,
-                    num_partitions=partitions,
-                    replication_factor=replication,
-                    topic_configs={"cleanup.policy": "compact"},
+        if source is not None:
+            partitions = await topic_partitions(admin=admin, topic=source)
+            if partitions is None:
+                raise RuntimeError(
+                    f"source topic {source!r} does not exist; create the topics first "
+                    "(deploy/kafka/create_topics.py)"
                 )
-            ]
-        )
-        log.info("changelog topic created", topic=topic, partitions=partitions)
-    except TopicAlreadyExistsError:
-        pass
+        if partitions is None:
+            raise ValueError("ensure_changelog needs a source topic or a partition count")
+        existing = await topic_partitions(admin=admin, topic=topic)
+        if existing is not None and existing != partitions:
+            raise RuntimeError(
+                f"{topic!r} has {existing} partitions but {source!r} has {partitions}: state "
+                "would not be co-partitioned with its events; migrate it with "
+                "python -m churnwatch_state_monitor.repartition"
+            )
+        if existing is None:
+            replication = common.replication(replication_of)
+            try:
+                await admin.create_topics(
+                    [
+                        NewTopic(
+                            name=topic,
+                            num_partitions=partitions,
+                            replication_factor=replication,
+                            topic_configs=common.topic_configs(
+                                replication_of, {"cleanup.policy": "compact"}
+                            ),
+                        )
+                    ]
+                )
+                log.info("changelog topic created", topic=topic, partitions=partitions)
+            except TopicAlreadyExistsError:
+                pass  # another worker created it meanwhile (same count: same source)
+        return partitions
     finally:
         await admin.close()
 

@@ -39,6 +39,8 @@ import structlog
 from aiokafka import AIOKafkaConsumer, AIOKafkaProducer, ConsumerRebalanceListener, TopicPartition
 from aiokafka.errors import CommitFailedError, KafkaError
 
+from churnwatch_shared.kafka_security import client_kwargs
+from churnwatch_shared.kafka_topology import CHANGELOG
 from churnwatch_shared.topics import CUSTOMER_PARTITIONS
 from churnwatch_state_monitor.engine.batch import BatchEffects, apply_records
 from churnwatch_state_monitor.engine.monitor import Monitor
@@ -102,6 +104,8 @@ class EventProcessor:
         self.stores: dict[int, PartitionStore] = {}  # owned, restored, ready
         self._parked: dict[int, PartitionStore] = {}  # revoked, kept for a quick re-assignment
         self.committed: dict[int, int] = {}
+        # EVENTS' (and the changelog's) partition count, read from the broker at start
+        self.partitions = CUSTOMER_PARTITIONS
         self.restoring = False
         self.running = False
         self._assigned_at = 0.0  # monotonic end of the latest assignment
@@ -120,15 +124,25 @@ class EventProcessor:
 
     async def start(self) -> None:
         s = self.settings
-        await changelog.ensure_changelog(
-            bootstrap=self.bootstrap, topic=self.names.changelog, partitions=CUSTOMER_PARTITIONS
+        common = s.common
+        self.partitions = await changelog.ensure_changelog(
+            bootstrap=self.bootstrap,
+            topic=self.names.changelog,
+            source=self.events_topic,
+            common=common,
+            replication_of=CHANGELOG,
         )
         if self.names.shadow:  # the shadow model's latest score per customer (compacted)
             await changelog.ensure_changelog(
-                bootstrap=self.bootstrap, topic=self.names.shadow, partitions=CUSTOMER_PARTITIONS
+                bootstrap=self.bootstrap,
+                topic=self.names.shadow,
+                source=self.events_topic,
+                common=common,
+                replication_of=CHANGELOG,
             )
         self.producer = AIOKafkaProducer(
             bootstrap_servers=self.bootstrap,
+            **client_kwargs(common),
             acks="all",
             enable_idempotence=True,
             linger_ms=int(s.producer_linger_s * 1000),
@@ -137,12 +151,14 @@ class EventProcessor:
         await self.producer.start()
         self._restorer = AIOKafkaConsumer(
             bootstrap_servers=self.bootstrap,
+            **client_kwargs(common),
             enable_auto_commit=False,
             max_partition_fetch_bytes=8 << 20,
         )
         await self._restorer.start()
         self.consumer = AIOKafkaConsumer(
             bootstrap_servers=self.bootstrap,
+            **client_kwargs(common),
             group_id=s.resolved_app_id,
             client_id=f"{s.resolved_app_id}-events",
             group_instance_id=s.instance_id,

@@ -21,7 +21,6 @@ from prometheus_client import generate_latest
 from churnwatch_shared.observability.aiohttp_web import observability_middleware
 from churnwatch_shared.partitioning import partition_of
 from churnwatch_shared.service_auth import bearer_matches
-from churnwatch_shared.topics import CUSTOMER_PARTITIONS
 from churnwatch_state_monitor import ENGINE_BUILD
 from churnwatch_state_monitor.engine.state import CustomerState
 
@@ -121,7 +120,9 @@ def register_views(service: MonitorApp) -> None:
                     status=401,
                     headers={"WWW-Authenticate": "Bearer"},
                 )
-            partition = partition_of(customer_id=customer_id, partitions=CUSTOMER_PARTITIONS)
+            partition = partition_of(
+                customer_id=customer_id, partitions=service.processor.partitions
+            )
             store = service.processor.stores.get(partition)
             if store is None:
                 return self.json(

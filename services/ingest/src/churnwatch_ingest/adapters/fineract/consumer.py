@@ -24,6 +24,7 @@ from churnwatch_ingest.adapters.accounts import AccountOwners
 from churnwatch_ingest.adapters.fineract.decode import MalformedRecord, decode_message
 from churnwatch_ingest.adapters.fineract.mapping import FineractMapper, FineractMappingConfig
 from churnwatch_shared.events import encode_event
+from churnwatch_shared.kafka_security import client_kwargs
 from churnwatch_shared.topics import (
     HEADER_DLQ_REASON,
     HEADER_DLQ_SOURCE,
@@ -77,12 +78,17 @@ class FineractBridge:
     async def start(self) -> None:
         """Connect and start the consume loop in the background."""
         self._producer = AIOKafkaProducer(
-            bootstrap_servers=self._bootstrap, acks="all", enable_idempotence=True, linger_ms=5
+            bootstrap_servers=self._bootstrap,
+            **client_kwargs(),
+            acks="all",
+            enable_idempotence=True,
+            linger_ms=5,
         )
         await self._producer.start()
         self._consumer = AIOKafkaConsumer(
             self._source_topic,
             bootstrap_servers=self._bootstrap,
+            **client_kwargs(),
             group_id=self._group_id,
             enable_auto_commit=False,
             auto_offset_reset="earliest",
