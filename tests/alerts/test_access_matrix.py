@@ -15,6 +15,7 @@ import httpx
 import pytest
 from asgi_lifespan import LifespanManager
 from fastapi import FastAPI
+from sqlalchemy import select
 
 from churnwatch_alerts.alerts.service import store_alert
 from churnwatch_alerts.app import create_app
@@ -22,7 +23,7 @@ from churnwatch_alerts.assignments.service import apply_assigned
 from churnwatch_alerts.auth.tokens import mint_token
 from churnwatch_alerts.clock import ManualClock
 from churnwatch_alerts.customers.repository import upsert_state
-from churnwatch_alerts.models import Manager, Role
+from churnwatch_alerts.models import AuditEntry, Manager, Role
 from churnwatch_alerts.settings import AlertsSettings
 from churnwatch_shared.events import CustomerAssigned
 from tests.alerts.conftest import T0
@@ -37,6 +38,11 @@ BODIES = {
     "ack": {"note": "called"},
     "snooze": {"until": "2025-03-02T09:00:00+00:00"},
     "resolve": {"outcome": "retained", "note": "kept"},
+    "notes": {"text": "called the customer"},
+    "contacts": {"kind": "call", "note": "no answer"},
+    "acknowledge": {"customer_ids": [CUSTOMER]},
+    # next best action (value/ and playbook/ packages): an outcome of a playbook action
+    "outcomes": {"action": "retention_call", "outcome": "done"},
 }
 
 
@@ -208,3 +214,40 @@ async def test_admin_endpoints_refuse_managers(app: FastAPI, alert_id: str) -> N
             json={"successor_id": "rm.other", "customer_id": CUSTOMER},
         )
         assert handover.status_code == 403
+
+
+async def test_case_endpoints_scope_audit_and_lead_only_views(app: FastAPI, alert_id: str) -> None:
+    """Cases: outsiders see none and acknowledge none; the scorecard is for leads; reads audited;
+    a hand-over names a real successor in the lead's own team."""
+    outsider = token(app, "rm.other", Role.RELATIONSHIP_MANAGER)
+    owner = token(app, "rm.demo", Role.RELATIONSHIP_MANAGER)
+    own_lead = token(app, "lead.demo", Role.TEAM_LEAD)
+    async with httpx.AsyncClient(transport=httpx.ASGITransport(app=app), base_url="http://t") as c:
+        assert (await c.get("/v1/cases", headers=outsider)).json()["items"] == []
+        assert [
+            i["customer_id"] for i in (await c.get("/v1/cases", headers=owner)).json()["items"]
+        ] == [CUSTOMER]
+        ack = await c.post("/v1/cases/acknowledge", headers=outsider, json=BODIES["acknowledge"])
+        assert ack.json() == {"acknowledged": 0, "cases": [], "not_found": [CUSTOMER]}
+        assert (await c.get("/v1/cases/scorecard", headers=owner)).status_code == 403
+        card = await c.get("/v1/cases/scorecard", headers=own_lead)
+        assert card.status_code == 200 and card.json()["team"]["alerts"] == 1
+        assert (await c.get(f"/v1/cases/{CUSTOMER}", headers=owner)).status_code == 200
+        for successor, word in (
+            ("nobody.here", "no active manager"),
+            ("rm.other", "not in your team"),
+        ):
+            refused = await c.post(
+                "/v1/handovers",
+                headers=own_lead,
+                json={"successor_id": successor, "customer_id": CUSTOMER},
+            )
+            assert refused.status_code == 422 and word in refused.text, refused.text
+    async with app.state.sessionmaker() as session:
+        actions = {
+            (row.actor, row.action, row.customer_id)
+            for row in await session.scalars(select(AuditEntry))
+        }
+    assert ("rm.demo", "case.read", CUSTOMER) in actions
+    assert ("rm.demo", "case.list", None) in actions
+    assert ("lead.demo", "case.scorecard", None) in actions

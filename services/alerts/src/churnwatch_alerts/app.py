@@ -16,6 +16,8 @@ from churnwatch_alerts.alerts.endpoints import router as alerts_router
 from churnwatch_alerts.assignments.endpoints import router as assignments_router
 from churnwatch_alerts.audit.endpoints import router as audit_router
 from churnwatch_alerts.auth.endpoints import router as auth_router
+from churnwatch_alerts.cases.contacts import IngestClient
+from churnwatch_alerts.cases.endpoints import router as cases_router
 from churnwatch_alerts.clock import Clock, SystemClock
 from churnwatch_alerts.customers.endpoints import router as customers_router
 from churnwatch_alerts.customers.monitor import MonitorClient
@@ -84,6 +86,11 @@ def create_app(
             token=settings.monitor_service_token,
             timeout_seconds=settings.monitor_timeout_seconds,
         )
+        app.state.ingest = IngestClient(
+            base_url=settings.ingest_url,
+            api_key=settings.ingest_producer_key,
+            timeout_seconds=settings.monitor_timeout_seconds,
+        )
         tasks: list[asyncio.Task[None]] = []
         try:
             if settings.migrate_on_start:
@@ -149,6 +156,7 @@ def create_app(
             if getattr(app.state, "dispatcher", None) is not None:
                 await app.state.dispatcher.close()
             await app.state.monitor.close()
+            await app.state.ingest.close()
             await engine.dispose()
 
     # Swagger UI and ReDoc assets served by the service itself: a bank network has no CDN.
@@ -162,6 +170,7 @@ def create_app(
     app.include_router(auth_router)
     app.include_router(alerts_router)
     app.include_router(customers_router)
+    app.include_router(cases_router)
     app.include_router(assignments_router)
     app.include_router(managers_router)
     app.include_router(dead_letters_router)

@@ -26,6 +26,9 @@ DEFAULT_SLA_SECONDS: dict[Severity, int] = {
 }
 
 
+# ingest's documented development producer key (churnwatch_ingest.auth.DEV_API_KEY).
+DEV_INGEST_KEY = "cw-dev-producer-key"
+
 class AlertsSettings(BaseSettings):
     """One settings object for the alerts service (env prefix ``CHURNWATCH_ALERTS_``)."""
 
@@ -105,6 +108,19 @@ class AlertsSettings(BaseSettings):
         default=None, description="file holding the monitor token (wins over MONITOR_TOKEN)"
     )
     monitor_timeout_seconds: float = Field(default=3.0, gt=0, le=60)
+    reporting_currency: str = Field(
+        default="CNY", pattern=r"^[A-Z]{3}$", description="currency shown beside every amount"
+    )
+    # Contacts logged on a case go to ingest as contact.logged events (the monitor sees them).
+    ingest_url: str = Field(default="http://127.0.0.1:8001", description="ingest base URL")
+    ingest_api_key: str | None = Field(
+        default=None,
+        repr=False,
+        description="producer key for contact.logged; the dev producer key outside production",
+    )
+    ingest_api_key_file: Path | None = Field(
+        default=None, description="file holding the ingest producer key (wins over INGEST_API_KEY)"
+    )
     # Single sign-on (OpenID Connect, authorization code flow with PKCE); off while unset.
     oidc_issuer: str | None = Field(
         default=None, description="issuer URL (https; http only on loopback)"
@@ -230,6 +246,15 @@ class AlertsSettings(BaseSettings):
             name="CHURNWATCH_ALERTS_MONITOR_TOKEN",
         )
 
+    @property
+    def ingest_producer_key(self) -> str | None:
+        """The producer key (file, value, or the dev key outside production); None: not set."""
+        if self.ingest_api_key_file is not None:
+            return self.ingest_api_key_file.read_text(encoding="utf-8").strip() or None
+        if self.ingest_api_key:
+            return self.ingest_api_key
+        return None if self.common.env is Environment.PRODUCTION else DEV_INGEST_KEY
+
     def check_production(self) -> None:
         """Refuse the documented development secrets and logins in production."""
         refuse_dev_credentials(
@@ -239,6 +264,7 @@ class AlertsSettings(BaseSettings):
                 "CHURNWATCH_ALERTS_WEBHOOK_SECRET": self.webhook_secret == DEV_WEBHOOK_SECRET,
                 "CHURNWATCH_ALERTS_DEV_LOGINS": self.dev_logins is True,
                 "CHURNWATCH_ALERTS_MONITOR_TOKEN": self.monitor_token == DEV_MONITOR_TOKEN,
+                "CHURNWATCH_ALERTS_INGEST_API_KEY": self.ingest_api_key == DEV_INGEST_KEY,
             },
         )
         self.monitor_service_token  # noqa: B018 - raises when production has no real token

@@ -3,9 +3,9 @@
 from __future__ import annotations
 
 from datetime import datetime
-from typing import Any
+from typing import Annotated, Any
 
-from pydantic import AwareDatetime, BaseModel, ConfigDict, Field
+from pydantic import AwareDatetime, BaseModel, BeforeValidator, ConfigDict, Field
 
 from churnwatch_alerts.models import AlertStatus, Outcome
 
@@ -64,10 +64,21 @@ class SnoozeRequest(BaseModel):
     note: str | None = Field(default=None, max_length=2000)
 
 
+def require_outcome(value: object) -> object:
+    """No default outcome: a missing one is refused with the accepted values (a guessed
+    "retained" would corrupt the precision figures)."""
+    if value is None:
+        accepted = ", ".join(o.value for o in Outcome)
+        raise ValueError(f"outcome is required; accepted: {accepted}")
+    return value
+
+
 class ResolveRequest(BaseModel):
     model_config = ConfigDict(extra="forbid")
 
-    outcome: Outcome
+    outcome: Annotated[Outcome, BeforeValidator(require_outcome)] = Field(
+        default=None, validate_default=True, description="required, no default"
+    )
     note: str | None = Field(default=None, max_length=2000)
 
 

@@ -54,3 +54,5 @@ async def hand_over(
         )
     except service.NotVisible as exc:
         raise HTTPException(status.HTTP_404_NOT_FOUND, detail=str(exc)) from exc
+    except service.InvalidSuccessor as exc:
+        raise HTTPException(status.HTTP_422_UNPROCESSABLE_ENTITY, detail=str(exc)) from exc

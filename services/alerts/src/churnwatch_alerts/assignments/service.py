@@ -13,7 +13,7 @@ from churnwatch_alerts.assignments.schemas import HandOverResult
 from churnwatch_alerts.audit import record
 from churnwatch_alerts.auth.principal import Principal
 from churnwatch_alerts.customers.locks import lock_customers
-from churnwatch_alerts.models import Assignment
+from churnwatch_alerts.models import Assignment, Manager, Role
 from churnwatch_alerts.notifications import outbox
 from churnwatch_alerts.routing import route_target
 from churnwatch_shared.events import CustomerAssigned, CustomerProfile
@@ -182,6 +182,35 @@ async def hand_over_manager(
     return customers, moved_alerts
 
 
+class InvalidSuccessor(Exception):
+    """The successor is not an active manager the caller may hand customers to."""
+
+
+SUCCESSOR_ROLES = (Role.RELATIONSHIP_MANAGER.value, Role.TEAM_LEAD.value, Role.BRANCH_HEAD.value)
+
+
+async def _check_successor(
+    session: AsyncSession, *, principal: Principal, successor_id: str
+) -> None:
+    """A successor must exist, be active, serve customers, and sit in the caller's team/branch."""
+    successor = await session.get(Manager, successor_id)
+    if successor is None or not successor.active:
+        raise InvalidSuccessor(f"successor_id {successor_id!r}: no active manager with this id")
+    if successor.role not in SUCCESSOR_ROLES:
+        raise InvalidSuccessor(
+            f"successor_id {successor_id!r}: role {successor.role} serves no customers; "
+            f"accepted roles: {', '.join(SUCCESSOR_ROLES)}"
+        )
+    if principal.role is Role.TEAM_LEAD and successor.team_id != principal.team_id:
+        raise InvalidSuccessor(
+            f"successor_id {successor_id!r}: not in your team {principal.team_id}"
+        )
+    if principal.role is Role.BRANCH_HEAD and successor.branch_id != principal.branch_id:
+        raise InvalidSuccessor(
+            f"successor_id {successor_id!r}: not in your branch {principal.branch_id}"
+        )
+
+
 async def hand_over(
     session: AsyncSession,
     *,
@@ -192,6 +221,7 @@ async def hand_over(
     now: datetime,
 ) -> HandOverResult:
     """Hand one visible customer, or every customer of a manager the caller fully sees, over."""
+    await _check_successor(session, principal=principal, successor_id=successor_id)
     scope = visible_customers(principal)
     if customer_id is not None:
         if not await repository.is_visible(session, customer_id=customer_id, scope=scope):
