@@ -100,7 +100,7 @@ def create_app(*, settings: MonitorSettings, ruleset: RuleSet) -> MonitorApp:
         on_crash=crash,
     )
     service = _ProcessorService(processor)
-    app.service(service)
+    app.service(service)  # type: ignore[arg-type]  # typed for classes; faust starts instances too
     monitor_app = MonitorApp(
         app=app, processor=processor, monitor=monitor, metrics=metrics, settings=settings
     )

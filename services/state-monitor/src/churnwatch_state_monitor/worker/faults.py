@@ -36,5 +36,5 @@ class FaultPoints:
 
     async def reach_any(self, point: str, event_ids: Iterable[str]) -> None:
         """SIGKILL this process if ``point`` is armed for one of the batch's ``event_ids``."""
-        if point == self.point and self.event_id in event_ids:
+        if point == self.point and self.event_id is not None and self.event_id in event_ids:
             os.kill(os.getpid(), signal.SIGKILL)

@@ -16,7 +16,7 @@ from __future__ import annotations
 
 from collections.abc import Iterator
 from pathlib import Path
-from typing import Protocol
+from typing import Protocol, cast
 
 from rocksdict import Options, Rdict, WriteBatch
 
@@ -103,7 +103,7 @@ class RocksStore:
     def items(self) -> Iterator[tuple[str, bytes]]:
         for key, value in self._db.items():
             if key != _OFFSET_KEY:
-                yield key.decode(), value
+                yield cast(bytes, key).decode(), value  # raw mode: every key is bytes
 
     def __len__(self) -> int:
         # keys(), not iter(): rocksdict's __iter__ probes with int indexes, refused in raw mode

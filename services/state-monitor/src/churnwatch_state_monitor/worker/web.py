@@ -71,7 +71,10 @@ def register_views(service: MonitorApp) -> None:
     exported_lag: set[int] = set()
     service_token = service.settings.resolved_service_token
     # request id, HTTP RED metrics by route template and (when on) a span per request
-    app.web.web_app.middlewares.append(observability_middleware(metrics=service.metrics.http))
+    # web_app belongs to the aiohttp driver (faust's default web), not to the base Web type
+    app.web.web_app.middlewares.append(  # type: ignore[attr-defined]
+        observability_middleware(metrics=service.metrics.http)
+    )
 
     @app.page("/healthz")
     class Health(View):
