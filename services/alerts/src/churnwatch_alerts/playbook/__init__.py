@@ -1,0 +1,1 @@
+"""Next best action: a versioned playbook of suggested actions, their outcomes, a control group."""

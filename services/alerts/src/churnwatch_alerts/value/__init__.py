@@ -1,0 +1,1 @@
+"""Customer value analysis: periodic, archived reviews of current and potential value."""
