@@ -38,8 +38,6 @@ BODIES = {
     "ack": {"note": "called"},
     "snooze": {"until": "2025-03-02T09:00:00+00:00"},
     "resolve": {"outcome": "retained", "note": "kept"},
-    # next best action (value/ and playbook/ packages): an outcome of a playbook action
-    "outcomes": {"action": "retention_call", "outcome": "done"},
     "notes": {"text": "called the customer"},
     "contacts": {"kind": "call", "note": "no answer"},
     "acknowledge": {"customer_ids": [CUSTOMER]},
