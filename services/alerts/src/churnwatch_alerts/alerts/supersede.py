@@ -34,7 +34,7 @@ async def seen_monitor_ids(session: AsyncSession, *, ids: Sequence[str]) -> set[
     )
     seen: set[str] = set()
     for alert_id, monitor_id in (await session.execute(alerts)).all():
-        seen.update(x for x in (alert_id, monitor_id) if x in ids)
+        seen.update(x for x in (alert_id, monitor_id) if x is not None and x in ids)
     versions = select(AlertVersion.monitor_alert_id).where(AlertVersion.monitor_alert_id.in_(ids))
     seen.update((await session.scalars(versions)).all())
     return seen
