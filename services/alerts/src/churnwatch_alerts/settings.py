@@ -29,6 +29,7 @@ DEFAULT_SLA_SECONDS: dict[Severity, int] = {
 # ingest's documented development producer key (churnwatch_ingest.auth.DEV_API_KEY).
 DEV_INGEST_KEY = "cw-dev-producer-key"
 
+
 class AlertsSettings(BaseSettings):
     """One settings object for the alerts service (env prefix ``CHURNWATCH_ALERTS_``)."""
 

@@ -16,8 +16,8 @@ from sqlalchemy.ext.asyncio import AsyncSession
 from churnwatch_alerts.alerts.service import store_alerts
 from churnwatch_alerts.assignments.service import apply_assigned, apply_profile
 from churnwatch_alerts.audit import SYSTEM_INTAKE
-from churnwatch_alerts.customers.locks import lock_customers
 from churnwatch_alerts.cases.history import upsert_score_points
+from churnwatch_alerts.customers.locks import lock_customers
 from churnwatch_alerts.customers.repository import upsert_states
 from churnwatch_alerts.intake.poison import Poison, decode_failure
 from churnwatch_alerts.metrics import INTAKE_REJECTED
