@@ -54,7 +54,7 @@ async def closed_outcomes(
     if until is not None:
         stmt = stmt.where(AlertRecord.resolved_at < until)
     stmt = stmt.order_by(AlertRecord.resolved_at, AlertRecord.id)
-    return {c: o for c, o in (await session.execute(stmt)).all()}
+    return {c: o for c, o in (await session.execute(stmt)).all() if o is not None}
 
 
 async def outcome_counts(session: AsyncSession, *, scope: ColumnElement[bool]) -> dict[str, int]:

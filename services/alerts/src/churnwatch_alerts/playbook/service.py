@@ -7,6 +7,7 @@ from datetime import datetime
 
 from sqlalchemy import ColumnElement, select, true
 from sqlalchemy.ext.asyncio import AsyncSession
+from sqlalchemy.orm import InstrumentedAttribute
 
 from churnwatch_alerts.access import visible_customers
 from churnwatch_alerts.assignments import repository as assignments_repo
@@ -58,7 +59,7 @@ class ControlCustomer(ValueError):
     """The customer is in the control group: no suggestion, so no outcome to record."""
 
 
-def _scope(principal: Principal, column: ColumnElement[str]) -> ColumnElement[bool]:
+def _scope(principal: Principal, column: InstrumentedAttribute[str]) -> ColumnElement[bool]:
     if principal.role is Role.ADMIN:
         return true()
     return column.in_(select(Assignment.customer_id).where(visible_customers(principal)))

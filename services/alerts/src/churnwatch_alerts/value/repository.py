@@ -9,7 +9,7 @@ from typing import Any
 
 from sqlalchemy import ColumnElement, case, func, literal, select
 from sqlalchemy.ext.asyncio import AsyncSession
-from sqlalchemy.orm import aliased
+from sqlalchemy.orm import InstrumentedAttribute, aliased
 
 from churnwatch_alerts.models import Assignment, CustomerStateRecord, Manager, ValueReview
 from churnwatch_alerts.upsert import insert_for
@@ -121,7 +121,7 @@ async def book(
 ) -> list[BookRow]:
     """Sums of a period's reviews per manager, team or branch (customer's current assignment)."""
     lead = aliased(Manager)
-    key: ColumnElement[Any] = {
+    key: InstrumentedAttribute[Any] = {
         "manager": Assignment.relationship_manager_id,
         "team": lead.team_id,
         "branch": Assignment.branch_id,

@@ -172,7 +172,8 @@ async def at_risk(
     """The caller's customers by value at risk (churn likelihood x value), highest first."""
     scope = review_scope(principal)
     label = await _period(session, label=period, kind=kind, scope=scope)
-    total, rows = (0, [])
+    total = 0
+    rows: list[ValueReview] = []
     if label is not None:
         total, rows = await repository.at_risk(
             session, period=label, scope=scope, limit=limit, offset=offset
