@@ -199,6 +199,8 @@ async def case_detail(
     entries = await repository.entries_of(session, customer_id=customer_id)
     last_contact = next((e for e in reversed(entries) if e.kind == "contact"), None)
     unresolved = [a for a in alerts if a.status != AlertStatus.RESOLVED.value] or alerts[:1]
+    # The most urgent alert's reasons first (the churn-risk alert usually).
+    unresolved.sort(key=lambda a: (-a.priority, a.id))
     reasons = [
         ReasonOut(
             alert_id=a.id,

@@ -67,28 +67,26 @@ def reason_text(
     code = str(reason.get("code", ""))
     sentence = SENTENCES.get(code) or str(reason.get("text") or code.replace("_", " "))
     observed, baseline = reason.get("observed"), reason.get("baseline")
-    parts = [sentence]
+    detail = ""
     if observed is not None and baseline is not None:
-        parts.append(
+        detail = (
             f"{_number(code, observed, currency=currency)} against a usual "
             f"{_number(code, baseline, currency=currency)}"
         )
     elif observed is not None:
-        parts.append(f"now {_number(code, observed, currency=currency)}")
+        detail = f"now {_number(code, observed, currency=currency)}"
     window = reason.get("window")
+    when = None
     if window in WINDOWS:
-        parts.append(f"over {WINDOWS[window]}")
-    elif window == "event":
-        day = _day(occurred_at)
-        if day:
-            parts.append(f"on {day}")
-    text = parts[0] + (": " + ", ".join(parts[1:]) if len(parts) > 1 else "")
+        when = f"over {WINDOWS[window]}"
+    elif window == "event" and (day := _day(occurred_at)):
+        when = f"on {day}"
+    if when:
+        detail = f"{detail} {when}" if detail else when
+    text = f"{sentence}: {detail}" if detail else sentence
     weight = reason.get("weight")
     if weight is not None:
         text += f" (adds {float(weight):.0f} of 100 risk points)"
-    monitor_text = str(reason.get("text") or "")
-    if code in SENTENCES and monitor_text and " contributes " not in monitor_text:
-        text += f". Monitor: {monitor_text}"
     return text + ("" if text.endswith(".") else ".")
 
 

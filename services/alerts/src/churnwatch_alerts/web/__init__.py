@@ -23,6 +23,8 @@ SECURITY_HEADERS = {
 ASSETS = {
     "inbox.js": "text/javascript; charset=utf-8",
     "inbox.css": "text/css; charset=utf-8",
+    "cases.js": "text/javascript; charset=utf-8",
+    "cases.css": "text/css; charset=utf-8",
 }
 
 router = APIRouter(include_in_schema=False)
@@ -39,6 +41,14 @@ async def inbox() -> FileResponse:
     """The single-page inbox (login, alerts by priority, detail, ack/snooze/resolve)."""
     return FileResponse(
         STATIC / "inbox.html", media_type="text/html; charset=utf-8", headers=SECURITY_HEADERS
+    )
+
+
+@router.get("/cases")
+async def cases() -> FileResponse:
+    """The cases workbench (one case per customer, customer 360, timeline; lead views)."""
+    return FileResponse(
+        STATIC / "cases.html", media_type="text/html; charset=utf-8", headers=SECURITY_HEADERS
     )
 
 

@@ -182,7 +182,9 @@ function actions(a) {
   };
   const ackNote = h("input", { id: "ack-note", placeholder: "Optional note", maxlength: 2000 });
   const until = h("input", { id: "snooze-until", type: "datetime-local", value: inTomorrow() });
-  const outcome = h("select", { id: "outcome" }, OUTCOMES.map(([v, t]) => h("option", { value: v, text: t })));
+  // No default outcome: a guessed "Retained" would corrupt the precision figures.
+  const outcome = h("select", { id: "outcome" }, h("option", { value: "", text: "Choose an outcome" }),
+    OUTCOMES.map(([v, t]) => h("option", { value: v, text: t })));
   const note = h("textarea", { id: "resolve-note", placeholder: "What happened with the customer?", maxlength: 2000 });
   return h("div", {},
     h("div", { class: "actions" },
@@ -195,7 +197,8 @@ function actions(a) {
           onclick: () => act("snooze", { until: new Date(until.value).toISOString() }, "Snoozed.") }, "Snooze")),
       h("div", { class: "action" }, h("label", { for: "outcome", text: "Resolve with outcome" }), outcome, note,
         h("button", { type: "button", class: "btn", id: "resolve", disabled: closed,
-          onclick: () => act("resolve", { outcome: outcome.value, note: note.value || null }, "Resolved.") }, "Resolve"))),
+          onclick: () => (outcome.value ? act("resolve", { outcome: outcome.value, note: note.value || null }, "Resolved.")
+            : outcome.setCustomValidity("Choose an outcome") || outcome.reportValidity()) }, "Resolve"))),
     h("p", { id: "action-result", class: "result", role: "status" }));
 }
 
