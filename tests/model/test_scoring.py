@@ -28,7 +28,8 @@ def test_states_lines_carry_probability_version_level_and_reasons(
     sim, model_dir: Path, tmp_path: Path
 ) -> None:
     events, _, _ = sim
-    lines = _states(events, tmp_path, "--model", str(model_dir))
+    cutoffs = (0.01, 0.5, 0.9)  # a low watch line: most customers are explained
+    lines = _states(events, tmp_path, "--model", str(model_dir), "--cutoffs", "0.01,0.5,0.9")
     model = ChurnModel(model_dir)
     monitor = Monitor(ruleset=load_ruleset(None))
     with events.open("rb") as fh:
@@ -45,15 +46,18 @@ def test_states_lines_carry_probability_version_level_and_reasons(
         assert (
             snap["churn_level"]
             == ("normal", "watch", "warning", "critical")[
-                level_of(snap["churn_probability"], model.cutoffs)
+                level_of(snap["churn_probability"], cutoffs)
             ]
         )
         levels.add(snap["churn_probability"])
+        # reasons for customers a manager is shown (watch or above), none below
+        assert bool(snap["model_reasons"]) == (snap["churn_probability"] >= cutoffs[0])
         contributions = [r["contribution"] for r in snap["model_reasons"]]
         assert contributions == sorted(contributions, reverse=True) and len(contributions) <= 3
         assert all(c > 0 and r["text"] for c, r in zip(contributions, snap["model_reasons"],
                                                        strict=True))  # fmt: skip
     assert len(levels) >= 5  # the probabilities differ between customers: a meaningful check
+    assert sum(1 for s in lines if s["model_reasons"]) >= len(lines) // 2
     # the top reason is the feature with the largest tree SHAP contribution
     riskiest = max(lines, key=lambda s: s["churn_probability"])
     st = states[riskiest["customer_id"]]

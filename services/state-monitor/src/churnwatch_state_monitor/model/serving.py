@@ -2,8 +2,9 @@
 
 A batch's customers are scored together: one feature matrix, one ``predict`` and one
 ``pred_contrib`` call. Each scored customer gets one snapshot built from their state at the end of
-the batch, carrying ``churn_probability``, ``model_version``, the top reasons and the churn level
-that follows from the probability (the rule composite stays in ``churn_score``).
+the batch, carrying ``churn_probability``, ``model_version``, the churn level that follows from the
+probability (the rule composite stays in ``churn_score``) and, for customers at watch or above,
+the top reasons.
 """
 
 from __future__ import annotations
@@ -15,9 +16,12 @@ from pathlib import Path
 import numpy as np
 import orjson
 
+from churnwatch_state_monitor.engine.limits import Limits, limits_of
 from churnwatch_state_monitor.engine.monitor import Monitor
+from churnwatch_state_monitor.engine.scoring import score_with
+from churnwatch_state_monitor.engine.snapshot import snapshot_dict
 from churnwatch_state_monitor.engine.state import CustomerState
-from churnwatch_state_monitor.model.artifact import LEVELS, ChurnModel, level_of
+from churnwatch_state_monitor.model.artifact import LEVELS, ChurnModel, Contribution, level_of
 
 TOP_REASONS = 3
 
@@ -31,11 +35,17 @@ class Scorer:
         self.model = model
         self.cutoffs = tuple(cutoffs) if cutoffs is not None else model.cutoffs
         self.explain = explain
+        self._lim: tuple[Monitor, Limits] | None = None
 
     @classmethod
     def load(cls, directory: Path, *, cutoffs: Sequence[float] | None = None) -> Scorer:
         """A scorer of the model in ``directory`` (refused with the reason if unusable)."""
         return cls(model=ChurnModel(directory), cutoffs=cutoffs)
+
+    def _limits(self, monitor: Monitor) -> Limits:
+        if self._lim is None or self._lim[0] is not monitor:
+            self._lim = (monitor, limits_of(monitor.rs))
+        return self._lim[1]
 
     @property
     def version(self) -> str:
@@ -60,16 +70,23 @@ class Scorer:
         if x is None:
             x = self.model.matrix(items)
         probs = self.model.probabilities(x)
-        reasons = (
-            self.model.explain(
-                items, x=x, cohorts=[_cohort(st) for _, st, _ in customers], top=TOP_REASONS
+        # reasons for the customers a manager is shown (watch or above): tree SHAP is the
+        # costliest step of scoring, and most of a book is at normal
+        shown = [i for i, p in enumerate(probs) if p >= self.cutoffs[0]] if self.explain else []
+        reasons: list[list[Contribution]] = [[] for _ in customers]
+        if shown:
+            explained = self.model.explain(
+                [items[i] for i in shown],
+                x=x[shown],
+                cohorts=[_cohort(customers[i][1]) for i in shown],
+                top=TOP_REASONS,
             )
-            if self.explain
-            else [[] for _ in customers]
-        )
+            for i, why in zip(shown, explained, strict=True):
+                reasons[i] = why
+        lim = self._limits(monitor)
         out: list[tuple[bytes, bytes, float]] = []
         for (customer_id, st, _), p, why in zip(customers, probs, reasons, strict=True):
-            snap = orjson.loads(monitor.snapshot_bytes(customer_id, st))
+            snap = snapshot_dict(customer_id, st, score_with(st, lim), lim)
             probability = round(float(p), 4)
             snap["churn_probability"] = probability
             snap["churn_level"] = LEVELS[level_of(probability, self.cutoffs)]
