@@ -12,7 +12,7 @@ import pytest
 
 from churnwatch_shared.alerts import Alert, Severity, alert_id_for
 from churnwatch_shared.customer_state import CustomerStateSnapshot
-from churnwatch_state_monitor.engine import rules
+from churnwatch_state_monitor.engine import account_flow
 from churnwatch_state_monitor.engine.monitor import Monitor, Outcome, Status
 from churnwatch_state_monitor.engine.state import (
     SCHEMA_4_COOLDOWN_ORDER,
@@ -51,7 +51,7 @@ def test_large_interbank_outflow_from_balance_after() -> None:
     out = feed.send(outflow("e1", C, at(0), "60000.00", balance_after="40000.00"))
     assert out.status is Status.APPLIED
     [alert] = out.alerts
-    assert alert.rule_id == rules.LARGE_INTERBANK_OUTFLOW
+    assert alert.rule_id == account_flow.LARGE_INTERBANK_OUTFLOW
     assert alert.alert_id == alert_id_for(customer_id=C, rule_id=alert.rule_id, condition_key="e1")
     assert alert.observed == pytest.approx(0.6)
     assert alert.baseline == "100000.00"
@@ -66,7 +66,7 @@ def test_large_interbank_outflow_from_last_known_snapshot_balance() -> None:
     feed = Feed()
     feed.send(snapshot("s1", C, at(0), demand="100000.00"))
     out = feed.send(outflow("e1", C, at(1), "95000.00"))
-    assert [a.rule_id for a in out.alerts] == [rules.LARGE_INTERBANK_OUTFLOW]
+    assert [a.rule_id for a in out.alerts] == [account_flow.LARGE_INTERBANK_OUTFLOW]
     assert out.alerts[0].severity is Severity.CRITICAL  # >= critical_share (0.9)
 
 
@@ -82,7 +82,7 @@ def test_no_large_outflow_alert_when_not_interbank_debit_over_share(event: dict)
     feed = Feed()
     feed.send(snapshot("s1", C, at(0), demand="100000.00"))
     out = feed.send(event)
-    assert rules.LARGE_INTERBANK_OUTFLOW not in [a.rule_id for a in out.alerts]
+    assert account_flow.LARGE_INTERBANK_OUTFLOW not in [a.rule_id for a in out.alerts]
 
 
 def test_no_alert_without_a_known_balance() -> None:
@@ -108,7 +108,7 @@ def test_cooldown_suppresses_same_rule_unless_severity_rises() -> None:
     feed.send(outflow("e2", C, at(3), "60000.00"))  # warning again: within cooldown
     feed.send(snapshot("s3", C, at(4), demand="100000.00"))
     feed.send(outflow("e3", C, at(5), "95000.00"))  # critical: severity rises
-    large = [a for a in feed.alerts if a.rule_id == rules.LARGE_INTERBANK_OUTFLOW]
+    large = [a for a in feed.alerts if a.rule_id == account_flow.LARGE_INTERBANK_OUTFLOW]
     assert [(a.evidence_event_ids, a.severity) for a in large] == [
         (["e1"], Severity.WARNING),
         (["e3"], Severity.CRITICAL),

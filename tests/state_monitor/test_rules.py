@@ -6,11 +6,13 @@ from datetime import UTC, datetime, timedelta
 from decimal import Decimal
 
 from churnwatch_shared.alerts import AlertKind, Severity
-from churnwatch_state_monitor.engine import rules
-from churnwatch_state_monitor.engine.monitor import Monitor
-from churnwatch_state_monitor.engine.scoring import level_for
+from churnwatch_state_monitor.engine import account_flow, product_usage, risk, scale, stability
+from churnwatch_state_monitor.engine.churn import CHURN_SCORE
+from churnwatch_state_monitor.engine.facts import money_str
+from churnwatch_state_monitor.engine.monitor import Monitor, Outcome
+from churnwatch_state_monitor.engine.scoring import next_level
 from churnwatch_state_monitor.engine.state import WEEK
-from churnwatch_state_monitor.ruleset import load_ruleset
+from churnwatch_state_monitor.ruleset import limits_of, load_ruleset
 from tests.state_monitor.events import T0, at, outflow, raw, snapshot, txn
 from tests.state_monitor.test_engine import C, Feed
 
@@ -38,7 +40,7 @@ def test_complaint_alerts_graded_by_severity_and_lifts_churn_score() -> None:
             {"complaint_id": "k1", "category": "fees", "severity": "high"},
         )
     )
-    complaint = [a for a in out.alerts if a.rule_id == rules.COMPLAINT_FILED]
+    complaint = [a for a in out.alerts if a.rule_id == stability.COMPLAINT_FILED]
     assert complaint[0].severity is Severity.CRITICAL
     assert feed.state.churn >= quiet + load_ruleset().churn.complaint_points
 
@@ -48,7 +50,10 @@ def test_second_cancellation_in_90_days_is_critical() -> None:
     feed.send(raw("p1", C, at(0), "product.subscribed", {"product": "fund"}))
     first = feed.send(raw("c1", C, at(1), "product.cancelled", {"product": "fund"}))
     second = feed.send(raw("c2", C, at(2), "product.cancelled", {"product": "insurance"}))
-    sev = lambda out: [a.severity for a in out.alerts if a.rule_id == rules.PRODUCT_CANCELLED]  # noqa: E731
+
+    def sev(out: Outcome) -> list[Severity]:
+        return [a.severity for a in out.alerts if a.rule_id == product_usage.PRODUCT_CANCELLED]
+
     assert sev(first) == [Severity.WARNING]
     assert sev(second) == [Severity.CRITICAL]
 
@@ -70,7 +75,7 @@ def test_loan_overdue_escalates_and_alerts_again_only_when_worse() -> None:
                 },
             )
         )
-    overdue = [a.severity for a in feed.alerts if a.rule_id == rules.LOAN_OVERDUE]
+    overdue = [a.severity for a in feed.alerts if a.rule_id == risk.LOAN_OVERDUE]
     assert overdue == [Severity.WATCH, Severity.WARNING, Severity.CRITICAL]
 
 
@@ -87,7 +92,7 @@ def test_classification_downgrade_only_when_worse() -> None:
             )
         )
     got = [
-        (a.observed, a.severity) for a in feed.alerts if a.rule_id == rules.CLASSIFICATION_DOWNGRADE
+        (a.observed, a.severity) for a in feed.alerts if a.rule_id == risk.CLASSIFICATION_DOWNGRADE
     ]
     assert got == [("special_mention", Severity.WARNING), ("doubtful", Severity.CRITICAL)]
 
@@ -96,13 +101,13 @@ def test_private_banking_critical_band() -> None:
     feed = Feed()
     feed.send(profile())
     feed.send(snapshot("s1", C, at(1), demand="3000000.00", investment="4000000.00"))
-    assert rules.TIER_CRITICAL_BAND not in feed.rule_ids()
+    assert scale.TIER_CRITICAL_BAND not in feed.rule_ids()
     out = feed.send(snapshot("s2", C, at(2), demand="1500000.00", investment="4000000.00"))
-    [band] = [a for a in out.alerts if a.rule_id == rules.TIER_CRITICAL_BAND]
+    [band] = [a for a in out.alerts if a.rule_id == scale.TIER_CRITICAL_BAND]
     assert band.severity is Severity.WARNING and band.observed == "5500000.00"
     assert band.baseline == "6000000.00" and band.tier == "private_banking"
     out = feed.send(snapshot("s3", C, at(3), demand="500000.00", investment="4000000.00"))
-    assert [a.severity for a in out.alerts if a.rule_id == rules.TIER_CRITICAL_BAND] == [
+    assert [a.severity for a in out.alerts if a.rule_id == scale.TIER_CRITICAL_BAND] == [
         Severity.CRITICAL
     ]
 
@@ -111,7 +116,7 @@ def test_dormancy_seen_on_a_bank_initiated_event() -> None:
     feed = Feed()
     feed.send(txn("t1", C, at(0)))
     out = feed.send(txn("int", C, at(70), direction="credit", amount="1.00", category="interest"))
-    [dorm] = [a for a in out.alerts if a.rule_id == rules.DORMANCY]
+    [dorm] = [a for a in out.alerts if a.rule_id == stability.DORMANCY]
     # judged at its own event time (the day-grid point 60 days on), not at the late event's
     assert dorm.observed == 60 and dorm.state == "stability"
     assert dorm.occurred_at == datetime(2026, 1, 3, tzinfo=UTC)
@@ -131,9 +136,9 @@ def test_missing_payroll_credit() -> None:
                 channel="batch",
             )
         )
-    assert rules.PAYROLL_MISSING not in feed.rule_ids()
+    assert account_flow.PAYROLL_MISSING not in feed.rule_ids()
     feed.send(txn("late", C, at(60 + 45), amount="10.00"))
-    assert rules.PAYROLL_MISSING in feed.rule_ids()
+    assert account_flow.PAYROLL_MISSING in feed.rule_ids()
 
 
 def test_activity_drop_against_own_weekly_baseline() -> None:
@@ -149,20 +154,21 @@ def test_activity_drop_against_own_weekly_baseline() -> None:
         for d in range(5):
             n += 1
             feed.send(txn(f"a{n}", C, day(7 * week + d)))
-    assert rules.ACTIVITY_DROP not in feed.rule_ids()
+    assert stability.ACTIVITY_DROP not in feed.rule_ids()
     feed.send(txn("quiet-1", C, day(7 * 6 + 1)))  # one transaction in week 6
     feed.send(txn("next-week", C, day(7 * 8 + 1)))  # week 6 closes when week 8 begins
-    [drop] = [a for a in feed.alerts if a.rule_id == rules.ACTIVITY_DROP]
+    [drop] = [a for a in feed.alerts if a.rule_id == stability.ACTIVITY_DROP]
     assert drop.observed == 1 and drop.baseline == 5
 
 
 def test_churn_alert_once_per_level_with_hysteresis() -> None:
     rs = load_ruleset()
     levels = rs.churn.levels
-    assert level_for(score_value=levels.watch + 1, current=0, rs=rs) == 1
-    assert level_for(score_value=levels.watch - 1, current=1, rs=rs) == 1  # within hysteresis
-    assert level_for(score_value=levels.watch - rs.churn.hysteresis - 1, current=1, rs=rs) == 0
-    assert level_for(score_value=levels.critical, current=1, rs=rs) == 3
+    lim = limits_of(rs)
+    assert next_level(levels.watch + 1, 0, lim) == 1
+    assert next_level(levels.watch - 1, 1, lim) == 1  # within hysteresis
+    assert next_level(levels.watch - rs.churn.hysteresis - 1, 1, lim) == 0
+    assert next_level(levels.critical, 1, lim) == 3
 
     feed = Feed()
     feed.send(snapshot("s1", C, at(0), demand="50000.00"))
@@ -178,7 +184,7 @@ def test_churn_alert_once_per_level_with_hysteresis() -> None:
                 {"complaint_id": f"k{i}", "category": "service", "severity": "low"},
             )
         )
-    churn = [a for a in feed.alerts if a.rule_id == rules.CHURN_SCORE]
+    churn = [a for a in feed.alerts if a.rule_id == CHURN_SCORE]
     assert churn and all(a.kind is AlertKind.CHURN_RISK for a in churn)
     assert [a.severity for a in churn] == sorted(
         {a.severity for a in churn}, key=list(Severity).index
@@ -195,7 +201,7 @@ def test_priority_reflects_customer_value() -> None:
     small.send(snapshot("s1", C, at(1), demand="9000.00"))
     for feed in (big, small):
         feed.send(raw("k", C, at(2), "complaint.filed", {"complaint_id": "k", "category": "x"}))
-    pick = lambda f: next(a for a in f.alerts if a.rule_id == rules.COMPLAINT_FILED)  # noqa: E731
+    pick = lambda f: next(a for a in f.alerts if a.rule_id == stability.COMPLAINT_FILED)  # noqa: E731
     assert pick(big).severity == pick(small).severity
     assert pick(big).priority > pick(small).priority
 
@@ -206,10 +212,10 @@ def test_tier_band_fires_on_the_crossing_only() -> None:
     feed.send(snapshot("s1", C, at(1), demand="60000.00"))  # gold threshold 50k
     for i, demand in enumerate(("45000.00", "44000.00", "43000.00")):
         feed.send(snapshot(f"b{i}", C, at(10 * (i + 1)), demand=demand))  # weeks apart
-    band = [a.severity for a in feed.alerts if a.rule_id == rules.TIER_CRITICAL_BAND]
+    band = [a.severity for a in feed.alerts if a.rule_id == scale.TIER_CRITICAL_BAND]
     assert band == [Severity.WARNING]  # once, not on every snapshot inside the band
     feed.send(snapshot("low", C, at(50), demand="30000.00"))
-    band = [a.severity for a in feed.alerts if a.rule_id == rules.TIER_CRITICAL_BAND]
+    band = [a.severity for a in feed.alerts if a.rule_id == scale.TIER_CRITICAL_BAND]
     assert band == [Severity.WARNING, Severity.CRITICAL]
 
 
@@ -218,7 +224,7 @@ def test_tier_band_silent_for_a_customer_who_never_held_the_tier() -> None:
     feed.send(profile("platinum"))  # platinum threshold 300k
     for i in range(3):
         feed.send(snapshot(f"s{i}", C, at(10 * i), demand="250000.00"))
-    assert rules.TIER_CRITICAL_BAND not in feed.rule_ids()
+    assert scale.TIER_CRITICAL_BAND not in feed.rule_ids()
     assert feed.state.churn < load_ruleset().churn.levels.watch
 
 
@@ -248,7 +254,7 @@ def test_payroll_bonus_soon_after_payday_does_not_shorten_the_cycle() -> None:
         )
     )  # 7 days after payday
     feed.send(txn("spend", C, at(85), amount="10.00"))  # the next payday (day 90) not yet due
-    assert rules.PAYROLL_MISSING not in feed.rule_ids()
+    assert account_flow.PAYROLL_MISSING not in feed.rule_ids()
     assert feed.state.payroll_gap == 30
 
 
@@ -264,7 +270,7 @@ def test_interbank_share_needs_repeated_transfers() -> None:
     for i in range(3):
         balance -= 20000
         repeated.send(outflow(f"o{i}", C, at(1 + 3 * i), "20000.00", balance_after=f"{balance}.00"))
-    [share] = [a for a in repeated.alerts if a.rule_id == rules.INTERBANK_OUTFLOW_SHARE]
+    [share] = [a for a in repeated.alerts if a.rule_id == account_flow.INTERBANK_OUTFLOW_SHARE]
     assert share.window == "30d" and share.observed == 0.6
 
 
@@ -283,9 +289,9 @@ def _weekly(feed: Feed, counts: list[int]) -> None:
 def test_sustained_decline_fires_when_activity_fades_and_stays_down() -> None:
     feed = Feed()
     _weekly(feed, [6] * 12 + [3, 2, 1, 1, 0, 0, 0])
-    [fade] = [a for a in feed.alerts if a.rule_id == rules.SUSTAINED_DECLINE]
+    [fade] = [a for a in feed.alerts if a.rule_id == stability.SUSTAINED_DECLINE]
     assert fade.severity is Severity.WARNING and fade.baseline == 24.0
-    churn = [a for a in feed.alerts if a.rule_id == rules.CHURN_SCORE]
+    churn = [a for a in feed.alerts if a.rule_id == CHURN_SCORE]
     assert any(a.severity in (Severity.WARNING, Severity.CRITICAL) for a in churn)
 
 
@@ -293,7 +299,7 @@ def test_sustained_decline_ignores_a_three_week_holiday() -> None:
     feed = Feed()
     holiday = [6] * 12 + [2, 0, 0, 3, 6, 6, 6, 6]  # 21 idle days across four weeks
     _weekly(feed, holiday)
-    assert rules.SUSTAINED_DECLINE not in feed.rule_ids()
+    assert stability.SUSTAINED_DECLINE not in feed.rule_ids()
     # one four-week window alone would be fooled: the confirming week is what tells them apart
     rs = load_ruleset()
     hasty = rs.model_copy(
@@ -309,7 +315,7 @@ def test_sustained_decline_ignores_a_three_week_holiday() -> None:
     )
     unconfirmed = Feed(Monitor(ruleset=hasty))
     _weekly(unconfirmed, holiday)
-    assert rules.SUSTAINED_DECLINE in unconfirmed.rule_ids()
+    assert stability.SUSTAINED_DECLINE in unconfirmed.rule_ids()
 
 
 def test_sustained_decline_alerts_a_week_early_when_activity_tapers_off() -> None:
@@ -317,16 +323,16 @@ def test_sustained_decline_alerts_a_week_early_when_activity_tapers_off() -> Non
     # each older week of the four busier than the newest: a fade, not a holiday (which stops
     # all at once after a normal week); the five-week confirmation would wait one more week
     _weekly(feed, [6] * 12 + [4, 3, 2, 0, 0])
-    [fade] = [a for a in feed.alerts if a.rule_id == rules.SUSTAINED_DECLINE]
+    [fade] = [a for a in feed.alerts if a.rule_id == stability.SUSTAINED_DECLINE]
     assert fade.observed == 9 and "last 4" in fade.reasons[0].text
     # a holiday's silent weeks are equally silent: no early alert for them
     holiday = Feed()
     _weekly(holiday, [6] * 12 + [2, 0, 0, 0, 0])
-    assert rules.SUSTAINED_DECLINE not in holiday.rule_ids()
+    assert stability.SUSTAINED_DECLINE not in holiday.rule_ids()
 
 
 def _churn_levels(feed: Feed) -> list[Severity]:
-    return [a.severity for a in feed.alerts if a.rule_id == rules.CHURN_SCORE]
+    return [a.severity for a in feed.alerts if a.rule_id == CHURN_SCORE]
 
 
 def test_money_steadily_moving_away_raises_churn_risk_to_warning_early() -> None:
@@ -337,7 +343,7 @@ def test_money_steadily_moving_away_raises_churn_risk_to_warning_early() -> None
     for i in range(4):  # four transfers of 15% each, none near half the balance
         balance -= 15000
         steady.send(outflow(f"o{i}", C, at(1 + 6 * i), "15000.00", balance_after=f"{balance}.00"))
-    assert rules.LARGE_INTERBANK_OUTFLOW not in steady.rule_ids()
+    assert account_flow.LARGE_INTERBANK_OUTFLOW not in steady.rule_ids()
     assert Severity.WARNING in _churn_levels(steady)
     # one big purchase elsewhere and two small transfers: as large a share, but no pattern
     balance = 100000
@@ -362,6 +368,6 @@ def test_money_strings_keep_every_cent_and_the_sign() -> None:
         123456789: "1234567.89",
         10**20 + 1: "1000000000000000000.01",
     }
-    assert {minor: rules.money_str(minor) for minor in cases} == cases
+    assert {minor: money_str(minor) for minor in cases} == cases
     for minor in [*range(-25_000, 25_000, 7), *range(-300, 300), 2**62 + 99, -(2**63) - 1]:
-        assert rules.money_str(minor) == str(Decimal(minor).scaleb(-2)), minor
+        assert money_str(minor) == str(Decimal(minor).scaleb(-2)), minor

@@ -8,9 +8,11 @@ from pathlib import Path
 import pytest
 import yaml
 
-from churnwatch_state_monitor.engine.rules import CHURN_SCORE, COOLDOWN_CODE, RULE_IDS
+from churnwatch_state_monitor.engine.churn import CHURN_SCORE
+from churnwatch_state_monitor.engine_config import CATALOG
 from churnwatch_state_monitor.ruleset import (
     RuleSetError,
+    limits_of,
     load_ruleset,
     packaged_rules_text,
     parse_ruleset,
@@ -26,7 +28,7 @@ def test_packaged_rules_are_valid_and_name_every_rule() -> None:
     assert rs.rules.interbank_outflow_share.pattern_rest_share == 0.35
     assert str(rs.tiers["private_banking"].threshold) == "6000000"
     text = packaged_rules_text()
-    for rule_id in RULE_IDS:
+    for rule_id in limits_of(rs).registry.rule_ids():
         if rule_id != CHURN_SCORE:  # the composite score is configured under `churn`
             assert rule_id in text
 
@@ -68,13 +70,28 @@ def test_missing_file_is_a_clear_error(tmp_path: Path) -> None:
         load_ruleset(tmp_path / "absent.yaml")
 
 
-def test_rule_ids_agree_between_the_engine_rules_yaml_and_readme() -> None:
-    """Every rule the engine can raise is configured in rules.yaml and listed in README."""
+def test_the_registry_rules_yaml_and_readme_agree() -> None:
+    """Every rule the engine runs is in the catalog, configured in rules.yaml (but the composite,
+    configured under `churn`), listed in README with its trigger, and has its own cooldown code."""
     readme = (Path(__file__).resolve().parents[2] / "README.md").read_text()
     listed = readme.split("- **Rules** (ids stamped on alerts):", 1)[1].split("\n- ", 1)[0]
     in_readme = set(re.findall(r"`([a-z_]+\.[a-z_]+)`", listed))
     in_yaml = set(yaml.safe_load(packaged_rules_text())["rules"])
-    engine = set(RULE_IDS)
-    assert engine == set(COOLDOWN_CODE)
-    assert in_yaml == engine - {CHURN_SCORE}  # the composite score is configured under `churn`
+    registry = limits_of(load_ruleset()).registry
+    engine = set(registry.rule_ids())
+    assert engine == {entry.rule_id for entry in CATALOG}
+    assert len(set(registry.code_of.values())) == len(engine)
+    configured = {entry.rule_id for entry in CATALOG if entry.config is not None}
+    assert configured == engine - {CHURN_SCORE}
+    assert in_yaml == configured
     assert in_readme == engine
+    # README's table says what triggers each rule, as the registry routes it
+    table = readme.split("<!-- rule-table -->", 2)[1]
+    row = r"^ *\| `([a-z_]+\.[a-z_]+)` \| ([^|]+) \| `([a-z]+)` \|$"
+    rows = re.findall(row, table, re.MULTILINE)
+    triggers: dict[str, set[str]] = {}
+    for trigger, rule_ids in registry.table().items():
+        for rule_id in rule_ids:
+            triggers.setdefault(rule_id, set()).add(trigger)
+    assert {r: set(re.findall(r"`([a-z_.]+)`", t)) for r, t, _ in rows} == triggers
+    assert {r: code for r, _, code in rows} == registry.code_of

@@ -11,7 +11,7 @@ from churnwatch_shared.alerts import Alert
 from churnwatch_shared.partitioning import partition_of
 from churnwatch_shared.topics import CUSTOMER_PARTITIONS
 from churnwatch_state_monitor.backtest import replay
-from churnwatch_state_monitor.engine import rules
+from churnwatch_state_monitor.engine import account_flow, stability
 from churnwatch_state_monitor.engine.monitor import Monitor
 from churnwatch_state_monitor.engine.silence import SilenceIndex
 from churnwatch_state_monitor.engine.state import DAY, CustomerState
@@ -70,10 +70,10 @@ def test_silent_customer_gets_dormancy_at_the_right_event_time() -> None:
     events = [txn("s0", silent, at(0)), *busy(other, range(90))]
     alerts = backtest(events)
     [dorm] = [a for a in alerts if a.customer_id == silent]
-    assert dorm.rule_id == rules.DORMANCY
+    assert dorm.rule_id == stability.DORMANCY
     assert dorm.occurred_at == grid_day(60)  # 60 days after the last activity, not day 89
     assert dorm.observed == 60
-    assert not [a for a in alerts if a.customer_id == other and a.rule_id == rules.DORMANCY]
+    assert not [a for a in alerts if a.customer_id == other and a.rule_id == stability.DORMANCY]
 
 
 def test_another_partitions_events_do_not_advance_the_watermark() -> None:
@@ -93,7 +93,7 @@ def test_payroll_missing_fires_when_the_expected_payday_passes() -> None:
     events = [payday(silent, d) for d in (0, 30, 60)] + busy(other, range(0, 120, 2))
     events.sort(key=lambda e: e["occurred_at"])
     alerts = backtest(events)
-    [pay] = [a for a in alerts if a.rule_id == rules.PAYROLL_MISSING]
+    [pay] = [a for a in alerts if a.rule_id == account_flow.PAYROLL_MISSING]
     assert pay.customer_id == silent
     assert pay.occurred_at == grid_day(60 + 30 + 10)  # usual gap plus grace after the last one
     assert pay.observed == 40
@@ -111,7 +111,7 @@ def test_repeated_ticks_and_the_customers_return_do_not_alert_twice() -> None:
     index.observe(int(T0.timestamp()) + 75 * DAY)
     [(customer, _)] = index.pop_due(limit=10)
     [alert] = monitor.scan(st, customer, watermark=index.watermark)
-    assert alert.rule_id == rules.DORMANCY
+    assert alert.rule_id == stability.DORMANCY
     assert monitor.silence_due(st) is None  # this silence episode has alerted
     assert monitor.scan(st, customer, watermark=index.watermark + 30 * DAY) == []
     index.schedule(customer, monitor.silence_due(st))
@@ -121,7 +121,7 @@ def test_repeated_ticks_and_the_customers_return_do_not_alert_twice() -> None:
         model(txn("bank", "c", at(80), direction="credit", amount="1.00", category="interest")),
         now=T0,
     )
-    assert rules.DORMANCY not in [a.rule_id for a in back.alerts]
+    assert stability.DORMANCY not in [a.rule_id for a in back.alerts]
 
 
 def test_event_path_and_scan_agree_on_the_alert() -> None:
@@ -136,7 +136,7 @@ def test_event_path_and_scan_agree_on_the_alert() -> None:
         now=T0,
     ).alerts
     [a] = scanned
-    [b] = [x for x in caught_up if x.rule_id == rules.DORMANCY]
+    [b] = [x for x in caught_up if x.rule_id == stability.DORMANCY]
     assert orjson.loads(a.model_dump_json()) == orjson.loads(b.model_dump_json())
 
 
@@ -151,7 +151,9 @@ def test_a_holiday_shorter_than_the_threshold_does_not_fire() -> None:
     )
     events.sort(key=lambda e: e["occurred_at"])
     alerts = backtest(events)
-    assert [a.rule_id for a in alerts if a.rule_id in (rules.DORMANCY, rules.PAYROLL_MISSING)] == []
+    assert [
+        a.rule_id for a in alerts if a.rule_id in (stability.DORMANCY, account_flow.PAYROLL_MISSING)
+    ] == []
 
 
 def test_index_skips_rescheduled_customers_and_honours_the_budget() -> None:

@@ -9,7 +9,7 @@ import pytest
 
 from churnwatch_shared import topics
 from churnwatch_shared.alerts import Alert
-from churnwatch_state_monitor.engine import rules
+from churnwatch_state_monitor.engine import account_flow, stability
 from tests.state_monitor.events import at, txn, wire
 from tests.state_monitor.test_silence import grid_day, payday, same_partition_customers
 from tests.state_monitor.test_worker_integration import _worker
@@ -19,7 +19,7 @@ from tests.support.processes import free_port
 
 pytestmark = pytest.mark.integration
 
-SILENCE_RULES = (rules.DORMANCY, rules.PAYROLL_MISSING)
+SILENCE_RULES = (stability.DORMANCY, account_flow.PAYROLL_MISSING)
 
 
 async def _silence_alerts(
@@ -116,8 +116,8 @@ async def test_silent_customer_alerted_once_as_other_customers_advance_event_tim
     by_rule = {a.rule_id: a for a in alerts}
     assert sorted(a.rule_id for a in alerts) == sorted(SILENCE_RULES)  # each exactly once
     assert all(a.customer_id == silent for a in alerts)
-    assert by_rule[rules.DORMANCY].occurred_at == grid_day(60 + 60)  # a salary is activity
-    assert by_rule[rules.PAYROLL_MISSING].occurred_at == grid_day(100)
+    assert by_rule[stability.DORMANCY].occurred_at == grid_day(60 + 60)  # a salary is activity
+    assert by_rule[account_flow.PAYROLL_MISSING].occurred_at == grid_day(100)
 
     # a restart rebuilds the index from the table: the episode is not alerted again, even as
     # event time moves on

@@ -16,7 +16,6 @@ from typing import Any
 import orjson
 import pytest
 
-from churnwatch_state_monitor.engine import rules
 from churnwatch_state_monitor.engine.buckets import B_IB_MAX, B_IB_N
 from churnwatch_state_monitor.engine.monitor import Monitor
 from churnwatch_state_monitor.engine.state import (
@@ -29,7 +28,7 @@ from churnwatch_state_monitor.engine.state import (
     STATE_SCHEMA,
     CustomerState,
 )
-from churnwatch_state_monitor.ruleset import load_ruleset
+from churnwatch_state_monitor.ruleset import limits_of, load_ruleset
 
 FIXTURE = Path(__file__).with_name("fixtures") / "state_schema4.ndjson"
 NAMES = [f.name for f in fields(CustomerState)]
@@ -121,11 +120,26 @@ def test_a_record_of_an_unknown_schema_is_refused_with_its_version() -> None:
         CustomerState.decode(orjson.dumps(record))
 
 
+# The rules of schema 4's time, in the order that keyed their cooldowns: frozen history.
+SCHEMA_4_RULES = (
+    "account_flow.large_interbank_outflow",
+    "account_flow.interbank_outflow_share",
+    "account_flow.payroll_missing",
+    "stability.dormancy",
+    "stability.activity_drop",
+    "stability.complaint_filed",
+    "product_usage.product_cancelled",
+    "risk.loan_overdue",
+    "risk.classification_downgrade",
+    "scale.tier_critical_band",
+    "churn.composite_score",
+    "stability.sustained_decline",
+)
+
+
 def test_cooldown_codes_are_stable_unique_and_cover_every_rule() -> None:
-    codes = rules.COOLDOWN_CODE
-    assert set(codes) == set(rules.RULE_IDS)
+    codes = limits_of(load_ruleset()).registry.code_of
     assert len(set(codes.values())) == len(codes)
-    # schema 4 keyed by position in the rule list of its time; that order is frozen history
-    assert [codes[r] for r in rules.RULE_IDS[: len(SCHEMA_4_COOLDOWN_ORDER)]] == list(
-        SCHEMA_4_COOLDOWN_ORDER
-    )
+    # schema 4 keyed by position in the rule list of its time; each of those rules keeps the
+    # code that position was upgraded to
+    assert [codes[r] for r in SCHEMA_4_RULES] == list(SCHEMA_4_COOLDOWN_ORDER)

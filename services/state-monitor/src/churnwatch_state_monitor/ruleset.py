@@ -1,27 +1,30 @@
-"""The versioned rule set: thresholds and weights read from YAML and validated at start-up."""
+"""The versioned rule set: thresholds and weights read from YAML and validated at start-up.
+
+General settings, tiers and the churn composite are modelled here; each rule's config model is in
+its state's module of ``engine_config`` (``CATALOG``), from which the ``rules:`` model is made.
+``limits_of`` turns a validated rule set into the compiled engine's records, once.
+"""
 
 from __future__ import annotations
 
 from decimal import Decimal
+from functools import cache
 from importlib import resources
 from pathlib import Path
-from typing import Annotated
+from typing import Annotated, Any, ClassVar
 
 import yaml
-from pydantic import BaseModel, ConfigDict, Field, ValidationError, model_validator
+from pydantic import Field, ValidationError, create_model, model_validator
 
-from churnwatch_shared.alerts import Severity
 from churnwatch_shared.events import Tier
-from churnwatch_state_monitor.engine.state import DAY, cents
+from churnwatch_state_monitor.engine.limits import Limits
+from churnwatch_state_monitor.engine.registry import Registry
+from churnwatch_state_monitor.engine_config import CATALOG
+from churnwatch_state_monitor.engine_config.base import Config as _Config
+from churnwatch_state_monitor.engine_config.base import Money, RuleEntry
 
 PACKAGED_RULES = "rules.yaml"
-
-Share = Annotated[float, Field(gt=0, le=1)]
-Money = Annotated[Decimal, Field(ge=0)]
-
-
-class _Config(BaseModel):
-    model_config = ConfigDict(extra="forbid", frozen=True)
+HOUR = 3600
 
 
 class TierBand(_Config):
@@ -35,126 +38,30 @@ class TierBand(_Config):
         return self
 
 
-class LargeInterbankOutflow(_Config):
-    enabled: bool = True
-    severity: Severity = Severity.WARNING
-    min_share: Share = 0.5
-    min_amount: Money = Decimal(1000)
-    critical_share: Share = 0.9
-
-
-class InterbankOutflowShare(_Config):
-    enabled: bool = True
-    severity: Severity = Severity.WARNING
-    min_share_7d: Share = 0.5
-    min_share_30d: Share = 0.5
-    min_amount: Money = Decimal(10000)
-    # separate debits to other banks within the 30-day window: one large purchase is not a pattern
-    min_transfers_30d: Annotated[int, Field(ge=1, le=50)] = 3
-    # the account-flow score counts the share in full only for money steadily moving away: the
-    # transfers without the largest one still this share of the funds (one big purchase is not
-    # that) and the 30-day net outflow this share of them (a busy business account is not that)
-    pattern_rest_share: Share = 0.35
-    pattern_net_share: Share = 0.35
-
-
-class PayrollMissing(_Config):
-    enabled: bool = True
-    severity: Severity = Severity.WARNING
-    min_payrolls_seen: Annotated[int, Field(ge=1, le=24)] = 2
-    grace_days: Annotated[int, Field(ge=0, le=60)] = 10
-
-
-class Dormancy(_Config):
-    enabled: bool = True
-    severity: Severity = Severity.WATCH
-    dormant_days: Annotated[int, Field(ge=1, le=3650)] = 60
-
-
-class ActivityDrop(_Config):
-    enabled: bool = True
-    severity: Severity = Severity.WATCH
-    drop_ratio: Share = 0.3
-    min_baseline_per_week: Annotated[float, Field(gt=0)] = 3.0
-    warmup_weeks: Annotated[int, Field(ge=1, le=52)] = 4
-
-
-class SustainedDecline(_Config):
-    enabled: bool = True
-    severity: Severity = Severity.WARNING
-    # four closed weeks together below this share of the usual weekly activity ...
-    decline_ratio: Share = 0.4
-    # ... and not one of them back at this share of it (a holiday ends, a fade does not)
-    normal_ratio: Share = 0.7
-    # both the newest four closed weeks and the four before (five weeks) must qualify
-    confirm: bool = True
-    # ... unless the four weeks wind down: each older week busier than the newest (a fade
-    # tapers off; a holiday stops all at once, its silent weeks equally silent)
-    early_when_winding_down: bool = True
-    min_baseline_per_week: Annotated[float, Field(gt=0)] = 3.0
-    warmup_weeks: Annotated[int, Field(ge=1, le=52)] = 6
-
-    @model_validator(mode="after")
-    def _ordered(self) -> SustainedDecline:
-        if self.decline_ratio > self.normal_ratio:
-            raise ValueError("decline_ratio must not exceed normal_ratio")
-        return self
-
-
-class SimpleRule(_Config):
-    enabled: bool = True
-    severity: Severity = Severity.WARNING
-
-
-class ProductCancelled(_Config):
-    enabled: bool = True
-    severity: Severity = Severity.WARNING
-    critical_count_90d: Annotated[int, Field(ge=1, le=8)] = 2
-
-
-class LoanOverdue(_Config):
-    enabled: bool = True
-    severity: Severity = Severity.WATCH
-    warning_days: Annotated[int, Field(ge=1)] = 30
-    critical_days: Annotated[int, Field(ge=1)] = 90
-
-    @model_validator(mode="after")
-    def _ordered(self) -> LoanOverdue:
-        if self.critical_days <= self.warning_days:
-            raise ValueError("critical_days must be greater than warning_days")
-        return self
-
-
 class Rules(_Config):
-    large_interbank_outflow: LargeInterbankOutflow = Field(
-        default_factory=LargeInterbankOutflow, alias="account_flow.large_interbank_outflow"
-    )
-    interbank_outflow_share: InterbankOutflowShare = Field(
-        default_factory=InterbankOutflowShare, alias="account_flow.interbank_outflow_share"
-    )
-    payroll_missing: PayrollMissing = Field(
-        default_factory=PayrollMissing, alias="account_flow.payroll_missing"
-    )
-    dormancy: Dormancy = Field(default_factory=Dormancy, alias="stability.dormancy")
-    activity_drop: ActivityDrop = Field(
-        default_factory=ActivityDrop, alias="stability.activity_drop"
-    )
-    sustained_decline: SustainedDecline = Field(
-        default_factory=SustainedDecline, alias="stability.sustained_decline"
-    )
-    complaint_filed: SimpleRule = Field(
-        default_factory=SimpleRule, alias="stability.complaint_filed"
-    )
-    product_cancelled: ProductCancelled = Field(
-        default_factory=ProductCancelled, alias="product_usage.product_cancelled"
-    )
-    loan_overdue: LoanOverdue = Field(default_factory=LoanOverdue, alias="risk.loan_overdue")
-    classification_downgrade: SimpleRule = Field(
-        default_factory=SimpleRule, alias="risk.classification_downgrade"
-    )
-    tier_critical_band: SimpleRule = Field(
-        default_factory=SimpleRule, alias="scale.tier_critical_band"
-    )
+    """The ``rules:`` section: one key per rule id, each validated by its state's config model
+    (``engine_config.<state>``). The model with those keys is made from a catalog by
+    ``rules_model``; ``catalog`` is the one it was made from."""
+
+    catalog: ClassVar[tuple[RuleEntry, ...]] = ()
+
+
+@cache
+def rules_model(catalog: tuple[RuleEntry, ...]) -> type[Rules]:
+    """The ``rules:`` model for a catalog of rules (one field per rule with a config model)."""
+    fields: dict[str, Any] = {}
+    for entry in catalog:
+        if entry.config is None:
+            continue
+        if entry.field in fields:
+            raise ValueError(f"two rules configured as {entry.field!r} (ids differ only in state)")
+        fields[entry.field] = (
+            entry.config,
+            Field(default_factory=entry.config, alias=entry.rule_id),
+        )
+    model = create_model("Rules", __base__=Rules, **fields)
+    model.catalog = catalog
+    return model
 
 
 class ChurnLevels(_Config):
@@ -207,8 +114,15 @@ class RuleSet(_Config):
     # grid (event time) on which silence rules (dormancy, missing payroll) are evaluated
     silence_step_hours: Annotated[int, Field(ge=1, le=24 * 7)] = 24
     tiers: dict[Tier, TierBand] = Field(default_factory=dict)
-    rules: Rules = Field(default_factory=Rules)
+    rules: Rules = Field(default_factory=Rules)  # the model of a catalog: see ``ruleset_model``
     churn: Churn = Field(default_factory=Churn)
+
+
+@cache
+def ruleset_model(catalog: tuple[RuleEntry, ...] = CATALOG) -> type[RuleSet]:
+    """The rule set model whose ``rules:`` section takes exactly the catalog's rules."""
+    rules = rules_model(catalog)
+    return create_model("RuleSet", __base__=RuleSet, rules=(rules, Field(default_factory=rules)))
 
 
 class RuleSetError(ValueError):
@@ -223,8 +137,11 @@ def _describe(exc: ValidationError, source: str) -> str:
     return "\n".join(lines)
 
 
-def parse_ruleset(text: str, *, source: str = "<text>") -> RuleSet:
-    """Validate YAML text as a rule set; raises ``RuleSetError`` naming each bad field."""
+def parse_ruleset(
+    text: str, *, source: str = "<text>", catalog: tuple[RuleEntry, ...] = CATALOG
+) -> RuleSet:
+    """Validate YAML text as a rule set of the catalog's rules; raises ``RuleSetError`` naming
+    each bad field."""
     try:
         data = yaml.safe_load(text)
     except yaml.YAMLError as exc:
@@ -232,7 +149,7 @@ def parse_ruleset(text: str, *, source: str = "<text>") -> RuleSet:
     if not isinstance(data, dict):
         raise RuleSetError(f"rule set {source} must be a YAML mapping with at least `version`")
     try:
-        return RuleSet.model_validate(data)
+        return ruleset_model(catalog).model_validate(data)
     except ValidationError as exc:
         raise RuleSetError(_describe(exc, source)) from exc
 
@@ -242,84 +159,55 @@ def packaged_rules_text() -> str:
     return resources.files(__package__).joinpath(PACKAGED_RULES).read_text(encoding="utf-8")
 
 
-def load_ruleset(path: Path | None = None) -> RuleSet:
+def load_ruleset(path: Path | None = None, *, catalog: tuple[RuleEntry, ...] = CATALOG) -> RuleSet:
     """Load and validate the rule set from ``path`` (or the packaged default)."""
     if path is None:
-        return parse_ruleset(packaged_rules_text(), source=f"(packaged {PACKAGED_RULES})")
+        text, source = packaged_rules_text(), f"(packaged {PACKAGED_RULES})"
+        return parse_ruleset(text, source=source, catalog=catalog)
     try:
         text = path.read_text(encoding="utf-8")
     except OSError as exc:
         raise RuleSetError(f"cannot read rule set {path}: {exc.strerror}") from exc
-    return parse_ruleset(text, source=str(path))
+    return parse_ruleset(text, source=str(path), catalog=catalog)
 
 
-class Derived:
-    """Numbers the per-event path needs, derived from a rule set once (cents, seconds, tuples)."""
-
-    __slots__ = (
-        "cancellation_points",
-        "complaint_points",
-        "decline_after",
-        "dormant",
-        "dormant_days",
-        "drop_min_baseline",
-        "drop_warmup",
-        "grace_days",
-        "hysteresis",
-        "large_min_amount",
-        "levels",
-        "min_payrolls",
-        "min_transfers",
-        "net_share",
-        "rest_share",
-        "share_min_amount",
-        "step",
-        "strongest",
-        "tier_floors",
-        "weakest",
-        "weights",
+def build_limits(rs: RuleSet) -> Limits:
+    """The engine's records for a validated rule set: its rules (built by their catalog
+    entries) in a registry, and the general settings."""
+    rules = rs.rules
+    built = tuple(
+        entry.build(None if entry.config is None else getattr(rules, entry.field), rs)
+        for entry in type(rules).catalog
+    )
+    churn, w = rs.churn, rs.churn.weights
+    return Limits(
+        registry=Registry(built),
+        version=rs.version,
+        lateness=rs.lateness_hours * HOUR,
+        cooldown=rs.cooldown_hours * HOUR,
+        dedup_window=rs.dedup_window,
+        snapshot_every=rs.snapshot_every_events,
+        alpha=rs.ewma_alpha,
+        step=rs.silence_step_hours * HOUR,
+        levels=(churn.levels.watch, churn.levels.warning, churn.levels.critical),
+        hysteresis=churn.hysteresis,
+        weights=(w.scale, w.stability, w.risk, w.account_flow, w.product_usage),
+        strongest=churn.strongest_share,
+        complaint_points=churn.complaint_points,
+        cancellation_points=churn.cancellation_points,
     )
 
-    def __init__(self, rs: RuleSet) -> None:
-        rules, churn = rs.rules, rs.churn
-        # tier -> (threshold, lower edge of the critical band), cents
-        self.tier_floors: dict[str, tuple[int, int]] = {
-            tier.value: (cents(band.threshold), cents(band.threshold) - cents(band.critical_band))
-            for tier, band in rs.tiers.items()
-        }
-        self.large_min_amount = cents(rules.large_interbank_outflow.min_amount)
-        self.share_min_amount = cents(rules.interbank_outflow_share.min_amount)
-        share = rules.interbank_outflow_share
-        self.min_transfers = share.min_transfers_30d
-        self.rest_share, self.net_share = share.pattern_rest_share, share.pattern_net_share
-        self.step = rs.silence_step_hours * 3600
-        self.dormant_days = rules.dormancy.dormant_days
-        self.dormant = rules.dormancy.dormant_days * DAY
-        self.drop_warmup = rules.activity_drop.warmup_weeks
-        self.drop_min_baseline = rules.activity_drop.min_baseline_per_week
-        self.decline_after = rules.sustained_decline.warmup_weeks + 4  # weeks before it can judge
-        self.min_payrolls = rules.payroll_missing.min_payrolls_seen
-        self.grace_days = rules.payroll_missing.grace_days
-        self.levels = (churn.levels.watch, churn.levels.warning, churn.levels.critical)
-        self.hysteresis = churn.hysteresis
-        w = churn.weights
-        self.weights = (w.scale, w.stability, w.risk, w.account_flow, w.product_usage)
-        self.strongest = churn.strongest_share
-        self.weakest = 1 - churn.strongest_share
-        self.complaint_points = churn.complaint_points
-        self.cancellation_points = churn.cancellation_points
+
+_LIMITS: dict[int, tuple[RuleSet, Limits]] = {}
 
 
-_DERIVED: dict[int, tuple[RuleSet, Derived]] = {}
-
-
-def derived(rs: RuleSet) -> Derived:
-    """The rule set's derived numbers (computed on first use; a rule set is immutable)."""
-    entry = _DERIVED.get(id(rs))
+def limits_of(rs: RuleSet) -> Limits:
+    """The rule set's engine records (built on first use; a rule set is immutable)."""
+    entry = _LIMITS.get(id(rs))
     if entry is not None and entry[0] is rs:
         return entry[1]
-    if len(_DERIVED) >= 16:  # rule sets are few; tests build some: keep the newest
-        _DERIVED.pop(next(iter(_DERIVED)))
-    value = Derived(rs)
-    _DERIVED[id(rs)] = (rs, value)  # holding ``rs`` keeps its id from being reused
+    if len(_LIMITS) >= 16:  # rule sets are few; tests build some: keep the newest
+        _LIMITS.pop(next(iter(_LIMITS)))
+    value = build_limits(rs)
+    _LIMITS[id(rs)] = (rs, value)  # holding ``rs`` keeps its id from being reused
     return value

@@ -21,44 +21,18 @@ from churnwatch_shared.alerts import (
     Reason,
     alert_id_for,
 )
-from churnwatch_shared.events import EventType
-from churnwatch_state_monitor.engine import rules, silence
-from churnwatch_state_monitor.engine.facts import Txn, cents, epoch_seconds, event_fingerprint
-from churnwatch_state_monitor.engine.limits import limits_of
-from churnwatch_state_monitor.engine.rules import Before, Finding
-from churnwatch_state_monitor.engine.scoring import (
-    LEVEL_SEVERITY,
-    LEVELS,
-    Scores,
-    next_level,
-    priority,
-    score_with,
-)
+from churnwatch_state_monitor.engine import silence
+from churnwatch_state_monitor.engine.churn import CHURN_SCORE
+from churnwatch_state_monitor.engine.facts import epoch_seconds, event_fingerprint
+from churnwatch_state_monitor.engine.rules import Context, Finding
+from churnwatch_state_monitor.engine.scoring import Scores, next_level, priority, score_with
 from churnwatch_state_monitor.engine.snapshot import snapshot_dict
 from churnwatch_state_monitor.engine.state import CustomerState
-from churnwatch_state_monitor.ruleset import RuleSet
+from churnwatch_state_monitor.ruleset import RuleSet, limits_of
 
-# Short, stable keys for the cooldown memory (rule ids would dominate the record's size).
-_COOL_KEY: Final = rules.COOLDOWN_CODE
 _COMPOSITE: Final = CustomerStateName.COMPOSITE
 _CHURN_RISK: Final = AlertKind.CHURN_RISK
 _ANOMALY: Final = AlertKind.ANOMALY
-# event types as plain strings (an event's ``event_type`` is its literal value)
-_TRANSACTION: Final = EventType.TRANSACTION_POSTED.value
-_SNAPSHOT: Final = EventType.BALANCE_SNAPSHOT.value
-_SUBSCRIBED: Final = EventType.PRODUCT_SUBSCRIBED.value
-_CANCELLED: Final = EventType.PRODUCT_CANCELLED.value
-_OPENED: Final = EventType.ACCOUNT_OPENED.value
-_CLOSED: Final = EventType.ACCOUNT_CLOSED.value
-_DISBURSED: Final = EventType.LOAN_DISBURSED.value
-_REPAID: Final = EventType.LOAN_REPAID.value
-_OVERDUE: Final = EventType.LOAN_OVERDUE.value
-_CLASSIFIED: Final = EventType.LOAN_CLASSIFIED.value
-_BOUNCED: Final = EventType.PAYMENT_BOUNCED.value
-_COMPLAINT: Final = EventType.COMPLAINT_FILED.value
-_RESOLVED: Final = EventType.COMPLAINT_RESOLVED.value
-_PROFILE: Final = EventType.CUSTOMER_PROFILE.value
-_ASSIGNED: Final = EventType.CUSTOMER_ASSIGNED.value
 
 
 class Status(StrEnum):
@@ -103,11 +77,20 @@ class Outcome:
 
 
 class Monitor:
-    """Applies events to customer states and evaluates the rule set."""
+    """Applies events to customer states and evaluates the rule set (one thread at a time)."""
 
     def __init__(self, *, ruleset: RuleSet) -> None:
         self.rs = ruleset
-        self._limits = limits_of(ruleset)
+        lim = self._limits = limits_of(ruleset)
+        self.registry = registry = lim.registry
+        self._routes = registry.routes
+        self._week_closed = registry.week_closed
+        self._level_rise = registry.level_rise
+        self._cool_key = registry.code_of
+        # refilled per event (and per silence judgement): no allocation on the hot path
+        self._cx = Context()
+        self._cx.alpha = lim.alpha
+        self._scx = Context()
 
     def process(
         self, state: CustomerState | None, event: Any, *, now: datetime, offset: int | None = None
@@ -133,22 +116,38 @@ class Monitor:
             if due is not None and due <= at
             else []
         )
-        before = Before(st.act_mean, st.weeks, st.folded, st.last_act)
+        cx = self._cx
+        cx.start(st, event, event_id, at)
         st.newest = max(st.newest, at)
-        found = self._apply(st, event, event_id, at, before)  # state update + event-driven rule
-        findings = [] if found is None else [found]
+        findings = cx.found
+        route = self._routes.get(event.event_type)
+        if route is not None:  # an event type without a route only counts as an event
+            update = route.update
+            if update is not None:
+                update(st, cx)
+            for rule in route.rules:
+                f = rule.judge(st, cx)
+                if f is not None:
+                    findings.append(f)
         st.remember(fingerprint, cap=lim.dedup_window)
         st.events += 1
         if offset is not None:
             st.off = offset
-        if st.folded > before.folded:  # a week closed: the weekly rules have something to judge
-            findings.extend(rules.periodic(st, event_id, before, lim))
+        if st.folded > cx.folded:  # a week closed: the weekly rules have something to judge
+            for rule in self._week_closed:
+                f = rule.judge(st, cx)
+                if f is not None:
+                    findings.append(f)
         scores = score_with(st, lim)
         old_level = st.level
         st.churn = scores.churn
         st.level = next_level(scores.churn, old_level, lim)
         if st.level > old_level:
-            findings.append(self._churn_finding(st, event_id, scores))
+            cx.churn, cx.reasons = scores.churn, scores.reasons
+            for rule in self._level_rise:
+                f = rule.judge(st, cx)
+                if f is not None:
+                    findings.append(f)
         if findings:
             for f in findings:
                 if self._passes_cooldown(st, f, at):
@@ -187,16 +186,18 @@ class Monitor:
         st: CustomerState,
         *,
         at: int,
-        customer_id: str | None = None,
+        customer_id: str,
         now: datetime | None = None,
     ) -> list[Alert]:
         lim = self._limits
         due = silence.next_due(st, lim)
         alerts: list[Alert] = []
         scores: Scores | None = None
+        cx = self._scx
         while due is not None and due <= at:  # dormancy and payroll may fall on different days
             occurred = datetime.fromtimestamp(due, UTC)
-            found = silence.findings(st, at=due, lim=lim)
+            cx.at = due
+            found = silence.findings(st, cx=cx, lim=lim)
             if not found:
                 break
             for f in found:
@@ -214,99 +215,18 @@ class Monitor:
                         )
                     )
                 else:  # inside another alert's cooldown: this episode is not alerted again
-                    st.cool[_COOL_KEY[f.rule_id]][0] = due
+                    st.cool[self._cool_key[f.rule_id]][0] = due
             due = silence.next_due(st, lim)
         return alerts
 
-    # --- state updates and event-driven rules -----------------------------------------------
-
-    def _apply(
-        self, st: CustomerState, ev: Any, event_id: str, at: int, before: Before
-    ) -> Finding | None:
-        """Update the state from one event; return its event-driven rule's finding, if any."""
-        kind: str = ev.event_type
-        p = ev.payload
-        lim = self._limits
-        if kind == _TRANSACTION:
-            t = Txn(p)
-            before.balance = st.apply_transaction(t, at, alpha=lim.alpha)
-            if not t.to_other_bank:
-                return None  # both rules judge debits to other banks only
-            # one transfer that already alerts on its own should not alert twice
-            return rules.large_interbank_outflow(
-                t, event_id, before, lim
-            ) or rules.interbank_outflow_share(st, t, event_id, lim)
-        if kind == _SNAPSHOT:
-            st.apply_snapshot(p, at, alpha=lim.alpha)
-            return rules.tier_band(st, event_id, lim)
-        if kind == _SUBSCRIBED:
-            st.apply_product(p.product, subscribed=True, at=at)
-            st.last_act = max(st.last_act, at)
-        elif kind == _CANCELLED:
-            st.apply_product(p.product, subscribed=False, at=at)
-            return rules.product_cancelled(st, ev, self.rs)
-        elif kind == _OPENED:
-            st.accounts += 1
-            st.last_act = max(st.last_act, at)
-        elif kind == _CLOSED:
-            st.accounts = max(0, st.accounts - 1)
-            st.apply_account_closed(at)
-        elif kind == _DISBURSED:
-            st.loans += cents(p.amount)
-        elif kind == _REPAID:
-            if p.outstanding_after is not None and p.outstanding_after == 0:
-                st.dpd = 0
-                st.overdue = 0
-        elif kind == _OVERDUE:
-            st.dpd, st.overdue = p.days_past_due, cents(p.overdue_amount)
-            if p.penalty_interest is not None:
-                st.penalty = cents(p.penalty_interest)
-            return rules.loan_overdue(ev, self.rs)
-        elif kind == _CLASSIFIED:
-            previous = st.apply_classification(p.classification)
-            return rules.classification_downgrade(ev, previous, self.rs)
-        elif kind == _BOUNCED:
-            st.apply_bounce(at)
-        elif kind == _COMPLAINT:
-            st.apply_complaint(at)
-            return rules.complaint_filed(ev, self.rs)
-        elif kind == _RESOLVED:
-            st.open_complaints = max(0, st.open_complaints - 1)
-        elif kind == _PROFILE:
-            st.tier, st.segment, st.branch = p.tier.value, p.segment.value, p.branch_id
-            since = p.customer_since
-            if since is not None:
-                st.since = int(datetime(since.year, since.month, since.day, tzinfo=UTC).timestamp())
-            return rules.tier_band(st, event_id, lim)
-        elif kind == _ASSIGNED and p.branch_id:
-            st.branch = p.branch_id
-        return None  # contact.logged changes only the event count
-
     def _passes_cooldown(self, st: CustomerState, f: Finding, at: int) -> bool:
         rank = SEVERITY_RANK[f.severity]
-        key = _COOL_KEY[f.rule_id]
+        key = self._cool_key[f.rule_id]
         last = st.cool.get(key)
         if last is not None and at - last[0] < self._limits.cooldown and rank <= last[1]:
             return False
         st.cool[key] = [at, rank]
         return True
-
-    def _churn_finding(self, st: CustomerState, event_id: str, scores: Scores) -> Finding:
-        name = LEVELS[st.level]
-        top = ", ".join([reason[0] for reason in scores.reasons]) or "composite"
-        return Finding(
-            rule_id=rules.CHURN_SCORE,
-            state=_COMPOSITE,
-            severity=LEVEL_SEVERITY[st.level],
-            title=f"Churn risk {name} (score {scores.churn:.0f})",
-            condition_key=f"{name}:{event_id}",
-            code=f"churn_{name}",
-            text=f"composite churn score {scores.churn:.0f}; top reasons: {top}",
-            observed=scores.churn,
-            baseline=self._limits.level_floor(st.level),
-            window="90d",
-            evidence=[event_id],
-        )
 
     # --- outputs ----------------------------------------------------------------------------
 
@@ -314,7 +234,7 @@ class Monitor:
         self,
         st: CustomerState,
         f: Finding,
-        customer_id: str | None,
+        customer_id: str,
         occurred_at: datetime,
         now: datetime,
         scores: Scores,
@@ -330,7 +250,7 @@ class Monitor:
             )
         ]
         churn_score = None
-        if f.rule_id == rules.CHURN_SCORE:
+        if f.rule_id == CHURN_SCORE:
             churn_score = st.churn
             reasons = [
                 Reason(
@@ -345,7 +265,7 @@ class Monitor:
             alert_id=alert_id_for(
                 customer_id=customer_id, rule_id=f.rule_id, condition_key=f.condition_key
             ),
-            kind=_CHURN_RISK if f.rule_id == rules.CHURN_SCORE else _ANOMALY,
+            kind=_CHURN_RISK if f.rule_id == CHURN_SCORE else _ANOMALY,
             customer_id=customer_id,
             state=f.state,
             rule_id=f.rule_id,
@@ -366,7 +286,7 @@ class Monitor:
             branch_id=st.branch,
         )
 
-    def snapshot_dict(self, customer_id: str, st: CustomerState, scores: Scores) -> dict:
+    def snapshot_dict(self, customer_id: str, st: CustomerState, scores: Scores) -> dict[str, Any]:
         """The CustomerStateSnapshot as plain data (built without pydantic on the hot path)."""
         return snapshot_dict(customer_id, st, scores, self._limits)
 

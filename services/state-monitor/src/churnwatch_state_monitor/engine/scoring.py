@@ -15,13 +15,12 @@ from typing import Final
 
 from churnwatch_shared.alerts import CustomerStateName, Severity
 from churnwatch_state_monitor.engine.buckets import B_ACTS, B_WEEK, DAY
-from churnwatch_state_monitor.engine.limits import Limits, limits_of
-from churnwatch_state_monitor.engine.rules import band_in, decline_level
+from churnwatch_state_monitor.engine.churn import LEVEL_SEVERITY as LEVEL_SEVERITY
+from churnwatch_state_monitor.engine.churn import LEVELS as LEVELS
+from churnwatch_state_monitor.engine.limits import Limits
+from churnwatch_state_monitor.engine.scale import band_in
 from churnwatch_state_monitor.engine.state import CustomerState
-from churnwatch_state_monitor.ruleset import RuleSet
 
-LEVELS = ("normal", "watch", "warning", "critical")
-LEVEL_SEVERITY = (Severity.INFO, Severity.WATCH, Severity.WARNING, Severity.CRITICAL)
 _SEVERITY_POINTS = {
     Severity.INFO: 15,
     Severity.WATCH: 35,
@@ -113,13 +112,8 @@ def _clip(x: float) -> float:
     return 0.0 if x < 0 else 100.0 if x > 100 else x
 
 
-def score(st: CustomerState, rs: RuleSet) -> Scores:
-    """Compute the five state scores and the composite churn score for the customer."""
-    return score_with(st, limits_of(rs))
-
-
 def score_with(st: CustomerState, lim: Limits) -> Scores:
-    """``score`` with the rule set's limits at hand (this runs on every event).
+    """The five state scores and the composite churn score (this runs on every event).
 
     Each signal is clipped to 0..100 and, when above 0, recorded as a reason; each state takes its
     strongest signal (the first one on a tie).
@@ -134,7 +128,7 @@ def score_with(st: CustomerState, lim: Limits) -> Scores:
         if scale > 0:
             reasons.append(("assets_below_baseline", _SCALE, scale))
     if st.tier:
-        band = band_in(st, lim.tier_floors)
+        band = band_in(st, lim.band.tier_floors)
         if band == 2:
             reasons.append(("tier_lost", _SCALE, 80.0))
             if scale < 80:
@@ -148,11 +142,11 @@ def score_with(st: CustomerState, lim: Limits) -> Scores:
     # evidence: holidays; weeks of decline without recovery are strong)
     stability = 0.0
     if st.last_act:
-        stability = _clip((st.newest - st.last_act) / DAY / lim.dormant_days * 70)
+        stability = _clip((st.newest - st.last_act) / DAY / lim.dormancy.dormant_days * 70)
         if stability > 0:
             reasons.append(("dormant", _STABILITY, stability))
     weeks = st.weeks
-    if weeks >= lim.drop_warmup and st.act_mean >= lim.drop_min_baseline:
+    if weeks >= lim.drop.warmup_weeks and st.act_mean >= lim.drop.min_baseline:
         count, folded = 0, st.folded
         for row in st.flow:
             if row[B_WEEK] == folded:
@@ -163,7 +157,7 @@ def score_with(st: CustomerState, lim: Limits) -> Scores:
             reasons.append(("activity_drop", _STABILITY, value))
         if value > stability:
             stability = value
-    if weeks >= lim.decline_after and decline_level(st, lim):
+    if weeks >= lim.decline.after and lim.decline.level(st):
         reasons.append(("sustained_decline", _STABILITY, 75.0))
         if stability < 75:
             stability, whole = 75.0, whole | _W_STABILITY
@@ -199,13 +193,13 @@ def score_with(st: CustomerState, lim: Limits) -> Scores:
             # steadily moving away (not one big purchase, not a busy account) counts in full:
             # without the largest transfer still ``pattern_rest_share`` of the funds, and a
             # 30-day net outflow of ``pattern_net_share`` (largest is in whole units)
-            need = lim.min_transfers
+            need = lim.share.min_transfers
             seen = min(need, transfers)
             weight = 60 * seen / need
             if (
                 seen >= need
-                and ib_out - 100 * largest >= lim.rest_share * (ib_out + funds)
-                and outflow - inflow >= lim.net_share * (outflow + funds)
+                and ib_out - 100 * largest >= lim.share.rest_share * (ib_out + funds)
+                and outflow - inflow >= lim.share.net_share * (outflow + funds)
             ):
                 weight = 100.0
             flow = _clip(share * weight)
@@ -218,9 +212,9 @@ def score_with(st: CustomerState, lim: Limits) -> Scores:
                 reasons.append(("net_outflow", _FLOW, value))
             if value > flow:
                 flow = value
-    if st.payroll_gap and st.payroll_seen >= lim.min_payrolls:
+    if st.payroll_gap and st.payroll_seen >= lim.payroll.min_payrolls:
         overdue_days = (st.newest - st.payroll_last) / DAY - st.payroll_gap
-        if overdue_days > lim.grace_days:
+        if overdue_days > lim.payroll.grace_days:
             reasons.append(("payroll_missing", _FLOW, 70.0))
             if flow < 70:
                 flow, whole = 70.0, whole | _W_FLOW
@@ -284,27 +278,16 @@ def single_bit(mask: int) -> bool:
     return mask != 0 and mask & (mask - 1) == 0
 
 
-def level_for(*, score_value: float, current: int, rs: RuleSet) -> int:
-    """Churn level 0..3 with hysteresis: a level is left only well below its threshold."""
-    lim = limits_of(rs)
-    return next_level(score_value, current, lim)
-
-
 def next_level(value: float, current: int, lim: Limits) -> int:
-    """``level_for`` with the rule set's limits at hand."""
+    """Churn level 0..3 with hysteresis: a level is left only well below its threshold."""
     up = state_level_in(value, lim)
     if up >= current:
         return up
     return min(current, state_level_in(value + lim.hysteresis, lim))
 
 
-def state_level(value: float, rs: RuleSet) -> int:
-    """Level of one state score (no hysteresis: the composite carries it)."""
-    return state_level_in(value, limits_of(rs))
-
-
 def state_level_in(value: float, lim: Limits) -> int:
-    """``state_level`` with the rule set's limits at hand."""
+    """Level of one score (no hysteresis: ``next_level`` adds it for the composite)."""
     level = 0
     if value >= lim.watch:
         level += 1

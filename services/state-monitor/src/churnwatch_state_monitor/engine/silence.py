@@ -20,91 +20,34 @@ from __future__ import annotations
 
 import heapq
 from dataclasses import dataclass, field
-from typing import Final
 
-from churnwatch_shared.alerts import CustomerStateName
-from churnwatch_state_monitor.engine.buckets import DAY
 from churnwatch_state_monitor.engine.limits import Limits
-from churnwatch_state_monitor.engine.rules import COOLDOWN_CODE, DORMANCY, PAYROLL_MISSING, Finding
+from churnwatch_state_monitor.engine.rules import Context, Finding
 from churnwatch_state_monitor.engine.state import CustomerState
-
-_DORM_KEY: Final = COOLDOWN_CODE[DORMANCY]
-_PAY_KEY: Final = COOLDOWN_CODE[PAYROLL_MISSING]
-
-
-def _on_grid(at: int, step: int) -> int:
-    """The first step boundary at or after ``at`` (epoch-aligned)."""
-    return -(-at // step) * step
-
-
-def dormancy_due(st: CustomerState, lim: Limits) -> int | None:
-    last_act = st.last_act
-    if not last_act or not lim.dormancy_on:
-        return None
-    fired = st.cool.get(_DORM_KEY)
-    if fired is not None and fired[0] > last_act:
-        return None
-    return _on_grid(last_act + lim.dormant, lim.step)
-
-
-def payroll_due(st: CustomerState, lim: Limits) -> int | None:
-    if not st.payroll_gap or st.payroll_seen < lim.min_payrolls or not lim.payroll_on:
-        return None
-    fired = st.cool.get(_PAY_KEY)
-    if fired is not None and fired[0] > st.payroll_last:
-        return None
-    expected = st.payroll_last + int((st.payroll_gap + lim.grace_days) * DAY) + 1
-    return _on_grid(expected, lim.step)
 
 
 def next_due(st: CustomerState, lim: Limits) -> int | None:
-    """The earliest grid time at which a silence rule could fire for this state, or None."""
-    dormancy = dormancy_due(st, lim)
+    """The earliest grid time at which a silence rule could fire for this state, or None.
+
+    Written out for the two silence rules (dormancy, missing payroll): it runs several times per
+    event. A new silence rule adds its ``due`` here as well as registering on ``SILENCE``.
+    """
+    dormancy = lim.dormancy.due(st)
     if not st.payroll_gap:  # no payroll cycle learnt (most customers): nothing else is due
         return dormancy
-    payroll = payroll_due(st, lim)
+    payroll = lim.payroll.due(st)
     if dormancy is None or (payroll is not None and payroll < dormancy):
         return payroll
     return dormancy
 
 
-def findings(st: CustomerState, *, at: int, lim: Limits) -> list[Finding]:
-    """Silence findings due at grid time ``at`` (callers pass the grid time, see ``next_due``)."""
+def findings(st: CustomerState, *, cx: Context, lim: Limits) -> list[Finding]:
+    """Silence findings due at grid time ``cx.at`` (callers pass the grid time, see ``next_due``)."""
     found: list[Finding] = []
-    due = dormancy_due(st, lim)
-    if due is not None and due <= at:
-        cfg, idle = lim.rs.rules.dormancy, (due - st.last_act) // DAY
-        found.append(
-            Finding(
-                rule_id=DORMANCY,
-                state=CustomerStateName.STABILITY,
-                severity=cfg.severity,
-                title=f"No customer-initiated activity for {idle} days",
-                condition_key=f"since:{st.last_act}",
-                code="dormant",
-                text=f"{idle} days since the last customer-initiated activity",
-                observed=idle,
-                baseline=cfg.dormant_days,
-                window=f"{idle}d",
-            )
-        )
-    due = payroll_due(st, lim)
-    if due is not None and due <= at:
-        pay, late = lim.rs.rules.payroll_missing, (due - st.payroll_last) // DAY
-        found.append(
-            Finding(
-                rule_id=PAYROLL_MISSING,
-                state=CustomerStateName.ACCOUNT_FLOW,
-                severity=pay.severity,
-                title="Expected payroll credit has not arrived",
-                condition_key=f"after:{st.payroll_last}",
-                code="payroll_missing",
-                text=f"last payroll credit {late} days ago; usual gap {st.payroll_gap:.0f} days",
-                observed=late,
-                baseline=round(st.payroll_gap, 1),
-                window="payroll cycle",
-            )
-        )
+    for rule in lim.registry.silence:
+        f = rule.judge(st, cx)
+        if f is not None:
+            found.append(f)
     return found
 
 

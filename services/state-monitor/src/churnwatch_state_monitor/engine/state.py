@@ -16,7 +16,7 @@ from binascii import b2a_base64
 from collections.abc import Callable
 from dataclasses import dataclass, field, fields
 from operator import itemgetter
-from typing import Final
+from typing import Any, Final
 
 import orjson
 
@@ -148,7 +148,7 @@ class CustomerState:
     band: int = 0
     fading: int = 0  # week a sustained activity decline was first seen (0: none now)
 
-    def field_values(self) -> tuple:
+    def field_values(self) -> tuple[Any, ...]:
         """The fields in order: ``encode``'s array (compiled, far cheaper than an attrgetter)."""
         return (
             self.v,
@@ -378,7 +378,7 @@ class CustomerState:
         self.payroll_last = at
         self.payroll_seen += 1
 
-    def apply_snapshot(self, p, at: int, *, alpha: float) -> None:
+    def apply_snapshot(self, p: Any, at: int, *, alpha: float) -> None:
         """Apply a balance.snapshot: totals by product kind replace the previous ones."""
         totals = _NO_TOTALS.copy()
         for b in p.balances:
@@ -435,18 +435,18 @@ _STAMP_INDEXES = tuple(_FIELD_NAMES.index(name) for name in ("bounces", "cancels
 _COOL_INDEX = _FIELD_NAMES.index("cool")
 
 
-def _from_1(values: list) -> None:
+def _from_1(values: list[Any]) -> None:
     """Schema 1 -> 2: bucket rows gain the interbank debit count (0: not counted then)."""
     for row in values[_FLOW_INDEX]:
         row.extend([0] * (ROW_LEN - len(row)))
 
 
-def _from_2(values: list) -> None:
+def _from_2(values: list[Any]) -> None:
     """Schema 2 -> 3: the largest single interbank debit is an optional last column (absent:
     unknown), so schema-2 rows are already valid."""
 
 
-def _from_3(values: list) -> None:
+def _from_3(values: list[Any]) -> None:
     """Schema 3 -> 4: the same 48-bit fingerprints, as base64 text instead of integers."""
     values[_SEEN_INDEX] = "".join(
         b2a_base64(value.to_bytes(6, "big"), newline=False).decode()
@@ -454,14 +454,14 @@ def _from_3(values: list) -> None:
     )
 
 
-def _from_4(values: list) -> None:
+def _from_4(values: list[Any]) -> None:
     """Schema 4 -> 5: cooldown keys from positions ("0".."11") to stable rule codes."""
     cool = values[_COOL_INDEX]
     values[_COOL_INDEX] = {SCHEMA_4_COOLDOWN_ORDER[int(k)]: v for k, v in cool.items()}
 
 
 # version -> the step that brings a record of that version to the next one
-_UPGRADES: dict[int, Callable[[list], None]] = {
+_UPGRADES: dict[int, Callable[[list[Any]], None]] = {
     SCHEMA_1: _from_1,
     SCHEMA_2: _from_2,
     SCHEMA_3: _from_3,
@@ -469,7 +469,7 @@ _UPGRADES: dict[int, Callable[[list], None]] = {
 }
 
 
-def _upgrade(values: list) -> None:
+def _upgrade(values: list[Any]) -> None:
     """Bring a record of an older schema (the same positions) to the current one, in place."""
     version = values[0]
     if version not in _UPGRADES:

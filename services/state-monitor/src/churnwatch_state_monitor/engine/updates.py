@@ -1,0 +1,130 @@
+"""State updates: how each event type changes a customer's state (before its rules are judged).
+
+One function per event type, all with the signature ``(st, cx) -> None``; ``UPDATES`` is the
+table the registry routes events with. An event type with no entry (``contact.logged``, types
+added to the contract later) only counts as an event: accepted and otherwise ignored.
+"""
+
+from __future__ import annotations
+
+from collections.abc import Callable
+from datetime import UTC, datetime
+from typing import Final
+
+from churnwatch_shared.events import EventType
+from churnwatch_state_monitor.engine.facts import Txn, cents
+from churnwatch_state_monitor.engine.rules import Context
+from churnwatch_state_monitor.engine.state import CustomerState
+
+Update = Callable[[CustomerState, Context], None]
+
+
+def transaction_posted(st: CustomerState, cx: Context) -> None:
+    """Buckets, balances and baselines; the balance before it is kept for the rules."""
+    t = Txn(cx.ev.payload)
+    cx.txn = t
+    cx.balance = st.apply_transaction(t, cx.at, alpha=cx.alpha)
+
+
+def balance_snapshot(st: CustomerState, cx: Context) -> None:
+    """Balances of the customer's accounts as the bank reports them."""
+    st.apply_snapshot(cx.ev.payload, cx.at, alpha=cx.alpha)
+
+
+def product_subscribed(st: CustomerState, cx: Context) -> None:
+    """A product held (and a customer-initiated activity)."""
+    st.apply_product(cx.ev.payload.product, subscribed=True, at=cx.at)
+    st.last_act = max(st.last_act, cx.at)
+
+
+def product_cancelled(st: CustomerState, cx: Context) -> None:
+    """A product given up (counted for 90 days)."""
+    st.apply_product(cx.ev.payload.product, subscribed=False, at=cx.at)
+
+
+def account_opened(st: CustomerState, cx: Context) -> None:
+    """One more account (and a customer-initiated activity)."""
+    st.accounts += 1
+    st.last_act = max(st.last_act, cx.at)
+
+
+def account_closed(st: CustomerState, cx: Context) -> None:
+    """One account fewer."""
+    st.accounts = max(0, st.accounts - 1)
+    st.apply_account_closed(cx.at)
+
+
+def loan_disbursed(st: CustomerState, cx: Context) -> None:
+    """Loan balance up by the amount paid out."""
+    st.loans += cents(cx.ev.payload.amount)
+
+
+def loan_repaid(st: CustomerState, cx: Context) -> None:
+    """A loan repaid in full clears what was past due."""
+    p = cx.ev.payload
+    if p.outstanding_after is not None and p.outstanding_after == 0:
+        st.dpd = 0
+        st.overdue = 0
+
+
+def loan_overdue(st: CustomerState, cx: Context) -> None:
+    """Days past due, overdue amount, penalty interest."""
+    p = cx.ev.payload
+    st.dpd, st.overdue = p.days_past_due, cents(p.overdue_amount)
+    if p.penalty_interest is not None:
+        st.penalty = cents(p.penalty_interest)
+
+
+def loan_classified(st: CustomerState, cx: Context) -> None:
+    """The worst classification; the one before is kept for the rules."""
+    cx.previous = st.apply_classification(cx.ev.payload.classification)
+
+
+def payment_bounced(st: CustomerState, cx: Context) -> None:
+    """A bounced payment (counted for 90 days)."""
+    st.apply_bounce(cx.at)
+
+
+def complaint_filed(st: CustomerState, cx: Context) -> None:
+    """An open complaint (counted for 90 days)."""
+    st.apply_complaint(cx.at)
+
+
+def complaint_resolved(st: CustomerState, cx: Context) -> None:
+    """One open complaint fewer."""
+    st.open_complaints = max(0, st.open_complaints - 1)
+
+
+def customer_profile(st: CustomerState, cx: Context) -> None:
+    """Tier, segment, branch and the customer-since date."""
+    p = cx.ev.payload
+    st.tier, st.segment, st.branch = p.tier.value, p.segment.value, p.branch_id
+    since = p.customer_since
+    if since is not None:
+        st.since = int(datetime(since.year, since.month, since.day, tzinfo=UTC).timestamp())
+
+
+def customer_assigned(st: CustomerState, cx: Context) -> None:
+    """The branch serving the customer, when the assignment names one."""
+    branch = cx.ev.payload.branch_id
+    if branch:
+        st.branch = branch
+
+
+UPDATES: Final[dict[str, Update]] = {
+    EventType.TRANSACTION_POSTED.value: transaction_posted,
+    EventType.BALANCE_SNAPSHOT.value: balance_snapshot,
+    EventType.PRODUCT_SUBSCRIBED.value: product_subscribed,
+    EventType.PRODUCT_CANCELLED.value: product_cancelled,
+    EventType.ACCOUNT_OPENED.value: account_opened,
+    EventType.ACCOUNT_CLOSED.value: account_closed,
+    EventType.LOAN_DISBURSED.value: loan_disbursed,
+    EventType.LOAN_REPAID.value: loan_repaid,
+    EventType.LOAN_OVERDUE.value: loan_overdue,
+    EventType.LOAN_CLASSIFIED.value: loan_classified,
+    EventType.PAYMENT_BOUNCED.value: payment_bounced,
+    EventType.COMPLAINT_FILED.value: complaint_filed,
+    EventType.COMPLAINT_RESOLVED.value: complaint_resolved,
+    EventType.CUSTOMER_PROFILE.value: customer_profile,
+    EventType.CUSTOMER_ASSIGNED.value: customer_assigned,
+}
