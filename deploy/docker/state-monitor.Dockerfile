@@ -25,6 +25,9 @@ RUN uv sync --frozen --no-dev --group native --no-editable --package churnwatch-
 FROM python:3.11-slim
 ENV PYTHONUNBUFFERED=1 PATH=/app/.venv/bin:$PATH \
     CHURNWATCH_MONITOR_NATIVE=require CHURNWATCH_MONITOR_NATIVE_DIR=/app/native
+# libgomp1: LightGBM's OpenMP runtime (the churn model, CHURNWATCH_MONITOR_MODEL_DIR)
+RUN apt-get update && apt-get install -y --no-install-recommends libgomp1 \
+ && rm -rf /var/lib/apt/lists/*
 RUN useradd --system --uid 10001 churnwatch && mkdir -p /data && chown 10001 /data
 WORKDIR /app
 COPY --from=build /app/.venv /app/.venv
