@@ -159,7 +159,8 @@ async def test_case_page_bulk_ack_and_resolve_needs_an_outcome(app: FastAPI) -> 
         assert header["customer_since"] == "2019-05-20"
         assert case["reasons"] and all("—" not in r["text"] for r in case["reasons"])
         assert "80% against a usual 50%" in case["reasons"][0]["text"]
-        assert case["value"] is None and case["next_best_action"] is None
+        assert case["value"]["latest"] is None  # no value review yet
+        assert case["next_best_action"]["playbook_version"]
 
         ack = await http.post(
             "/v1/cases/acknowledge",

@@ -9,6 +9,8 @@ from typing import Annotated
 
 from pydantic import AwareDatetime, BaseModel, ConfigDict, Field
 
+from churnwatch_shared.codes import CounterpartyKind
+from churnwatch_shared.money import Amount, Currency
 from churnwatch_shared.text import Label, Text
 
 ALERT_SCHEMA_VERSION = 1
@@ -56,6 +58,21 @@ class Reason(BaseModel):
     weight: float | None = Field(default=None, description="contribution to the churn score")
 
 
+class EvidenceEvent(BaseModel):
+    """One event behind an alert, as a manager reads it: what, when, how much, with whom."""
+
+    model_config = ConfigDict(extra="forbid", frozen=True)
+
+    event_id: Annotated[Label, Field(min_length=1, max_length=128)]
+    event_type: Annotated[Label, Field(min_length=1, max_length=64)] = Field(
+        description='e.g. "transaction.posted"'
+    )
+    occurred_at: AwareDatetime
+    amount: Amount | None = None
+    currency: Currency | None = None
+    counterparty_kind: CounterpartyKind | None = None
+
+
 class Alert(BaseModel):
     """An anomaly or churn-risk alert for one customer, with everything needed to act on it."""
 
@@ -76,6 +93,11 @@ class Alert(BaseModel):
     window: Label | None = None
     churn_score: float | None = Field(default=None, ge=0, le=100)
     evidence_event_ids: list[Label] = Field(default_factory=list, max_length=50)
+    evidence: list[EvidenceEvent] = Field(
+        default_factory=list,
+        max_length=50,
+        description="optional details of the evidence events (type, date, amount, counterparty)",
+    )
     ruleset_version: Label
     occurred_at: AwareDatetime = Field(description="event time of the event that fired the rule")
     detected_at: AwareDatetime = Field(description="processing time in the monitor")

@@ -12,7 +12,7 @@ from churnwatch_alerts.audit import record_now
 from churnwatch_alerts.auth.dependencies import CurrentPrincipal
 from churnwatch_alerts.auth.principal import Principal
 from churnwatch_alerts.cases import contacts, lead, service
-from churnwatch_alerts.cases.repository import CaseFilters
+from churnwatch_alerts.cases.repository import CaseFilters, Order
 from churnwatch_alerts.cases.schemas import (
     BulkAckRequest,
     BulkAckResult,
@@ -27,12 +27,17 @@ from churnwatch_alerts.cases.schemas import (
 )
 from churnwatch_alerts.db import SessionDep
 from churnwatch_alerts.models import Role
+from churnwatch_alerts.playbook import service as playbook_service
+from churnwatch_alerts.playbook.endpoints import control_of
+from churnwatch_alerts.value import service as value_service
 from churnwatch_shared.alerts import Severity
 
 router = APIRouter(prefix="/v1/cases", tags=["cases"])
 
 NOT_FOUND = {"description": "no case of this customer among the caller's (the refusal is audited)"}
 LEADS = (Role.TEAM_LEAD, Role.BRANCH_HEAD, Role.ADMIN)
+# Reviews shown on the case page: enough for the value trend, the rest stays in /value.
+VALUE_HISTORY = 6
 
 
 def _now(request: Request) -> datetime:
@@ -69,10 +74,17 @@ async def list_cases(
     escalated: bool | None = None,
     sla_breached: bool | None = None,
     q: Annotated[str | None, Query(max_length=200, description="customer id or name")] = None,
+    order: Annotated[
+        Order | None,
+        Query(
+            description="priority, or value_at_risk; default value_at_risk for leads, heads "
+            "and admins, priority for relationship managers"
+        ),
+    ] = None,
     cursor: Annotated[str | None, Query(max_length=400)] = None,
     limit: Annotated[int, Query(ge=1, le=200)] = 50,
 ) -> CasePage:
-    """The caller's cases: open first, then by priority; follow next_cursor to reach every case."""
+    """The caller's cases in order; follow next_cursor to reach every case."""
     filters = CaseFilters(
         status=[s.value for s in status_ or []],
         severity=[s.value for s in severity or []],
@@ -89,6 +101,7 @@ async def list_cases(
             cursor=cursor,
             limit=limit,
             now=_now(request),
+            order=order or ("value_at_risk" if principal.role in LEADS else "priority"),
         )
     except service.BadCursor as exc:
         raise HTTPException(status.HTTP_422_UNPROCESSABLE_ENTITY, detail=f"cursor: {exc}") from exc
@@ -117,22 +130,48 @@ async def scorecard(
         raise HTTPException(
             status.HTTP_403_FORBIDDEN, detail="team lead, branch head or admin only"
         )
-    return await lead.scorecard(session, principal=principal, now=_now(request))
+    return await lead.scorecard(
+        session,
+        principal=principal,
+        currency=request.app.state.value_config.currency,
+        now=_now(request),
+    )
+
+
+async def _detail(
+    request: Request, session: SessionDep, principal: Principal, customer_id: str
+) -> CaseDetail:
+    """The case with its value reviews and next best actions (each read audited on its own)."""
+    now = _now(request)
+    detail = await service.case_detail(
+        session,
+        principal=principal,
+        customer_id=customer_id,
+        currency=request.app.state.settings.reporting_currency,
+        now=now,
+    )
+    detail.value = await value_service.customer_value(
+        session, principal=principal, customer_id=customer_id, limit=VALUE_HISTORY, now=now
+    )
+    detail.next_best_action = await playbook_service.suggestions(
+        session,
+        principal=principal,
+        customer_id=customer_id,
+        playbook=request.app.state.playbook,
+        control=control_of(request),
+        marketing=request.app.state.marketing_objections,
+        now=now,
+    )
+    return detail
 
 
 @router.get("/{customer_id}", response_model=CaseDetail, responses={404: NOT_FOUND})
 async def get_case(
     customer_id: str, request: Request, session: SessionDep, principal: CurrentPrincipal
 ) -> CaseDetail:
-    """One case: customer 360 header, alerts, plain-language reasons, evidence, timeline."""
+    """One case: customer 360 header, reasons, evidence, timeline, value, next best actions."""
     try:
-        return await service.case_detail(
-            session,
-            principal=principal,
-            customer_id=customer_id,
-            currency=request.app.state.settings.reporting_currency,
-            now=_now(request),
-        )
+        return await _detail(request, session, principal, customer_id)
     except service.CaseNotFound as exc:
         raise await _not_found(
             request, principal=principal, customer_id=customer_id, action="case.read"
@@ -218,13 +257,7 @@ async def resolve_case(
             note=body.note,
             now=_now(request),
         )
-        return await service.case_detail(
-            session,
-            principal=principal,
-            customer_id=customer_id,
-            currency=request.app.state.settings.reporting_currency,
-            now=_now(request),
-        )
+        return await _detail(request, session, principal, customer_id)
     except service.CaseNotFound as exc:
         raise await _not_found(
             request, principal=principal, customer_id=customer_id, action="case.resolve"

@@ -3,12 +3,17 @@
 Response time is from an alert's arrival to its first action (acknowledge, else resolve). An
 alert kept its SLA when it was acted on without climbing the escalation chain; it breached it
 when it escalated, or is still open past its deadline.
+
+Value retained (lost) is the current value, from the newest value review, of the customers with
+an alert resolved as retained (lost); value at risk sums the newest review's value at risk of the
+customers with an unresolved alert. Customers with no review count 0.
 """
 
 from __future__ import annotations
 
 import statistics
 from datetime import datetime
+from decimal import Decimal
 
 from sqlalchemy import select
 from sqlalchemy.ext.asyncio import AsyncSession
@@ -18,10 +23,18 @@ from churnwatch_alerts.audit import record
 from churnwatch_alerts.auth.principal import Principal
 from churnwatch_alerts.cases.schemas import ManagerScore, Scorecard
 from churnwatch_alerts.models import AlertRecord, AlertStatus, Manager
+from churnwatch_alerts.value import repository as value_repo
+
+Values = dict[str, tuple[Decimal, Decimal]]
+ZERO = Decimal(0)
+
+
+def _sum(customers: set[str], values: Values, column: int) -> Decimal:
+    return sum((values[c][column] for c in customers if c in values), ZERO)
 
 
 def _score(
-    manager_id: str, team_id: str | None, alerts: list[AlertRecord], now: datetime
+    manager_id: str, team_id: str | None, alerts: list[AlertRecord], now: datetime, values: Values
 ) -> ManagerScore:
     responses = []
     kept = breached = acknowledged = 0
@@ -44,6 +57,8 @@ def _score(
             outcomes[a.outcome] = outcomes.get(a.outcome, 0) + 1
     customers = {a.customer_id for a in alerts}
     open_customers = {a.customer_id for a in alerts if a.status != AlertStatus.RESOLVED.value}
+    retained = {a.customer_id for a in alerts if a.outcome == "retained"}
+    lost = {a.customer_id for a in alerts if a.outcome == "lost"}
     return ManagerScore(
         manager_id=manager_id,
         team_id=team_id,
@@ -55,10 +70,15 @@ def _score(
         sla_kept=kept,
         sla_breached=breached,
         resolved_by_outcome=outcomes,
+        value_retained=_sum(retained, values, 0),
+        value_lost=_sum(lost, values, 0),
+        value_at_risk=_sum(open_customers, values, 1),
     )
 
 
-async def scorecard(session: AsyncSession, *, principal: Principal, now: datetime) -> Scorecard:
+async def scorecard(
+    session: AsyncSession, *, principal: Principal, currency: str, now: datetime
+) -> Scorecard:
     """Scores of every holder of the caller's visible alerts (managers and queues), and the total."""
     alerts = list(
         (await session.scalars(select(AlertRecord).where(visible_alerts(principal)))).all()
@@ -70,8 +90,16 @@ async def scorecard(session: AsyncSession, *, principal: Principal, now: datetim
         m.id: m.team_id
         for m in await session.scalars(select(Manager).where(Manager.id.in_(by_holder)))
     }
+    values = await value_repo.newest_values_of(
+        session, customer_ids=sorted({a.customer_id for a in alerts})
+    )
     managers = [
-        _score(holder, teams.get(holder), rows, now) for holder, rows in sorted(by_holder.items())
+        _score(holder, teams.get(holder), rows, now, values)
+        for holder, rows in sorted(by_holder.items())
     ]
     record(session, actor=principal.id, action="case.scorecard", at=now)
-    return Scorecard(managers=managers, team=_score("team", principal.team_id, alerts, now))
+    return Scorecard(
+        managers=managers,
+        team=_score("team", principal.team_id, alerts, now, values),
+        currency=currency,
+    )

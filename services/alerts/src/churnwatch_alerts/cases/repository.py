@@ -1,9 +1,11 @@
 """Every query on cases: the customer's alerts grouped into one row per customer, keyset-paged.
 
 A case's status comes from its alerts: ``open`` while any alert is open, ``in_progress`` while the
-rest are acknowledged or snoozed, ``closed`` when all are resolved. Cases are ordered by status
-(open first), then by the highest priority among unresolved alerts, then by customer id; the
-cursor is that sort key, so every case is reachable however many there are.
+rest are acknowledged or snoozed, ``closed`` when all are resolved. Ordered by ``priority``: by
+status (open first), then by the highest priority among unresolved alerts, then by customer id.
+Ordered by ``value_at_risk``: unresolved cases first, then by the value at risk of the customer's
+newest value review (none counts as 0), highest first, then by customer id. The cursor is the
+sort key, so every case is reachable however many there are.
 """
 
 from __future__ import annotations
@@ -11,12 +13,14 @@ from __future__ import annotations
 from collections.abc import Sequence
 from dataclasses import dataclass
 from datetime import datetime
-from typing import Any
+from decimal import Decimal
+from typing import Any, Literal
 
 from sqlalchemy import ColumnElement, and_, case, func, or_, select
 from sqlalchemy.ext.asyncio import AsyncSession
 
 from churnwatch_alerts.models import AlertRecord, AlertStatus, Assignment, CaseEntry
+from churnwatch_alerts.value.repository import newest_values
 
 UNRESOLVED = AlertRecord.status != AlertStatus.RESOLVED.value
 STATUS_RANK = {"open": 0, "in_progress": 1, "closed": 2}
@@ -32,10 +36,17 @@ class CaseFilters:
     query: str | None = None
 
 
+Order = Literal["priority", "value_at_risk"]
+
+
 @dataclass(frozen=True, slots=True)
 class Cursor:
+    """The last row of a page: ``sort_key`` is the priority sort key, or 1 for a closed case and
+    0 otherwise when ordered by value at risk (then ``value_at_risk`` is set)."""
+
     sort_key: int
     customer_id: str
+    value_at_risk: Decimal | None = None
 
 
 def _grouped(*, scope: ColumnElement[bool], now: datetime) -> Any:
@@ -95,6 +106,7 @@ async def list_page(
     after: Cursor | None,
     limit: int,
     now: datetime,
+    order: Order = "priority",
 ) -> list[dict[str, Any]]:
     """One page of cases (as dicts), ``limit + 1`` rows at most so the caller sees if more follow."""
     grouped = _grouped(scope=scope, now=now)
@@ -108,8 +120,18 @@ async def list_page(
             )
         )
     sub = grouped.subquery()
-    stmt = select(sub, Assignment).outerjoin(
-        Assignment, Assignment.customer_id == sub.c.customer_id
+    value = newest_values()
+    at_risk = func.coalesce(value.c.value_at_risk, 0)
+    closed = case((sub.c.status_rank == STATUS_RANK["closed"], 1), else_=0)
+    stmt = (
+        select(
+            sub,
+            Assignment,
+            value.c.value_at_risk.label("value_at_risk"),
+            closed.label("closed_rank"),
+        )
+        .outerjoin(Assignment, Assignment.customer_id == sub.c.customer_id)
+        .outerjoin(value, value.c.customer_id == sub.c.customer_id)
     )
     if filters.status:
         stmt = stmt.where(sub.c.status_rank.in_([STATUS_RANK[s] for s in filters.status]))
@@ -126,14 +148,32 @@ async def list_page(
                 func.lower(sub.c.customer_id).startswith(needle, autoescape=True),
             )
         )
-    if after is not None:
-        stmt = stmt.where(
-            or_(
-                sub.c.sort_key > after.sort_key,
-                and_(sub.c.sort_key == after.sort_key, sub.c.customer_id > after.customer_id),
+    if order == "value_at_risk":
+        if after is not None:
+            var = after.value_at_risk or Decimal(0)
+            stmt = stmt.where(
+                or_(
+                    closed > after.sort_key,
+                    and_(
+                        closed == after.sort_key,
+                        or_(
+                            at_risk < var,
+                            and_(at_risk == var, sub.c.customer_id > after.customer_id),
+                        ),
+                    ),
+                )
             )
-        )
-    stmt = stmt.order_by(sub.c.sort_key, sub.c.customer_id).limit(limit + 1)
+        stmt = stmt.order_by(closed, at_risk.desc(), sub.c.customer_id)
+    else:
+        if after is not None:
+            stmt = stmt.where(
+                or_(
+                    sub.c.sort_key > after.sort_key,
+                    and_(sub.c.sort_key == after.sort_key, sub.c.customer_id > after.customer_id),
+                )
+            )
+        stmt = stmt.order_by(sub.c.sort_key, sub.c.customer_id)
+    stmt = stmt.limit(limit + 1)
     rows = []
     for row in (await session.execute(stmt)).all():
         data = dict(row._mapping)

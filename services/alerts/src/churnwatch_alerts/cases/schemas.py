@@ -3,6 +3,7 @@
 from __future__ import annotations
 
 from datetime import date, datetime
+from decimal import Decimal
 from enum import StrEnum
 from typing import Annotated, Literal
 
@@ -10,6 +11,8 @@ from pydantic import BaseModel, BeforeValidator, ConfigDict, Field
 
 from churnwatch_alerts.alerts.schemas import AlertOut, require_outcome
 from churnwatch_alerts.models import Outcome
+from churnwatch_alerts.playbook.schemas import SuggestionsOut
+from churnwatch_alerts.value.schemas import CustomerValueOut
 from churnwatch_shared.events import ContactKind
 
 
@@ -33,11 +36,17 @@ class CaseSummary(BaseModel):
     sla_breached: bool
     sla_due_at: datetime | None = Field(description="next SLA deadline of an open alert")
     last_alert_at: datetime
+    value_at_risk: Decimal | None = Field(
+        default=None, description="from the customer's newest value review; null: none yet"
+    )
 
 
 class CasePage(BaseModel):
     items: list[CaseSummary]
     next_cursor: str | None = Field(description="pass as ?cursor= for the next page; null: last")
+    order: Literal["priority", "value_at_risk"] = Field(
+        default="priority", description="the order of this page (and of its cursor)"
+    )
 
 
 class ScorePointOut(BaseModel):
@@ -93,8 +102,13 @@ class CaseDetail(BaseModel):
     reasons: list[ReasonOut]
     evidence: list[str]
     timeline: list[TimelineItem]
-    value: None = Field(default=None, description="value analysis: not available yet")
-    next_best_action: None = Field(default=None, description="not available yet")
+    value: CustomerValueOut | None = Field(
+        default=None,
+        description="value reviews, newest first (latest null: no review yet for this customer)",
+    )
+    next_best_action: SuggestionsOut | None = Field(
+        default=None, description="suggested actions (none for a control-group customer)"
+    )
 
 
 class NoteRequest(BaseModel):
@@ -160,8 +174,18 @@ class ManagerScore(BaseModel):
     sla_kept: int
     sla_breached: int
     resolved_by_outcome: dict[str, int]
+    value_retained: Decimal = Field(
+        default=Decimal(0), description="current value of customers resolved as retained"
+    )
+    value_lost: Decimal = Field(
+        default=Decimal(0), description="current value of customers resolved as lost"
+    )
+    value_at_risk: Decimal = Field(
+        default=Decimal(0), description="value at risk of customers with an unresolved alert"
+    )
 
 
 class Scorecard(BaseModel):
     managers: list[ManagerScore]
     team: ManagerScore = Field(description="the totals over every manager shown")
+    currency: str = Field(default="CNY", description="currency of the value figures")

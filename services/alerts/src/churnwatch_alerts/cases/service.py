@@ -6,6 +6,7 @@ from __future__ import annotations
 import base64
 import binascii
 from datetime import datetime, timedelta
+from decimal import Decimal
 from typing import Any
 
 from sqlalchemy.ext.asyncio import AsyncSession
@@ -44,19 +45,31 @@ class BadCursor(ValueError):
 
 
 def encode_cursor(cursor: repository.Cursor) -> str:
-    """An opaque cursor string for the next page."""
-    raw = f"{cursor.sort_key}:{cursor.customer_id}".encode()
+    """An opaque cursor string for the next page (it records the order it belongs to)."""
+    if cursor.value_at_risk is not None:
+        raw = f"v:{cursor.sort_key}:{cursor.value_at_risk}:{cursor.customer_id}".encode()
+    else:
+        raw = f"{cursor.sort_key}:{cursor.customer_id}".encode()
     return base64.urlsafe_b64encode(raw).decode().rstrip("=")
 
 
-def decode_cursor(text: str) -> repository.Cursor:
-    """The sort key behind a cursor; raises BadCursor for anything else."""
+def decode_cursor(text: str, *, order: repository.Order = "priority") -> repository.Cursor:
+    """The sort key behind a cursor of this order; raises BadCursor for anything else."""
     try:
         raw = base64.urlsafe_b64decode(text + "=" * (-len(text) % 4)).decode()
+        if order == "value_at_risk":
+            tag, key, var, customer_id = raw.split(":", 3)
+            if tag != "v":
+                raise ValueError(tag)
+            return repository.Cursor(
+                sort_key=int(key), customer_id=customer_id, value_at_risk=Decimal(var)
+            )
         key, customer_id = raw.split(":", 1)
         return repository.Cursor(sort_key=int(key), customer_id=customer_id)
-    except (ValueError, binascii.Error, UnicodeDecodeError) as exc:
-        raise BadCursor("cursor is not one returned as next_cursor by this endpoint") from exc
+    except (ValueError, ArithmeticError, binascii.Error, UnicodeDecodeError) as exc:
+        raise BadCursor(
+            f"cursor is not one returned as next_cursor by this endpoint for order={order}"
+        ) from exc
 
 
 def _summary(row: dict[str, Any], now: datetime) -> CaseSummary:
@@ -75,6 +88,7 @@ def _summary(row: dict[str, Any], now: datetime) -> CaseSummary:
         sla_breached=int(row["breached"] or 0) > 0,
         sla_due_at=row["sla_due_at"],
         last_alert_at=row["last_alert_at"],
+        value_at_risk=row.get("value_at_risk"),
     )
 
 
@@ -86,9 +100,10 @@ async def list_cases(
     cursor: str | None,
     limit: int,
     now: datetime,
+    order: repository.Order = "priority",
 ) -> CasePage:
-    """One page of the caller's cases, open ones first, then by priority."""
-    after = decode_cursor(cursor) if cursor else None
+    """One page of the caller's cases in ``order`` (see repository); audited."""
+    after = decode_cursor(cursor, order=order) if cursor else None
     rows = await repository.list_page(
         session,
         scope=visible_alerts(principal),
@@ -96,6 +111,7 @@ async def list_cases(
         after=after,
         limit=limit,
         now=now,
+        order=order,
     )
     more = len(rows) > limit
     rows = rows[:limit]
@@ -105,15 +121,25 @@ async def list_cases(
         actor=principal.id,
         action="case.list",
         at=now,
-        detail={"count": len(items), "customer_ids": [i.customer_id for i in items]},
+        detail={
+            "count": len(items),
+            "order": order,
+            "customer_ids": [i.customer_id for i in items],
+        },
     )
     next_cursor = None
     if more and rows:
         last = rows[-1]
-        next_cursor = encode_cursor(
-            repository.Cursor(sort_key=int(last["sort_key"]), customer_id=last["customer_id"])
-        )
-    return CasePage(items=items, next_cursor=next_cursor)
+        if order == "value_at_risk":
+            at = repository.Cursor(
+                sort_key=int(last["closed_rank"]),
+                customer_id=last["customer_id"],
+                value_at_risk=Decimal(last["value_at_risk"] or 0),
+            )
+        else:
+            at = repository.Cursor(sort_key=int(last["sort_key"]), customer_id=last["customer_id"])
+        next_cursor = encode_cursor(at)
+    return CasePage(items=items, next_cursor=next_cursor, order=order)
 
 
 async def _summary_of(
@@ -212,7 +238,9 @@ async def case_detail(
         for a in unresolved
         for r in a.payload.get("reasons", [])
     ]
-    evidence = [t for a in unresolved if (t := wording.evidence_text(a.payload))]
+    evidence = [
+        line for a in unresolved for line in wording.evidence_lines(a.payload, currency=currency)
+    ]
     record(session, actor=principal.id, action="case.read", at=now, customer_id=customer_id)
     return CaseDetail(
         summary=summary,

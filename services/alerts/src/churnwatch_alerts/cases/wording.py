@@ -90,8 +90,55 @@ def reason_text(
     return text + ("" if text.endswith(".") else ".")
 
 
+EVENT_NOUNS = {
+    "transaction.posted": "Transaction",
+    "balance.snapshot": "Balance",
+    "account.opened": "Account opened",
+    "account.closed": "Account closed",
+    "product.subscribed": "Product subscribed",
+    "product.cancelled": "Product cancelled",
+    "loan.overdue": "Loan overdue",
+    "loan.classified": "Loan classified",
+    "loan.repaid": "Loan repaid",
+    "payment.bounced": "Payment bounced",
+    "complaint.filed": "Complaint filed",
+    "standing_order.cancelled": "Standing order cancelled",
+}
+
+COUNTERPARTIES = {
+    "own_account": "the customer's own account",
+    "person": "a private person",
+    "employer": "the employer",
+    "investment_platform": "an investment platform",
+}
+
+
+def _evidence_line(item: dict[str, Any], *, currency: str) -> str:
+    kind = str(item.get("event_type") or "event")
+    text = EVENT_NOUNS.get(kind) or kind.replace(".", " ").replace("_", " ").capitalize()
+    day = _day(item.get("occurred_at"))
+    if day:
+        text += f" on {day}"
+    if item.get("amount") is not None:
+        text += f": {amount(float(item['amount']), currency=item.get('currency') or currency)}"
+    party = item.get("counterparty_kind")
+    if party:
+        text += f", counterparty {COUNTERPARTIES.get(party, str(party).replace('_', ' '))}"
+    return text + "."
+
+
+def evidence_lines(payload: dict[str, Any], *, currency: str) -> list[str]:
+    """The events behind an alert: type, date, amount and counterparty when the monitor sent
+    them (the optional ``evidence`` of the contract), else how many and when."""
+    details = payload.get("evidence") or []
+    if details:
+        return [_evidence_line(item, currency=currency) for item in details]
+    summary = evidence_text(payload)
+    return [summary] if summary else []
+
+
 def evidence_text(payload: dict[str, Any]) -> str | None:
-    """What triggered the alert, by date and count (the monitor sends event ids only)."""
+    """What triggered the alert, by date and count, when only event ids are known."""
     ids = payload.get("evidence_event_ids") or []
     day = _day(payload.get("occurred_at"))
     if not ids:

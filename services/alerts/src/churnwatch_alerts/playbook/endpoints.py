@@ -17,7 +17,8 @@ from churnwatch_alerts.value.endpoints import NOT_FOUND, now_of, require_visible
 router = APIRouter(tags=["next best action"])
 
 
-def _control(request: Request) -> service.ControlGroup:
+def control_of(request: Request) -> service.ControlGroup:
+    """The control group as configured (share and salt)."""
     settings = request.app.state.settings
     return service.ControlGroup(
         share=settings.playbook_control_share, salt=settings.playbook_control_salt
@@ -53,7 +54,7 @@ async def customer_suggestions(
         principal=principal,
         customer_id=customer_id,
         playbook=_playbook(request),
-        control=_control(request),
+        control=control_of(request),
         marketing=request.app.state.marketing_objections,
         now=now_of(request),
     )
@@ -90,7 +91,7 @@ async def record_outcome(
             customer_id=customer_id,
             body=body,
             playbook=_playbook(request),
-            control=_control(request),
+            control=control_of(request),
             now=now_of(request),
         )
     except service.UnknownAction as exc:
@@ -115,7 +116,7 @@ async def effect_report(
         session,
         principal=principal,
         playbook=_playbook(request),
-        control=_control(request),
+        control=control_of(request),
         since=since,
         until=until,
         now=now_of(request),

@@ -88,21 +88,34 @@ async def at_risk(
     return total or 0, list((await session.scalars(stmt)).all())
 
 
+def newest_values() -> Any:
+    """Subquery (customer_id, current_value, value_at_risk) of each customer's newest review:
+    what orders cases and sums the value retained, lost and at risk on the scorecard."""
+    newest = (
+        select(ValueReview.customer_id, func.max(ValueReview.period).label("period"))
+        .group_by(ValueReview.customer_id)
+        .subquery()
+    )
+    return (
+        select(ValueReview.customer_id, ValueReview.current_value, ValueReview.value_at_risk)
+        .join(
+            newest,
+            (newest.c.customer_id == ValueReview.customer_id)
+            & (newest.c.period == ValueReview.period),
+        )
+        .subquery()
+    )
+
+
 async def value_at_risk_of(
     session: AsyncSession, *, customer_ids: Sequence[str]
 ) -> dict[str, Decimal]:
     """Each customer's value at risk from their newest review (for ordering a case list)."""
     if not customer_ids:
         return {}
-    newest = (
-        select(ValueReview.customer_id, func.max(ValueReview.period).label("period"))
-        .where(ValueReview.customer_id.in_(customer_ids))
-        .group_by(ValueReview.customer_id)
-        .subquery()
-    )
-    stmt = select(ValueReview.customer_id, ValueReview.value_at_risk).join(
-        newest,
-        (newest.c.customer_id == ValueReview.customer_id) & (newest.c.period == ValueReview.period),
+    newest = newest_values()
+    stmt = select(newest.c.customer_id, newest.c.value_at_risk).where(
+        newest.c.customer_id.in_(customer_ids)
     )
     return {c: v for c, v in (await session.execute(stmt)).all()}
 
@@ -194,6 +207,19 @@ async def accuracy(
         Decimal(bias) if bias is not None else None,
         int(within),
     )
+
+
+async def newest_values_of(
+    session: AsyncSession, *, customer_ids: Sequence[str]
+) -> dict[str, tuple[Decimal, Decimal]]:
+    """Each customer's (current value, value at risk) from their newest review."""
+    if not customer_ids:
+        return {}
+    newest = newest_values()
+    stmt = select(newest.c.customer_id, newest.c.current_value, newest.c.value_at_risk).where(
+        newest.c.customer_id.in_(customer_ids)
+    )
+    return {c: (v, r) for c, v, r in (await session.execute(stmt)).all()}
 
 
 async def reviewed_periods(
