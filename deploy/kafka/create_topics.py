@@ -15,7 +15,7 @@ import asyncio
 import sys
 
 from aiokafka.admin import AIOKafkaAdminClient, NewTopic
-from aiokafka.errors import KafkaConnectionError
+from aiokafka.errors import KafkaConnectionError, TopicAlreadyExistsError
 
 from churnwatch_shared import topics
 from churnwatch_shared.kafka_security import client_kwargs
@@ -58,7 +58,15 @@ async def create_topics(
             if spec.name(namespace) not in existing
         ]
         if wanted:
-            await admin.create_topics(wanted)
+            response = await admin.create_topics(wanted)
+            # aiokafka reports refusals as per-topic error codes, not exceptions
+            refused = [
+                f"{e['topic']}: {e['error_message'] or e['error_code']}"
+                for e in response.to_object()["topic_errors"]
+                if e["error_code"] not in (0, TopicAlreadyExistsError.errno)
+            ]
+            if refused:
+                raise RuntimeError("the broker refused to create " + "; ".join(refused))
         return [t.name for t in wanted]
     finally:
         await admin.close()

@@ -9,6 +9,7 @@ an existing deployment keeps its state).
 
 from __future__ import annotations
 
+import asyncio
 import time
 
 import structlog
@@ -66,31 +67,42 @@ async def ensure_changelog(
                 )
         if partitions is None:
             raise ValueError("ensure_changelog needs a source topic or a partition count")
-        existing = await topic_partitions(admin=admin, topic=topic)
-        if existing is not None and existing != partitions:
-            raise RuntimeError(
-                f"{topic!r} has {existing} partitions but {source!r} has {partitions}: state "
-                "would not be co-partitioned with its events; migrate it with "
-                "python -m churnwatch_state_monitor.repartition"
-            )
-        if existing is None:
-            replication = common.replication(replication_of)
-            try:
-                await admin.create_topics(
-                    [
-                        NewTopic(
-                            name=topic,
-                            num_partitions=partitions,
-                            replication_factor=replication,
-                            topic_configs=common.topic_configs(
-                                replication_of, {"cleanup.policy": "compact"}
-                            ),
-                        )
-                    ]
+        replication = common.replication(replication_of)
+        response = await admin.create_topics(
+            [
+                NewTopic(
+                    name=topic,
+                    num_partitions=partitions,
+                    replication_factor=replication,
+                    topic_configs=common.topic_configs(
+                        replication_of, {"cleanup.policy": "compact"}
+                    ),
                 )
-                log.info("changelog topic created", topic=topic, partitions=partitions)
-            except TopicAlreadyExistsError:
-                pass  # another worker created it meanwhile (same count: same source)
+            ]
+        )
+        # aiokafka answers with per-topic error codes instead of raising
+        error = next(e for e in response.to_object()["topic_errors"] if e["topic"] == topic)
+        if error["error_code"] == 0:
+            log.info("changelog topic created", topic=topic, partitions=partitions)
+        elif error["error_code"] == TopicAlreadyExistsError.errno:
+            # it existed (or another worker created it meanwhile): it must have the same count
+            existing = None
+            for _ in range(50):  # a just-created topic takes a moment to show in metadata
+                existing = await topic_partitions(admin=admin, topic=topic)
+                if existing is not None:
+                    break
+                await asyncio.sleep(0.1)
+            if existing != partitions:
+                raise RuntimeError(
+                    f"{topic!r} has {existing} partitions but {source or 'the source'!r} has "
+                    f"{partitions}: state would not be co-partitioned with its events; "
+                    "migrate it with python -m churnwatch_state_monitor.repartition"
+                )
+        else:
+            raise RuntimeError(
+                f"creating {topic!r} failed: Kafka error {error['error_code']} "
+                f"({error.get('error_message')})"
+            )
         return partitions
     finally:
         await admin.close()
