@@ -233,7 +233,12 @@ def test_network_policy_admits_only_the_named_callers(which: str) -> None:
         assert policies[name]["spec"]["policyTypes"] == ["Ingress"]
     (rule,) = policies["monitor"]["spec"]["ingress"]
     alerts_labels = workload(which, "alerts")["spec"]["template"]["metadata"]["labels"]
-    assert rule["from"] == [{"podSelector": {"matchLabels": alerts_labels}}, *prometheus]
+    monitor_labels = workload(which, "state-monitor")["spec"]["template"]["metadata"]["labels"]
+    assert rule["from"] == [  # alerts, and the other workers forwarding a state query
+        {"podSelector": {"matchLabels": alerts_labels}},
+        {"podSelector": {"matchLabels": monitor_labels}},
+        *prometheus,
+    ]
     for name, component in (
         ("ingest", "ingest"),
         ("alerts", "alerts"),

@@ -37,6 +37,7 @@ from typing import Any
 
 import structlog
 from aiokafka import AIOKafkaConsumer, AIOKafkaProducer, ConsumerRebalanceListener, TopicPartition
+from aiokafka.coordinator.assignors.roundrobin import RoundRobinPartitionAssignor
 from aiokafka.errors import CommitFailedError, KafkaError
 
 from churnwatch_shared.kafka_security import client_kwargs
@@ -49,6 +50,7 @@ from churnwatch_state_monitor.worker import changelog
 from churnwatch_state_monitor.worker.faults import FaultPoints
 from churnwatch_state_monitor.worker.metrics import MonitorMetrics
 from churnwatch_state_monitor.worker.model_hook import ModelHook
+from churnwatch_state_monitor.worker.owners import PartitionOwners
 from churnwatch_state_monitor.worker.settings import MonitorSettings
 from churnwatch_state_monitor.worker.silence_scan import SilenceScanner
 from churnwatch_state_monitor.worker.store import PartitionStore, open_store
@@ -70,6 +72,7 @@ class _Ownership(ConsumerRebalanceListener):
         self.processor = processor
 
     async def on_partitions_revoked(self, revoked: Any) -> None:
+        self.processor.owners.forget()  # a rebalance started: owners unknown until assigned
         await self.processor.revoke({tp.partition for tp in revoked})
 
     async def on_partitions_assigned(self, assigned: Any) -> None:
@@ -98,6 +101,8 @@ class EventProcessor:
             monitor=monitor, budget=settings.scan_budget, count=self._count
         )
         self.watchdog = StallWatchdog(stall_after=settings.stall_after_s)
+        # the group's partition -> worker URL table, for state queries of foreign customers
+        self.owners = PartitionOwners(url=settings.resolved_advertised_url, topic=events_topic)
         self.model = ModelHook.from_settings(
             settings=settings, monitor=monitor, registry=metrics.registry
         )
@@ -162,6 +167,8 @@ class EventProcessor:
             group_id=s.resolved_app_id,
             client_id=f"{s.resolved_app_id}-events",
             group_instance_id=s.instance_id,
+            # ours first; plain round-robin keeps a group with older workers working (owners.py)
+            partition_assignment_strategy=(self.owners, RoundRobinPartitionAssignor),
             enable_auto_commit=False,
             auto_offset_reset="earliest",
             fetch_max_wait_ms=s.fetch_max_wait_ms,

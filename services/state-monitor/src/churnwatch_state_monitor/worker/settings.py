@@ -10,6 +10,7 @@ offset stored with them. Each worker needs its own data dir.
 
 from __future__ import annotations
 
+import socket
 from pathlib import Path
 
 from pydantic import Field, model_validator
@@ -133,6 +134,19 @@ class MonitorSettings(BaseSettings):
     service_token_file: Path | None = Field(
         default=None, description="file holding the service token (wins over SERVICE_TOKEN)"
     )
+    advertised_url: str | None = Field(
+        default=None,
+        pattern=r"^https?://[^/\s]+$",
+        description="this worker's web URL as the other workers reach it (state queries they "
+        "forward here); default http://<host>:<web port>, or this machine's fully qualified "
+        "name when the host is a wildcard (0.0.0.0, ::)",
+    )
+    forward_timeout_s: float = Field(
+        default=2.0,
+        gt=0,
+        le=60,
+        description="how long a state query forwarded to the partition's owner may take",
+    )
     common: CommonSettings = Field(default_factory=CommonSettings)
 
     @model_validator(mode="after")
@@ -156,6 +170,18 @@ class MonitorSettings(BaseSettings):
             file=self.service_token_file,
             name="CHURNWATCH_MONITOR_SERVICE_TOKEN",
         )
+
+    @property
+    def resolved_advertised_url(self) -> str:
+        """The URL other workers forward state queries to (see ``advertised_url``)."""
+        if self.advertised_url:
+            return self.advertised_url
+        host = self.host
+        if host in ("0.0.0.0", "::", ""):  # a wildcard is no address: the pod or machine name is
+            host = socket.getfqdn()
+        if ":" in host:
+            host = f"[{host}]"
+        return f"http://{host}:{self.web_port}"
 
     @property
     def heartbeat_interval_s(self) -> float:
