@@ -84,3 +84,61 @@ securityContext:
       - key: {{ .Values.secrets.keys.monitorToken }}
         path: monitor-token
 {{- end -}}
+
+{{/* The Secret's Kafka files in use: setting suffix -> Secret key (from kafka.security). */}}
+{{- define "churnwatch.kafkaFiles" -}}
+{{- $s := .Values.kafka.security -}}
+{{- $k := .Values.secrets.keys -}}
+{{- $files := dict -}}
+{{- if $s.saslMechanism }}{{ $_ := set $files "SASL_PASSWORD_FILE" $k.kafkaSaslPassword }}{{ end -}}
+{{- if $s.caFromSecret }}{{ $_ := set $files "SSL_CAFILE" $k.kafkaCa }}{{ end -}}
+{{- if $s.clientCertFromSecret -}}
+{{- $_ := set $files "SSL_CERTFILE" $k.kafkaCert -}}
+{{- $_ := set $files "SSL_KEYFILE" $k.kafkaKey -}}
+{{- end -}}
+{{- if $s.keyPasswordFromSecret }}{{ $_ := set $files "SSL_KEYFILE_PASSWORD_FILE" $k.kafkaKeyPassword }}{{ end -}}
+{{- toJson $files -}}
+{{- end -}}
+
+{{/* Kafka security and topic layout settings (env entries) for every Kafka client. */}}
+{{- define "churnwatch.kafkaEnv" -}}
+{{- $k := .Values.kafka -}}
+{{- $s := $k.security -}}
+- {name: CHURNWATCH_KAFKA_SECURITY_PROTOCOL, value: {{ $s.protocol | quote }}}
+- {name: CHURNWATCH_KAFKA_SSL_CHECK_HOSTNAME, value: {{ $s.checkHostname | quote }}}
+- {name: CHURNWATCH_KAFKA_CUSTOMER_PARTITIONS, value: {{ $k.customerPartitions | quote }}}
+- {name: CHURNWATCH_KAFKA_REPLICATION_FACTOR, value: {{ $k.replicationFactor | quote }}}
+{{- with $k.minInsyncReplicas }}
+- {name: CHURNWATCH_KAFKA_MIN_INSYNC_REPLICAS, value: {{ . | quote }}}
+{{- end }}
+{{- with $s.saslMechanism }}
+- {name: CHURNWATCH_KAFKA_SASL_MECHANISM, value: {{ . | quote }}}
+{{- end }}
+{{- with $s.saslUsername }}
+- {name: CHURNWATCH_KAFKA_SASL_USERNAME, value: {{ . | quote }}}
+{{- end }}
+{{- range $setting, $key := include "churnwatch.kafkaFiles" . | fromJson }}
+- {name: CHURNWATCH_KAFKA_{{ $setting }}, value: /run/secrets/churnwatch-kafka/{{ $key }}}
+{{- end }}
+{{- end -}}
+
+{{/* The volume with the Kafka files from the Secret; nothing when none is used. */}}
+{{- define "churnwatch.kafkaVolume" -}}
+{{- $files := include "churnwatch.kafkaFiles" . | fromJson -}}
+{{- if $files }}
+- name: kafka-secrets
+  secret:
+    secretName: {{ .Values.secrets.name }}
+    defaultMode: 0440
+    items:
+      {{- range $setting, $key := $files }}
+      - {key: {{ $key }}, path: {{ $key }}}
+      {{- end }}
+{{- end }}
+{{- end -}}
+
+{{- define "churnwatch.kafkaMount" -}}
+{{- if include "churnwatch.kafkaFiles" . | fromJson }}
+- {name: kafka-secrets, mountPath: /run/secrets/churnwatch-kafka, readOnly: true}
+{{- end }}
+{{- end -}}
