@@ -1,14 +1,18 @@
 """The cases workbench in a real headless Chromium (Debian's), at laptop and phone widths.
 
 The alerts app runs in-process under uvicorn on a real PostgreSQL; contacts go to a real ingest on
-the real broker. An RM signs in, opens a case, reads the reasons, logs a contact and resolves with
-an outcome; a team lead filters escalated cases, hands a customer over and reads the scorecard.
-Screenshots of each screen go to docs/screenshots/ (README shows them).
+the real broker; value reviews are archived by the real review pass for two periods. An RM signs
+in, opens a case, reads the reasons, the value analysis and the suggested actions, records an
+outcome of one, sees the neutral note of a control-group customer, logs a contact and resolves
+with an outcome; a team lead sees the book at risk and the charts, filters escalated cases, hands
+a customer over and reads the scorecard. Screenshots of each screen go to docs/screenshots/
+(README shows them), as 256-colour PNGs when Pillow is installed.
 """
 
 from __future__ import annotations
 
 import asyncio
+import io
 import socket
 from collections.abc import AsyncIterator, Callable
 from datetime import UTC, datetime, timedelta
@@ -21,15 +25,18 @@ import uvicorn
 from fastapi import FastAPI
 from playwright.async_api import Browser, Page, expect
 
-from churnwatch_alerts.alerts.service import store_alerts
+from churnwatch_alerts.alerts.service import resolve, store_alerts
 from churnwatch_alerts.app import create_app
 from churnwatch_alerts.assignments.service import apply_assigned, apply_profile
+from churnwatch_alerts.auth.principal import Principal
 from churnwatch_alerts.cases.contacts import IngestClient
 from churnwatch_alerts.cases.history import upsert_score_points
 from churnwatch_alerts.customers.repository import upsert_state
-from churnwatch_alerts.models import AlertRecord, Manager, Role
+from churnwatch_alerts.models import AlertRecord, Manager, Outcome, Role
 from churnwatch_alerts.seed import DEV_BRANCH, DEV_TEAM
 from churnwatch_alerts.settings import AlertsSettings
+from churnwatch_alerts.value.periods import PeriodKind, last_closed_period
+from churnwatch_alerts.value.service import review_period
 from churnwatch_shared.alerts import Alert, AlertKind, CustomerStateName, Reason, Severity
 from churnwatch_shared.customer_state import CustomerStateSnapshot, StateLevel, StateView
 from churnwatch_shared.events import CustomerAssigned, CustomerProfile
@@ -43,6 +50,25 @@ SHOTS = Path(__file__).resolve().parents[2] / "docs" / "screenshots"
 LAPTOP = {"width": 1366, "height": 768}
 PHONE = {"width": 390, "height": 844}
 NOW = datetime.now(UTC).replace(microsecond=0)
+# With this salt and a 30 % control share, DEMO000002 and DEMO000003 are in the control group and
+# DEMO000000 is not (the hash is fixed: the same on every run).
+CONTROL_SALT = "demo-g"
+RM = Principal(id="rm.demo", role=Role.RELATIONSHIP_MANAGER, team_id=DEV_TEAM, branch_id=DEV_BRANCH)
+
+
+def _save_png(raw: bytes, path: Path) -> None:
+    """Write a screenshot, as a 256-colour optimised PNG when Pillow is installed (README size)."""
+    try:
+        from PIL import Image  # optional: only to keep the pictures small
+    except ImportError:
+        path.write_bytes(raw)
+        return
+    Image.open(io.BytesIO(raw)).convert("RGB").quantize(colors=256).save(path, optimize=True)
+
+
+async def shot(page: Page, name: str, *, full_page: bool = False) -> None:
+    """A screenshot into docs/screenshots/."""
+    _save_png(await page.screenshot(full_page=full_page), SHOTS / name)
 
 
 def _free_port() -> int:
@@ -92,6 +118,7 @@ def churn_alert(customer: str) -> Alert:
 
 
 async def seed(app: FastAPI) -> None:
+    finals: dict[str, CustomerStateSnapshot] = {}
     async with app.state.sessionmaker() as session, session.begin():
         session.add(
             Manager(
@@ -103,6 +130,8 @@ async def seed(app: FastAPI) -> None:
             )
         )
         names = ["Li Wei", "Zhang Min", "Wang Fang", "Chen Jie", "Liu Yang", "Zhao Lei"]
+        # Two closed cases (not in the default list): one retained, one a false positive.
+        names += ["Sun Li", "Zhou Tao"]
         for n, name in enumerate(names):
             customer = f"DEMO{n:06d}"
             await apply_assigned(
@@ -146,6 +175,15 @@ async def seed(app: FastAPI) -> None:
                 now=NOW - timedelta(hours=n),
                 sla_seconds={Severity.CRITICAL: 900, Severity.WARNING: 14400},
             )
+            if n >= 6:
+                await resolve(
+                    session,
+                    principal=RM,
+                    alert_id=alerts[0].alert_id,
+                    outcome=Outcome.RETAINED if n == 6 else Outcome.FALSE_POSITIVE,
+                    note=None,
+                    now=NOW,
+                )
             points = []
             for d in range(30):
                 score = 30 + d * 1.6 if n == 0 else 20 + (d % 7)
@@ -166,7 +204,13 @@ async def seed(app: FastAPI) -> None:
                         events_applied=10 + d,
                         states={
                             CustomerStateName.SCALE: StateView(
-                                score=30, metrics={"financial_assets": "2345678.00"}
+                                score=30,
+                                metrics={
+                                    "financial_assets": "2345678.00",
+                                    "deposits_demand": f"{400000 + n * 150000}.00",
+                                    "deposits_time": "300000.00",
+                                    "investments": "900000.00",
+                                },
                             ),
                             CustomerStateName.PRODUCT_USAGE: StateView(
                                 score=20, metrics={"active_products": 3}
@@ -177,13 +221,14 @@ async def seed(app: FastAPI) -> None:
                     )
                 )
             await upsert_score_points(session, snapshots=points)
+            # The previous period is reviewed from an older snapshot with less on deposit, so the
+            # case shows a trend against what was expected.
+            earlier = points[0].model_dump(mode="json")
+            earlier["states"]["scale"]["metrics"]["deposits_demand"] = "250000.00"
             await upsert_state(
-                session,
-                customer_id=customer,
-                as_of=points[-1].as_of,
-                snapshot=points[-1].model_dump(mode="json"),
-                now=NOW,
+                session, customer_id=customer, as_of=points[0].as_of, snapshot=earlier, now=NOW
             )
+            finals[customer] = points[-1]
         # One escalated case for the lead's view.
         escalated = await session.get(
             AlertRecord, make_alert(customer_id="DEMO000003", at=NOW, condition_key="ev-3").alert_id
@@ -191,6 +236,19 @@ async def seed(app: FastAPI) -> None:
         assert escalated is not None
         escalated.escalation_level = 1
         escalated.escalated_to = "lead.demo"
+    period = last_closed_period(NOW, kind=PeriodKind.MONTHLY)
+    config = app.state.value_config
+    await review_period(app.state.sessionmaker, period=period.previous(), config=config, now=NOW)
+    async with app.state.sessionmaker() as session, session.begin():
+        for customer, snapshot in finals.items():
+            await upsert_state(
+                session,
+                customer_id=customer,
+                as_of=snapshot.as_of,
+                snapshot=snapshot.model_dump(mode="json"),
+                now=NOW,
+            )
+    await review_period(app.state.sessionmaker, period=period, config=config, now=NOW)
 
 
 @pytest.fixture
@@ -205,6 +263,9 @@ async def served(
         consume=False,
         escalation_enabled=False,
         notifications_enabled=False,
+        value_reviews_enabled=False,
+        playbook_control_share=0.3,
+        playbook_control_salt=CONTROL_SALT,
     )
     app = create_app(settings=settings)
     port = _free_port()
@@ -269,7 +330,7 @@ async def test_rm_reads_reasons_logs_a_contact_and_resolves(
     await expect(rows.nth(0)).to_have_attribute("data-id", "DEMO000000")
     await expect(rows.nth(0)).to_contain_text("Li Wei")
     await no_sideways_scroll(page)
-    await page.screenshot(path=SHOTS / f"cases-list-{width}.png")
+    await shot(page, f"cases-list-{width}.png")
     await rows.nth(0).click()
     detail = page.locator("#detail")
     await expect(detail.locator("h2")).to_have_text("Li Wei")
@@ -281,9 +342,31 @@ async def test_rm_reads_reasons_logs_a_contact_and_resolves(
         "82% against a usual 10% over the last 30 days"
     )
     await expect(detail.locator(".trend polyline")).to_have_count(1)
+    value = detail.locator("#value")
+    await expect(value).to_contain_text("Current value (")
+    await expect(value).to_contain_text("Trend vs expected")
+    await expect(value).to_contain_text("against the")  # a second review: an expectation exists
+    await expect(value).to_contain_text("Strategy: ")
+    await expect(value.locator("#value-reasons li").first).to_be_visible()
+    await expect(value.locator(".value-bars rect")).to_have_count(2)
+    call = detail.locator('.suggestion[data-code="retention_call"]')
+    await expect(call).to_contain_text("Retention call")
+    await expect(call.locator(".because li").first).to_be_visible()
     assert "—" not in await detail.inner_text()
+    assert "not available yet" not in await detail.inner_text()
     await no_sideways_scroll(page)
-    await page.screenshot(path=SHOTS / f"case-page-{width}.png", full_page=width == "laptop")
+    await shot(page, f"case-page-{width}.png", full_page=width == "laptop")
+    await call.get_by_role("button", name="Accepted: Retention call", exact=False).click()
+    await expect(page.locator("#nba-result")).to_contain_text("accepted")
+    await expect(page.locator('.suggestion[data-code="retention_call"]')).to_contain_text(
+        "Last recorded: accepted by rm.demo"
+    )
+    # Below the sticky top bar: the section title stays in the picture.
+    await page.evaluate(
+        "document.getElementById('value-title').scrollIntoView(); window.scrollBy(0, -72)"
+    )
+    await expect(page.locator(".btn-chosen")).to_have_text("Accepted")
+    await shot(page, f"case-value-{width}.png")
     await detail.locator("#contact-kind").select_option("call")
     await detail.locator("#contact-note").fill(
         "Salary moved to a new employer's bank; offered payroll agency"
@@ -298,7 +381,13 @@ async def test_rm_reads_reasons_logs_a_contact_and_resolves(
     await expect(page.locator("#case-result")).to_have_text("Case resolved.")
     await expect(page.locator("#timeline")).to_contain_text("Resolved with outcome retained")
     await page.locator("#timeline").scroll_into_view_if_needed()
-    await page.screenshot(path=SHOTS / f"case-resolved-{width}.png")
+    await shot(page, f"case-resolved-{width}.png")
+    # A control-group customer: a neutral note, no suggestion and no outcome buttons.
+    if width == "phone":
+        await page.get_by_role("button", name="Back to cases").click()
+    await page.locator('.alert-row[data-id="DEMO000002"]').click()
+    await expect(page.locator("#nba-control")).to_contain_text("control group")
+    await expect(page.locator(".suggestion")).to_have_count(0)
     assert page.problems == []  # type: ignore[attr-defined]
 
 
@@ -312,13 +401,26 @@ async def test_lead_sees_escalations_hands_over_and_reads_the_scorecard(
     page = await open_page(browser, served, viewport, phone=width == "phone")
     await sign_in(page, "lead.demo")
     await expect(page.locator(".alert-row")).to_have_count(6)
+    await expect(page.locator("#f-order")).to_have_value("value_at_risk")
+    at_risk = await page.locator(".row-where.var").all_inner_texts()
+    amounts = [float(t.split(" ")[0].replace(",", "")) for t in at_risk]
+    assert len(amounts) == 6 and amounts == sorted(amounts, reverse=True), at_risk
     await page.locator("#f-escalated").check()
     rows = page.locator(".alert-row")
     await expect(rows).to_have_count(1)
     await expect(rows.first).to_contain_text("Escalated")
-    await page.screenshot(path=SHOTS / f"lead-escalated-{width}.png")
+    await shot(page, f"lead-escalated-{width}.png")
     await page.get_by_role("button", name="Team").click()
     await expect(page.locator("#scorecard")).to_contain_text("Team total")
+    await expect(page.locator("#book")).to_contain_text("rm.demo")
+    await expect(page.locator("#precision-chart")).to_contain_text("50% of 2 judged")
+    await expect(page.locator("#precision-chart rect")).to_have_count(1)
+    await expect(page.locator("#value-chart")).to_contain_text("retained")
+    await expect(page.locator("#value-chart rect")).to_have_count(3)
+    await no_sideways_scroll(page)
+    await shot(page, f"lead-team-{width}.png", full_page=width == "laptop")
+    await page.locator("#book-group").select_option("branch")
+    await expect(page.locator("#book")).to_contain_text("BR001")
     await page.locator("#ho-customer").fill("DEMO000003")
     await page.locator("#ho-successor").fill("auditor.demo")
     await page.get_by_role("button", name="Hand over").click()
@@ -329,6 +431,6 @@ async def test_lead_sees_escalations_hands_over_and_reads_the_scorecard(
         "Handed over 1 customer(s), 1 open alert(s) moved."
     )
     await expect(page.locator("#scorecard")).to_contain_text("rm.second")
-    await page.screenshot(path=SHOTS / f"lead-scorecard-{width}.png", full_page=width == "laptop")
+    await shot(page, f"lead-scorecard-{width}.png", full_page=width == "laptop")
     await no_sideways_scroll(page)
     assert page.problems == []  # type: ignore[attr-defined]

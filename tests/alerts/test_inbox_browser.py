@@ -3,6 +3,7 @@
 from __future__ import annotations
 
 import asyncio
+import socket
 import time
 import uuid
 from collections.abc import AsyncIterator, Awaitable, Callable
@@ -11,10 +12,16 @@ from pathlib import Path
 
 import httpx
 import pytest
+import uvicorn
 from playwright.async_api import Browser, ConsoleMessage, Page, async_playwright, expect
 
+from churnwatch_alerts.alerts.service import store_alerts
+from churnwatch_alerts.app import create_app
+from churnwatch_alerts.assignments.service import apply_assigned
+from churnwatch_alerts.settings import AlertsSettings
 from churnwatch_shared.alerts import CustomerStateName, Severity
 from churnwatch_shared.customer_state import CustomerStateSnapshot, StateLevel, StateView
+from churnwatch_shared.events import CustomerAssigned
 from tests.alerts.factories import make_alert
 from tests.alerts.running import RunningService, running_service, wait_for_alerts
 from tests.support.processes import LOG_DIR
@@ -230,3 +237,69 @@ async def test_manager_signs_in_sees_opens_and_acknowledges(
         await phone.get_by_role("button", name="All alerts").tap()
         await expect(phone.locator(".list-pane")).to_be_visible()
         assert phone.problems == []  # type: ignore[attr-defined]
+
+
+PAGED = 104  # the lead in issue 17 had 104 alerts and could reach only 100
+
+
+@pytest.fixture
+async def paged_inbox(make_database: Callable[[], str]) -> AsyncIterator[tuple[str, list[str]]]:
+    """The app in-process under uvicorn on a real PostgreSQL with 104 open alerts of rm.demo."""
+    settings = AlertsSettings(
+        database_url=make_database(),
+        consume=False,
+        escalation_enabled=False,
+        notifications_enabled=False,
+        value_reviews_enabled=False,
+    )
+    app = create_app(settings=settings)
+    with socket.socket() as s:
+        s.bind(("127.0.0.1", 0))
+        port = int(s.getsockname()[1])
+    server = uvicorn.Server(
+        uvicorn.Config(app, host="127.0.0.1", port=port, log_level="warning", lifespan="on")
+    )
+    task = asyncio.create_task(server.serve())
+    while not server.started:
+        await asyncio.sleep(0.05)
+    now = datetime.now(UTC)
+    ids = []
+    async with app.state.sessionmaker() as session, session.begin():
+        for n in range(PAGED):
+            customer = f"P{n:04d}"
+            await apply_assigned(
+                session,
+                customer_id=customer,
+                payload=CustomerAssigned(relationship_manager_id="rm.demo", branch_id="BR001"),
+                occurred_at=now,
+                actor="test",
+                now=now,
+            )
+            alert = make_alert(customer_id=customer, at=now, priority=n % 100, condition_key="p")
+            ids.append(alert.alert_id)
+            await store_alerts(session, alerts=[alert], now=now, sla_seconds={})
+    yield f"http://127.0.0.1:{port}", ids
+    server.should_exit = True
+    await task
+
+
+async def test_load_more_reaches_every_alert_past_the_first_hundred(
+    paged_inbox: tuple[str, list[str]], browser: Browser
+) -> None:
+    base_url, ids = paged_inbox
+    page = await open_page(browser, base_url, PHONE, phone=True)
+    await sign_in(page)
+    rows = page.locator(".alert-row")
+    await expect(rows).to_have_count(100)
+    more = page.locator("#more-alerts")
+    await expect(more).to_have_text(f"Load more (showing 100 of {PAGED})")
+    await expect(page.locator("#alert-count")).to_have_text(f"({PAGED})")
+    await more.click()
+    await expect(rows).to_have_count(PAGED)
+    await expect(more).to_be_hidden()
+    shown = await rows.evaluate_all("rows => rows.map(r => r.dataset.id)")
+    assert sorted(shown) == sorted(ids)  # every alert once, none twice
+    await page.locator("#status-filter").select_option("open")
+    await expect(rows).to_have_count(100)  # a new filter starts from the first page again
+    await no_horizontal_overflow(page)
+    assert page.problems == []  # type: ignore[attr-defined]

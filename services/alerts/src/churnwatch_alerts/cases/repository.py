@@ -128,6 +128,7 @@ async def list_page(
             sub,
             Assignment,
             value.c.value_at_risk.label("value_at_risk"),
+            value.c.currency.label("value_currency"),
             closed.label("closed_rank"),
         )
         .outerjoin(Assignment, Assignment.customer_id == sub.c.customer_id)

@@ -39,6 +39,7 @@ class CaseSummary(BaseModel):
     value_at_risk: Decimal | None = Field(
         default=None, description="from the customer's newest value review; null: none yet"
     )
+    value_currency: str | None = Field(default=None, description="currency of value_at_risk")
 
 
 class CasePage(BaseModel):

@@ -89,6 +89,7 @@ def _summary(row: dict[str, Any], now: datetime) -> CaseSummary:
         sla_due_at=row["sla_due_at"],
         last_alert_at=row["last_alert_at"],
         value_at_risk=row.get("value_at_risk"),
+        value_currency=row.get("value_currency"),
     )
 
 

@@ -89,7 +89,7 @@ async def at_risk(
 
 
 def newest_values() -> Any:
-    """Subquery (customer_id, current_value, value_at_risk) of each customer's newest review:
+    """Subquery (customer_id, current_value, value_at_risk, currency) of each customer's newest review:
     what orders cases and sums the value retained, lost and at risk on the scorecard."""
     newest = (
         select(ValueReview.customer_id, func.max(ValueReview.period).label("period"))
@@ -97,7 +97,12 @@ def newest_values() -> Any:
         .subquery()
     )
     return (
-        select(ValueReview.customer_id, ValueReview.current_value, ValueReview.value_at_risk)
+        select(
+            ValueReview.customer_id,
+            ValueReview.current_value,
+            ValueReview.value_at_risk,
+            ValueReview.currency,
+        )
         .join(
             newest,
             (newest.c.customer_id == ValueReview.customer_id)

@@ -24,6 +24,8 @@ ASSETS = {
     "inbox.js": "text/javascript; charset=utf-8",
     "inbox.css": "text/css; charset=utf-8",
     "cases.js": "text/javascript; charset=utf-8",
+    "cases-value.js": "text/javascript; charset=utf-8",
+    "cases-lead.js": "text/javascript; charset=utf-8",
     "cases.css": "text/css; charset=utf-8",
 }
 

@@ -70,7 +70,8 @@ function caseRow(c) {
     h("span", { class: "row-meta" },
       h("span", { class: `chip ${c.status === "open" ? "open" : c.status === "closed" ? "" : "acknowledged"}`, text: label(c.status) }),
       c.escalated ? h("span", { class: "flag", text: "Escalated" }) : null, sla(c),
-      h("span", { class: "row-where", text: `${c.customer_id} · ${c.open_alerts}/${c.alerts} open · ${label(c.assignee)}` }))));
+      h("span", { class: "row-where", text: `${c.customer_id} · ${c.open_alerts}/${c.alerts} open · ${label(c.assignee)}` }),
+      h("span", { class: "row-where var", text: c.value_at_risk != null ? `${money(c.value_at_risk, c.value_currency)} at risk` : "value not reviewed" }))));
   return h("li", { class: "case-item" }, box, row);
 }
 
@@ -83,6 +84,7 @@ function query() {
   if ($("q").value.trim()) p.append("q", $("q").value.trim());
   if ($("f-escalated").checked) p.append("escalated", "true");
   if ($("f-breached").checked) p.append("sla_breached", "true");
+  p.append("order", $("f-order").value);
   return p;
 }
 
@@ -160,48 +162,16 @@ async function showCase(customerId) {
       header(c.customer, c.summary),
       h("h3", { text: "Why this customer may leave" }),
       h("ul", { class: "reason-list", id: "reasons" }, c.reasons.map((r) => h("li", { text: r.text }))),
-      ...c.evidence.map((e) => h("p", { class: "muted small", text: e })),
-      h("h3", { text: "Value and next best action" }),
-      h("p", { class: "placeholder", text: "Value analysis and suggested actions: not available yet." }),
+      c.evidence.length ? h("h3", { text: "Evidence" }) : null,
+      h("ul", { class: "evidence-list", id: "evidence" }, c.evidence.map((e) => h("li", { text: e }))),
+      h("h3", { text: "Value", id: "value-title" }), valuePanel(c.value),
+      h("h3", { text: "Next best action" }), nextBestAction(customerId, c.next_best_action),
       h("h3", { text: "Act" }), actions(customerId),
       h("h3", { text: "Timeline" }),
       h("ol", { class: "timeline", id: "timeline" }, c.timeline.map((t) => h("li", { class: t.kind },
         h("time", { text: `${when(t.at)}${t.actor ? ` · ${t.actor}` : ""}` }), t.text))));
     $("app").classList.add("showing-detail");
   } catch (error) { pane.replaceChildren(h("p", { class: "error", text: error.message })); }
-}
-
-async function showTeam() {
-  selected = null;
-  const pane = $("detail");
-  const card = await api("/v1/cases/scorecard");
-  const rows = card.managers.concat([card.team]).map((m) => h("tr", {},
-    h("td", { text: m.manager_id === "team" ? "Team total" : label(m.manager_id) }), h("td", { class: "num", text: m.open_cases }),
-    h("td", { class: "num", text: m.median_response_minutes != null ? `${m.median_response_minutes} min` : "none yet" }),
-    h("td", { class: "num", text: `${m.sla_kept} kept / ${m.sla_breached} breached` }),
-    h("td", { class: "opt", text: Object.entries(m.resolved_by_outcome).map(([k, v]) => `${label(k)} ${v}`).join(", ") || "none" })));
-  const customer = h("input", { id: "ho-customer", placeholder: "Customer id" });
-  const from = h("input", { id: "ho-from", placeholder: "or all customers of manager" });
-  const successor = h("input", { id: "ho-successor", placeholder: "Successor manager id" });
-  const result = h("p", { id: "ho-result", class: "result", role: "status" });
-  pane.replaceChildren(
-    h("button", { type: "button", class: "btn back", onclick: () => $("app").classList.remove("showing-detail") }, "Back to cases"),
-    h("h2", { text: "Team scorecard" }),
-    h("div", { class: "table-wrap" }, h("table", { class: "score", id: "scorecard" },
-      h("thead", {}, h("tr", {}, h("th", { text: "Manager or queue" }), h("th", { class: "num", text: "Open cases" }),
-        h("th", { class: "num", text: "Median response" }), h("th", { class: "num", text: "SLA" }), h("th", { class: "opt", text: "Resolved by outcome" }))),
-      h("tbody", {}, rows))),
-    h("h3", { text: "Hand over" }),
-    h("div", { class: "action" }, customer, from, successor,
-      h("button", { type: "button", class: "btn btn-primary", onclick: async () => {
-        const body = { successor_id: successor.value.trim() };
-        if (customer.value.trim()) body.customer_id = customer.value.trim(); else body.from_manager_id = from.value.trim();
-        try { const r = await api("/v1/handovers", { method: "POST", body: JSON.stringify(body) });
-          await loadCases(); await showTeam();
-          $("ho-result").className = "result ok"; $("ho-result").textContent = `Handed over ${r.customers.length} customer(s), ${r.alerts_moved} open alert(s) moved.`;
-        } catch (e) { result.className = "result error"; result.textContent = e.message; } } }, "Hand over")),
-    result);
-  $("app").classList.add("showing-detail");
 }
 
 function signOut() {
@@ -214,6 +184,8 @@ async function start() {
   try { me = await api("/v1/auth/me"); } catch { return; }
   $("who").textContent = `${me.id} · ${label(me.role)}`;
   $("lead-tab").hidden = !LEADS.includes(me.role);
+  // Leads work the book by value at risk; a manager starts from the most urgent alert.
+  $("f-order").value = LEADS.includes(me.role) ? "value_at_risk" : "priority";
   $("login").hidden = true; $("session").hidden = false; $("app").hidden = false;
   await loadCases();
   const wanted = new URLSearchParams(location.search).get("customer");

@@ -87,13 +87,30 @@ function alertRow(a) {
   return h("li", {}, button);
 }
 
-async function loadAlerts() {
+// Offset pages of PAGE; "Load more" grows how many are shown. Every load (refresh included)
+// reads from the top again, so alerts that moved up or down while paging are neither skipped
+// nor shown twice.
+const PAGE = 100;
+let shown = 0;
+
+async function loadAlerts({ more = false } = {}) {
   try {
-    const page = await api(`/v1/alerts?limit=100${statusQuery()}`);
+    const want = more ? shown + PAGE : Math.max(shown, PAGE);
+    const items = [];
+    let total = 0;
+    for (let offset = 0; offset < want; offset += PAGE) {
+      const page = await api(`/v1/alerts?limit=${PAGE}&offset=${offset}${statusQuery()}`);
+      items.push(...page.items);
+      total = page.total;
+      if (page.items.length < PAGE) break;
+    }
+    shown = items.length;
     const list = $("alerts");
-    list.replaceChildren(...(page.items.length ? page.items.map(alertRow)
+    list.replaceChildren(...(items.length ? items.map(alertRow)
       : [h("li", { class: "empty-list", text: "No alerts here. Nice." })]));
-    $("alert-count").textContent = `(${page.total})`;
+    $("alert-count").textContent = `(${total})`;
+    $("more-alerts").hidden = shown >= total;
+    $("more-alerts").textContent = `Load more (showing ${shown} of ${total})`;
     $("list-error").textContent = "";
   } catch (error) {
     if (!(error instanceof Unauthorized)) $("list-error").textContent = error.message;
@@ -306,6 +323,7 @@ document.addEventListener("DOMContentLoaded", () => {
     await start();
   });
   $("logout").addEventListener("click", signOut);
-  $("status-filter").addEventListener("change", loadAlerts);
+  $("status-filter").addEventListener("change", () => { shown = 0; loadAlerts(); });
+  $("more-alerts").addEventListener("click", () => loadAlerts({ more: true }));
   start();
 });
