@@ -7,6 +7,7 @@ from __future__ import annotations
 
 from datetime import datetime, timedelta
 
+from churnwatch_alerts.calendar import BusinessCalendar
 from churnwatch_alerts.models import Assignment, Manager
 from churnwatch_alerts.models.alert import UNASSIGNED_QUEUE, branch_queue
 from churnwatch_shared.alerts import Severity
@@ -43,8 +44,25 @@ def critical_copies(*, assignment: Assignment | None, managers: dict[str, Manage
 
 
 def sla_deadline(
-    *, severity: str, now: datetime, sla_seconds: dict[Severity, int]
+    *,
+    severity: str,
+    now: datetime,
+    sla_seconds: dict[Severity, int],
+    calendar: BusinessCalendar | None = None,
 ) -> datetime | None:
-    """When an unacknowledged alert of this severity escalates; None when it never does."""
+    """When an unacknowledged alert of this severity escalates; None when it never does.
+
+    The SLA counts business time of ``calendar`` (the customer's branch's, see
+    ``sla_calendar``); without one, wall time (24x7).
+    """
     seconds = sla_seconds.get(Severity(severity))
-    return now + timedelta(seconds=seconds) if seconds else None
+    if not seconds:
+        return None
+    if calendar is None:
+        return now + timedelta(seconds=seconds)
+    return calendar.add(start=now, seconds=seconds)
+
+
+def sla_branch(*, assignment: Assignment | None, alert_branch: str | None) -> str | None:
+    """The branch whose business calendar times a customer's alerts: assigned, else the alert's."""
+    return (assignment.branch_id if assignment is not None else None) or alert_branch

@@ -8,6 +8,7 @@ from urllib.parse import urlsplit
 from pydantic import Field, model_validator
 from pydantic_settings import BaseSettings, SettingsConfigDict
 
+from churnwatch_alerts.calendar import Calendars, cached_calendars
 from churnwatch_alerts.models.manager import Role
 from churnwatch_alerts.value.periods import PeriodKind
 from churnwatch_shared.alerts import Severity
@@ -60,6 +61,11 @@ class AlertsSettings(BaseSettings):
     escalation_interval_seconds: float = Field(default=5.0, gt=0)
     escalation_max_level: int = Field(default=3, ge=0)
     sla_seconds: dict[Severity, int] = Field(default_factory=lambda: dict(DEFAULT_SLA_SECONDS))
+    business_calendar_file: Path | None = Field(
+        default=None,
+        description="YAML of business hours, time zone and holidays per branch (calendar/); "
+        "SLAs count business time of the customer's branch; unset: 24x7",
+    )
     notifications_enabled: bool = True
     outbox_interval_seconds: float = Field(default=1.0, gt=0)
     webhook_secret: str = DEV_WEBHOOK_SECRET
@@ -179,6 +185,17 @@ class AlertsSettings(BaseSettings):
                 f"({self.notify_lease_seconds} <= {self.notify_attempt_deadline_seconds})"
             )
         return self
+
+    @model_validator(mode="after")
+    def _calendar_readable(self) -> AlertsSettings:
+        # A bad calendar stops the start with the file and field named, not the first escalation.
+        cached_calendars(self.business_calendar_file)
+        return self
+
+    @property
+    def calendars(self) -> Calendars:
+        """The business calendars SLAs are counted in (24x7 unless a file is configured)."""
+        return cached_calendars(self.business_calendar_file)
 
     @model_validator(mode="after")
     def _oidc_complete(self) -> AlertsSettings:

@@ -20,18 +20,30 @@ from churnwatch_alerts.alerts.schemas import AlertDetail, AlertOut, AlertPage, R
 from churnwatch_alerts.assignments import repository as assignments_repo
 from churnwatch_alerts.audit import record
 from churnwatch_alerts.auth.principal import Principal
+from churnwatch_alerts.calendar import ALWAYS, BusinessCalendar, Calendars
 from churnwatch_alerts.customers import repository as customers
 from churnwatch_alerts.customers.locks import lock_customers
 from churnwatch_alerts.managers import repository as managers_repo
 from churnwatch_alerts.metrics import DUPLICATES, RECEIVED, ROUTED, SUPERSEDED
 from churnwatch_alerts.models import AlertRecord, AlertStatus, Outcome
 from churnwatch_alerts.notifications import outbox
-from churnwatch_alerts.routing import critical_copies, route_target, sla_deadline, target_kind
+from churnwatch_alerts.routing import (
+    critical_copies,
+    route_target,
+    sla_branch,
+    sla_deadline,
+    target_kind,
+)
 from churnwatch_shared.alerts import Alert, AlertKind, Severity
 
 
 def _new_row(
-    alert: Alert, *, target: str, now: datetime, sla_seconds: dict[Severity, int]
+    alert: Alert,
+    *,
+    target: str,
+    now: datetime,
+    sla_seconds: dict[Severity, int],
+    calendar: BusinessCalendar | None = None,
 ) -> dict[str, Any]:
     return {
         "id": alert.alert_id,
@@ -51,7 +63,7 @@ def _new_row(
         "updated_at": now,
         "escalation_level": 0,
         "escalate_at": sla_deadline(
-            severity=alert.severity.value, now=now, sla_seconds=sla_seconds
+            severity=alert.severity.value, now=now, sla_seconds=sla_seconds, calendar=calendar
         ),
         "acknowledged_at": None,
         "acknowledged_by": None,
@@ -72,6 +84,7 @@ async def store_alerts(
     alerts: Sequence[Alert],
     now: datetime,
     sla_seconds: dict[Severity, int],
+    calendars: Calendars = ALWAYS,
 ) -> list[str]:
     """Insert the new alerts routed to their managers, with their outbox rows; returns new ids.
 
@@ -86,7 +99,9 @@ async def store_alerts(
     await lock_customers(session, customer_ids=customers)
     churn = [a for a in unique if a.kind is AlertKind.CHURN_RISK]
     if not churn:
-        return await _insert_new(session, alerts=unique, now=now, sla_seconds=sla_seconds)
+        return await _insert_new(
+            session, alerts=unique, now=now, sla_seconds=sla_seconds, calendars=calendars
+        )
     # One open churn-risk alert per customer (alerts/supersede.py): the first churn-risk alert of a
     # customer without an open one is inserted, every later one updates the open one in place.
     seen = await supersede.seen_monitor_ids(session, ids=[a.alert_id for a in churn])
@@ -99,16 +114,31 @@ async def store_alerts(
         if alert.customer_id not in held:
             firsts.setdefault(alert.customer_id, alert)
     others = [a for a in unique if a.kind is not AlertKind.CHURN_RISK] + list(firsts.values())
-    new = await _insert_new(session, alerts=others, now=now, sla_seconds=sla_seconds)
+    new = await _insert_new(
+        session, alerts=others, now=now, sla_seconds=sla_seconds, calendars=calendars
+    )
     held.update(
         await supersede.open_churn_alerts(session, customer_ids=sorted(firsts)) if firsts else {}
+    )
+    branches = (  # whose business calendar times a raised level's SLA
+        await assignments_repo.of_customers(session, customer_ids=sorted(held))
+        if calendars.branches and held
+        else {}
     )
     for alert in fresh:
         current = held.get(alert.customer_id)
         if current is None or alert.alert_id in (current.id, current.monitor_alert_id):
             continue
+        branch = sla_branch(
+            assignment=branches.get(alert.customer_id), alert_branch=alert.branch_id
+        )
         await supersede.supersede(
-            session, current=current, incoming=alert, now=now, sla_seconds=sla_seconds
+            session,
+            current=current,
+            incoming=alert,
+            now=now,
+            sla_seconds=sla_seconds,
+            calendar=calendars.for_branch(branch),
         )
         SUPERSEDED.inc()
     DUPLICATES.inc(len(seen))
@@ -121,6 +151,7 @@ async def _insert_new(
     alerts: Sequence[Alert],
     now: datetime,
     sla_seconds: dict[Severity, int],
+    calendars: Calendars = ALWAYS,
 ) -> list[str]:
     unique = list(alerts)
     if not unique:
@@ -132,7 +163,16 @@ async def _insert_new(
         for a in unique
     }
     rows = [
-        _new_row(a, target=targets[a.alert_id], now=now, sla_seconds=sla_seconds) for a in unique
+        _new_row(
+            a,
+            target=targets[a.alert_id],
+            now=now,
+            sla_seconds=sla_seconds,
+            calendar=calendars.for_branch(
+                sla_branch(assignment=assignments.get(a.customer_id), alert_branch=a.branch_id)
+            ),
+        )
+        for a in unique
     ]
     inserted = await repository.insert_new(session, rows=rows)
     DUPLICATES.inc(len(unique) - len(inserted))

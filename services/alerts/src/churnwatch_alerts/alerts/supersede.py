@@ -17,6 +17,7 @@ from sqlalchemy import select
 from sqlalchemy.ext.asyncio import AsyncSession
 
 from churnwatch_alerts.audit import SYSTEM_INTAKE, record
+from churnwatch_alerts.calendar import BusinessCalendar
 from churnwatch_alerts.models import AlertRecord, AlertStatus, AlertVersion
 from churnwatch_alerts.notifications import outbox
 from churnwatch_alerts.routing import sla_deadline
@@ -98,6 +99,7 @@ async def supersede(
     incoming: Alert,
     now: datetime,
     sla_seconds: dict[Severity, int],
+    calendar: BusinessCalendar | None = None,
 ) -> bool:
     """Make ``incoming`` the current version of ``current``; True when its level rose (notified)."""
     if incoming.detected_at < current.detected_at:
@@ -135,7 +137,9 @@ async def supersede(
     )
     if raised:
         if current.status == AlertStatus.OPEN.value:
-            deadline = sla_deadline(severity=current.severity, now=now, sla_seconds=sla_seconds)
+            deadline = sla_deadline(
+                severity=current.severity, now=now, sla_seconds=sla_seconds, calendar=calendar
+            )
             if deadline is not None and (
                 current.escalate_at is None or deadline < current.escalate_at
             ):

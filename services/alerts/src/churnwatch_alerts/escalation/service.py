@@ -13,11 +13,12 @@ from sqlalchemy.ext.asyncio import AsyncSession
 from churnwatch_alerts.alerts import repository as alerts_repo
 from churnwatch_alerts.assignments import repository as assignments_repo
 from churnwatch_alerts.audit import SYSTEM_ESCALATION, record
+from churnwatch_alerts.calendar import BusinessCalendar, Calendars
 from churnwatch_alerts.managers import repository as managers_repo
 from churnwatch_alerts.metrics import ESCALATED, OLDEST_UNACKED_CRITICAL
 from churnwatch_alerts.models import AlertRecord, AlertStatus, Role
 from churnwatch_alerts.notifications import outbox
-from churnwatch_alerts.routing import sla_deadline
+from churnwatch_alerts.routing import sla_branch, sla_deadline
 from churnwatch_alerts.settings import AlertsSettings
 from churnwatch_shared.alerts import Severity
 
@@ -52,16 +53,31 @@ async def next_in_chain(session: AsyncSession, *, alert: AlertRecord) -> str | N
     return head if head != holder else None
 
 
+async def sla_calendar(
+    session: AsyncSession, *, calendars: Calendars, alert: AlertRecord
+) -> BusinessCalendar:
+    """The business calendar of the alert's customer's branch (else the default one)."""
+    if not calendars.branches:  # one calendar for all: no need to look the branch up
+        return calendars.default
+    assignment = await assignments_repo.get(session, customer_id=alert.customer_id)
+    branch = alert.payload.get("branch_id") if isinstance(alert.payload, dict) else None
+    return calendars.for_branch(sla_branch(assignment=assignment, alert_branch=branch))
+
+
 async def run_once(
     session: AsyncSession, *, now: datetime, settings: AlertsSettings
 ) -> EscalationRun:
     """Reopen due snoozes, escalate overdue alerts one level; idempotent for a given ``now``."""
     result = EscalationRun()
+    calendars = settings.calendars
     for alert in await alerts_repo.snoozed_due(session, now=now):
         alert.status = AlertStatus.OPEN.value
         alert.snoozed_until = None
         alert.escalate_at = sla_deadline(
-            severity=alert.severity, now=now, sla_seconds=settings.sla_seconds
+            severity=alert.severity,
+            now=now,
+            sla_seconds=settings.sla_seconds,
+            calendar=await sla_calendar(session, calendars=calendars, alert=alert),
         )
         alert.updated_at = now
         record(
@@ -92,8 +108,11 @@ async def run_once(
             continue
         alert.escalation_level += 1
         alert.escalated_to = target
-        alert.escalate_at = sla_deadline(
-            severity=alert.severity, now=now, sla_seconds=settings.sla_seconds
+        alert.escalate_at = sla_deadline(  # the next level's SLA, in the same business time
+            severity=alert.severity,
+            now=now,
+            sla_seconds=settings.sla_seconds,
+            calendar=await sla_calendar(session, calendars=calendars, alert=alert),
         )
         alert.updated_at = now
         record(

@@ -225,7 +225,11 @@ class Intake:
 
         async def alerts(session: AsyncSession, records: list[ConsumerRecord]) -> BatchResult:
             return await apply_alerts(
-                session, records=records, now=clock.now(), sla_seconds=settings.sla_seconds
+                session,
+                records=records,
+                now=clock.now(),
+                sla_seconds=settings.sla_seconds,
+                calendars=settings.calendars,
             )
 
         async def context(session: AsyncSession, records: list[ConsumerRecord]) -> BatchResult:

@@ -16,6 +16,7 @@ from sqlalchemy.ext.asyncio import AsyncSession
 from churnwatch_alerts.alerts.service import store_alerts
 from churnwatch_alerts.assignments.service import apply_assigned, apply_profile
 from churnwatch_alerts.audit import SYSTEM_INTAKE
+from churnwatch_alerts.calendar import ALWAYS, Calendars
 from churnwatch_alerts.cases.history import upsert_score_points
 from churnwatch_alerts.customers.locks import lock_customers
 from churnwatch_alerts.customers.repository import upsert_states
@@ -100,6 +101,7 @@ async def apply_alerts(
     records: list[ConsumerRecord],
     now: datetime,
     sla_seconds: dict[Severity, int],
+    calendars: Calendars = ALWAYS,
 ) -> BatchResult:
     """Store a poll of alert records at once; invalid records are set aside as poison."""
     result = BatchResult()
@@ -112,7 +114,9 @@ async def apply_alerts(
             alerts.append(Alert.model_validate_json(record.value))
         except (ValidationError, ValueError) as exc:
             _reject(record, result, exc)
-    new = await store_alerts(session, alerts=alerts, now=now, sla_seconds=sla_seconds)
+    new = await store_alerts(
+        session, alerts=alerts, now=now, sla_seconds=sla_seconds, calendars=calendars
+    )
     result.alerts_new = len(new)
     result.alerts_duplicate = len(alerts) - len(new)
     return result

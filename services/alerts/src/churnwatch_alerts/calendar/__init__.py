@@ -1,0 +1,23 @@
+"""Business calendars for escalation SLAs: open hours, time zone and holidays per branch."""
+
+from churnwatch_alerts.calendar.business import ALWAYS_OPEN, BusinessCalendar, NoBusinessTime
+from churnwatch_alerts.calendar.config import (
+    ALWAYS,
+    CalendarConfigError,
+    Calendars,
+    cached_calendars,
+    load_calendars,
+    parse_calendars,
+)
+
+__all__ = [
+    "ALWAYS",
+    "ALWAYS_OPEN",
+    "BusinessCalendar",
+    "CalendarConfigError",
+    "Calendars",
+    "NoBusinessTime",
+    "cached_calendars",
+    "load_calendars",
+    "parse_calendars",
+]
