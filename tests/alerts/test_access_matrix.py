@@ -224,6 +224,8 @@ async def test_case_endpoints_scope_audit_and_lead_only_views(app: FastAPI, aler
     own_lead = token(app, "lead.demo", Role.TEAM_LEAD)
     async with httpx.AsyncClient(transport=httpx.ASGITransport(app=app), base_url="http://t") as c:
         assert (await c.get("/v1/cases", headers=outsider)).json()["items"] == []
+        by_value = await c.get("/v1/cases?order=value_at_risk", headers=outsider)
+        assert by_value.json()["items"] == []
         assert [
             i["customer_id"] for i in (await c.get("/v1/cases", headers=owner)).json()["items"]
         ] == [CUSTOMER]
@@ -249,5 +251,8 @@ async def test_case_endpoints_scope_audit_and_lead_only_views(app: FastAPI, aler
             for row in await session.scalars(select(AuditEntry))
         }
     assert ("rm.demo", "case.read", CUSTOMER) in actions
+    # the case page carries the customer's value reviews and suggestions: both reads audited
+    assert ("rm.demo", "customer.value_read", CUSTOMER) in actions
+    assert ("rm.demo", "customer.suggestions_read", CUSTOMER) in actions
     assert ("rm.demo", "case.list", None) in actions
     assert ("lead.demo", "case.scorecard", None) in actions
