@@ -135,8 +135,19 @@ async def test_hand_over_by_team_lead(app: FastAPI, client: httpx.AsyncClient) -
     rm, lead = await _login(client, "rm.demo"), await _login(client, "lead.demo")
     async with app.state.sessionmaker() as session, session.begin():
         from churnwatch_alerts.assignments.service import apply_assigned
+        from churnwatch_alerts.models import Manager, Role
         from churnwatch_shared.events import CustomerAssigned
 
+        # Hand-overs go only to an active manager of the lead's own team (validated since #17).
+        session.add(
+            Manager(
+                id="rm.next",
+                role=Role.RELATIONSHIP_MANAGER.value,
+                team_id="team.demo",
+                branch_id="BR001",
+                supervisor_id="lead.demo",
+            )
+        )
         await apply_assigned(
             session,
             customer_id="C-ho",
