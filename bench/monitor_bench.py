@@ -10,7 +10,9 @@
    A second reference decodes every record into the event contract (``parse_event``), which the
    worker must do too.
 2. State size: every customer's latest record on the changelog (mean, p99 bytes).
-3. Recovery, per store (memory, RocksDB): a fresh namespace gets one event for each of N
+3. Scale-out: 1, 2 and 4 workers on a 16-partition topic (``bench/monitor_scaleout.py``; on
+   this 2-core machine the ratio to one worker shows overhead, not speed-up).
+4. Recovery, per store (memory, RocksDB): a fresh namespace gets one event for each of N
    customers; the worker applies them all (its resident memory is read before and after), is
    killed with SIGKILL and restarted on the same data dir with the same static group membership
    id (``CHURNWATCH_MONITOR_INSTANCE_ID``, as a restarted pod would have); the figures are the time from the
@@ -121,15 +123,21 @@ class Worker:
         self.proc: subprocess.Popen[bytes] | None = None
         self.url = f"http://127.0.0.1:{self.port}"
 
-    def start(self) -> float:
-        self.proc = subprocess.Popen(
-            [sys.executable, "-m", "churnwatch_state_monitor"],
-            env=self.env,
-            cwd=REPO,
-            stdout=subprocess.DEVNULL,
-            stderr=subprocess.DEVNULL,
-            start_new_session=True,
-        )
+    def start(self, *, log: Path | None = None) -> float:
+        """Start the worker; its output goes to ``log`` (appended) or nowhere."""
+        sink = log.open("ab") if log is not None else subprocess.DEVNULL
+        try:
+            self.proc = subprocess.Popen(
+                [sys.executable, "-m", "churnwatch_state_monitor"],
+                env=self.env,
+                cwd=REPO,
+                stdout=sink,
+                stderr=sink,
+                start_new_session=True,
+            )
+        finally:
+            if log is not None:
+                sink.close()  # type: ignore[union-attr]  # the child holds its own copy
         return time.perf_counter()
 
     def kill(self) -> None:
@@ -412,6 +420,16 @@ async def _run(bootstrap: str, mode: str, parts: tuple[str, ...]) -> dict:
                 data=data,
                 rounds=cfg["rounds"],
             )
+        if "scaleout" in parts:  # 1, 2 and 4 workers on 16 partitions (monitor_scaleout.py)
+            from bench import monitor_scaleout  # imports this module: not at the top
+
+            scale = monitor_scaleout.MODES[mode]
+            results["scaleout"] = await monitor_scaleout.scaleout(
+                bootstrap=bootstrap,
+                events=scale["events"],
+                customers=scale["customers"],
+                rounds=scale["rounds"],
+            )
         if "recovery" in parts:
             results["recovery"] = {
                 store.split(":")[0]: await recovery(
@@ -425,7 +443,10 @@ async def _run(bootstrap: str, mode: str, parts: tuple[str, ...]) -> dict:
     return results
 
 
-def run(*, bootstrap: str, mode: str, parts: tuple[str, ...] = ("throughput", "recovery")) -> dict:
+PARTS = ("throughput", "scaleout", "recovery")
+
+
+def run(*, bootstrap: str, mode: str, parts: tuple[str, ...] = PARTS) -> dict:
     """Run the monitor benchmark in ``mode`` (short|full); print and return the figures."""
     results = asyncio.run(_run(bootstrap, mode, parts))
     print(json.dumps(results, indent=2))
@@ -435,12 +456,10 @@ def run(*, bootstrap: str, mode: str, parts: tuple[str, ...] = ("throughput", "r
 if __name__ == "__main__":
     parser = argparse.ArgumentParser(description=__doc__.splitlines()[0])
     parser.add_argument("--mode", choices=sorted(MODES), default="short")
-    parser.add_argument(
-        "--only", choices=("throughput", "recovery"), default=None, help="run one part only"
-    )
+    parser.add_argument("--only", choices=PARTS, default=None, help="run one part only")
     args = parser.parse_args()
     run(
         bootstrap=CommonSettings().kafka_bootstrap,
         mode=args.mode,
-        parts=(args.only,) if args.only else ("throughput", "recovery"),
+        parts=(args.only,) if args.only else PARTS,
     )

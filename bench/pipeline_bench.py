@@ -9,9 +9,14 @@
    alerts database; notified = the ``delivered_at`` of the assigned manager's inbox notification.
    All processes share this machine's clock. Every background customer sends one event first
    (warm-up), so the figures are the steady state rather than the cold start.
-2. Highest sustained rate: steps of increasing rate; a step holds when the client achieved ≥95% of
-   the rate and the state monitor's consumer lag did not grow over the step (end lag ≤ one
-   second's worth of events). The figure is the highest step that held.
+2. The knee: steps of increasing rate, each with probes as above; a step holds when the client
+   achieved >=95% of the rate and the state monitor's consumer lag did not grow over the step
+   (end lag <= one second's worth of events). Steps continue past 20,000/s until one fails; in
+   full mode one more step halfway between the last held and the first failed rate narrows it.
+   The knee is the highest rate that held; the report says what stopped the next step (the load
+   generator/ingest not reaching the rate, or the monitor's lag growing) and the end-to-end
+   latency (ingest acknowledgement -> alert stored, -> inbox notification) p50/p99 of every step,
+   named for 20,000/s and for the knee.
 The load generator, broker, three services and PostgreSQL share the machine's two cores.
 """
 
@@ -25,12 +30,10 @@ import shutil
 import sys
 import time
 import uuid
-from datetime import UTC, datetime, timedelta
 from pathlib import Path
-from typing import TypedDict
+from typing import Any, TypedDict
 
 import httpx
-import orjson
 import sqlalchemy as sa
 from aiokafka import AIOKafkaConsumer, TopicPartition
 from aiokafka.admin import AIOKafkaAdminClient
@@ -41,6 +44,7 @@ sys.path[:0] = [str(REPO), str(REPO / "deploy" / "kafka")]
 
 from create_topics import create_topics, delete_namespaces
 
+from bench.pipeline_feed import Feed
 from churnwatch_shared import topics
 from churnwatch_shared.kafka_security import client_kwargs
 from churnwatch_shared.settings import CommonSettings
@@ -48,7 +52,6 @@ from tests.support.infra import create_database, ensure_postgres
 from tests.support.stack import running_services
 
 DEV_KEY = {"X-API-Key": "cw-dev-producer-key", "Content-Type": "application/x-ndjson"}
-MANAGER = "rm.bench"
 
 
 class _Mode(TypedDict):
@@ -57,6 +60,7 @@ class _Mode(TypedDict):
     latency_seconds: float
     steps: tuple[int, ...]  # offered rates of the throughput staircase, events/s
     step_seconds: float
+    refine: bool  # one more step between the last held and the first failed rate
 
 
 MODES: dict[str, _Mode] = {
@@ -64,89 +68,24 @@ MODES: dict[str, _Mode] = {
         "customers": 2_000,
         "latency_rate": 2_000,
         "latency_seconds": 15,
-        "steps": (2_000, 4_000, 6_000, 8_000, 10_000),
+        "steps": (2_000, 5_000, 10_000, 15_000, 20_000, 25_000, 30_000, 40_000),
         "step_seconds": 8,
+        "refine": False,
     },
     "full": {
         "customers": 20_000,
         "latency_rate": 2_000,
         "latency_seconds": 60,
-        "steps": (2_000, 4_000, 6_000, 8_000, 10_000, 12_000, 14_000, 16_000, 20_000),
+        "steps": (
+            *(2_000, 4_000, 6_000, 8_000, 10_000, 12_000, 14_000, 16_000, 20_000),
+            *(24_000, 28_000, 32_000, 40_000, 48_000, 64_000),
+        ),
         "step_seconds": 30,
+        "refine": True,
     },
 }
+REFERENCE_RATE = 20_000  # the rate the previous benchmark stopped at, still held
 TICK = 0.05  # seconds between batches; rate/20 events per batch
-
-
-def _now_iso(offset_s: float = -60.0) -> str:
-    return (datetime.now(UTC) + timedelta(seconds=offset_s)).isoformat()
-
-
-class Feed:
-    """Builds NDJSON lines: background card spends and alert-firing probes."""
-
-    def __init__(self, *, customers: int, tag: str) -> None:
-        self.customers = customers
-        self.tag = tag
-        self.n = 0
-        self.probes = 0
-
-    def _id(self) -> str:
-        self.n += 1
-        return f"pb-{self.tag}-{self.n}"
-
-    def assignment(self, customer: str) -> bytes:
-        return orjson.dumps(
-            {
-                "event_id": self._id(),
-                "event_type": "customer.assigned",
-                "occurred_at": _now_iso(),
-                "customer_id": customer,
-                "payload": {"relationship_manager_id": MANAGER, "branch_id": "BR001"},
-            }
-        )
-
-    def spend(self) -> bytes:
-        customer = f"BC{self.n % self.customers:06d}"
-        return orjson.dumps(
-            {
-                "event_id": self._id(),
-                "event_type": "transaction.posted",
-                "occurred_at": _now_iso(),
-                "customer_id": customer,
-                "payload": {
-                    "direction": "debit",
-                    "amount": f"{(self.n % 300) + 10}.00",
-                    "currency": "CNY",
-                    "channel": "pos",
-                    "category": "card_spend",
-                    "counterparty_is_own_bank": True,
-                    "balance_after": "500000.00",
-                },
-            }
-        )
-
-    def probe(self) -> tuple[str, bytes]:
-        self.probes += 1
-        customer = f"BP{self.tag}{self.probes:06d}"
-        return customer, orjson.dumps(
-            {
-                "event_id": self._id(),
-                "event_type": "transaction.posted",
-                "occurred_at": _now_iso(),
-                "customer_id": customer,
-                "payload": {
-                    "direction": "debit",
-                    "amount": "700000.00",
-                    "currency": "CNY",
-                    "channel": "online",
-                    "category": "interbank_transfer",
-                    "counterparty_bank": "ICBKCNBJ",
-                    "counterparty_is_own_bank": False,
-                    "balance_after": "300000.00",
-                },
-            }
-        )
 
 
 async def post_batch(client: httpx.AsyncClient, base: str, lines: list[bytes]) -> bool:
@@ -203,7 +142,8 @@ async def monitor_lag(*, bootstrap: str, group: str, topic: str) -> int:
     await admin.start()
     await consumer.start()
     try:
-        partitions = [TopicPartition(topic, p) for p in range(topics.EVENTS.partitions)]
+        count = CommonSettings().partitions(topics.EVENTS)  # CHURNWATCH_KAFKA_CUSTOMER_PARTITIONS
+        partitions = [TopicPartition(topic, p) for p in range(count)]
         ends = await consumer.end_offsets(partitions)
         committed = await admin.list_consumer_group_offsets(group)
         return sum(ends[tp] - (committed[tp].offset if tp in committed else 0) for tp in partitions)
@@ -258,6 +198,47 @@ async def collect_latencies(*, db_url: str, probes: dict[str, float], timeout: f
     return out
 
 
+async def _wait_lag(*, bootstrap: str, group: str, topic: str, below: int) -> None:
+    """Wait (at most 120 s) until the monitor's lag is at most ``below`` events."""
+    deadline = time.monotonic() + 120
+    while (
+        time.monotonic() < deadline
+        and await monitor_lag(bootstrap=bootstrap, group=group, topic=topic) > below
+    ):
+        await asyncio.sleep(1)
+
+
+def _knee(steps: list[dict], *, held_rates: list[int], failed: int | None) -> dict:
+    """The highest rate that held, what stopped the next one, and the latency there and at
+    20,000/s."""
+    knee = max(held_rates, default=0)
+    by_rate = {s["rate_per_s"]: s for s in steps}
+    latency_keys = (
+        "e2e_stored_p50_ms",
+        "e2e_stored_p99_ms",
+        "e2e_notified_p50_ms",
+        "e2e_notified_p99_ms",
+        "probes",
+        "probes_stored",
+        "probes_notified",
+    )
+
+    def latency(rate: int) -> dict | None:
+        found = by_rate.get(rate)
+        return {k: found[k] for k in latency_keys} | {"held": found["held"]} if found else None
+
+    return {
+        "steps": sorted(steps, key=lambda s: s["rate_per_s"]),
+        "highest_sustained_rate_per_s": knee,
+        "knee_rate_per_s": knee,
+        "knee_found": failed is not None,
+        "first_failed_rate_per_s": failed,
+        "stopped_by": by_rate[failed]["stopped_by"] if failed is not None else None,
+        "latency_at_knee": latency(knee),
+        f"latency_at_{REFERENCE_RATE}": latency(REFERENCE_RATE),
+    }
+
+
 async def run_async(*, bootstrap: str, mode: str) -> dict[str, object]:
     cfg = MODES[mode]
     namespace = f"bench{uuid.uuid4().hex[:8]}"
@@ -281,7 +262,10 @@ async def run_async(*, bootstrap: str, mode: str) -> dict[str, object]:
     result: dict[str, object] = {"namespace": namespace}
     try:
         async with httpx.AsyncClient(timeout=30) as client:
-            probe_count = int(cfg["latency_seconds"] / TICK)
+            steps_max = len(cfg["steps"]) + (1 if cfg["refine"] else 0)
+            probe_count = int(cfg["latency_seconds"] / TICK) + steps_max * int(
+                cfg["step_seconds"] / TICK
+            )
             probe_customers = [f"BP{feed.tag}{i + 1:06d}" for i in range(probe_count)]
             for start in range(0, len(probe_customers), 2000):
                 chunk = probe_customers[start : start + 2000]
@@ -290,12 +274,7 @@ async def run_async(*, bootstrap: str, mode: str) -> dict[str, object]:
             # snapshot) before measuring, so latency is the steady state, not the cold start.
             for _ in range(0, cfg["customers"], 1000):
                 assert await post_batch(client, base, [feed.spend() for _ in range(1000)])
-            deadline = time.monotonic() + 120
-            while (
-                time.monotonic() < deadline
-                and await monitor_lag(bootstrap=bootstrap, group=group, topic=events_topic) > 100
-            ):
-                await asyncio.sleep(1)
+            await _wait_lag(bootstrap=bootstrap, group=group, topic=events_topic, below=100)
             await asyncio.sleep(3)  # let the alerts service take the assignments first
             probes: dict[str, float] = {}
             achieved = await drive(
@@ -313,49 +292,66 @@ async def run_async(*, bootstrap: str, mode: str) -> dict[str, object]:
                 "achieved_rate_per_s": round(achieved),
                 **latency,
             }
-            steps = []
-            for rate in cfg["steps"]:
+
+            async def step(rate: int) -> dict:
                 lag_before = await monitor_lag(bootstrap=bootstrap, group=group, topic=events_topic)
+                step_probes: dict[str, float] = {}
                 achieved = await drive(
                     client=client,
                     base=base,
                     feed=feed,
                     rate=rate,
                     seconds=cfg["step_seconds"],
-                    probes=None,
+                    probes=step_probes,
+                    pre_assign=probe_customers,
                 )
                 await asyncio.sleep(2)
                 lag_after = await monitor_lag(bootstrap=bootstrap, group=group, topic=events_topic)
-                held = achieved >= 0.95 * rate and lag_after <= max(rate, lag_before)
-                steps.append(
-                    {
-                        "rate_per_s": rate,
-                        "achieved_per_s": round(achieved),
-                        "monitor_lag_before": lag_before,
-                        "monitor_lag_after": lag_after,
-                        "held": held,
-                    }
-                )
+                reached = achieved >= 0.95 * rate
+                kept_up = lag_after <= max(rate, lag_before)
+                figures: dict[str, Any] = {
+                    "rate_per_s": rate,
+                    "achieved_per_s": round(achieved),
+                    "monitor_lag_before": lag_before,
+                    "monitor_lag_after": lag_after,
+                    "held": reached and kept_up,
+                    "stopped_by": None
+                    if reached and kept_up
+                    else "load generator / ingest below 95% of the rate"
+                    if not reached
+                    else "state monitor lag grew",
+                }
+                # probes of a step that did not hold wait behind its backlog: bounded wait
+                figures |= await collect_latencies(db_url=db_url, probes=step_probes, timeout=90)
                 print(
-                    f"[pipeline] step {rate}/s: achieved {achieved:,.0f}/s, lag "
-                    f"{lag_before} -> {lag_after}: {'held' if held else 'NOT held'}",
+                    f"[pipeline] step {rate}/s: achieved {achieved:,.0f}/s, lag {lag_before} -> "
+                    f"{lag_after}, e2e stored p50/p99 {figures['e2e_stored_p50_ms']:.0f}/"
+                    f"{figures['e2e_stored_p99_ms']:.0f} ms: "
+                    f"{'held' if figures['held'] else 'NOT held: ' + str(figures['stopped_by'])}",
                     flush=True,
                 )
-                if not held:
-                    break
                 # drain before the next step so each step starts from a clean lag
-                deadline = time.monotonic() + 60
-                while (
-                    time.monotonic() < deadline
-                    and await monitor_lag(bootstrap=bootstrap, group=group, topic=events_topic)
-                    > rate // 10
-                ):
-                    await asyncio.sleep(1)
+                await _wait_lag(
+                    bootstrap=bootstrap, group=group, topic=events_topic, below=rate // 10
+                )
+                return figures
+
+            steps = []
+            for rate in cfg["steps"]:
+                steps.append(await step(rate))
+                if not steps[-1]["held"]:
+                    break
             held_rates = [s["rate_per_s"] for s in steps if s["held"]]
-            result["sustained"] = {
-                "steps": steps,
-                "highest_sustained_rate_per_s": max(held_rates, default=0),
-            }
+            failed = next((s["rate_per_s"] for s in steps if not s["held"]), None)
+            if cfg["refine"] and failed is not None and held_rates:
+                middle = round((max(held_rates) + failed) / 2, -3)
+                if max(held_rates) < middle < failed:
+                    steps.append(await step(int(middle)))
+                    if steps[-1]["held"]:
+                        held_rates.append(int(middle))
+                    else:
+                        failed = int(middle)
+            result["sustained"] = _knee(steps, held_rates=held_rates, failed=failed)
     finally:
         stack.__exit__(None, None, None)
         await delete_namespaces(bootstrap=bootstrap, namespaces={namespace})
