@@ -1,7 +1,8 @@
 """The state monitor's live state view, called with the service credential.
 
-Each monitor worker answers only for the customers of the events partitions it owns (404 with a
-``partition`` field for the others), so the workers are asked in turn until one owns the customer.
+Any monitor worker answers for any customer (it forwards to the owner of the customer's
+partition); one that cannot at the moment (503 during a rebalance or when the owner does not
+answer, or an older worker's 404 with a ``partition`` field) is skipped for the next.
 Workers are the configured URLs and, for a host name, every address it resolves to: scaled
 replicas behind one service name (compose, a headless Kubernetes service) are all asked.
 """
