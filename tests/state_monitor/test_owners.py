@@ -86,14 +86,15 @@ def test_entries_of_other_topics_and_malformed_entries_are_skipped() -> None:
     assert decode_table(data, topic=TOPIC) == {1: "http://a"}
 
 
-def test_advertised_url_defaults_to_host_and_port_and_a_wildcard_to_the_machine_name(
+def test_advertised_url_defaults_to_host_and_port_and_a_wildcard_to_the_own_address(
     monkeypatch: pytest.MonkeyPatch,
 ) -> None:
     monkeypatch.setenv("CHURNWATCH_ENV", "test")
     assert MonitorSettings(web_port=8123).resolved_advertised_url == "http://127.0.0.1:8123"
-    monkeypatch.setattr("socket.getfqdn", lambda: "monitor-1.monitor.ns.svc.cluster.local")
+    monkeypatch.setattr("socket.gethostname", lambda: "3f2a9c1d7e00")  # a container's name
+    monkeypatch.setattr("socket.gethostbyname", lambda name: {"3f2a9c1d7e00": "172.18.0.7"}[name])
     wildcard = MonitorSettings(host="0.0.0.0", web_port=8002)
-    assert wildcard.resolved_advertised_url == "http://monitor-1.monitor.ns.svc.cluster.local:8002"
+    assert wildcard.resolved_advertised_url == "http://172.18.0.7:8002"
     given = MonitorSettings(advertised_url="https://w.example:9000")
     assert given.resolved_advertised_url == "https://w.example:9000"
     with pytest.raises(ValueError, match="advertised_url"):

@@ -20,6 +20,15 @@ from churnwatch_shared.service_auth import resolve_service_token
 from churnwatch_shared.settings import CommonSettings, Environment
 
 
+def _own_address() -> str:
+    """The address this machine's name resolves to (a container's or pod's IP, reachable by its
+    peers on their network), else its fully qualified name."""
+    try:
+        return socket.gethostbyname(socket.gethostname())
+    except OSError:
+        return socket.getfqdn()
+
+
 class MonitorSettings(BaseSettings):
     """Everything the worker reads from the environment; see the package README section."""
 
@@ -138,8 +147,8 @@ class MonitorSettings(BaseSettings):
         default=None,
         pattern=r"^https?://[^/\s]+$",
         description="this worker's web URL as the other workers reach it (state queries they "
-        "forward here); default http://<host>:<web port>, or this machine's fully qualified "
-        "name when the host is a wildcard (0.0.0.0, ::)",
+        "forward here); default http://<host>:<web port>, with a wildcard host (0.0.0.0, ::) "
+        "the address this machine's name resolves to (a container's IP)",
     )
     forward_timeout_s: float = Field(
         default=2.0,
@@ -177,8 +186,8 @@ class MonitorSettings(BaseSettings):
         if self.advertised_url:
             return self.advertised_url
         host = self.host
-        if host in ("0.0.0.0", "::", ""):  # a wildcard is no address: the pod or machine name is
-            host = socket.getfqdn()
+        if host in ("0.0.0.0", "::", ""):  # a wildcard is no address: this machine's own is
+            host = _own_address()
         if ":" in host:
             host = f"[{host}]"
         return f"http://{host}:{self.web_port}"
