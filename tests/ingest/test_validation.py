@@ -50,7 +50,10 @@ def test_hostile_json_is_a_clean_refusal(raw: bytes, status: int, reason: str) -
 
 
 def test_fast_and_slow_paths_agree_on_valid_events() -> None:
-    event = transaction(producer="claimed")
+    # occurred_at relative to the fixed NOW of this module, not to the wall clock: the suite may
+    # reach this test minutes after import, and an event from "a minute ago" would then lie
+    # beyond NOW + SKEW (the flaky occurred_at_in_future failure)
+    event = transaction(producer="claimed", occurred_at=(NOW - timedelta(minutes=1)).isoformat())
     fast = validate_event_bytes(
         orjson.dumps(event), producer="p", allowed=ALL, now=NOW, max_future_skew=SKEW
     )
