@@ -7,10 +7,16 @@ from collections.abc import AsyncIterator, Callable
 from datetime import UTC, datetime
 
 import pytest
+from playwright.async_api import expect
 from sqlalchemy.ext.asyncio import AsyncSession, async_sessionmaker
 
 from churnwatch_alerts.db import create_engine, create_sessionmaker
 from churnwatch_alerts.migrate import upgrade
+
+# The browser walks wait on the page after each click (a request, a commit, a re-render). On a
+# loaded 2-core machine that has taken longer than Playwright's default 5 s, failing assertions
+# that then held; a longer wait changes no assertion.
+expect.set_options(timeout=20_000)
 
 T0 = datetime(2025, 3, 1, 9, 0, tzinfo=UTC)
 
