@@ -36,6 +36,7 @@ import orjson
 
 from bench.detection_metrics import WARMUP_DAYS, WINDOW_DAYS, by_group, judge, summarise
 from bench.detection_replay import record
+from churnwatch_shared.fx import FxRate, FxTable
 from churnwatch_simulator.bank import CHINA_STANDARD_TIME, SimulatedBank, SimulationConfig
 from churnwatch_simulator.realistic import RealisticBank, RealisticConfig, realistic_truth
 from churnwatch_simulator.truth import ground_truth
@@ -93,7 +94,11 @@ def evaluate_profile(
     t0 = time.perf_counter()
     lines, truth = population(profile=profile, customers=customers, days=days, seed=seed)
     generated = time.perf_counter() - t0
-    monitor = Monitor(ruleset=load_ruleset(rules_path))
+    ruleset = load_ruleset(rules_path)
+    # the simulator's FX configuration (truth file) into the rule set's reporting currency
+    rates = [FxRate.model_validate(r) for r in truth.get("fx_rates", [])]
+    fx = FxTable(reporting=ruleset.fx.reporting, rates=rates) if rates else None
+    monitor = Monitor(ruleset=ruleset, fx=fx)
     rec = record(lines=lines, monitor=monitor)
     if rec.counts.get("invalid"):
         raise RuntimeError(f"{profile}: the backtest refused events: {rec.errors[:3]}")

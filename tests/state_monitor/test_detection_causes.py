@@ -133,11 +133,6 @@ def card_customer(customer: str) -> Book:
     return b
 
 
-@pytest.mark.xfail(
-    strict=True,
-    reason="issue 15 cause 1: a card-only customer's liquid funds are 0, so card purchases are "
-    "'money leaving': account-flow score 100, composite 72.5, level critical",
-)
 def test_cause1_card_purchases_are_usage_not_money_leaving() -> None:
     b = card_customer("card-1")
     rec, monitor = run(*b.events)
@@ -291,11 +286,6 @@ def bill_payer(customer: str, months: int) -> Book:
     return b
 
 
-@pytest.mark.xfail(
-    strict=True,
-    reason="issue 15 cause 4: every debit to another bank counts as money leaving: a monthly "
-    "household bill of 3,400 from a 6,100 balance raises large_interbank_outflow (5 alerts)",
-)
 def test_cause4_household_bills_and_insurance_are_not_money_leaving() -> None:
     b = bill_payer("bills-4", months=5)
     rec, monitor = run(*b.events)
@@ -350,11 +340,6 @@ def test_cause5_a_silent_customers_score_rises_with_time() -> None:
 # --- 6. overdraft reaches risk ----------------------------------------------------------------
 
 
-@pytest.mark.xfail(
-    strict=True,
-    reason="issue 15 cause 6: penalty interest on a negative balance and an overdrawn snapshot "
-    "leave the risk state at score 0, penalty_interest 0.00 (only loan events move it)",
-)
 def test_cause6_penalty_interest_and_negative_balance_move_the_risk_state() -> None:
     b = Book("overdrawn-6")
     b.profile()
@@ -414,12 +399,6 @@ def test_cause7_control_a_gold_customer_falling_to_25000_cny_leaves_the_tier() -
     assert tier_alerts(rec) == ["critical"]
 
 
-@pytest.mark.xfail(
-    strict=True,
-    reason="issue 15 cause 7: currency is ignored: 20,000 CNY + 5,000 EUR (59,000 CNY) is summed "
-    "as 25,000 and compared with the gold threshold of 50,000 CNY: tier lost, critical alert "
-    "(the Monitor takes no rates)",
-)
 def test_cause7_eur_amounts_are_converted_before_comparison_with_cny_thresholds() -> None:
     b = gold_customer("gold-eur-7", [b_row("gold-eur-7", "20000.00"), b_row("gold-eur-7",
                       "5000.00", currency="EUR")])  # fmt: skip

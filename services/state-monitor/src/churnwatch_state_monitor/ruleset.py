@@ -17,6 +17,8 @@ import yaml
 from pydantic import Field, ValidationError, create_model, model_validator
 
 from churnwatch_shared.events import Tier
+from churnwatch_shared.fx import FxRate, FxTable
+from churnwatch_shared.money import Currency
 from churnwatch_state_monitor.engine.limits import Limits
 from churnwatch_state_monitor.engine.registry import Registry
 from churnwatch_state_monitor.engine_config import CATALOG
@@ -102,6 +104,23 @@ class Churn(_Config):
     hysteresis: Annotated[float, Field(ge=0, le=30)] = 10
 
 
+class Fx(_Config):
+    """The reporting currency (money thresholds and tier floors are in it) and the rates that
+    convert other currencies into it (issue 15): configuration, see ``churnwatch_shared.fx``."""
+
+    reporting: Currency = "CNY"
+    rates: list[FxRate] = Field(default_factory=list, max_length=100_000)
+
+    @model_validator(mode="after")
+    def _rates_convert(self) -> Fx:
+        self.table()  # every rate must involve the reporting currency
+        return self
+
+    def table(self) -> FxTable:
+        """The rates as the engine looks them up."""
+        return FxTable(reporting=self.reporting, rates=self.rates)
+
+
 class RuleSet(_Config):
     """Every threshold the monitor uses; ``version`` is stamped on each alert and snapshot."""
 
@@ -116,6 +135,7 @@ class RuleSet(_Config):
     tiers: dict[Tier, TierBand] = Field(default_factory=dict)
     rules: Rules = Field(default_factory=Rules)  # the model of a catalog: see ``ruleset_model``
     churn: Churn = Field(default_factory=Churn)
+    fx: Fx = Field(default_factory=Fx)
 
 
 @cache
@@ -183,6 +203,7 @@ def build_limits(rs: RuleSet) -> Limits:
     return Limits(
         registry=Registry(built),
         version=rs.version,
+        currency=rs.fx.reporting,
         lateness=rs.lateness_hours * HOUR,
         cooldown=rs.cooldown_hours * HOUR,
         dedup_window=rs.dedup_window,

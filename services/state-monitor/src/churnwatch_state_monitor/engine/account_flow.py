@@ -1,4 +1,10 @@
-"""Account-flow rules: money moving to other banks, payroll that stopped arriving.
+"""Account-flow rules: money leaving for other banks, payroll that stopped arriving.
+
+Money leaving (issue 15) is a debit to the customer's own account at another bank or to a broker
+or investment platform there, or a debit to another bank whose counterparty is unknown and is
+not a recurring payee (``facts.Txn.leaving``, judged with the state's payee memory). Household
+bills, insurance premiums, loan instalments, card purchases and payments to people, merchants or
+the government are spending, never money leaving. Amounts are in the reporting currency.
 
 Thresholds are in cents, seconds and shares; the config models that validate them and build
 these records are in ``churnwatch_state_monitor.engine_config.account_flow``.
@@ -55,7 +61,7 @@ class LargeInterbankOutflow(Rule):
     def judge(self, st: CustomerState, cx: Context) -> Finding | None:
         t = cx.txn
         balance = cx.balance
-        if not self.enabled or t is None or not t.to_other_bank:
+        if not self.enabled or t is None or not t.leaving:
             return None
         amount = t.amount
         if balance is None or balance <= 0 or amount < self.min_amount:
@@ -69,12 +75,14 @@ class LargeInterbankOutflow(Rule):
             rule_id=LARGE_INTERBANK_OUTFLOW,
             state=_STATE,
             severity=severity,
-            title=f"Transfer to another bank moved {share:.0%} of the balance",
+            title=f"Money leaving: one transfer moved {share:.0%} of the balance",
             condition_key=event_id,
             code="interbank_outflow_large",
             text=(
-                f"one outbound interbank transfer of {share:.0%} of the balance before it "
-                f"(threshold {self.min_share:.0%})"
+                f"one transfer of {money_str(amount)} {cx.fx.reporting} to another bank (own "
+                f"account, investment platform or an unknown, non-recurring payee) moved "
+                f"{share:.0%} of the balance of {money_str(balance)} {cx.fx.reporting} before "
+                f"it (threshold {self.min_share:.0%})"
             ),
             observed=round(share, 4),
             baseline=money_str(balance),
@@ -116,7 +124,7 @@ class InterbankOutflowShare(Rule):
 
     def judge(self, st: CustomerState, cx: Context) -> Finding | None:
         t = cx.txn
-        if not self.enabled or t is None or not t.to_other_bank:
+        if not self.enabled or t is None or not t.leaving:
             return None
         # one transfer that already alerts on its own should not alert twice
         if cx.has_found(LARGE_INTERBANK_OUTFLOW):
@@ -141,12 +149,14 @@ class InterbankOutflowShare(Rule):
                     rule_id=INTERBANK_OUTFLOW_SHARE,
                     state=_STATE,
                     severity=self.severity,
-                    title=f"{share:.0%} of funds moved to other banks in {window}",
+                    title=f"Money leaving: {share:.0%} of funds moved to other banks in {window}",
                     condition_key=f"{window}:{week}",
                     code="interbank_outflow_share",
                     text=(
-                        f"outflow to other banks is {share:.0%} of balance plus outflow over "
-                        f"{window} ({transfers} transfers in 30d)"
+                        f"{money_str(out)} {cx.fx.reporting} moved to own accounts or investment "
+                        f"platforms at other banks (bills and regular payees not counted) over "
+                        f"{window}: {share:.0%} of balance plus that outflow ({transfers} "
+                        f"transfers in 30 days)"
                     ),
                     observed=round(share, 4),
                     baseline=floor,

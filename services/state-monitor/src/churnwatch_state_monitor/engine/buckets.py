@@ -17,6 +17,9 @@ FLOW_BUCKETS: Final = 6  # 7-day buckets kept: the 30-day window plus one week f
 # Bucket row layout:
 # [week, inflow, outflow, interbank_out, customer_txns, card_spend, online_txns, interbank_debits,
 #  largest_interbank_debit (whole currency units, not cents)]
+# "interbank" columns count money leaving (issue 15, ``facts.Txn.leaving``): debits to own accounts
+# or investment platforms at other banks, and to unknown payees that are not recurring; bills and
+# other spending at other banks are in outflow only. Card-account purchases are in card_spend only.
 # The last column is appended only when the week has an interbank debit (most rows: 2 bytes less).
 B_WEEK: Final = 0
 B_IN: Final = 1

@@ -1,5 +1,6 @@
-"""Values the monitor reads from an event once: amounts in cents, the event id's fingerprint, the
-fields of a posted transaction (a pydantic attribute costs far more to read than a plain one)."""
+"""Values the monitor reads from an event once: amounts in reporting-currency cents, the event id's
+fingerprint, the fields of a posted transaction (a pydantic attribute costs far more to read than
+a plain one), and what kind of money movement a posting is (issue 15)."""
 
 from __future__ import annotations
 
@@ -7,8 +8,9 @@ from binascii import b2a_base64
 from datetime import UTC, datetime, timedelta
 from decimal import Decimal
 from hashlib import blake2b
-from typing import Final
+from typing import Any, Final
 
+from churnwatch_shared.codes import CounterpartyKind
 from churnwatch_shared.events import (
     BANK_INITIATED_CATEGORIES,
     Channel,
@@ -27,6 +29,26 @@ _EPOCH: Final = datetime(1970, 1, 1, tzinfo=UTC)
 _EPOCH_DAY: Final = _EPOCH.toordinal()
 _DAY_SECONDS: Final = 86400
 _FINGERPRINT_HASH: Final = blake2b(digest_size=6)  # copied per id: cheaper than a new hasher
+_PENALTY_INTEREST: Final = TransactionCategory.PENALTY_INTEREST
+_UNKNOWN: Final = CounterpartyKind.UNKNOWN
+# Money leaving (issue 15, cause 4): to the customer's own account at another bank, or to a broker
+# or investment platform there. Every other named counterparty is spending or a bill.
+LEAVING_KINDS: Final = frozenset(
+    {CounterpartyKind.OWN_ACCOUNT, CounterpartyKind.INVESTMENT_PLATFORM}
+)
+# Categories that are spending, bills or the bank's own bookings whoever the counterparty is:
+# a card purchase, a household bill or insurance premium (agency payment), a loan instalment.
+NOT_LEAVING_CATEGORIES: Final = frozenset(
+    {
+        TransactionCategory.CARD_SPEND,
+        TransactionCategory.AGENCY_PAYMENT,
+        TransactionCategory.LOAN_REPAYMENT,
+        TransactionCategory.FEE,
+        TransactionCategory.INTEREST,
+        TransactionCategory.PENALTY_INTEREST,
+    }
+)
+_FACTORS_KEPT: Final = 4096
 
 
 def cents(amount: Decimal) -> int:
@@ -92,6 +114,52 @@ def _epoch_seconds_by_subtraction(at: datetime) -> int:
     return since.days * _DAY_SECONDS + since.seconds
 
 
+class Fx:
+    """Amounts into the rule set's reporting currency, at the rate in force on the event's day.
+
+    The rule set's money thresholds and tier floors are in its reporting currency (``fx.reporting``
+    in the rules file). An amount in that currency is taken as it is (the common case costs one
+    string comparison); another currency is converted with ``churnwatch_shared.fx.FxTable``. An
+    amount whose currency has no rate is left out of every sum and comparison, counted here
+    (``skipped``, by currency) and on the customer's record (``nofx``): never guessed, no crash.
+    One per Monitor (one thread at a time).
+    """
+
+    def __init__(self, *, table: Any, reporting: str) -> None:
+        self.table = table  # an FxTable, or None: no other currency converts
+        self.reporting = reporting
+        self._factors: dict[str, Decimal | None] = {}  # "EUR:<day>" -> factor (None: no rate)
+        self.skipped: dict[str, int] = {}
+
+    def minor(self, amount: Decimal, currency: str, at: int) -> int | None:
+        """``amount`` in ``currency`` at event time ``at`` as reporting cents (None: no rate)."""
+        if currency == self.reporting:
+            return cents(amount)
+        factor = self.factor(currency, at)
+        if factor is None:
+            self.skipped[currency] = self.skipped.get(currency, 0) + 1
+            return None
+        return cents(amount * factor)
+
+    def factor(self, currency: str, at: int) -> Decimal | None:
+        """Reporting units per unit of ``currency`` on the day of ``at`` (None: no rate)."""
+        day = at // _DAY_SECONDS
+        key = f"{currency}:{day}"
+        if key in self._factors:
+            return self._factors[key]
+        found: Decimal | None = None
+        if self.table is not None:
+            on = datetime.fromtimestamp(day * _DAY_SECONDS, UTC).date()
+            try:
+                found = self.table.factor(currency=currency, on=on)
+            except KeyError:
+                found = None
+        if len(self._factors) >= _FACTORS_KEPT:
+            self._factors.clear()
+        self._factors[key] = found
+        return found
+
+
 class Txn:
     """A transaction.posted payload as the state update and the account-flow rules read it."""
 
@@ -101,17 +169,30 @@ class Txn:
         "card_spend",
         "customer_initiated",
         "debit",
+        "leaving",
         "online",
         "own_bank",
+        "payee",
         "payroll",
+        "penalty",
+        "skipped",
     )
 
-    def __init__(self, p: TransactionPosted) -> None:
-        self.amount: int = cents(p.amount)  # cents, always positive
-        self.debit: bool = p.direction is _DEBIT
-        self.own_bank: bool = p.counterparty_is_own_bank
+    def __init__(self, p: TransactionPosted, fx: Fx, at: int) -> None:
+        currency = p.currency
         after = p.balance_after
-        self.after: int | None = None if after is None else cents(after)  # balance after, cents
+        if currency == fx.reporting:
+            self.amount: int = cents(p.amount)  # reporting cents, always positive
+            self.after: int | None = None if after is None else cents(after)  # balance after
+            self.skipped = False
+        else:
+            amount = fx.minor(p.amount, currency, at)
+            # no rate: the posting counts as activity, its amount in no sum
+            self.skipped = amount is None
+            self.amount = 0 if amount is None else amount
+            self.after = None if amount is None or after is None else fx.minor(after, currency, at)
+        self.debit: bool = p.direction is _DEBIT
+        own_bank = self.own_bank = p.counterparty_is_own_bank
         category, initiated = p.category, p.customer_initiated
         self.customer_initiated: bool = (
             initiated if initiated is not None else category not in BANK_INITIATED_CATEGORIES
@@ -119,8 +200,17 @@ class Txn:
         self.online: bool = p.channel in _ONLINE
         self.card_spend: bool = category is _CARD_SPEND
         self.payroll: bool = category is _PAYROLL_CREDIT
-
-    @property
-    def to_other_bank(self) -> bool:
-        """A debit to another bank: what both account-flow rules judge."""
-        return self.debit and not self.own_bank
+        self.penalty: bool = category is _PENALTY_INTEREST
+        # money leaving: see ``LEAVING_KINDS``; a debit to another bank whose counterparty the
+        # producer could not name is leaving unless it goes to a recurring payee (a standing
+        # order here; a payee paid month after month: ``payee``, judged by the state update)
+        self.leaving = False
+        self.payee: str | None = None
+        if self.debit and not own_bank and category not in NOT_LEAVING_CATEGORIES:
+            kind = p.counterparty_kind
+            if kind is None or kind is _UNKNOWN:
+                if p.standing_order_id is None:
+                    self.leaving = True
+                    self.payee = p.counterparty_id
+            elif kind in LEAVING_KINDS:
+                self.leaving = True

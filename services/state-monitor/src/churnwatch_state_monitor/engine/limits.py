@@ -58,6 +58,7 @@ class Limits:
         strongest: float,
         complaint_points: float,
         cancellation_points: float,
+        currency: str = "CNY",
     ) -> None:
         self.registry = registry
         self.version = version
@@ -75,6 +76,7 @@ class Limits:
         self.weakest = 1 - strongest
         self.complaint_points = complaint_points
         self.cancellation_points = cancellation_points
+        self.currency = currency  # the reporting currency: every amount is in it (issue 15)
         # the rules whose thresholds the scores and the silence schedule read
         self.band = _rule(registry, TIER_CRITICAL_BAND, TierCriticalBand)
         self.dormancy = _rule(registry, DORMANCY, Dormancy)

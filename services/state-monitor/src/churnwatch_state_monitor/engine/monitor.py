@@ -21,9 +21,10 @@ from churnwatch_shared.alerts import (
     Reason,
     alert_id_for,
 )
+from churnwatch_shared.fx import FxTable
 from churnwatch_state_monitor.engine import silence
 from churnwatch_state_monitor.engine.churn import CHURN_SCORE
-from churnwatch_state_monitor.engine.facts import epoch_seconds, event_fingerprint
+from churnwatch_state_monitor.engine.facts import Fx, epoch_seconds, event_fingerprint
 from churnwatch_state_monitor.engine.rules import Context, Finding
 from churnwatch_state_monitor.engine.scoring import Scores, next_level, priority, score_with
 from churnwatch_state_monitor.engine.snapshot import snapshot_dict
@@ -79,8 +80,17 @@ class Outcome:
 class Monitor:
     """Applies events to customer states and evaluates the rule set (one thread at a time)."""
 
-    def __init__(self, *, ruleset: RuleSet) -> None:
+    def __init__(self, *, ruleset: RuleSet, fx: FxTable | None = None) -> None:
         self.rs = ruleset
+        # amounts into the rule set's reporting currency: its own rates (rules file ``fx``), or
+        # a table given here (the backtest's, e.g. the simulator's truth file) in that currency
+        table = ruleset.fx.table() if fx is None else fx
+        if table.reporting != ruleset.fx.reporting:
+            raise ValueError(
+                f"the FX table converts into {table.reporting}, but the rule set's thresholds are "
+                f"in {ruleset.fx.reporting} (rules file fx.reporting)"
+            )
+        self.fx = Fx(table=table, reporting=table.reporting)
         lim = self._limits = limits_of(ruleset)
         self.registry = registry = lim.registry
         self._routes = registry.routes
@@ -90,7 +100,9 @@ class Monitor:
         # refilled per event (and per silence judgement): no allocation on the hot path
         self._cx = Context()
         self._cx.alpha = lim.alpha
+        self._cx.fx = self.fx
         self._scx = Context()
+        self._scx.fx = self.fx
 
     def process(
         self, state: CustomerState | None, event: Any, *, now: datetime, offset: int | None = None

@@ -18,7 +18,7 @@ from typing import Any, Final
 from mypy_extensions import mypyc_attr
 
 from churnwatch_shared.alerts import CustomerStateName, Severity
-from churnwatch_state_monitor.engine.facts import Txn
+from churnwatch_state_monitor.engine.facts import Fx, Txn
 from churnwatch_state_monitor.engine.state import CustomerState
 
 # triggers that are not event types
@@ -76,6 +76,8 @@ class Context:
         self.event_id = ""
         self.at = 0  # event time, epoch s (silence: the grid time judged)
         self.alpha = 0.2  # the rule set's EWMA factor, for state updates
+        # the rule set's conversion into its reporting currency, for state updates and texts
+        self.fx = Fx(table=None, reporting="CNY")
         # the state just before the event
         self.act_mean = 0.0
         self.weeks = 0

@@ -73,7 +73,10 @@ class TierCriticalBand(Rule):
             title=f"Assets {where} of tier {st.tier}",
             condition_key=f"{st.tier}:{severity}",
             code="tier_critical_band",
-            text=f"financial assets {where} below the {st.tier} threshold",
+            text=(
+                f"financial assets of {money_str(assets)} {cx.fx.reporting} {where} below the "
+                f"{st.tier} threshold of {money_str(threshold)} {cx.fx.reporting}"
+            ),
             observed=money_str(assets),
             baseline=money_str(threshold),
             window="snapshot",

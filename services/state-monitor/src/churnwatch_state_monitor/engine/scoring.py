@@ -182,6 +182,20 @@ def score_with(st: CustomerState, lim: Limits) -> Scores:
             risk = value
             whole = whole & ~_W_RISK if points > 100 else whole | _W_RISK
 
+    # overdraft (issue 15): overdrawn now (longer is worse), penalty interest and repeated
+    # overdraft episodes in 90 days are early credit risk, long before a loan is past due
+    if st.overdrawn or st.pens or st.ods:
+        value, fixed = overdraft_risk(st)
+        if value > risk:
+            risk = value
+            whole = whole | _W_RISK if fixed else whole & ~_W_RISK
+        if st.overdrawn:
+            reasons.append(("overdrawn", _RISK, overdrawn_points(st)))
+        if st.pens and st.within_year(st.pens):
+            reasons.append(("overdraft_penalty_interest", _RISK, penalty_points(st)))
+        if st.ods and st.within_year(st.ods):
+            reasons.append(("overdrafts_12m", _RISK, overdraft_points(st)))
+
     # account flow: share of funds to other banks, net outflow, missing payroll
     flow = 0.0
     if st.flow:
@@ -259,6 +273,43 @@ def score_with(st: CustomerState, lim: Limits) -> Scores:
 
 
 _points = itemgetter(2)
+
+
+def overdrawn_points(st: CustomerState) -> float:
+    """Overdrawn now: 25 points, up to 45 after 60 days in overdraft."""
+    days = (st.newest - st.overdrawn) / DAY
+    return 25.0 + (days if days < 60 else 60.0) / 3
+
+
+def penalty_points(st: CustomerState) -> float:
+    """Penalty interest charged: 35, 50, 65 ... for each posting in 90 days; 15 + 10 for each
+    in 365 days when none is that recent (a memory of past trouble); up to 100."""
+    recent = st.recent(st.pens)
+    points = 20 + 15 * recent if recent else 15 + 10 * st.within_year(st.pens)
+    return 100.0 if points > 100 else float(points)
+
+
+def overdraft_points(st: CustomerState) -> float:
+    """Overdraft episodes begun in 365 days: 15 points each, up to 100."""
+    points = 15 * st.within_year(st.ods)
+    return 100.0 if points > 100 else float(points)
+
+
+def overdraft_risk(st: CustomerState) -> tuple[float, bool]:
+    """The risk state's overdraft signal (the strongest of the three) and whether it is a
+    fixed number of points (shown as an integer)."""
+    best, fixed = 0.0, False
+    if st.overdrawn:
+        best = overdrawn_points(st)
+    if st.pens:
+        value = penalty_points(st)
+        if value > best:
+            best, fixed = value, True
+    if st.ods:
+        value = overdraft_points(st)
+        if value > best:
+            best, fixed = value, True
+    return best, fixed
 
 
 def strongest(scale: float, stability: float, risk: float, flow: float, usage: float) -> float:

@@ -50,6 +50,8 @@ def snapshot_dict(
     idle = (st.newest - st.last_act) // DAY if st.last_act else None
     inflow, outflow, ib_out, _, _ = st.month_flow()
     products = st.products.bit_count()
+    liquid = st.liquid
+    penalties = st.recent(st.pens) if st.pens else 0
     metrics = (
         {  # scale
             "deposits_demand": money_str(st.demand),
@@ -61,6 +63,8 @@ def snapshot_dict(
             "adb_90d": money_str(int(st.adb90)),
             "assets_baseline": money_str(int(st.assets_base)),
             "tier": st.tier,
+            "currency": lim.currency,  # of every amount here (the reporting currency)
+            "amounts_without_fx_rate": st.nofx,  # left out of the sums: no rate configured
         },
         {  # stability
             "txns_week_baseline": rounded(st.act_mean, 2),
@@ -76,6 +80,14 @@ def snapshot_dict(
             "penalty_interest": money_str(st.penalty),
             "worst_classification": _CLASS_NAMES[st.worst_class],
             "bounced_90d": st.recent(st.bounces),
+            "overdrawn_days": (st.newest - st.overdrawn) // DAY if st.overdrawn else 0,
+            "negative_balance": money_str(liquid if liquid is not None and liquid < 0 else 0),
+            "overdraft_limit": money_str(st.od_limit),
+            "overdrafts_12m": st.within_year(st.ods) if st.ods else 0,
+            "overdraft_penalties_90d": penalties,
+            "overdraft_penalties_12m": st.within_year(st.pens) if st.pens else 0,
+            "overdraft_penalty_interest_90d": money_str(st.pen_od if penalties else 0),
+            "currency": lim.currency,
         },
         {  # account flow
             "inflow_30d": money_str(inflow),
@@ -83,6 +95,7 @@ def snapshot_dict(
             "interbank_outflow_7d": money_str(st.window(column=B_IB_OUT, buckets=1)),
             "interbank_outflow_30d": money_str(ib_out),
             "payroll_gap_days": rounded(st.payroll_gap, 1) if st.payroll_gap else None,
+            "currency": lim.currency,
         },
         {  # product usage
             "active_products": products,

@@ -12,9 +12,10 @@ four-week windows. Out-of-order events within the rule set's lateness land in th
 
 from __future__ import annotations
 
-from binascii import b2a_base64
+from binascii import b2a_base64, crc32
 from collections.abc import Callable
 from dataclasses import dataclass, field, fields
+from datetime import UTC, datetime
 from operator import itemgetter
 from typing import Any, Final
 
@@ -40,7 +41,13 @@ from churnwatch_state_monitor.engine.buckets import (
     month_totals,
     window_sum,
 )
-from churnwatch_state_monitor.engine.facts import FINGERPRINT_CHARS, Txn, cents, event_fingerprint
+from churnwatch_state_monitor.engine.facts import (
+    FINGERPRINT_CHARS,
+    Fx,
+    Txn,
+    cents,
+    event_fingerprint,
+)
 
 # re-exported: moved to ``buckets`` and ``facts``
 __all__ = ["DAY", "WEEK", "CustomerState", "cents", "event_fingerprint"]
@@ -53,7 +60,9 @@ SCHEMA_2: Final = 2  # bucket rows gained the interbank debit count; `band` fiel
 SCHEMA_3: Final = 3  # bucket rows gained the largest single interbank debit
 SCHEMA_4: Final = 4  # `seen` is one string of base64 fingerprints (was a list of 48-bit integers)
 SCHEMA_5: Final = 5  # cooldown memory keyed by stable rule codes (was: the rule's position)
-STATE_SCHEMA: Final = SCHEMA_5
+# account model, overdraft, payees, FX (issue 15): fields after `fading`
+SCHEMA_6: Final = 6
+STATE_SCHEMA: Final = SCHEMA_6
 # Schema 1-4 keyed cooldowns by the rule's position in the rule list of that time: frozen here as
 # the stable codes (``rules.COOLDOWN_CODE``) of those positions, in that order.
 SCHEMA_4_COOLDOWN_ORDER: Final = (
@@ -74,6 +83,9 @@ SCHEMA_4_COOLDOWN_ORDER: Final = (
 # monthly cycle: it neither moves the expected payday nor shortens the expected gap.
 PAYROLL_MIN_GAP_DAYS: Final = 20
 RECENT_CAP: Final = 8  # timestamps kept for 90-day counts (cancellations, complaints, bounces)
+YEAR: Final = 365 * DAY
+PAYEES_KEPT: Final = 4  # payees of unknown kind remembered to recognise recurring ones
+RISK_STAMPS: Final = 4  # overdraft episodes and penalty postings kept (the newest)
 
 PRODUCT_BIT: dict[str, int] = {p.value: 1 << i for i, p in enumerate(Product)}
 CLASS_RANK: dict[str, int] = {c.value: i for i, c in enumerate(LoanClassification)}
@@ -83,6 +95,8 @@ _DEMAND: Final = (
 _TIME_DEPOSIT: Final = ProductKind.TIME_DEPOSIT
 _LOAN: Final = ProductKind.LOAN
 _INVESTMENT: Final = ProductKind.INVESTMENT
+_CARD: Final = ProductKind.CARD
+KACCT_CHARS: Final = 64  # card account ids kept (a few cards; the record stays small)
 _NO_TOTALS: dict[ProductKind, int] = dict.fromkeys(ProductKind, 0)
 _WEEK_OF = itemgetter(B_WEEK)
 
@@ -147,6 +161,19 @@ class CustomerState:
     # tier band the customer was last judged in: 0 at/above threshold, 1 critical band, 2 below
     band: int = 0
     fading: int = 0  # week a sustained activity decline was first seen (0: none now)
+    # account model and overdraft (issue 15): card accounts ("|<account id>|" each) are credit
+    # lines, their postings usage; overdraft limits of demand accounts (cents, from snapshots)
+    kacct: str = ""
+    od_limit: int = 0
+    overdrawn: int = 0  # since when (epoch s) the funds balance is negative (0: not overdrawn)
+    # overdraft episodes begun and penalty interest postings (stamps, 365 days: credit risk
+    # has a longer memory than a 90-day count)
+    ods: tuple[int, ...] = ()
+    pens: tuple[int, ...] = ()
+    pen_od: int = 0  # penalty interest charged (cents) since the postings began (90-day gaps)
+    # payees of debits to other banks whose kind is unknown, one integer each (``_recurring``)
+    payees: list[int] = field(default_factory=list)
+    nofx: int = 0  # amounts left out of sums: their currency had no FX rate
 
     def field_values(self) -> tuple[Any, ...]:
         """The fields in order: ``encode``'s array (compiled, far cheaper than an attrgetter)."""
@@ -197,6 +224,14 @@ class CustomerState:
             self.off,
             self.band,
             self.fading,
+            self.kacct,
+            self.od_limit,
+            self.overdrawn,
+            self.ods,
+            self.pens,
+            self.pen_od,
+            self.payees,
+            self.nofx,
         )
 
     def encode(self) -> bytes:
@@ -261,11 +296,21 @@ class CustomerState:
         keep = cap * FINGERPRINT_CHARS
         self.seen = seen if len(seen) <= keep else seen[len(seen) - keep :]
 
-    def _stamped(self, stamps: tuple[int, ...], at: int) -> tuple[int, ...]:
-        """``stamps`` plus ``at``, without those older than 90 days or beyond the cap."""
+    def within_year(self, stamps: tuple[int, ...]) -> int:
+        """How many timestamps fall in the 365 days before the newest event."""
+        if not stamps:
+            return 0
+        floor = self.newest - YEAR
+        return sum(1 for s in stamps if s >= floor)
+
+    def _stamped(
+        self, stamps: tuple[int, ...], at: int, *, keep: int = NINETY_DAYS
+    ) -> tuple[int, ...]:
+        """``stamps`` plus ``at``, without those older than ``keep`` seconds or beyond the cap."""
         kept = sorted((*stamps, at))
-        floor = self.newest - NINETY_DAYS
-        while kept and (kept[0] < floor or len(kept) > RECENT_CAP):
+        floor = self.newest - keep
+        cap = RECENT_CAP if keep == NINETY_DAYS else RISK_STAMPS
+        while kept and (kept[0] < floor or len(kept) > cap):
             kept.pop(0)
         return tuple(kept)
 
@@ -326,26 +371,46 @@ class CustomerState:
             self.adb30 = self.adb90 = float(balance)
         self.adb_at = max(self.adb_at, at)
         self.liquid = balance
+        if balance < 0:  # overdrawn: an episode begins (risk state, issue 15 cause 6)
+            if not self.overdrawn:
+                self.overdrawn = at
+                self.ods = self._stamped(self.ods, at, keep=YEAR)
+        elif self.overdrawn:
+            self.overdrawn = 0
 
     # --- updates per event type -------------------------------------------------------------
 
-    def apply_transaction(self, t: Txn, at: int, *, alpha: float) -> int | None:
-        """Apply a posted transaction; returns the balance before it (cents) if known."""
+    def apply_transaction(self, t: Txn, at: int, *, alpha: float, card: bool = False) -> int | None:
+        """Apply a posted transaction; returns the balance before it (cents) if known.
+
+        ``card``: it is posted on a card account, a credit line: a purchase is usage that raises
+        what is owed (not money leaving the funds), a repayment lowers it, and its balance is no
+        funds balance."""
         amount, debit, after = t.amount, t.debit, t.after
         before: int | None
-        if after is not None:
+        if card:
+            before = after = None
+        elif after is not None:
             before = after + amount if debit else after - amount
         else:
             before = self.liquid
             after = None if before is None else (before - amount if debit else before + amount)
         if after is not None and at >= self.newest:
             self._track_balance(after, at)
+        if t.skipped:
+            self.nofx += 1
+        if t.payee is not None and self._recurring(t.payee, at):
+            t.leaving = False  # a payee paid month after month: a bill or rent, not flight
+        if t.penalty and debit:
+            self._penalty(amount, at)
         flow = self.flow
         row = flow[-1] if flow and flow[-1][B_WEEK] == at // WEEK else self._bucket(at, alpha=alpha)
         if row is not None:
-            if debit:
+            if card:
+                pass  # neither funds in nor out: usage (card spend, below) or a repayment
+            elif debit:
                 row[B_OUT] += amount
-                if not t.own_bank:
+                if t.leaving:
                     row[B_IB_OUT] += amount
                     row[B_IB_N] += 1
                     # whole currency units: a share needs no cents, the record stays small
@@ -358,13 +423,57 @@ class CustomerState:
                 row[B_ACTS] += 1
                 if t.online:
                     row[B_ONLINE] += 1
-            if t.card_spend:
+            if t.card_spend or (card and debit):
                 row[B_CARD] += amount
         if t.customer_initiated and at > self.last_act:
             self.last_act = at
         if not debit and t.payroll:
             self._payroll(at, alpha=alpha)
         return before
+
+    def _recurring(self, payee: str, at: int) -> bool:
+        """Remember a payment to ``payee``; whether it was paid in 3 or more of the last 4
+        calendar months (this one included). ``PAYEES_KEPT`` payees are kept, each one integer:
+        24 bits of the id's CRC-32, the newest month paid (modulo 4096) and 8 bits, bit i =
+        paid i months before it; the least recent payee is replaced."""
+        key = crc32(payee.encode()) & 0xFFFFFF
+        when = datetime.fromtimestamp(at, UTC)
+        month = (when.year * 12 + when.month - 1) % 4096
+        payees = self.payees
+        index = -1
+        for i, packed in enumerate(payees):
+            if packed >> 20 == key:
+                index = i
+                break
+        if index < 0:
+            if len(payees) >= PAYEES_KEPT:  # the payee paid longest ago makes room
+                oldest = 0
+                for i, packed in enumerate(payees):
+                    if (month - (packed >> 8 & 0xFFF)) % 4096 > (
+                        month - (payees[oldest] >> 8 & 0xFFF)
+                    ) % 4096:
+                        oldest = i
+                del payees[oldest]
+            payees.append(key << 20 | month << 8)
+            index = len(payees) - 1
+        packed = payees[index]
+        newest, mask = packed >> 8 & 0xFFF, packed & 0xFF
+        shift = (month - newest) % 4096
+        if shift < 2048:  # this month or later: the window moves on
+            mask = (mask << shift) & 0xFF | 1
+            newest = month
+        elif 4096 - shift < 8:  # a late posting in an earlier month
+            mask |= 1 << (4096 - shift)
+        payees[index] = key << 20 | newest << 8 | mask
+        return (mask & 0xF).bit_count() >= 3
+
+    def _penalty(self, amount: int, at: int) -> None:
+        """Penalty interest charged (on an overdraft or an overdue amount): counted for 90 days,
+        summed while the postings continue (a gap of 90 days starts the sum again)."""
+        if not self.recent(self.pens):
+            self.pen_od = 0
+        self.pens = self._stamped(self.pens, at, keep=YEAR)
+        self.pen_od += amount
 
     def _payroll(self, at: int, *, alpha: float) -> None:
         """A payroll credit: learn the usual gap, ignoring bonuses soon after a payday."""
@@ -378,11 +487,32 @@ class CustomerState:
         self.payroll_last = at
         self.payroll_seen += 1
 
-    def apply_snapshot(self, p: Any, at: int, *, alpha: float) -> None:
-        """Apply a balance.snapshot: totals by product kind replace the previous ones."""
+    def apply_snapshot(self, p: Any, at: int, *, alpha: float, fx: Fx) -> None:
+        """Apply a balance.snapshot: totals by product kind replace the previous ones.
+
+        Funds are demand (negative: overdrawn), time deposits and investments; loans and cards
+        are what the customer owes. A snapshot without a funds account (a card-only customer)
+        leaves the funds balance unknown rather than zero. Amounts are converted into the
+        reporting currency; one in a currency without a rate is left out (``nofx``)."""
         totals = _NO_TOTALS.copy()
+        funds = False
+        od_limit = 0
         for b in p.balances:
-            totals[b.product_kind] += cents(b.balance)
+            kind = b.product_kind
+            balance = fx.minor(b.balance, b.currency, at)
+            if balance is None:
+                self.nofx += 1
+                continue
+            totals[kind] += balance
+            if kind is _CARD:
+                mark = f"|{b.account_id}|"
+                if mark not in self.kacct and len(self.kacct) < KACCT_CHARS:
+                    self.kacct += mark
+            else:
+                funds = funds or kind is not _LOAN
+                if kind is _DEMAND and b.overdraft_limit is not None:
+                    limit = fx.minor(b.overdraft_limit, b.currency, at)
+                    od_limit += 0 if limit is None else limit
         old_time = self.time_dep
         had_snapshot = self.peak_assets > 0 or old_time > 0
         self.demand = totals[_DEMAND]
@@ -397,7 +527,9 @@ class CustomerState:
             else self.assets_base + alpha * (assets - self.assets_base)
         )
         self.peak_assets = max(self.peak_assets, assets)
-        self._track_balance(self.demand, at)
+        self.od_limit = od_limit
+        if funds:
+            self._track_balance(self.demand, at)
         self._bucket(at, alpha=alpha)
 
     def apply_product(self, product: str, *, subscribed: bool, at: int) -> None:
@@ -429,7 +561,9 @@ class CustomerState:
 _FIELD_NAMES: tuple[str, ...] = tuple(f.name for f in fields(CustomerState))
 _FLOW_INDEX = _FIELD_NAMES.index("flow")
 _SEEN_INDEX = _FIELD_NAMES.index("seen")
-_STAMP_INDEXES = tuple(_FIELD_NAMES.index(name) for name in ("bounces", "cancels", "complaints"))
+_STAMP_INDEXES = tuple(
+    _FIELD_NAMES.index(name) for name in ("bounces", "cancels", "complaints", "ods", "pens")
+)
 
 
 _COOL_INDEX = _FIELD_NAMES.index("cool")
@@ -460,12 +594,20 @@ def _from_4(values: list[Any]) -> None:
     values[_COOL_INDEX] = {SCHEMA_4_COOLDOWN_ORDER[int(k)]: v for k, v in cool.items()}
 
 
+def _from_5(values: list[Any]) -> None:
+    """Schema 5 -> 6: the account model's fields appended (no card account known, not
+    overdrawn, no payees yet). Every field the record lacks takes its default: records of
+    schema 1 ended before `band`."""
+    values.extend(CustomerState().field_values()[len(values) :])
+
+
 # version -> the step that brings a record of that version to the next one
 _UPGRADES: dict[int, Callable[[list[Any]], None]] = {
     SCHEMA_1: _from_1,
     SCHEMA_2: _from_2,
     SCHEMA_3: _from_3,
     SCHEMA_4: _from_4,
+    SCHEMA_5: _from_5,
 }
 
 

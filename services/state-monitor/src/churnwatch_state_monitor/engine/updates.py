@@ -11,24 +11,29 @@ from collections.abc import Callable
 from datetime import UTC, datetime
 from typing import Final
 
-from churnwatch_shared.events import EventType
-from churnwatch_state_monitor.engine.facts import Txn, cents
+from churnwatch_shared.events import EventType, ProductKind
+from churnwatch_state_monitor.engine.facts import Txn
 from churnwatch_state_monitor.engine.rules import Context
-from churnwatch_state_monitor.engine.state import CustomerState
+from churnwatch_state_monitor.engine.state import KACCT_CHARS, CustomerState
 
 Update = Callable[[CustomerState, Context], None]
+_CARD: Final = ProductKind.CARD
 
 
 def transaction_posted(st: CustomerState, cx: Context) -> None:
     """Buckets, balances and baselines; the balance before it is kept for the rules."""
-    t = Txn(cx.ev.payload)
+    ev = cx.ev
+    t = Txn(ev.payload, cx.fx, cx.at)
     cx.txn = t
-    cx.balance = st.apply_transaction(t, cx.at, alpha=cx.alpha)
+    kacct = st.kacct  # a posting on a card account is usage on a credit line, not funds moving
+    account: str | None = ev.account_id if kacct else None
+    card = account is not None and f"|{account}|" in kacct
+    cx.balance = st.apply_transaction(t, cx.at, alpha=cx.alpha, card=card)
 
 
 def balance_snapshot(st: CustomerState, cx: Context) -> None:
     """Balances of the customer's accounts as the bank reports them."""
-    st.apply_snapshot(cx.ev.payload, cx.at, alpha=cx.alpha)
+    st.apply_snapshot(cx.ev.payload, cx.at, alpha=cx.alpha, fx=cx.fx)
 
 
 def product_subscribed(st: CustomerState, cx: Context) -> None:
@@ -43,8 +48,13 @@ def product_cancelled(st: CustomerState, cx: Context) -> None:
 
 
 def account_opened(st: CustomerState, cx: Context) -> None:
-    """One more account (and a customer-initiated activity)."""
+    """One more account (and a customer-initiated activity); a card account is a credit line."""
     st.accounts += 1
+    ev = cx.ev
+    if ev.payload.product_kind is _CARD:
+        mark = f"|{ev.account_id}|"
+        if mark not in st.kacct and len(st.kacct) < KACCT_CHARS:
+            st.kacct += mark
     st.last_act = max(st.last_act, cx.at)
 
 
@@ -55,8 +65,13 @@ def account_closed(st: CustomerState, cx: Context) -> None:
 
 
 def loan_disbursed(st: CustomerState, cx: Context) -> None:
-    """Loan balance up by the amount paid out."""
-    st.loans += cents(cx.ev.payload.amount)
+    """Loan balance up by the amount paid out (in the reporting currency)."""
+    p = cx.ev.payload
+    amount = cx.fx.minor(p.amount, p.currency, cx.at)
+    if amount is None:
+        st.nofx += 1
+    else:
+        st.loans += amount
 
 
 def loan_repaid(st: CustomerState, cx: Context) -> None:
@@ -70,9 +85,13 @@ def loan_repaid(st: CustomerState, cx: Context) -> None:
 def loan_overdue(st: CustomerState, cx: Context) -> None:
     """Days past due, overdue amount, penalty interest."""
     p = cx.ev.payload
-    st.dpd, st.overdue = p.days_past_due, cents(p.overdue_amount)
+    overdue = cx.fx.minor(p.overdue_amount, p.currency, cx.at)
+    st.dpd, st.overdue = p.days_past_due, 0 if overdue is None else overdue
     if p.penalty_interest is not None:
-        st.penalty = cents(p.penalty_interest)
+        penalty = cx.fx.minor(p.penalty_interest, p.currency, cx.at)
+        st.penalty = 0 if penalty is None else penalty
+    if overdue is None:
+        st.nofx += 1
 
 
 def loan_classified(st: CustomerState, cx: Context) -> None:
