@@ -16,7 +16,6 @@ from decimal import Decimal
 from typing import Any
 
 import orjson
-import pytest
 
 from bench.detection_replay import Recording, record
 from churnwatch_shared.fx import FxRate, FxTable
@@ -168,11 +167,6 @@ def quiet_customer(customer: str, *, fade_day: int | None, days: int) -> Book:
     return b
 
 
-@pytest.mark.xfail(
-    strict=True,
-    reason="issue 15 cause 2: the activity rules need a baseline of 3 transactions a week; a "
-    "customer at 2 a month who fades to 1 in 8 weeks is not judged (no alert, score 1.9 -> 0.8)",
-)
 def test_cause2_low_activity_customer_who_fades_is_judged_within_eight_weeks() -> None:
     fade = 150
     quiet = quiet_customer("quiet-2", fade_day=fade, days=fade + 8 * WEEK + 1)
@@ -215,11 +209,6 @@ def steady_customer(customer: str, *, fade_from: int | None, days: int) -> Book:
     return b
 
 
-@pytest.mark.xfail(
-    strict=True,
-    reason="issue 15 cause 3: a quarter-on-quarter fall to a third of the transactions at half "
-    "the amounts (baseline under 3 a week) scores 0.6 against a steady twin's 4.5",
-)
 def test_cause3_quarter_on_quarter_decline_raises_the_score() -> None:
     days = 182
     steady = steady_customer("steady-3", fade_from=None, days=days)
@@ -231,11 +220,6 @@ def test_cause3_quarter_on_quarter_decline_raises_the_score() -> None:
     assert b >= a + 10
 
 
-@pytest.mark.xfail(
-    strict=True,
-    reason="issue 15 cause 3: contact.logged changes only the event count; customer-initiated "
-    "contacts leave the composite at a silent twin's (4.4 and 4.4)",
-)
 def test_cause3_customer_initiated_contacts_raise_the_score() -> None:
     days = 120
     calm = steady_customer("calm-3", fade_from=None, days=days)
@@ -314,11 +298,6 @@ def test_cause4_control_moving_the_balance_to_an_own_account_elsewhere_is_money_
 # --- 5. scores go stale -----------------------------------------------------------------------
 
 
-@pytest.mark.xfail(
-    strict=True,
-    reason="issue 15 cause 5: the silence tick fires dormancy but leaves the composite of the "
-    "last event (4.4 after 90 silent days) and the snapshot's as_of stays at the last event",
-)
 def test_cause5_a_silent_customers_score_rises_with_time() -> None:
     silent, other = same_partition_customers(2, prefix="stale5")
     b = steady_customer(silent, fade_from=None, days=112)
@@ -418,11 +397,6 @@ def b_row(customer: str, balance: str, *, currency: str = "CNY", account: str = 
 # --- 8. one open churn-risk alert per customer ---------------------------------------------------
 
 
-@pytest.mark.xfail(
-    strict=True,
-    reason="issue 15 cause 8: each rise of the churn level raises a new churn-risk alert with a "
-    "new id: warning at 46.4, then critical at 92.7, both open",
-)
 def test_cause8_a_moving_score_updates_the_one_open_churn_risk_alert() -> None:
     b = Book("moving-8")
     b.profile()

@@ -125,7 +125,8 @@ def test_the_registry_routes_every_event_type_with_one_lookup() -> None:
     assert table["silence"] == ("stability.dormancy", "account_flow.payroll_missing")
     assert table["churn.level_rise"] == ("churn.composite_score",)
     assert registry.routes["complaint.resolved"].rules == ()  # an update without a rule
-    for counted_only in ("contact.logged", "standing_order.created", "standing_order.cancelled"):
+    assert registry.routes["contact.logged"].rules == ()  # customer-initiated contacts counted
+    for counted_only in ("standing_order.created", "standing_order.cancelled"):
         assert counted_only not in registry.routes  # counted as an event, nothing else
 
 

@@ -2,8 +2,11 @@
 
 from __future__ import annotations
 
+import math
 from datetime import UTC, datetime, timedelta
 from decimal import Decimal
+
+import pytest
 
 from churnwatch_shared.alerts import AlertKind, Severity
 from churnwatch_state_monitor.engine import account_flow, product_usage, risk, scale, stability
@@ -42,7 +45,18 @@ def test_complaint_alerts_graded_by_severity_and_lifts_churn_score() -> None:
     )
     complaint = [a for a in out.alerts if a.rule_id == stability.COMPLAINT_FILED]
     assert complaint[0].severity is Severity.CRITICAL
-    assert feed.state.churn >= quiet + load_ruleset().churn.complaint_points
+    # the calibrated scale (issue 15, an intended change): a complaint adds its fitted weight to
+    # the log-odds of the score, and its points to the five states' composite, whose floors the
+    # churn level keeps (40 points: warning)
+    engagement = load_ruleset().churn.engagement
+    assert engagement is not None
+    rise = _logit(feed.state.churn) - _logit(quiet)
+    assert rise == pytest.approx(engagement.complaints, abs=0.05)
+    assert feed.state.level >= 2
+
+
+def _logit(percent: float) -> float:
+    return math.log(percent / (100 - percent))
 
 
 def test_second_cancellation_in_90_days_is_critical() -> None:

@@ -106,16 +106,23 @@ def test_repeated_ticks_and_the_customers_return_do_not_alert_twice() -> None:
     index = SilenceIndex()
     index.observe(int(T0.timestamp()))
     index.schedule("c", monitor.silence_due(st))
-    index.observe(int(T0.timestamp()) + 59 * DAY)
-    assert index.pop_due(limit=10) == []  # not due yet
+    # issue 15 cause 5 (intended change): the silent customer's score is refreshed weekly, so
+    # the index holds a tick before dormancy is due; those ticks raise no dormancy alert
+    ticks = 0
+    for day in range(7, 60, 7):
+        index.observe(int(T0.timestamp()) + day * DAY)
+        for customer, _ in index.pop_due(limit=10):
+            ticks += 1
+            found = monitor.scan(st, customer, watermark=index.watermark)
+            assert stability.DORMANCY not in [a.rule_id for a in found]
+            index.schedule(customer, monitor.silence_due(st))
+    assert ticks >= 7
     index.observe(int(T0.timestamp()) + 75 * DAY)
     [(customer, _)] = index.pop_due(limit=10)
-    [alert] = monitor.scan(st, customer, watermark=index.watermark)
-    assert alert.rule_id == stability.DORMANCY
-    assert monitor.silence_due(st) is None  # this silence episode has alerted
-    assert monitor.scan(st, customer, watermark=index.watermark + 30 * DAY) == []
-    index.schedule(customer, monitor.silence_due(st))
-    assert index.pop_due(limit=10) == []
+    found = monitor.scan(st, customer, watermark=index.watermark)
+    assert [a.rule_id for a in found].count(stability.DORMANCY) == 1
+    later = monitor.scan(st, customer, watermark=index.watermark + 30 * DAY)
+    assert stability.DORMANCY not in [a.rule_id for a in later]  # this episode has alerted
     back = monitor.process(
         st,
         model(txn("bank", "c", at(80), direction="credit", amount="1.00", category="interest")),

@@ -104,6 +104,10 @@ class Alert(BaseModel):
     tier: Label | None = None
     segment: Label | None = None
     branch_id: Annotated[Label, Field(max_length=128)] | None = None
+    supersedes: Annotated[Label, Field(max_length=64)] | None = Field(
+        default=None,
+        description="churn risk: the id of the same episode's previous alert this one updates",
+    )
 
 
 def alert_id_for(*, customer_id: str, rule_id: str, condition_key: str) -> str:

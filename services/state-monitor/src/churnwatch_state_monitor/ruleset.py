@@ -24,6 +24,7 @@ from churnwatch_state_monitor.engine.registry import Registry
 from churnwatch_state_monitor.engine_config import CATALOG
 from churnwatch_state_monitor.engine_config.base import Config as _Config
 from churnwatch_state_monitor.engine_config.base import Money, RuleEntry
+from churnwatch_state_monitor.engine_config.churn import EngagementModel
 
 PACKAGED_RULES = "rules.yaml"
 HOUR = 3600
@@ -101,7 +102,13 @@ class Churn(_Config):
     complaint_points: Annotated[float, Field(ge=0, le=100)] = 40
     cancellation_points: Annotated[float, Field(ge=0, le=100)] = 15
     levels: ChurnLevels = Field(default_factory=ChurnLevels)
+    # the five states' levels (their scores are points, not probabilities; absent: ``levels``)
+    state_levels: ChurnLevels | None = None
     hysteresis: Annotated[float, Field(ge=0, le=30)] = 10
+    # the calibrated scale (absent: the five states' composite is the churn score)
+    engagement: EngagementModel | None = None
+    # a silent customer's score is refreshed this often (event time; 0: only on events)
+    refresh_days: Annotated[int, Field(ge=0, le=90)] = 7
 
 
 class Fx(_Config):
@@ -216,6 +223,11 @@ def build_limits(rs: RuleSet) -> Limits:
         strongest=churn.strongest_share,
         complaint_points=churn.complaint_points,
         cancellation_points=churn.cancellation_points,
+        engagement=None if churn.engagement is None else churn.engagement.build(),
+        refresh=0 if churn.engagement is None else churn.refresh_days * 86_400,
+        state_levels=None
+        if churn.state_levels is None
+        else (churn.state_levels.watch, churn.state_levels.warning, churn.state_levels.critical),
     )
 
 

@@ -42,11 +42,28 @@ class CompositeScore(Rule):
             state=_STATE,
             severity=LEVEL_SEVERITY[level],
             title=f"Churn risk {name} (score {cx.churn:.0f})",
-            condition_key=f"{name}:{cx.event_id}",
+            condition_key=churn_key(level, cx.at),
             code=f"churn_{name}",
             text=f"composite churn score {cx.churn:.0f}; top reasons: {top}",
             observed=cx.churn,
             baseline=self.floors[level],
             window="90d",
-            evidence=[cx.event_id],
+            evidence=[cx.event_id] if cx.event_id else [],
         )
+
+
+def churn_key(level: int, at: int) -> str:
+    """The churn-risk alert's condition key: its level and event time (derivable from the
+    state's ``churn_alert`` mark, so the record keeps no alert id)."""
+    return f"{LEVELS[level]}:{at}"
+
+
+def churn_mark(condition_key: str) -> int:
+    """The state's mark of a churn-risk alert (its time x 4 + its level) from its key."""
+    name, _, at = condition_key.partition(":")
+    return int(at) * 4 + LEVELS.index(name)
+
+
+def marked_key(mark: int) -> str:
+    """The condition key of the churn-risk alert marked ``mark`` (see ``churn_mark``)."""
+    return churn_key(mark & 3, mark >> 2)

@@ -16,6 +16,7 @@ from churnwatch_state_monitor.engine.account_flow import (
     InterbankOutflowShare,
     PayrollMissing,
 )
+from churnwatch_state_monitor.engine.engagement import Engagement, Signals
 from churnwatch_state_monitor.engine.registry import Registry
 from churnwatch_state_monitor.engine.rules import Rule
 from churnwatch_state_monitor.engine.scale import TIER_CRITICAL_BAND, TierCriticalBand
@@ -58,7 +59,10 @@ class Limits:
         strongest: float,
         complaint_points: float,
         cancellation_points: float,
+        engagement: Engagement | None = None,
         currency: str = "CNY",
+        refresh: int = 0,
+        state_levels: tuple[float, float, float] | None = None,
     ) -> None:
         self.registry = registry
         self.version = version
@@ -71,12 +75,19 @@ class Limits:
         # churn levels and the composite
         self.watch, self.warning, self.critical = levels
         self.hysteresis = hysteresis
+        # the five states' levels (their scores stay 0..100 points when the churn score is a
+        # calibrated probability with its own levels; None: the churn levels, as before)
+        self.state_floors = levels if state_levels is None else state_levels
         self.w_scale, self.w_stability, self.w_risk, self.w_flow, self.w_usage = weights
         self.strongest = strongest
         self.weakest = 1 - strongest
         self.complaint_points = complaint_points
         self.cancellation_points = cancellation_points
+        # the calibrated scale (None: the composite of the five states is the score, as before)
+        self.engagement = engagement
         self.currency = currency  # the reporting currency: every amount is in it (issue 15)
+        self.refresh = refresh  # s between score refreshes of a silent customer (0: none)
+        self.signals = Signals()  # refilled by every score: one Monitor thread uses a rule set
         # the rules whose thresholds the scores and the silence schedule read
         self.band = _rule(registry, TIER_CRITICAL_BAND, TierCriticalBand)
         self.dormancy = _rule(registry, DORMANCY, Dormancy)

@@ -23,10 +23,10 @@ from churnwatch_shared.alerts import (
 )
 from churnwatch_shared.fx import FxTable
 from churnwatch_state_monitor.engine import silence
-from churnwatch_state_monitor.engine.churn import CHURN_SCORE
+from churnwatch_state_monitor.engine.churn import CHURN_SCORE, churn_mark, marked_key
 from churnwatch_state_monitor.engine.facts import Fx, epoch_seconds, event_fingerprint
 from churnwatch_state_monitor.engine.rules import Context, Finding
-from churnwatch_state_monitor.engine.scoring import Scores, next_level, priority, score_with
+from churnwatch_state_monitor.engine.scoring import Scores, churn_level, priority, score_with
 from churnwatch_state_monitor.engine.snapshot import snapshot_dict
 from churnwatch_state_monitor.engine.state import CustomerState
 from churnwatch_state_monitor.ruleset import RuleSet, limits_of
@@ -152,9 +152,7 @@ class Monitor:
                     findings.append(f)
         scores = score_with(st, lim)
         old_level = st.level
-        st.churn = scores.churn
-        st.level = next_level(scores.churn, old_level, lim)
-        if st.level > old_level:
+        if self._level(st, scores):
             cx.churn, cx.reasons = scores.churn, scores.reasons
             for rule in self._level_rise:
                 f = rule.judge(st, cx)
@@ -210,8 +208,21 @@ class Monitor:
             occurred = datetime.fromtimestamp(due, UTC)
             cx.at = due
             found = silence.findings(st, cx=cx, lim=lim)
-            if not found:
+            # the score moves with time: a refresh due now judges the silent customer at ``due``
+            refresh = bool(lim.refresh) and due >= silence.refresh_due(st, lim)
+            if not found and not refresh:
                 break
+            if refresh:
+                st.scored = due
+                scores = score_with(st, lim)
+                rise = self._level(st, scores)
+                if rise:
+                    cx.event_id = ""
+                    cx.churn, cx.reasons = scores.churn, scores.reasons
+                    for rule in self._level_rise:
+                        f = rule.judge(st, cx)
+                        if f is not None:
+                            found.append(f)
             for f in found:
                 if self._passes_cooldown(st, f, due):
                     if scores is None:
@@ -230,6 +241,16 @@ class Monitor:
                     st.cool[self._cool_key[f.rule_id]][0] = due
             due = silence.next_due(st, lim)
         return alerts
+
+    def _level(self, st: CustomerState, scores: Scores) -> bool:
+        """Take the new score and level; whether the level rose. Back at normal, the churn-risk
+        episode ends (the next rise opens a new one)."""
+        old_level = st.level
+        st.churn = scores.churn
+        st.level = level = churn_level(scores, old_level, self._limits)
+        if level == 0 and st.churn_alert:
+            st.churn_alert = 0
+        return level > old_level
 
     def _passes_cooldown(self, st: CustomerState, f: Finding, at: int) -> bool:
         rank = SEVERITY_RANK[f.severity]
@@ -262,8 +283,15 @@ class Monitor:
             )
         ]
         churn_score = None
+        supersedes: str | None = None
         if f.rule_id == CHURN_SCORE:
             churn_score = st.churn
+            if st.churn_alert:  # one open churn-risk alert per episode: this one updates it
+                supersedes = alert_id_for(
+                    customer_id=customer_id,
+                    rule_id=CHURN_SCORE,
+                    condition_key=marked_key(st.churn_alert),
+                )
             reasons = [
                 Reason(
                     code=code,
@@ -273,10 +301,14 @@ class Monitor:
                 )
                 for code, state, points in scores.reasons
             ] or reasons
+        alert_id = alert_id_for(
+            customer_id=customer_id, rule_id=f.rule_id, condition_key=f.condition_key
+        )
+        if f.rule_id == CHURN_SCORE:
+            st.churn_alert = churn_mark(f.condition_key)
         return Alert(
-            alert_id=alert_id_for(
-                customer_id=customer_id, rule_id=f.rule_id, condition_key=f.condition_key
-            ),
+            alert_id=alert_id,
+            supersedes=supersedes,
             kind=_CHURN_RISK if f.rule_id == CHURN_SCORE else _ANOMALY,
             customer_id=customer_id,
             state=f.state,

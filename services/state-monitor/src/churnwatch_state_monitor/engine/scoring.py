@@ -17,6 +17,7 @@ from churnwatch_shared.alerts import CustomerStateName, Severity
 from churnwatch_state_monitor.engine.buckets import B_ACTS, B_WEEK, DAY
 from churnwatch_state_monitor.engine.churn import LEVEL_SEVERITY as LEVEL_SEVERITY
 from churnwatch_state_monitor.engine.churn import LEVELS as LEVELS
+from churnwatch_state_monitor.engine.engagement import linear, probability, signals
 from churnwatch_state_monitor.engine.limits import Limits
 from churnwatch_state_monitor.engine.scale import band_in
 from churnwatch_state_monitor.engine.state import CustomerState
@@ -60,7 +61,7 @@ _W_USAGE: Final = 16
 class Scores:
     """Per-state scores, the composite and the top reason codes behind it."""
 
-    __slots__ = ("churn", "reasons", "values", "whole")
+    __slots__ = ("churn", "reasons", "states", "values", "whole")
 
     def __init__(
         self,
@@ -68,11 +69,14 @@ class Scores:
         whole: int,
         churn: float,
         reasons: list[tuple[str, CustomerStateName, float]],
+        states: float = 0.0,
     ) -> None:
         self.values = values  # scale, stability, risk, account flow, product usage
         self.whole = whole  # bit i: values[i] came from fixed points (an integer in snapshots)
         self.churn = churn
         self.reasons = reasons  # (code, state, points), best first
+        self.states = states  # the five states' composite (points 0..100; the score without
+        # a calibrated scale)
 
     def shown(self, i: int) -> object:
         """State ``i``'s score as the snapshot shows it (one decimal, fixed points as integers)."""
@@ -181,7 +185,6 @@ def score_with(st: CustomerState, lim: Limits) -> Scores:
         if value > risk:
             risk = value
             whole = whole & ~_W_RISK if points > 100 else whole | _W_RISK
-
     # overdraft (issue 15): overdrawn now (longer is worse), penalty interest and repeated
     # overdraft episodes in 90 days are early credit risk, long before a loan is past due
     if st.overdrawn or st.pens or st.ods:
@@ -262,14 +265,34 @@ def score_with(st: CustomerState, lim: Limits) -> Scores:
         reasons.append(("complaint_filed", _STABILITY, _clip(points_f)))
     if cancels:
         composite += cancels * lim.cancellation_points
+    churn = _clip(composite)
+    eng = lim.engagement
+    if eng is not None:  # the calibrated scale: engagement signals and the states in one model
+        sig = signals(st, eng, lim.signals)
+        churn = probability(linear(eng, sig, complaints=complaints, states=churn))
+        _engagement_reasons(reasons, eng.w_own * sig.own, "activity_below_own_history")
+        _engagement_reasons(reasons, eng.w_amount * sig.amount, "spending_below_own_history")
+        _engagement_reasons(reasons, eng.w_inactive * sig.inactive, "inactive_months")
+        _engagement_reasons(reasons, eng.w_recency * sig.recency, "overdue_activity")
+        _engagement_reasons(reasons, eng.w_peers * sig.peers, "activity_below_peers")
+        _engagement_reasons(reasons, eng.w_contacts * sig.contacts, "customer_contacts")
     if len(reasons) > 1:
         reasons.sort(key=_points, reverse=True)
     return Scores(
         (scale, stability, risk, flow, usage),
         whole,
-        rounded(_clip(composite), 1),
+        rounded(churn, 1),
         reasons if len(reasons) <= 3 else reasons[:3],
+        _clip(composite),
     )
+
+
+def _engagement_reasons(
+    reasons: list[tuple[str, CustomerStateName, float]], contribution: float, code: str
+) -> None:
+    """An engagement signal's share of the linear score as a reason (points: 25 per unit)."""
+    if contribution > 0.05:
+        reasons.append((code, _STABILITY, _clip(contribution * 25)))
 
 
 _points = itemgetter(2)
@@ -337,6 +360,22 @@ def next_level(value: float, current: int, lim: Limits) -> int:
     return min(current, state_level_in(value + lim.hysteresis, lim))
 
 
+def churn_level(scores: Scores, current: int, lim: Limits) -> int:
+    """The churn level: the calibrated score's, and at least the five states' composite's on the
+    states' floors (a fitted model must not silence what the states see: money leaving, overdue
+    loans, overdrafts), each with hysteresis."""
+    level = next_level(scores.churn, current, lim)
+    if lim.engagement is None:
+        return level
+    watch, warning, critical = lim.state_floors
+    value = scores.states
+    up = (value >= watch) + (value >= warning) + (value >= critical)
+    if up < current:
+        value += lim.hysteresis
+        up = min(current, (value >= watch) + (value >= warning) + (value >= critical))
+    return max(level, up)
+
+
 def state_level_in(value: float, lim: Limits) -> int:
     """Level of one score (no hysteresis: ``next_level`` adds it for the composite)."""
     level = 0
@@ -347,6 +386,12 @@ def state_level_in(value: float, lim: Limits) -> int:
     if value >= lim.critical:
         level += 1
     return level
+
+
+def state_level_of(value: float, lim: Limits) -> int:
+    """Level of one of the five states' scores, on the states' own floors (no hysteresis)."""
+    watch, warning, critical = lim.state_floors
+    return (value >= watch) + (value >= warning) + (value >= critical)
 
 
 def priority(*, severity: Severity, st: CustomerState) -> int:

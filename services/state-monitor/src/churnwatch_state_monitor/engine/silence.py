@@ -21,6 +21,7 @@ from __future__ import annotations
 import heapq
 from dataclasses import dataclass, field
 
+from churnwatch_state_monitor.engine.account_flow import on_grid
 from churnwatch_state_monitor.engine.limits import Limits
 from churnwatch_state_monitor.engine.rules import Context, Finding
 from churnwatch_state_monitor.engine.state import CustomerState
@@ -33,12 +34,23 @@ def next_due(st: CustomerState, lim: Limits) -> int | None:
     event. A new silence rule adds its ``due`` here as well as registering on ``SILENCE``.
     """
     dormancy = lim.dormancy.due(st)
+    if lim.refresh and st.events:  # the score moves with time: refreshed while silent
+        refresh = refresh_due(st, lim)
+        if dormancy is None or refresh < dormancy:
+            dormancy = refresh
     if not st.payroll_gap:  # no payroll cycle learnt (most customers): nothing else is due
         return dormancy
     payroll = lim.payroll.due(st)
     if dormancy is None or (payroll is not None and payroll < dormancy):
         return payroll
     return dormancy
+
+
+def refresh_due(st: CustomerState, lim: Limits) -> int:
+    """The grid time at which a silent customer's score is next refreshed (``lim.refresh`` after
+    the newest event or refresh)."""
+    last = max(st.newest, st.scored)
+    return on_grid(last + lim.refresh, lim.step)
 
 
 def findings(st: CustomerState, *, cx: Context, lim: Limits) -> list[Finding]:

@@ -10,6 +10,7 @@ from datetime import UTC, datetime
 from typing import Any, Final
 
 from churnwatch_state_monitor.engine.buckets import B_IB_OUT, DAY
+from churnwatch_state_monitor.engine.engagement import clock
 from churnwatch_state_monitor.engine.facts import TWO_DIGITS, money_str
 from churnwatch_state_monitor.engine.limits import Limits
 from churnwatch_state_monitor.engine.scoring import (
@@ -17,7 +18,7 @@ from churnwatch_state_monitor.engine.scoring import (
     STATE_NAMES,
     Scores,
     rounded,
-    state_level_in,
+    state_level_of,
 )
 from churnwatch_state_monitor.engine.state import CLASS_RANK, CustomerState
 
@@ -47,7 +48,8 @@ def snapshot_dict(
     customer_id: str, st: CustomerState, scores: Scores, lim: Limits
 ) -> dict[str, Any]:
     """The CustomerStateSnapshot as plain data."""
-    idle = (st.newest - st.last_act) // DAY if st.last_act else None
+    now = clock(st)  # the newest event, or a later silence tick that refreshed the score
+    idle = (now - st.last_act) // DAY if st.last_act else None
     inflow, outflow, ib_out, _, _ = st.month_flow()
     products = st.products.bit_count()
     liquid = st.liquid
@@ -80,7 +82,7 @@ def snapshot_dict(
             "penalty_interest": money_str(st.penalty),
             "worst_classification": _CLASS_NAMES[st.worst_class],
             "bounced_90d": st.recent(st.bounces),
-            "overdrawn_days": (st.newest - st.overdrawn) // DAY if st.overdrawn else 0,
+            "overdrawn_days": (now - st.overdrawn) // DAY if st.overdrawn else 0,
             "negative_balance": money_str(liquid if liquid is not None and liquid < 0 else 0),
             "overdraft_limit": money_str(st.od_limit),
             "overdrafts_12m": st.within_year(st.ods) if st.ods else 0,
@@ -106,15 +108,15 @@ def snapshot_dict(
         },
     )
     states: dict[str, Any] = {}
-    for i in range(5):  # a state's level: as ``scoring.state_level`` (no hysteresis)
+    for i in range(5):  # a state's level on the states' floors (no hysteresis)
         states[_STATE_KEYS[i]] = {
-            "level": LEVELS[state_level_in(scores.values[i], lim)],
+            "level": LEVELS[state_level_of(scores.values[i], lim)],
             "score": scores.shown(i),
             "metrics": metrics[i],
         }
     return {
         "customer_id": customer_id,
-        "as_of": utc_iso(st.newest),
+        "as_of": utc_iso(now),
         "churn_score": st.churn,
         "churn_level": LEVELS[st.level],
         "ruleset_version": lim.version,

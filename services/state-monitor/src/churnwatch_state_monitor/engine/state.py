@@ -62,7 +62,10 @@ SCHEMA_4: Final = 4  # `seen` is one string of base64 fingerprints (was a list o
 SCHEMA_5: Final = 5  # cooldown memory keyed by stable rule codes (was: the rule's position)
 # account model, overdraft, payees, FX (issue 15): fields after `fading`
 SCHEMA_6: Final = 6
-STATE_SCHEMA: Final = SCHEMA_6
+SCHEMA_7: Final = (
+    7  # engagement by period, contacts, card use, score refresh (issue 15): after `nofx`
+)
+STATE_SCHEMA: Final = SCHEMA_7
 # Schema 1-4 keyed cooldowns by the rule's position in the rule list of that time: frozen here as
 # the stable codes (``rules.COOLDOWN_CODE``) of those positions, in that order.
 SCHEMA_4_COOLDOWN_ORDER: Final = (
@@ -86,6 +89,9 @@ RECENT_CAP: Final = 8  # timestamps kept for 90-day counts (cancellations, compl
 YEAR: Final = 365 * DAY
 PAYEES_KEPT: Final = 4  # payees of unknown kind remembered to recognise recurring ones
 RISK_STAMPS: Final = 4  # overdraft episodes and penalty postings kept (the newest)
+MONTH: Final = 30 * DAY  # engagement periods: 30 days aligned to the epoch (no calendar per event)
+MONTHS: Final = 13  # periods kept: this one and the twelve before (inactive months in 12, QoQ, YoY)
+CONTACTS_KEPT: Final = 4  # contacts remembered: the score counts up to four
 
 PRODUCT_BIT: dict[str, int] = {p.value: 1 << i for i, p in enumerate(Product)}
 CLASS_RANK: dict[str, int] = {c.value: i for i, c in enumerate(LoanClassification)}
@@ -174,6 +180,21 @@ class CustomerState:
     # payees of debits to other banks whose kind is unknown, one integer each (``_recurring``)
     payees: list[int] = field(default_factory=list)
     nofx: int = 0  # amounts left out of sums: their currency had no FX rate
+    # engagement (issue 15, schema 7): customer-initiated transactions and amounts (whole units)
+    # per 30-day period, oldest first, ending at ``mon`` (the newest period) and beginning at the
+    # first activity's period: at most ``MONTHS`` long (periods before the first activity are all
+    # zero, so they are not stored: a record of a newer customer stays smaller)
+    mon: int = 0
+    mfirst: int = 0  # the period of the first customer-initiated activity
+    mtx: list[int] = field(default_factory=list)
+    mamt: list[int] = field(default_factory=list)
+    contacts: tuple[int, ...] = ()  # customer-initiated contacts with the bank (90-day stamps)
+    card_limit: int = 0  # credit card limit (cents) and what is owed on the card (revolving)
+    card_owed: int = 0
+    scored: int = 0  # event time the score was last refreshed by the silence tick (0: never)
+    # the open churn-risk episode's newest alert: its time (epoch s) x 4 + its level (0: none);
+    # the alert id is derived from it (``churn.churn_key``), 11 digits instead of a 35-char id
+    churn_alert: int = 0
 
     def field_values(self) -> tuple[Any, ...]:
         """The fields in order: ``encode``'s array (compiled, far cheaper than an attrgetter)."""
@@ -232,6 +253,15 @@ class CustomerState:
             self.pen_od,
             self.payees,
             self.nofx,
+            self.mon,
+            self.mfirst,
+            self.mtx,
+            self.mamt,
+            self.contacts,
+            self.card_limit,
+            self.card_owed,
+            self.scored,
+            self.churn_alert,
         )
 
     def encode(self) -> bytes:
@@ -425,11 +455,50 @@ class CustomerState:
                     row[B_ONLINE] += 1
             if t.card_spend or (card and debit):
                 row[B_CARD] += amount
-        if t.customer_initiated and at > self.last_act:
-            self.last_act = at
+        if t.customer_initiated:
+            self._engaged(at, amount)
+            if at > self.last_act:
+                self.last_act = at
         if not debit and t.payroll:
             self._payroll(at, alpha=alpha)
         return before
+
+    def _engaged(self, at: int, amount: int) -> None:
+        """Count one customer-initiated transaction in its 30-day period (the rows shift only
+        when a new period begins; a late event in a period no longer kept is not counted)."""
+        period = at // MONTH
+        mtx, mamt = self.mtx, self.mamt
+        if not mtx:
+            self.mtx = [1]
+            self.mamt = [amount // 100]
+            self.mon = self.mfirst = period
+            return
+        if period > self.mon:
+            self.roll(period)
+        back = self.mon - period  # periods before the newest
+        if back < MONTHS:
+            i = len(mtx) - 1 - back
+            if i < 0:  # a late event before the first one counted: the rows begin earlier
+                mtx[:0] = [0] * -i
+                mamt[:0] = [0] * -i
+                i = 0
+            mtx[i] += 1
+            mamt[i] += amount // 100
+        if period < self.mfirst:
+            self.mfirst = period
+
+    def roll(self, period: int) -> None:
+        """Move the newest period to ``period``: new ones start at 0, the oldest shift out."""
+        shift = period - self.mon
+        if shift <= 0 or not self.mtx:
+            return
+        zeros = [0] * min(shift, MONTHS)
+        self.mtx.extend(zeros)
+        self.mamt.extend(zeros)
+        if len(self.mtx) > MONTHS:
+            del self.mtx[: len(self.mtx) - MONTHS]
+            del self.mamt[: len(self.mamt) - MONTHS]
+        self.mon = period
 
     def _recurring(self, payee: str, at: int) -> bool:
         """Remember a payment to ``payee``; whether it was paid in 3 or more of the last 4
@@ -474,6 +543,11 @@ class CustomerState:
             self.pen_od = 0
         self.pens = self._stamped(self.pens, at, keep=YEAR)
         self.pen_od += amount
+
+    def apply_contact(self, at: int) -> None:
+        """A contact the customer started (call, visit, message): counted for 90 days."""
+        contacts = self._stamped(self.contacts, at)
+        self.contacts = contacts[-CONTACTS_KEPT:] if len(contacts) > CONTACTS_KEPT else contacts
 
     def _payroll(self, at: int, *, alpha: float) -> None:
         """A payroll credit: learn the usual gap, ignoring bonuses soon after a payday."""
@@ -562,11 +636,13 @@ _FIELD_NAMES: tuple[str, ...] = tuple(f.name for f in fields(CustomerState))
 _FLOW_INDEX = _FIELD_NAMES.index("flow")
 _SEEN_INDEX = _FIELD_NAMES.index("seen")
 _STAMP_INDEXES = tuple(
-    _FIELD_NAMES.index(name) for name in ("bounces", "cancels", "complaints", "ods", "pens")
+    _FIELD_NAMES.index(name)
+    for name in ("bounces", "cancels", "complaints", "contacts", "ods", "pens")
 )
 
 
 _COOL_INDEX = _FIELD_NAMES.index("cool")
+_SCHEMA_6_LEN = _FIELD_NAMES.index("nofx") + 1  # schema 6 records end with `nofx`
 
 
 def _from_1(values: list[Any]) -> None:
@@ -598,6 +674,12 @@ def _from_5(values: list[Any]) -> None:
     """Schema 5 -> 6: the account model's fields appended (no card account known, not
     overdrawn, no payees yet). Every field the record lacks takes its default: records of
     schema 1 ended before `band`."""
+    values.extend(CustomerState().field_values()[len(values) : _SCHEMA_6_LEN])
+
+
+def _from_6(values: list[Any]) -> None:
+    """Schema 6 -> 7: the engagement fields appended (no periods counted yet, no contacts, no
+    card use known, never refreshed by a tick, no open churn-risk alert)."""
     values.extend(CustomerState().field_values()[len(values) :])
 
 
@@ -608,6 +690,7 @@ _UPGRADES: dict[int, Callable[[list[Any]], None]] = {
     SCHEMA_3: _from_3,
     SCHEMA_4: _from_4,
     SCHEMA_5: _from_5,
+    SCHEMA_6: _from_6,
 }
 
 

@@ -1,7 +1,7 @@
 """State updates: how each event type changes a customer's state (before its rules are judged).
 
 One function per event type, all with the signature ``(st, cx) -> None``; ``UPDATES`` is the
-table the registry routes events with. An event type with no entry (``contact.logged``, types
+table the registry routes events with. An event type with no entry (``standing_order.*``, types
 added to the contract later) only counts as an event: accepted and otherwise ignored.
 """
 
@@ -11,13 +11,16 @@ from collections.abc import Callable
 from datetime import UTC, datetime
 from typing import Final
 
+from churnwatch_shared.codes import ContactInitiator
 from churnwatch_shared.events import EventType, ProductKind
-from churnwatch_state_monitor.engine.facts import Txn
+from churnwatch_state_monitor.engine.facts import Txn, cents
 from churnwatch_state_monitor.engine.rules import Context
 from churnwatch_state_monitor.engine.state import KACCT_CHARS, CustomerState
 
 Update = Callable[[CustomerState, Context], None]
 _CARD: Final = ProductKind.CARD
+_BY_CUSTOMER: Final = ContactInitiator.CUSTOMER
+_CREDIT_CARD: Final = "credit_card"
 
 
 def transaction_posted(st: CustomerState, cx: Context) -> None:
@@ -33,13 +36,29 @@ def transaction_posted(st: CustomerState, cx: Context) -> None:
 
 def balance_snapshot(st: CustomerState, cx: Context) -> None:
     """Balances of the customer's accounts as the bank reports them."""
-    st.apply_snapshot(cx.ev.payload, cx.at, alpha=cx.alpha, fx=cx.fx)
+    p = cx.ev.payload
+    st.apply_snapshot(p, cx.at, alpha=cx.alpha, fx=cx.fx)
+    owed = limit = 0
+    cards = False
+    for b in p.balances:  # cards: what is owed (revolving credit) and the limit, for utilisation
+        if b.product_kind is _CARD:
+            cards = True
+            owed += abs(cents(b.balance))
+            if b.credit_limit is not None:
+                limit += cents(b.credit_limit)
+    if cards:
+        st.card_owed = owed
+        if limit:
+            st.card_limit = limit
 
 
 def product_subscribed(st: CustomerState, cx: Context) -> None:
     """A product held (and a customer-initiated activity)."""
-    st.apply_product(cx.ev.payload.product, subscribed=True, at=cx.at)
+    p = cx.ev.payload
+    st.apply_product(p.product, subscribed=True, at=cx.at)
     st.last_act = max(st.last_act, cx.at)
+    if p.credit_limit is not None:
+        st.card_limit = cents(p.credit_limit)
 
 
 def product_cancelled(st: CustomerState, cx: Context) -> None:
@@ -114,6 +133,12 @@ def complaint_resolved(st: CustomerState, cx: Context) -> None:
     st.open_complaints = max(0, st.open_complaints - 1)
 
 
+def contact_logged(st: CustomerState, cx: Context) -> None:
+    """A contact the customer started counts (a churn signal); the bank's outreach does not."""
+    if cx.ev.payload.initiated_by is _BY_CUSTOMER:
+        st.apply_contact(cx.at)
+
+
 def customer_profile(st: CustomerState, cx: Context) -> None:
     """Tier, segment, branch and the customer-since date."""
     p = cx.ev.payload
@@ -146,4 +171,5 @@ UPDATES: Final[dict[str, Update]] = {
     EventType.COMPLAINT_RESOLVED.value: complaint_resolved,
     EventType.CUSTOMER_PROFILE.value: customer_profile,
     EventType.CUSTOMER_ASSIGNED.value: customer_assigned,
+    EventType.CONTACT_LOGGED.value: contact_logged,
 }

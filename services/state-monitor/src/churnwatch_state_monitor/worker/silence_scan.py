@@ -102,12 +102,13 @@ class SilenceScanner:
             before = None  # already changed in this batch: written anyway
         alerts = self.monitor.scan(st, customer_id, watermark=index.watermark, now=now)
         work.judged[customer_id] = (st, index.watermark)
-        if before is None or alerts or st.encode() != before:
+        changed = before is None or bool(alerts) or st.encode() != before
+        if changed:
             work.changed(customer_id, partition, st)
-        if alerts:
-            if self.count is not None:
-                for alert in alerts:
-                    self.count(alert)
+        if alerts and self.count is not None:
+            for alert in alerts:
+                self.count(alert)
+        if changed:  # a refreshed score is published too: the inbox is at most one tick behind
             key = customer_id.encode()
             work.alerts.extend((key, a.model_dump_json().encode()) for a in alerts)
             work.snapshots.append((key, self.monitor.snapshot_bytes(customer_id, st)))
