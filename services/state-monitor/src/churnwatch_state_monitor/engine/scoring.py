@@ -269,7 +269,11 @@ def score_with(st: CustomerState, lim: Limits) -> Scores:
     eng = lim.engagement
     if eng is not None:  # the calibrated scale: engagement signals and the states in one model
         sig = signals(st, eng, lim.signals)
+        states_on_scale = _states_on_churn_scale(churn, lim)
         churn = probability(linear(eng, sig, complaints=complaints, states=churn))
+        # what the five states see (money leaving, overdue loans, overdrafts) also ranks: their
+        # composite, carried onto the calibrated scale level for level, is a floor of the score
+        churn = max(churn, states_on_scale)
         _engagement_reasons(reasons, eng.w_own * sig.own, "activity_below_own_history")
         _engagement_reasons(reasons, eng.w_amount * sig.amount, "spending_below_own_history")
         _engagement_reasons(reasons, eng.w_inactive * sig.inactive, "inactive_months")
@@ -285,6 +289,17 @@ def score_with(st: CustomerState, lim: Limits) -> Scores:
         reasons if len(reasons) <= 3 else reasons[:3],
         _clip(composite),
     )
+
+
+def _states_on_churn_scale(points: float, lim: Limits) -> float:
+    """The five states' composite (points) on the churn score's scale, piecewise linear so each
+    state floor (watch, warning, critical) lands on the churn level of the same name."""
+    lo, hi = 0.0, 0.0
+    for floor, level in zip(lim.state_floors, (lim.watch, lim.warning, lim.critical), strict=True):
+        if points < floor:
+            return hi + (points - lo) * (level - hi) / (floor - lo) if floor > lo else hi
+        lo, hi = floor, level
+    return hi + (points - lo) * (100.0 - hi) / (100.0 - lo) if lo < 100.0 else 100.0
 
 
 def _engagement_reasons(
