@@ -6,8 +6,6 @@ import math
 from datetime import UTC, datetime, timedelta
 from decimal import Decimal
 
-import pytest
-
 from churnwatch_shared.alerts import AlertKind, Severity
 from churnwatch_state_monitor.engine import account_flow, product_usage, risk, scale, stability
 from churnwatch_state_monitor.engine.churn import CHURN_SCORE
