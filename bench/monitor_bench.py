@@ -424,12 +424,16 @@ async def _run(bootstrap: str, mode: str, parts: tuple[str, ...]) -> dict:
             from bench import monitor_scaleout  # imports this module: not at the top
 
             scale = monitor_scaleout.MODES[mode]
-            results["scaleout"] = await monitor_scaleout.scaleout(
-                bootstrap=bootstrap,
-                events=scale["events"],
-                customers=scale["customers"],
-                rounds=scale["rounds"],
-            )
+            try:
+                results["scaleout"] = await monitor_scaleout.scaleout(
+                    bootstrap=bootstrap,
+                    events=scale["events"],
+                    customers=scale["customers"],
+                    rounds=scale["rounds"],
+                )
+            except (TimeoutError, RuntimeError) as exc:
+                # a failed scale-out must not throw away the throughput and recovery figures
+                results["scaleout"] = {"error": f"{type(exc).__name__}: {exc}"}
         if "recovery" in parts:
             results["recovery"] = {
                 store.split(":")[0]: await recovery(
