@@ -4,13 +4,12 @@ from __future__ import annotations
 
 from decimal import Decimal
 from enum import StrEnum
-from importlib import resources
 from pathlib import Path
 from typing import Annotated, Literal
 
-import yaml
-from pydantic import BaseModel, ConfigDict, Field, ValidationError, model_validator
+from pydantic import BaseModel, ConfigDict, Field, model_validator
 
+from churnwatch_alerts import yaml_config
 from churnwatch_shared.customer_state import StateLevel
 
 PACKAGED_PLAYBOOK = "playbook.yaml"
@@ -81,34 +80,14 @@ class Playbook(_Config):
     actions: Annotated[dict[Code, Action], Field(min_length=1)]
 
 
-def _describe(exc: ValidationError, source: str) -> str:
-    problems = [
-        f"{'.'.join(str(p) for p in e['loc']) or '(root)'}: {e['msg']}" for e in exc.errors()
-    ]
-    return f"playbook {source} is invalid: " + "; ".join(problems)
-
-
 def parse_playbook(text: str, *, source: str = "<text>") -> Playbook:
     """Validate YAML text as a playbook; raises ``PlaybookError`` naming each bad field."""
-    try:
-        data = yaml.safe_load(text)
-    except yaml.YAMLError as exc:
-        raise PlaybookError(f"playbook {source} is not valid YAML: {exc}") from exc
-    if not isinstance(data, dict):
-        raise PlaybookError(f"playbook {source} must be a YAML mapping with version and actions")
-    try:
-        return Playbook.model_validate(data)
-    except ValidationError as exc:
-        raise PlaybookError(_describe(exc, source)) from exc
+    return yaml_config.parse(text, Playbook, what="playbook", source=source, error=PlaybookError)
 
 
 def load_playbook(path: Path | None = None) -> Playbook:
     """Load the playbook from ``path`` (or the packaged ``playbook.yaml``)."""
-    if path is None:
-        text = resources.files(__package__).joinpath(PACKAGED_PLAYBOOK).read_text(encoding="utf-8")
-        return parse_playbook(text, source=f"(packaged {PACKAGED_PLAYBOOK})")
-    try:
-        text = path.read_text(encoding="utf-8")
-    except OSError as exc:
-        raise PlaybookError(f"cannot read playbook {path}: {exc.strerror}") from exc
-    return parse_playbook(text, source=str(path))
+    text, source = yaml_config.read(
+        path, package=__package__, packaged=PACKAGED_PLAYBOOK, what="playbook", error=PlaybookError
+    )
+    return parse_playbook(text, source=source)

@@ -3,12 +3,12 @@
 from __future__ import annotations
 
 from decimal import Decimal
-from importlib import resources
 from pathlib import Path
 from typing import Annotated
 
-import yaml
-from pydantic import BaseModel, ConfigDict, Field, ValidationError
+from pydantic import BaseModel, ConfigDict, Field
+
+from churnwatch_alerts import yaml_config
 
 PACKAGED_CONFIG = "margins.yaml"
 
@@ -86,34 +86,20 @@ class ValueConfig(_Config):
     strategy: Strategy = Field(default_factory=Strategy)
 
 
-def _describe(exc: ValidationError, source: str) -> str:
-    problems = [
-        f"{'.'.join(str(p) for p in e['loc']) or '(root)'}: {e['msg']}" for e in exc.errors()
-    ]
-    return f"value configuration {source} is invalid: " + "; ".join(problems)
-
-
 def parse_value_config(text: str, *, source: str = "<text>") -> ValueConfig:
     """Validate YAML text as a value configuration; raises ``ValueConfigError`` naming each field."""
-    try:
-        data = yaml.safe_load(text)
-    except yaml.YAMLError as exc:
-        raise ValueConfigError(f"value configuration {source} is not valid YAML: {exc}") from exc
-    if not isinstance(data, dict):
-        raise ValueConfigError(f"value configuration {source} must be a YAML mapping")
-    try:
-        return ValueConfig.model_validate(data)
-    except ValidationError as exc:
-        raise ValueConfigError(_describe(exc, source)) from exc
+    return yaml_config.parse(
+        text, ValueConfig, what="value configuration", source=source, error=ValueConfigError
+    )
 
 
 def load_value_config(path: Path | None = None) -> ValueConfig:
     """Load the value configuration from ``path`` (or the packaged ``margins.yaml``)."""
-    if path is None:
-        text = resources.files(__package__).joinpath(PACKAGED_CONFIG).read_text(encoding="utf-8")
-        return parse_value_config(text, source=f"(packaged {PACKAGED_CONFIG})")
-    try:
-        text = path.read_text(encoding="utf-8")
-    except OSError as exc:
-        raise ValueConfigError(f"cannot read value configuration {path}: {exc.strerror}") from exc
-    return parse_value_config(text, source=str(path))
+    text, source = yaml_config.read(
+        path,
+        package=__package__,
+        packaged=PACKAGED_CONFIG,
+        what="value configuration",
+        error=ValueConfigError,
+    )
+    return parse_value_config(text, source=source)
