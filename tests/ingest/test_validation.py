@@ -82,3 +82,31 @@ def test_amounts_never_echoed_in_errors() -> None:
     rejection = _reject(orjson.dumps(event))
     assert "123456789" not in orjson.dumps(rejection.body()).decode()
     assert rejection.errors[0].path == "$.payload.amount"
+
+
+def _erasure(**overrides: object) -> dict[str, object]:
+    return {
+        "event_id": "er-1",
+        "event_type": "customer.erasure_requested",
+        "occurred_at": (NOW - timedelta(minutes=1)).isoformat(),
+        "customer_id": "C-1",
+        "payload": {"erasure_id": "er-1"},
+        **overrides,
+    }
+
+
+@pytest.mark.parametrize("raw_producer", ["p", None], ids=["http", "raw-topic"])
+def test_erasure_requests_are_refused_from_producers_naming_the_privacy_api(
+    raw_producer: str | None,
+) -> None:
+    """Only the privacy API sends erasures: a producer (or a raw-topic writer) could otherwise
+    erase any customer's state. Both the fast path and the slow path refuse, with 403."""
+    for raw in (orjson.dumps(_erasure()), orjson.dumps(_erasure(payload={"x": 1}))):
+        with pytest.raises(EventRejected) as info:
+            validate_event_bytes(
+                raw, producer=raw_producer, allowed=None, now=NOW, max_future_skew=SKEW
+            )
+        rejection = info.value
+        assert (rejection.status, rejection.reason) == (403, "event_type_reserved")
+        assert "/v1/privacy/erasures" in rejection.message
+        assert "customer.erasure_requested" not in rejection.errors[0].accepted

@@ -49,6 +49,22 @@ class EventType(StrEnum):
     CUSTOMER_ASSIGNED = "customer.assigned"
     STANDING_ORDER_CREATED = "standing_order.created"
     STANDING_ORDER_CANCELLED = "standing_order.cancelled"
+    # Sent only by the alerts service's privacy API (ingest refuses it from producers): the
+    # monitor deletes the customer's state, ordered after every earlier event of the customer.
+    CUSTOMER_ERASURE_REQUESTED = "customer.erasure_requested"
+
+
+# Types ingest refuses from producers, with the only sender of each (named in the refusal).
+RESERVED_EVENT_TYPES: Final[dict[str, str]] = {
+    EventType.CUSTOMER_ERASURE_REQUESTED.value: (
+        "the alerts service's privacy API (POST /v1/privacy/erasures, or "
+        "python -m churnwatch_alerts erase CUSTOMER_ID --reason ...)"
+    ),
+}
+# What a producer may send to ingest.
+PRODUCER_EVENT_TYPES: Final[tuple[EventType, ...]] = tuple(
+    t for t in EventType if t.value not in RESERVED_EVENT_TYPES
+)
 
 
 class _Contract(BaseModel):
@@ -373,6 +389,12 @@ class StandingOrderCancelled(_Contract):
     reason: Annotated[Text, Field(max_length=200)] | None = None
 
 
+class CustomerErasureRequested(_Contract):
+    """An erasure of everything ChurnWatch holds on the customer (proof: ``erasure_id``)."""
+
+    erasure_id: Identifier
+
+
 # --- envelope -----------------------------------------------------------------------------------
 
 
@@ -479,6 +501,11 @@ class StandingOrderCancelledEvent(_Envelope):
     payload: StandingOrderCancelled
 
 
+class CustomerErasureRequestedEvent(_Envelope):
+    event_type: Literal["customer.erasure_requested"]
+    payload: CustomerErasureRequested
+
+
 Event = Annotated[
     TransactionPostedEvent
     | BalanceSnapshotEvent
@@ -497,7 +524,8 @@ Event = Annotated[
     | CustomerProfileEvent
     | CustomerAssignedEvent
     | StandingOrderCreatedEvent
-    | StandingOrderCancelledEvent,
+    | StandingOrderCancelledEvent
+    | CustomerErasureRequestedEvent,
     Field(discriminator="event_type"),
 ]
 

@@ -14,9 +14,16 @@ import orjson
 from pydantic import ValidationError
 from pydantic_core import ErrorDetails
 
-from churnwatch_shared.events import EVENT_ADAPTER, Event, EventType, parse_event_obj
+from churnwatch_shared.events import (
+    EVENT_ADAPTER,
+    PRODUCER_EVENT_TYPES,
+    RESERVED_EVENT_TYPES,
+    Event,
+    EventType,
+    parse_event_obj,
+)
 
-ACCEPTED_EVENT_TYPES: list[str] = [t.value for t in EventType]
+ACCEPTED_EVENT_TYPES: list[str] = [t.value for t in PRODUCER_EVENT_TYPES]
 # The adapter's compiled validator, called directly: TypeAdapter.validate_json only forwards to it.
 _validate_json = EVENT_ADAPTER.validator.validate_json
 _EVENT_TAGS = frozenset(ACCEPTED_EVENT_TYPES)
@@ -32,6 +39,20 @@ class Reason:
     FUTURE_OCCURRED_AT = "occurred_at_in_future"
     FORBIDDEN_EVENT_TYPE = "event_type_not_allowed"
     TOO_LARGE = "too_large"
+    RESERVED_EVENT_TYPE = "event_type_reserved"
+
+
+def _refuse_reserved(event_type: object) -> None:
+    """Erasure requests come only from the privacy API: a producer could erase a customer."""
+    if isinstance(event_type, str) and event_type in RESERVED_EVENT_TYPES:
+        raise EventRejected(
+            403,
+            Reason.RESERVED_EVENT_TYPE,
+            f"{event_type} is not accepted from producers; it is sent only by "
+            f"{RESERVED_EVENT_TYPES[event_type]}",
+            [FieldError("$.event_type", "reserved event type", ACCEPTED_EVENT_TYPES)],
+            event_type,
+        )
 
 
 @dataclass(frozen=True, slots=True)
@@ -153,6 +174,7 @@ def validate_event(
             [FieldError("$", "expected a JSON object", "an event envelope object")],
         )
     event_type = obj.get("event_type")
+    _refuse_reserved(event_type)
     type_label = (
         event_type if isinstance(event_type, str) and event_type in _EVENT_TAGS else "unknown"
     )
@@ -202,6 +224,7 @@ def validate_event_bytes(
             now=now,
             max_future_skew=max_future_skew,
         )
+    _refuse_reserved(event.event_type)
     if allowed is not None and event.event_type not in allowed:
         raise EventRejected(
             403,
