@@ -16,9 +16,14 @@ and ordering records of two generations needs the generation number); asking eve
 a list of all their addresses and N requests per query. The group's assignment is the one
 authority on ownership, and this table arrives with it, of the same generation, on every member.
 
-The assignor has its own protocol name; a worker also offers plain ``roundrobin``, so during a
-rolling upgrade from workers without the table the group keeps working (the coordinator picks
-the protocol every member supports) and a foreign customer's query answers 503 until it is done.
+The assignor takes the protocol name ``roundrobin``: it assigns exactly as aiokafka's round-robin
+assignor does and only adds ``user_data``, which a plain round-robin member ignores. So during a
+rolling upgrade from workers without the table the group keeps working with one protocol (a
+foreign customer's query answers 503 while an old worker leads). It offers no second protocol:
+aiokafka 0.14 sends one JoinGroup per configured assignor, the first with only the first
+protocol (aio-libs/aiokafka#1168), so with two every member joined twice per rebalance with
+different protocol lists and each second JoinGroup started another rebalance of the whole group
+(4 workers on a loaded machine did not settle on 16 partitions within 180 s).
 A worker whose advertised URL is missing or unreadable is listed without one (503 for its
 partitions) rather than failing the assignment.
 """
@@ -39,7 +44,7 @@ from aiokafka.coordinator.protocol import (
 
 log = structlog.get_logger("churnwatch.state_monitor.owners")
 
-PROTOCOL = "churnwatch-owners-v1"
+PROTOCOL = RoundRobinPartitionAssignor.name  # "roundrobin": see the module docstring
 _TABLE_VERSION = 1
 
 
@@ -110,6 +115,11 @@ class PartitionOwners(AbstractPartitionAssignor):
     def table(self) -> dict[int, str]:
         """The current partition → owner URL table (a copy)."""
         return dict(self._owners)
+
+
+def assignment_strategy(owners: PartitionOwners) -> tuple[object, ...]:
+    """The worker consumer's ``partition_assignment_strategy``."""
+    return (owners,)  # one assignor: one JoinGroup per rebalance (module docstring)
 
 
 def decode_table(data: bytes | None, *, topic: str) -> dict[int, str]:

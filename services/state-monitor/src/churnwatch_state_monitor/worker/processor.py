@@ -37,7 +37,6 @@ from typing import Any
 
 import structlog
 from aiokafka import AIOKafkaConsumer, AIOKafkaProducer, ConsumerRebalanceListener, TopicPartition
-from aiokafka.coordinator.assignors.roundrobin import RoundRobinPartitionAssignor
 from aiokafka.errors import CommitFailedError, KafkaError
 
 from churnwatch_shared.kafka_security import client_kwargs
@@ -50,7 +49,7 @@ from churnwatch_state_monitor.worker import changelog
 from churnwatch_state_monitor.worker.faults import FaultPoints
 from churnwatch_state_monitor.worker.metrics import MonitorMetrics
 from churnwatch_state_monitor.worker.model_hook import ModelHook
-from churnwatch_state_monitor.worker.owners import PartitionOwners
+from churnwatch_state_monitor.worker.owners import PartitionOwners, assignment_strategy
 from churnwatch_state_monitor.worker.settings import MonitorSettings
 from churnwatch_state_monitor.worker.silence_scan import SilenceScanner
 from churnwatch_state_monitor.worker.store import PartitionStore, open_store
@@ -167,8 +166,8 @@ class EventProcessor:
             group_id=s.resolved_app_id,
             client_id=f"{s.resolved_app_id}-events",
             group_instance_id=s.instance_id,
-            # ours first; plain round-robin keeps a group with older workers working (owners.py)
-            partition_assignment_strategy=(self.owners, RoundRobinPartitionAssignor),
+            # round-robin plus the owner table, one protocol (owners.py says why only one)
+            partition_assignment_strategy=assignment_strategy(self.owners),
             enable_auto_commit=False,
             auto_offset_reset="earliest",
             fetch_max_wait_ms=s.fetch_max_wait_ms,
