@@ -12,10 +12,7 @@ four-week windows. Out-of-order events within the rule set's lateness land in th
 
 from __future__ import annotations
 
-from binascii import b2a_base64, crc32
-from collections.abc import Callable
 from dataclasses import dataclass, field, fields
-from datetime import UTC, datetime
 from operator import itemgetter
 from typing import Any, Final
 
@@ -35,7 +32,6 @@ from churnwatch_state_monitor.engine.buckets import (
     DAY,
     FLOW_BUCKETS,
     NINETY_DAYS,
-    ROW_LEN,
     WEEK,
     closed_weeks,
     month_totals,
@@ -48,46 +44,45 @@ from churnwatch_state_monitor.engine.facts import (
     cents,
     event_fingerprint,
 )
+from churnwatch_state_monitor.engine.payees import recurring
+from churnwatch_state_monitor.engine.state_schema import (
+    SCHEMA_1,
+    SCHEMA_2,
+    SCHEMA_3,
+    SCHEMA_4,
+    SCHEMA_4_COOLDOWN_ORDER,
+    SCHEMA_5,
+    SCHEMA_6,
+    SCHEMA_7,
+    STATE_SCHEMA,
+    Layout,
+    upgrade,
+)
 
 # re-exported: moved to ``buckets`` and ``facts``
-__all__ = ["DAY", "WEEK", "CustomerState", "cents", "event_fingerprint"]
+# re-exported: the schema versions moved to ``state_schema``
+__all__ = [
+    "DAY",
+    "SCHEMA_1",
+    "SCHEMA_2",
+    "SCHEMA_3",
+    "SCHEMA_4",
+    "SCHEMA_4_COOLDOWN_ORDER",
+    "SCHEMA_5",
+    "SCHEMA_6",
+    "SCHEMA_7",
+    "STATE_SCHEMA",
+    "WEEK",
+    "CustomerState",
+    "cents",
+    "event_fingerprint",
+]
 
-# Stored schema versions (the first value of every record). Records of every earlier version are
-# upgraded on decode, one step at a time (``_UPGRADES``); tests/state_monitor/test_state_schema.py
-# decodes each of them from records captured before the change.
-SCHEMA_1: Final = 1  # the first stored form
-SCHEMA_2: Final = 2  # bucket rows gained the interbank debit count; `band` field
-SCHEMA_3: Final = 3  # bucket rows gained the largest single interbank debit
-SCHEMA_4: Final = 4  # `seen` is one string of base64 fingerprints (was a list of 48-bit integers)
-SCHEMA_5: Final = 5  # cooldown memory keyed by stable rule codes (was: the rule's position)
-# account model, overdraft, payees, FX (issue 15): fields after `fading`
-SCHEMA_6: Final = 6
-SCHEMA_7: Final = (
-    7  # engagement by period, contacts, card use, score refresh (issue 15): after `nofx`
-)
-STATE_SCHEMA: Final = SCHEMA_7
-# Schema 1-4 keyed cooldowns by the rule's position in the rule list of that time: frozen here as
-# the stable codes (``rules.COOLDOWN_CODE``) of those positions, in that order.
-SCHEMA_4_COOLDOWN_ORDER: Final = (
-    "ibo",
-    "ibs",
-    "pay",
-    "dorm",
-    "act",
-    "cmp",
-    "prd",
-    "ovd",
-    "cls",
-    "band",
-    "churn",
-    "decl",
-)
 # A payroll credit sooner than this after the previous one is a bonus or correction, not the
 # monthly cycle: it neither moves the expected payday nor shortens the expected gap.
 PAYROLL_MIN_GAP_DAYS: Final = 20
 RECENT_CAP: Final = 8  # timestamps kept for 90-day counts (cancellations, complaints, bounces)
 YEAR: Final = 365 * DAY
-PAYEES_KEPT: Final = 4  # payees of unknown kind remembered to recognise recurring ones
 RISK_STAMPS: Final = 4  # overdraft episodes and penalty postings kept (the newest)
 MONTH: Final = 30 * DAY  # engagement periods: 30 days aligned to the epoch (no calendar per event)
 MONTHS: Final = 13  # periods kept: this one and the twelve before (inactive months in 12, QoQ, YoY)
@@ -278,7 +273,7 @@ class CustomerState:
         """Rebuild a record from table value bytes (older schema versions get new defaults)."""
         values = orjson.loads(raw)
         if values[0] < STATE_SCHEMA:
-            _upgrade(values)
+            upgrade(values, layout=_LAYOUT)
         for i in _STAMP_INDEXES:  # JSON arrays to tuples (most are empty: the shared ())
             values[i] = tuple(values[i])
         return cls(*values)
@@ -429,7 +424,7 @@ class CustomerState:
             self._track_balance(after, at)
         if t.skipped:
             self.nofx += 1
-        if t.payee is not None and self._recurring(t.payee, at):
+        if t.payee is not None and recurring(self.payees, t.payee, at):
             t.leaving = False  # a payee paid month after month: a bill or rent, not flight
         if t.penalty and debit:
             self._penalty(amount, at)
@@ -499,42 +494,6 @@ class CustomerState:
             del self.mtx[: len(self.mtx) - MONTHS]
             del self.mamt[: len(self.mamt) - MONTHS]
         self.mon = period
-
-    def _recurring(self, payee: str, at: int) -> bool:
-        """Remember a payment to ``payee``; whether it was paid in 3 or more of the last 4
-        calendar months (this one included). ``PAYEES_KEPT`` payees are kept, each one integer:
-        24 bits of the id's CRC-32, the newest month paid (modulo 4096) and 8 bits, bit i =
-        paid i months before it; the least recent payee is replaced."""
-        key = crc32(payee.encode()) & 0xFFFFFF
-        when = datetime.fromtimestamp(at, UTC)
-        month = (when.year * 12 + when.month - 1) % 4096
-        payees = self.payees
-        index = -1
-        for i, packed in enumerate(payees):
-            if packed >> 20 == key:
-                index = i
-                break
-        if index < 0:
-            if len(payees) >= PAYEES_KEPT:  # the payee paid longest ago makes room
-                oldest = 0
-                for i, packed in enumerate(payees):
-                    if (month - (packed >> 8 & 0xFFF)) % 4096 > (
-                        month - (payees[oldest] >> 8 & 0xFFF)
-                    ) % 4096:
-                        oldest = i
-                del payees[oldest]
-            payees.append(key << 20 | month << 8)
-            index = len(payees) - 1
-        packed = payees[index]
-        newest, mask = packed >> 8 & 0xFFF, packed & 0xFF
-        shift = (month - newest) % 4096
-        if shift < 2048:  # this month or later: the window moves on
-            mask = (mask << shift) & 0xFF | 1
-            newest = month
-        elif 4096 - shift < 8:  # a late posting in an earlier month
-            mask |= 1 << (4096 - shift)
-        payees[index] = key << 20 | newest << 8 | mask
-        return (mask & 0xF).bit_count() >= 3
 
     def _penalty(self, amount: int, at: int) -> None:
         """Penalty interest charged (on an overdraft or an overdue amount): counted for 90 days,
@@ -633,73 +592,8 @@ class CustomerState:
 
 
 _FIELD_NAMES: tuple[str, ...] = tuple(f.name for f in fields(CustomerState))
-_FLOW_INDEX = _FIELD_NAMES.index("flow")
-_SEEN_INDEX = _FIELD_NAMES.index("seen")
 _STAMP_INDEXES = tuple(
     _FIELD_NAMES.index(name)
     for name in ("bounces", "cancels", "complaints", "contacts", "ods", "pens")
 )
-
-
-_COOL_INDEX = _FIELD_NAMES.index("cool")
-_SCHEMA_6_LEN = _FIELD_NAMES.index("nofx") + 1  # schema 6 records end with `nofx`
-
-
-def _from_1(values: list[Any]) -> None:
-    """Schema 1 -> 2: bucket rows gain the interbank debit count (0: not counted then)."""
-    for row in values[_FLOW_INDEX]:
-        row.extend([0] * (ROW_LEN - len(row)))
-
-
-def _from_2(values: list[Any]) -> None:
-    """Schema 2 -> 3: the largest single interbank debit is an optional last column (absent:
-    unknown), so schema-2 rows are already valid."""
-
-
-def _from_3(values: list[Any]) -> None:
-    """Schema 3 -> 4: the same 48-bit fingerprints, as base64 text instead of integers."""
-    values[_SEEN_INDEX] = "".join(
-        b2a_base64(value.to_bytes(6, "big"), newline=False).decode()
-        for value in values[_SEEN_INDEX]
-    )
-
-
-def _from_4(values: list[Any]) -> None:
-    """Schema 4 -> 5: cooldown keys from positions ("0".."11") to stable rule codes."""
-    cool = values[_COOL_INDEX]
-    values[_COOL_INDEX] = {SCHEMA_4_COOLDOWN_ORDER[int(k)]: v for k, v in cool.items()}
-
-
-def _from_5(values: list[Any]) -> None:
-    """Schema 5 -> 6: the account model's fields appended (no card account known, not
-    overdrawn, no payees yet). Every field the record lacks takes its default: records of
-    schema 1 ended before `band`."""
-    values.extend(CustomerState().field_values()[len(values) : _SCHEMA_6_LEN])
-
-
-def _from_6(values: list[Any]) -> None:
-    """Schema 6 -> 7: the engagement fields appended (no periods counted yet, no contacts, no
-    card use known, never refreshed by a tick, no open churn-risk alert)."""
-    values.extend(CustomerState().field_values()[len(values) :])
-
-
-# version -> the step that brings a record of that version to the next one
-_UPGRADES: dict[int, Callable[[list[Any]], None]] = {
-    SCHEMA_1: _from_1,
-    SCHEMA_2: _from_2,
-    SCHEMA_3: _from_3,
-    SCHEMA_4: _from_4,
-    SCHEMA_5: _from_5,
-    SCHEMA_6: _from_6,
-}
-
-
-def _upgrade(values: list[Any]) -> None:
-    """Bring a record of an older schema (the same positions) to the current one, in place."""
-    version = values[0]
-    if version not in _UPGRADES:
-        raise ValueError(f"state record of unknown schema {version!r} (known: 1-{STATE_SCHEMA})")
-    while version < STATE_SCHEMA:
-        _UPGRADES[version](values)
-        version += 1
-    values[0] = STATE_SCHEMA
+_LAYOUT = Layout(names=_FIELD_NAMES, defaults=CustomerState().field_values())
