@@ -24,6 +24,7 @@ from churnwatch_shared.alerts import (
 from churnwatch_shared.fx import FxTable
 from churnwatch_state_monitor.engine import silence
 from churnwatch_state_monitor.engine.churn import CHURN_SCORE, churn_mark, marked_key
+from churnwatch_state_monitor.engine.evidence import evidence_details
 from churnwatch_state_monitor.engine.facts import Fx, epoch_seconds, event_fingerprint
 from churnwatch_state_monitor.engine.rules import Context, Finding
 from churnwatch_state_monitor.engine.scoring import Scores, churn_level, priority, score_with
@@ -322,6 +323,14 @@ class Monitor:
             window=f.window,
             churn_score=churn_score,
             evidence_event_ids=f.evidence,
+            # what, when, how much: the cited event is the one being processed (``self._cx``)
+            evidence=evidence_details(
+                f.evidence,
+                ev=self._cx.ev,
+                event_id=self._cx.event_id,
+                st=st,
+                reporting=self.fx.reporting,
+            ),
             ruleset_version=self._limits.version,
             occurred_at=occurred_at,
             detected_at=now,

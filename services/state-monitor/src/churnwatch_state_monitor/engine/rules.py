@@ -41,6 +41,8 @@ class Finding:
     observed: float | str | None
     baseline: float | str | None
     window: str | None
+    # ids of the events behind the finding; the alert gets their details (type, date, amount,
+    # counterparty) from ``evidence.evidence_details``
     evidence: list[str]
 
     def __init__(
