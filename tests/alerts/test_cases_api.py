@@ -158,7 +158,7 @@ async def test_case_page_bulk_ack_and_resolve_needs_an_outcome(app: FastAPI) -> 
         assert header["products_held"] == 3
         assert header["customer_since"] == "2019-05-20"
         assert case["reasons"] and all("—" not in r["text"] for r in case["reasons"])
-        assert "80% against a usual 50%" in case["reasons"][0]["text"]
+        assert "80% of the balance (alert from 50%)" in case["reasons"][0]["text"]
         assert case["value"]["latest"] is None  # no value review yet
         assert case["next_best_action"]["playbook_version"]
 

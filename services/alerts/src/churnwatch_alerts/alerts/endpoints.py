@@ -99,7 +99,11 @@ async def get_alert(
     """One alert with its evidence and the customer's five-state snapshot."""
     try:
         return await service.get_alert(
-            session, principal=principal, alert_id=alert_id, now=_now(request)
+            session,
+            principal=principal,
+            alert_id=alert_id,
+            now=_now(request),
+            currency=request.app.state.settings.reporting_currency,
         )
     except service.AlertNotFound as exc:
         raise await _not_found(

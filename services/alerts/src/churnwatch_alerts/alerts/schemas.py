@@ -42,6 +42,9 @@ class AlertDetail(AlertOut):
 
     evidence: dict[str, Any]
     customer_state: dict[str, Any] | None
+    # what the inbox shows: the reasons and the evidence events in plain language
+    reason_lines: list[str] = Field(default_factory=list)
+    evidence_lines: list[str] = Field(default_factory=list)
 
 
 class AlertPage(BaseModel):

@@ -21,6 +21,7 @@ from churnwatch_alerts.assignments import repository as assignments_repo
 from churnwatch_alerts.audit import record
 from churnwatch_alerts.auth.principal import Principal
 from churnwatch_alerts.calendar import ALWAYS, BusinessCalendar, Calendars
+from churnwatch_alerts.cases import wording
 from churnwatch_alerts.customers import repository as customers
 from churnwatch_alerts.customers.locks import lock_customers
 from churnwatch_alerts.managers import repository as managers_repo
@@ -270,9 +271,15 @@ async def _get(
 
 
 async def get_alert(
-    session: AsyncSession, *, principal: Principal, alert_id: str, now: datetime
+    session: AsyncSession,
+    *,
+    principal: Principal,
+    alert_id: str,
+    now: datetime,
+    currency: str = "CNY",
 ) -> AlertDetail:
-    """One alert with evidence and the customer's current five states."""
+    """One alert with evidence, its reasons and evidence worded in ``currency``, and the
+    customer's current five states."""
     alert = await _get(session, principal=principal, alert_id=alert_id)
     state = await customers.get_state(session, customer_id=alert.customer_id)
     record(
@@ -287,6 +294,11 @@ async def get_alert(
         **AlertOut.model_validate(alert).model_dump(),
         evidence=alert.payload,
         customer_state=state.snapshot if state is not None else None,
+        reason_lines=[
+            wording.reason_text(r, currency=currency, occurred_at=alert.payload.get("occurred_at"))
+            for r in alert.payload.get("reasons", [])
+        ],
+        evidence_lines=wording.evidence_lines(alert.payload, currency=currency),
     )
 
 
