@@ -266,15 +266,37 @@ async def test_cli_anchor_catches_a_chain_rewritten_with_recomputed_hashes(log: 
 
 
 async def test_a_redacted_detail_is_reported_not_refused(log: Log) -> None:
+    """A marker naming an erasure the chain records (of that row's customer) is a redaction;
+    a forged marker, or one naming another customer's erasure, is an alteration."""
     await append_some(log, 3)
-    target = (await log.ids_by_seq())[2]
+    assert await record_now(
+        log.sessionmaker,
+        actor="privacy.officer",
+        action="privacy.erasure_requested",
+        at=T0 + timedelta(seconds=9),
+        customer_id="C-2",
+        detail={"erasure_id": "er-1", "removed": {}},
+    )
+    seqs = await log.ids_by_seq()
+    target, other = seqs[3], seqs[2]  # the rows of C-2 and C-1
     await log.sql(
         "UPDATE audit_log SET detail = CAST(:d AS jsonb) WHERE id = :id",
-        d='{"_redacted": {"reason": "erasure"}}',
+        d='{"_redacted": "er-1"}',
         id=target,
     )
     code, verdict, _ = run_cli(log.url)
     assert code == 0 and verdict["redacted"] == 1 and verdict["redacted_ids"] == [target]
+    # hiding C-1's detail behind C-2's erasure, then behind an erasure that never happened
+    for marker, words in (("er-1", "of another customer"), ("er-forged", "names no erasure")):
+        await log.sql(
+            "UPDATE audit_log SET detail = CAST(:d AS jsonb) WHERE id = :id",
+            d=f'{{"_redacted": "{marker}"}}',
+            id=other,
+        )
+        code, verdict, _ = run_cli(log.url)
+        first = verdict["first_problem"]
+        assert code == 1 and isinstance(first, dict), verdict
+        assert first["kind"] == "altered" and first["id"] == other and words in first["message"]
 
 
 def test_cli_refuses_a_malformed_anchor_with_usage() -> None:

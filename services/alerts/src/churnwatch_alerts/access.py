@@ -13,7 +13,7 @@ def visible_customers(principal: Principal) -> ColumnElement[bool]:
     """Condition on ``Assignment``: the customers this principal serves or supervises."""
     if principal.role is Role.ADMIN:
         return true()
-    if principal.role is Role.AUDITOR:
+    if principal.role in (Role.AUDITOR, Role.PRIVACY_OFFICER):
         return false()
     conditions: list[ColumnElement[bool]] = [
         Assignment.relationship_manager_id == principal.id,
@@ -31,7 +31,7 @@ def visible_alerts(principal: Principal) -> ColumnElement[bool]:
     """Condition on ``AlertRecord``: alerts of visible customers, plus open ones routed to the caller."""
     if principal.role is Role.ADMIN:
         return true()
-    if principal.role is Role.AUDITOR:
+    if principal.role in (Role.AUDITOR, Role.PRIVACY_OFFICER):
         # Even an alert routed to an auditor by mistake stays invisible to them.
         return false()
     by_customer = AlertRecord.customer_id.in_(

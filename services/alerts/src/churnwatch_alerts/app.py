@@ -34,7 +34,11 @@ from churnwatch_alerts.notifications.dispatcher import Dispatcher
 from churnwatch_alerts.notifications.endpoints import router as dead_letters_router
 from churnwatch_alerts.playbook.config import load_playbook
 from churnwatch_alerts.playbook.endpoints import router as playbook_router
-from churnwatch_alerts.playbook.marketing import MarketingObjections, NoObjectionData
+from churnwatch_alerts.playbook.marketing import MarketingObjections
+from churnwatch_alerts.privacy.endpoints import router as privacy_router
+from churnwatch_alerts.privacy.events import ErasureSender, KafkaErasureSender
+from churnwatch_alerts.privacy.objections import DatabaseObjections
+from churnwatch_alerts.privacy.retention import RetentionScheduler
 from churnwatch_alerts.seed import demo_accounts_present, seed_dev_managers
 from churnwatch_alerts.settings import AlertsSettings
 from churnwatch_alerts.value.config import load_value_config
@@ -65,6 +69,7 @@ def create_app(
     clock: Clock | None = None,
     channels: dict[str, Channel] | None = None,
     marketing_objections: MarketingObjections | None = None,
+    erasure_sender: ErasureSender | None = None,
 ) -> FastAPI:
     """Build the app; nothing connects until the lifespan starts."""
     settings = settings or AlertsSettings()
@@ -137,6 +142,11 @@ def create_app(
                 app.state.intake = intake
                 tasks.append(asyncio.create_task(_supervise("intake.alerts", intake.alerts.run)))
                 tasks.append(asyncio.create_task(_supervise("intake.context", intake.context.run)))
+            if settings.retention.enabled:
+                retention = RetentionScheduler(
+                    settings=settings.retention, sessionmaker=sessionmaker, clock=clock
+                )
+                tasks.append(asyncio.create_task(_supervise("privacy.retention", retention.run)))
             backlog = BacklogGauge(sessionmaker=sessionmaker, clock=clock)
             tasks.append(asyncio.create_task(_supervise("outbox.backlog", backlog.run)))
             if settings.notifications_enabled:
@@ -165,7 +175,8 @@ def create_app(
     app.state.clock = clock
     app.state.value_config = value_config
     app.state.playbook = playbook
-    app.state.marketing_objections = marketing_objections or NoObjectionData()
+    app.state.marketing_objections = marketing_objections or DatabaseObjections()
+    app.state.erasure_sender = erasure_sender or KafkaErasureSender(common=settings.common)
     app.include_router(health.router)
     app.include_router(auth_router)
     app.include_router(alerts_router)
@@ -177,6 +188,7 @@ def create_app(
     app.include_router(audit_router)
     app.include_router(value_router)
     app.include_router(playbook_router)
+    app.include_router(privacy_router)
     app.include_router(web_router)
     app.add_middleware(ObservabilityMiddleware, metrics=HTTP)
     return app

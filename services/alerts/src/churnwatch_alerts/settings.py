@@ -10,6 +10,7 @@ from pydantic_settings import BaseSettings, SettingsConfigDict
 
 from churnwatch_alerts.calendar import Calendars, cached_calendars
 from churnwatch_alerts.models.manager import Role
+from churnwatch_alerts.privacy.retention_config import RetentionSettings
 from churnwatch_alerts.value.periods import PeriodKind
 from churnwatch_shared.alerts import Severity
 from churnwatch_shared.service_auth import DEV_MONITOR_TOKEN, resolve_service_token
@@ -169,6 +170,8 @@ class AlertsSettings(BaseSettings):
     playbook_control_share: float = Field(
         default=0.1, ge=0.0, lt=1.0, description="share of customers who get no suggestion"
     )
+    # Retention limits per kind of data (privacy/retention.py): CHURNWATCH_ALERTS_RETENTION_*.
+    retention: RetentionSettings = Field(default_factory=RetentionSettings)
     playbook_control_salt: str = Field(
         default="churnwatch-playbook-1",
         min_length=1,

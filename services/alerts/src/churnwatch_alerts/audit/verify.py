@@ -24,6 +24,9 @@ from churnwatch_alerts.models.audit_log import AuditChainHead
 LOG = AuditEntry.__table__
 CHUNK = 2000
 MAX_PROBLEMS = 20
+# The audit rows that authorise redaction markers, and the detail field naming the marker.
+ERASURE_ACTION, ERASURE_FIELD = "privacy.erasure_requested", "erasure_id"
+RETENTION_ACTION, RETENTION_FIELD = "privacy.retention_run", "run_id"
 
 
 @dataclass(frozen=True, slots=True)
@@ -41,6 +44,10 @@ class Verdict:
     head_hash: str = chain.GENESIS
     redacted_ids: list[int] = field(default_factory=list)
     problems: list[Problem] = field(default_factory=list)
+    # marker -> customer id (None: a retention run, any row) from the chained rows that
+    # authorise markers, and each redacted row's (id, seq, customer id, marker)
+    authorised: dict[str, str | None] = field(default_factory=dict)
+    markers: list[tuple[int, int, str | None, Any]] = field(default_factory=list)
 
     @property
     def ok(self) -> bool:
@@ -83,9 +90,15 @@ def _check_row(row: Row[Any], *, expected_seq: int, prev: str, verdict: Verdict)
             )
         )
     digest = chain.detail_digest(row.detail)
+    detail = row.detail if isinstance(row.detail, dict) else {}
+    if row.action == ERASURE_ACTION and isinstance(detail.get(ERASURE_FIELD), str):
+        verdict.authorised[detail[ERASURE_FIELD]] = row.customer_id
+    elif row.action == RETENTION_ACTION and isinstance(detail.get(RETENTION_FIELD), str):
+        verdict.authorised[detail[RETENTION_FIELD]] = None
     if digest != row.detail_sha256:
         if chain.is_redaction(row.detail):
             verdict.redacted_ids.append(row.id)
+            verdict.markers.append((row.id, seq, row.customer_id, detail[chain.REDACTED_KEY]))
         else:
             verdict.problems.append(
                 Problem("altered", row.id, seq, f"row id {row.id} (seq {seq}): detail was altered")
@@ -108,6 +121,29 @@ def _check_row(row: Row[Any], *, expected_seq: int, prev: str, verdict: Verdict)
                 seq,
                 f"row id {row.id} (seq {seq}): its fields (at, actor, action, customer_id, "
                 "alert_id, detail digest or links) do not match its hash",
+            )
+        )
+
+
+def _check_markers(verdict: Verdict) -> None:
+    """A redaction marker must name an erasure (of the row's customer) or a retention run that
+    the chain itself records; any other marker is an edit that hides a detail."""
+    for row_id, seq, customer_id, marker in verdict.markers:
+        if not isinstance(marker, str) or marker not in verdict.authorised:
+            reason = "names no erasure or retention run recorded in the chain"
+        elif (owner := verdict.authorised[marker]) is not None and customer_id not in (
+            None,
+            owner,
+        ):
+            reason = f"names erasure {marker} of another customer"
+        else:
+            continue
+        verdict.problems.append(
+            Problem(
+                "altered",
+                row_id,
+                seq,
+                f"row id {row_id} (seq {seq}): detail replaced by a redaction marker that {reason}",
             )
         )
 
@@ -153,6 +189,7 @@ async def _walk(conn: AsyncConnection, *, anchors: dict[int, str], verdict: Verd
                 after = int(rows[-1].chain_seq or 0)
                 continue
         break
+    _check_markers(verdict)
     if not verdict.problems and (expected - 1, prev) != (head_seq, head_hash):
         verdict.problems.append(
             Problem(

@@ -79,3 +79,15 @@ async def require_auditor(principal: CurrentPrincipal) -> Principal:
 
 
 AuditorPrincipal = Annotated[Principal, Depends(require_auditor)]
+
+
+async def require_privacy_officer(principal: CurrentPrincipal) -> Principal:
+    """Privacy officers only (erasures, objections, retention runs)."""
+    if principal.role is not Role.PRIVACY_OFFICER:
+        raise HTTPException(
+            status_code=status.HTTP_403_FORBIDDEN, detail="privacy_officer role required"
+        )
+    return principal
+
+
+PrivacyOfficerPrincipal = Annotated[Principal, Depends(require_privacy_officer)]

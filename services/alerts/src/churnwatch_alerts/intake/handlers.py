@@ -20,8 +20,10 @@ from churnwatch_alerts.calendar import ALWAYS, Calendars
 from churnwatch_alerts.cases.history import upsert_score_points
 from churnwatch_alerts.customers.locks import lock_customers
 from churnwatch_alerts.customers.repository import upsert_states
+from churnwatch_alerts.intake.lineage import Origin, origins
 from churnwatch_alerts.intake.poison import Poison, decode_failure
 from churnwatch_alerts.metrics import INTAKE_REJECTED
+from churnwatch_alerts.privacy.intake import drop_erased, erase_tombstoned
 from churnwatch_shared.alerts import Alert, Severity
 from churnwatch_shared.customer_state import CustomerStateSnapshot
 from churnwatch_shared.events import (
@@ -57,6 +59,8 @@ class BatchResult:
     rejected: int = 0
     # records no retry can store: dead-lettered before the offsets move past them
     poison: list[Poison] = field(default_factory=list)
+    # the new alerts' ingest time and trace context (intake.lineage), for after the commit
+    origins: list[Origin] = field(default_factory=list)
 
     def add(self, other: BatchResult) -> None:
         """Add another result's counts and poison records to this one."""
@@ -67,6 +71,7 @@ class BatchResult:
         self.skipped += other.skipped
         self.rejected += other.rejected
         self.poison.extend(other.poison)
+        self.origins.extend(other.origins)
 
 
 def _event_type(record: ConsumerRecord) -> str | None:
@@ -106,24 +111,31 @@ async def apply_alerts(
     """Store a poll of alert records at once; invalid records are set aside as poison."""
     result = BatchResult()
     alerts: list[Alert] = []
+    sources: list[ConsumerRecord] = []  # each alert's record
     for record in records:
         if record.value is None:
             result.skipped += 1
             continue
         try:
             alerts.append(Alert.model_validate_json(record.value))
+            sources.append(record)
         except (ValidationError, ValueError) as exc:
             _reject(record, result, exc)
+    # an erased customer's alerts from before the erasure (in flight meanwhile) are not stored
+    kept = await drop_erased(session, alerts, key=lambda a: (a.customer_id, a.occurred_at))
+    result.skipped += len(alerts) - len(kept)
+    alerts = kept
     new = await store_alerts(
         session, alerts=alerts, now=now, sla_seconds=sla_seconds, calendars=calendars
     )
+    result.origins = origins(records=sources, alerts=alerts, new=new)
     result.alerts_new = len(new)
     result.alerts_duplicate = len(alerts) - len(new)
     return result
 
 
 async def _newest_snapshots(
-    records: list[ConsumerRecord], result: BatchResult
+    records: list[ConsumerRecord], result: BatchResult, tombstones: set[str]
 ) -> dict[str, tuple[CustomerStateSnapshot, dict[str, Any]]]:
     # The topic is keyed by customer: only each key's last record in the poll needs parsing.
     last: dict[bytes | None, ConsumerRecord] = {}
@@ -135,6 +147,8 @@ async def _newest_snapshots(
         if n % YIELD_EVERY == 0:
             await asyncio.sleep(0)  # let the alerts consumer run between parses
         if record.value is None:
+            if record.key is not None:  # the monitor erased the customer's state
+                tombstones.add(record.key.decode(errors="replace"))
             result.skipped += 1
             continue
         try:
@@ -179,9 +193,19 @@ async def apply_context(
     result = BatchResult()
     ordered = sorted(records, key=lambda r: (r.timestamp, r.partition, r.offset))
     events = _customer_events([r for r in ordered if r.topic == topics.events], result)
+    tombstones: set[str] = set()
     snapshots = await _newest_snapshots(
-        [r for r in records if r.topic == topics.customer_state], result
+        [r for r in records if r.topic == topics.customer_state], result, tombstones
     )
+    # an erased customer's profile, assignment and snapshots from before the erasure are dropped
+    kept = await drop_erased(session, events, key=lambda e: (e.customer_id, e.occurred_at))
+    result.skipped += len(events) - len(kept)
+    events = kept
+    fresh = await drop_erased(
+        session, list(snapshots.items()), key=lambda item: (item[0], item[1][0].as_of)
+    )
+    result.skipped += len(snapshots) - len(fresh)
+    snapshots = dict(fresh)
     result.skipped += sum(
         1 for r in records if r.topic not in (topics.events, topics.customer_state)
     )
@@ -209,4 +233,5 @@ async def apply_context(
     points = [s for s, _ in snapshots.values()]
     for start in range(0, len(points), YIELD_EVERY):
         await upsert_score_points(session, snapshots=points[start : start + YIELD_EVERY])
+    await erase_tombstoned(session, customer_ids=tombstones - set(snapshots), now=now)
     return result

@@ -8,6 +8,7 @@ from churnwatch_alerts.models.case import AlertVersion, CaseEntry, ScorePoint
 from churnwatch_alerts.models.customer_state import CustomerStateRecord
 from churnwatch_alerts.models.manager import Manager, Role
 from churnwatch_alerts.models.notification import DeliveryAttempt, Notification, NotificationStatus
+from churnwatch_alerts.models.privacy import ErasureRecord, ErasureStatus, MarketingObjection
 from churnwatch_alerts.models.suggestion_outcome import SuggestionOutcome, SuggestionOutcomeKind
 from churnwatch_alerts.models.value_review import ValueReview
 
@@ -21,7 +22,10 @@ __all__ = [
     "CaseEntry",
     "CustomerStateRecord",
     "DeliveryAttempt",
+    "ErasureRecord",
+    "ErasureStatus",
     "Manager",
+    "MarketingObjection",
     "Notification",
     "NotificationStatus",
     "Outcome",

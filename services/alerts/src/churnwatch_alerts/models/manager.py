@@ -18,6 +18,8 @@ class Role(StrEnum):
     ADMIN = "admin"
     # Reads and exports the audit log; sees no customer data otherwise.
     AUDITOR = "auditor"
+    # Erasures, objections and retention runs; sees no customer data otherwise.
+    PRIVACY_OFFICER = "privacy_officer"
 
 
 class Manager(Base):

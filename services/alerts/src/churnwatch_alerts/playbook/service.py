@@ -74,6 +74,10 @@ async def _context(
     assignment = await assignments_repo.get(session, customer_id=customer_id)
     snapshot = state.snapshot if state is not None else None
     tier = (assignment.tier if assignment is not None else None) or (snapshot or {}).get("tier")
+    objects = await marketing.objects(session, customer_id=customer_id)
+    if objects:
+        # an objection to profiling for marketing: the value profile picks no action either
+        reviews = []
     return CustomerContext(
         snapshot=snapshot,
         open_alerts=tuple(
@@ -90,7 +94,7 @@ async def _context(
         strategy=reviews[0].strategy if reviews else None,
         lifecycle=reviews[0].lifecycle if reviews else None,
         tier=tier,
-        objects_to_marketing=await marketing.objects(session, customer_id=customer_id),
+        objects_to_marketing=objects,
     )
 
 

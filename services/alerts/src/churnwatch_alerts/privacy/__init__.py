@@ -1,0 +1,1 @@
+"""Privacy lifecycle: erasure with a proof, retention limits, objections to marketing (issue 19)."""
