@@ -5,18 +5,17 @@ the real broker; value reviews are archived by the real review pass for two peri
 in, opens a case, reads the reasons, the value analysis and the suggested actions, records an
 outcome of one, sees the neutral note of a control-group customer, logs a contact and resolves
 with an outcome; a team lead sees the book at risk and the charts, filters escalated cases, hands
-a customer over and reads the scorecard. Screenshots of each screen go to docs/screenshots/
-(README shows them), as 256-colour PNGs when Pillow is installed.
+a customer over and reads the scorecard. Screenshots of each screen go to an ignored directory,
+or to docs/screenshots/ (README shows them) with CHURNWATCH_UPDATE_SCREENSHOTS=1 (see
+``tests.alerts.screenshots``).
 """
 
 from __future__ import annotations
 
 import asyncio
-import io
 import socket
 from collections.abc import AsyncIterator, Callable
 from datetime import UTC, datetime, timedelta
-from pathlib import Path
 from typing import Any
 
 import httpx
@@ -41,12 +40,12 @@ from churnwatch_shared.alerts import Alert, AlertKind, CustomerStateName, Reason
 from churnwatch_shared.customer_state import CustomerStateSnapshot, StateLevel, StateView
 from churnwatch_shared.events import CustomerAssigned, CustomerProfile
 from tests.alerts.factories import make_alert
+from tests.alerts.screenshots import shot
 from tests.alerts.test_inbox_browser import CHROMIUM_ARGS, browser  # noqa: F401 - fixture
 from tests.ingest.conftest import make_settings, start_ingest  # noqa: F401 - fixtures
 
 pytestmark = pytest.mark.integration
 
-SHOTS = Path(__file__).resolve().parents[2] / "docs" / "screenshots"
 LAPTOP = {"width": 1366, "height": 768}
 PHONE = {"width": 390, "height": 844}
 NOW = datetime.now(UTC).replace(microsecond=0)
@@ -54,21 +53,6 @@ NOW = datetime.now(UTC).replace(microsecond=0)
 # DEMO000000 is not (the hash is fixed: the same on every run).
 CONTROL_SALT = "demo-g"
 RM = Principal(id="rm.demo", role=Role.RELATIONSHIP_MANAGER, team_id=DEV_TEAM, branch_id=DEV_BRANCH)
-
-
-def _save_png(raw: bytes, path: Path) -> None:
-    """Write a screenshot, as a 256-colour optimised PNG when Pillow is installed (README size)."""
-    try:
-        from PIL import Image  # optional: only to keep the pictures small
-    except ImportError:
-        path.write_bytes(raw)
-        return
-    Image.open(io.BytesIO(raw)).convert("RGB").quantize(colors=256).save(path, optimize=True)
-
-
-async def shot(page: Page, name: str, *, full_page: bool = False) -> None:
-    """A screenshot into docs/screenshots/."""
-    _save_png(await page.screenshot(full_page=full_page), SHOTS / name)
 
 
 def _free_port() -> int:

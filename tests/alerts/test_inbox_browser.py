@@ -8,6 +8,7 @@ import time
 import uuid
 from collections.abc import AsyncIterator, Awaitable, Callable
 from datetime import UTC, datetime
+from decimal import Decimal
 from pathlib import Path
 
 import httpx
@@ -19,12 +20,13 @@ from churnwatch_alerts.alerts.service import store_alerts
 from churnwatch_alerts.app import create_app
 from churnwatch_alerts.assignments.service import apply_assigned
 from churnwatch_alerts.settings import AlertsSettings
-from churnwatch_shared.alerts import CustomerStateName, Severity
+from churnwatch_shared.alerts import CustomerStateName, EvidenceEvent, Severity
+from churnwatch_shared.codes import CounterpartyKind
 from churnwatch_shared.customer_state import CustomerStateSnapshot, StateLevel, StateView
 from churnwatch_shared.events import CustomerAssigned
 from tests.alerts.factories import make_alert
 from tests.alerts.running import RunningService, running_service, wait_for_alerts
-from tests.support.processes import LOG_DIR
+from tests.alerts.screenshots import shot
 
 pytestmark = pytest.mark.integration
 
@@ -170,6 +172,15 @@ async def test_manager_signs_in_sees_opens_and_acknowledges(
         priority=92,
         condition_key="ev-critical-1",
     )
+    moved = EvidenceEvent(
+        event_id="ev-critical-1",
+        event_type="transaction.posted",
+        occurred_at=datetime(2026, 11, 20, 10, 30, tzinfo=UTC),
+        amount=Decimal("812000.50"),
+        currency="CNY",
+        counterparty_kind=CounterpartyKind.OWN_ACCOUNT,
+    )
+    critical = critical.model_copy(update={"evidence": [moved]})
     watch = make_alert(
         customer_id=customer,
         at=now,
@@ -206,10 +217,17 @@ async def test_manager_signs_in_sees_opens_and_acknowledges(
         await expect(chart).to_be_visible()
         await expect(chart.locator("li[data-state]")).to_have_count(5)
         await expect(chart.locator("li[data-state=account_flow]")).to_contain_text("86 · critical")
-        await expect(detail.locator(".events")).to_contain_text("ev-critical-1")
-        await expect(detail.locator("table.reasons tbody tr")).to_have_count(1)
-        await expect(detail.locator("table.reasons")).to_contain_text("0.80")
-        await page.screenshot(path=LOG_DIR / "inbox-desktop-detail.png", full_page=True)
+        # reasons and evidence in plain language: no raw codes, no event ids
+        await expect(detail.locator("#reasons li")).to_have_count(1)
+        await expect(detail.locator("#reasons")).to_contain_text(
+            "Money moved to the customer's accounts at other banks: 80% of the balance"
+        )
+        await expect(detail.locator("#evidence li")).to_have_text(
+            "Transaction on 20 Nov 2026: 812,000.50 CNY, counterparty the customer's own account."
+        )
+        shown = await detail.inner_text()
+        assert "ev-critical-1" not in shown and "interbank_outflow_share" not in shown
+        await shot(page, "inbox-laptop-detail.png", full_page=True)
 
         await detail.get_by_role("button", name="Acknowledge").click()
         await expect(detail.locator("#detail-status")).to_have_text("acknowledged")
@@ -226,14 +244,15 @@ async def test_manager_signs_in_sees_opens_and_acknowledges(
         await expect(phone_rows).to_have_count(2)
         await expect(phone_rows.nth(0)).to_be_in_viewport()
         await no_horizontal_overflow(phone)
-        await phone.screenshot(path=LOG_DIR / "inbox-phone-list.png")
+        await shot(phone, "inbox-phone-list.png")
 
         await phone_rows.nth(1).tap()
         await expect(phone.locator("#detail-title")).to_have_text("Balance drifting down")
         await expect(phone.locator(".list-pane")).to_be_hidden()
         await expect(phone.get_by_test_id("state-chart")).to_be_visible()
         await no_horizontal_overflow(phone)
-        await phone.screenshot(path=LOG_DIR / "inbox-phone-detail.png", full_page=True)
+        await expect(phone.locator("#evidence li")).to_have_count(1)
+        await shot(phone, "inbox-phone-detail.png", full_page=True)
         await phone.get_by_role("button", name="All alerts").tap()
         await expect(phone.locator(".list-pane")).to_be_visible()
         assert phone.problems == []  # type: ignore[attr-defined]

@@ -37,8 +37,6 @@ function h(tag, attrs = {}, ...children) {
 
 const label = (value) => String(value ?? "").replaceAll("_", " ");
 const fmtTime = (iso) => (iso ? new Date(iso).toLocaleString() : "—");
-const fmtNum = (v) => (v === null || v === undefined ? "—"
-  : typeof v === "number" ? (Number.isInteger(v) ? String(v) : v.toFixed(2)) : String(v));
 
 function ago(iso) {
   const minutes = Math.max(0, Math.round((Date.now() - new Date(iso).getTime()) / 60000));
@@ -149,26 +147,18 @@ function stateChart(snapshot, focus) {
 
 function evidence(a) {
   const e = a.evidence || {};
-  const cell = (name, text, cls) => h("td", { "data-label": name, class: cls, text });
-  const reasons = (e.reasons || []).map((r) => h("tr", {},
-    cell("State", label(r.state)), cell("Reason", r.text || r.code),
-    cell("Observed", fmtNum(r.observed), "num"), cell("Baseline", fmtNum(r.baseline), "num"),
-    cell("Window", r.window || "—")));
-  const table = h("div", { class: "table-wrap" }, h("table", { class: "reasons" },
-    h("thead", {}, h("tr", {}, ["State", "Reason", "Observed", "Baseline", "Window"].map((t) => h("th", { text: t })))),
-    h("tbody", {}, reasons)));
-  const ids = e.evidence_event_ids || [];
+  // The service words reasons and evidence (amounts with separators and currency, dates,
+  // counterparties): the inbox never shows a raw code or an event id.
+  const lines = (items, id, empty) => (items.length
+    ? h("ul", { class: "plain-list", id }, items.map((text) => h("li", { text })))
+    : h("p", { class: "muted", id, text: empty }));
   return h("div", {},
     h("dl", { class: "facts" },
-      e.observed != null && fact("Observed", fmtNum(e.observed)),
-      e.baseline != null && fact("Baseline", fmtNum(e.baseline)),
-      e.window && fact("Window", e.window),
-      e.churn_score != null && fact("Churn score", fmtNum(e.churn_score)),
+      e.churn_score != null && fact("Churn score", `${Math.round(e.churn_score)} of 100`),
       fact("Occurred", fmtTime(a.occurred_at)), fact("Ruleset", e.ruleset_version || "—")),
-    h("h3", { text: "Reasons" }), table,
-    h("h3", { text: "Evidence events" }),
-    ids.length ? h("ul", { class: "events" }, ids.map((id) => h("li", {}, h("code", { text: id }))))
-      : h("p", { class: "muted", text: "No event ids." }));
+    h("h3", { text: "Why" }), lines(a.reason_lines || [], "reasons", "No reasons sent."),
+    h("h3", { text: "What happened" }),
+    lines(a.evidence_lines || [], "evidence", "No events recorded for this alert."));
 }
 
 function fact(name, value) {
@@ -247,7 +237,7 @@ async function showAlert(id, { keepScroll = false } = {}) {
       fact("Escalation", a.escalation_level ? `level ${a.escalation_level} → ${a.escalated_to}` : "none")),
     resolvedLine,
     h("h3", { text: "Customer's five states" }), stateChart(a.customer_state, a.state),
-    h("h3", { text: "Evidence" }), evidence(a),
+    evidence(a),
     h("h3", { text: "Actions" }), actions(a)].filter(Boolean));
   $("app").classList.add("showing-detail");
   if (!keepScroll) window.scrollTo({ top: 0 });
