@@ -2,7 +2,7 @@
 
 from __future__ import annotations
 
-from prometheus_client import REGISTRY, Counter, Gauge
+from prometheus_client import REGISTRY, Counter, Gauge, Histogram
 
 from churnwatch_shared.observability import HttpMetrics
 
@@ -51,3 +51,11 @@ OUTBOX_BACKLOG = Gauge(
 )
 # HTTP RED metrics by route template (the default registry also has process_*).
 HTTP = HttpMetrics(registry=REGISTRY)
+# Ingest acknowledgement of the firing event -> alert stored (committed with its outbox rows, the
+# dispatcher woken): from the ingested_at header the monitor copies onto each alert record.
+E2E_LATENCY = Histogram(
+    "churnwatch_alerts_e2e_latency_seconds",
+    "Time from ingest handing the firing event to Kafka to the new alert stored with its "
+    "notifications queued (only alerts whose record carries ingested_at)",
+    buckets=(0.05, 0.1, 0.25, 0.5, 1, 2, 5, 10, 20, 30, 60, 120, 300, 900),
+)

@@ -30,6 +30,7 @@ from churnwatch_ingest.settings import IngestSettings
 from churnwatch_shared import topics
 from churnwatch_shared.kafka_security import client_kwargs
 from churnwatch_shared.observability import kafka_context_headers
+from churnwatch_shared.observability.lineage import ingested_at_header
 
 __all__ = [
     "BrokerUnavailable",
@@ -294,9 +295,9 @@ class EventPublisher:
         ack future, so a caller can follow a send that was not acknowledged in time.
         """
         producer = self._require()
-        carried = kafka_context_headers()
-        if carried:  # the request's id and trace context go with each of its records
-            items = [_carrying(item, carried) for item in items]
+        # the request's id, trace context and the ingest time (e2e latency) go with each record
+        carried = [*kafka_context_headers(), ingested_at_header()]
+        items = [_carrying(item, carried) for item in items]
         futures: list[asyncio.Future[object] | None] = [
             item if isinstance(item, asyncio.Future) else None for item in items
         ]

@@ -17,6 +17,7 @@ commit, dead letters acknowledged, then the offset commit.
 from __future__ import annotations
 
 import asyncio
+import time
 from collections.abc import Awaitable, Callable
 from typing import Any
 
@@ -26,6 +27,7 @@ from aiokafka.structs import ConsumerRecord
 from sqlalchemy.ext.asyncio import AsyncSession, async_sessionmaker
 
 from churnwatch_alerts.clock import Clock
+from churnwatch_alerts.intake import lineage
 from churnwatch_alerts.intake.handlers import BatchResult, IntakeTopics, apply_alerts, apply_context
 from churnwatch_alerts.intake.poison import (
     REASON_DATABASE_REFUSED,
@@ -176,6 +178,7 @@ class TopicIntake:
             if not batch:
                 continue
             self.progress.polled()
+            polled_ns = time.time_ns()
             records = [r for partition_records in batch.values() for r in partition_records]
             try:
                 result = await self._apply_isolating_poison(records)
@@ -198,6 +201,8 @@ class TopicIntake:
                 }
             )
             self.progress.committed()
+            if result.origins:  # stored: e2e latency and the alerts' spans (intake.lineage)
+                lineage.stored(result.origins, polled_ns=polled_ns)
             await self._report_lag()
             if self.on_batch is not None:
                 self.on_batch(result)

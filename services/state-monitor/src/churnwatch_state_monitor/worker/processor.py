@@ -45,7 +45,7 @@ from churnwatch_shared.topics import CUSTOMER_PARTITIONS
 from churnwatch_state_monitor.engine.batch import BatchEffects, apply_records
 from churnwatch_state_monitor.engine.monitor import Monitor
 from churnwatch_state_monitor.engine.state import CustomerState
-from churnwatch_state_monitor.worker import changelog
+from churnwatch_state_monitor.worker import changelog, lineage
 from churnwatch_state_monitor.worker.faults import FaultPoints
 from churnwatch_state_monitor.worker.metrics import MonitorMetrics
 from churnwatch_state_monitor.worker.model_hook import ModelHook
@@ -328,6 +328,7 @@ class EventProcessor:
         """Apply a fetched batch to ``work`` (``batch.apply_records``), yielding to the event loop
         every ``_YIELD_EVERY`` records so the previous batch's delivery and the fetcher proceed."""
         now = datetime.now(UTC)
+        started_ns = time.time_ns()  # the batch's span starts here (when tracing is on)
         monitor, stores = self.monitor, self.stores
         fx = BatchEffects(
             states=work.states,
@@ -356,9 +357,12 @@ class EventProcessor:
                 )
                 await asyncio.sleep(0)
             work.offsets[tp] = records[-1].offset + 1
-        for key, alert in fx.fired:
+        for _, alert in fx.fired:
             self._count(alert)
-            work.alerts.append((key, alert.model_dump_json().encode()))
+        # each alert with its firing event's id, ingest time and trace context (lineage.py)
+        work.alerts.extend(
+            lineage.alert_records(batch=batch, fired=fx.fired, started_ns=started_ns)
+        )
         self.scanner.note_applied(work.dirty, work.states)  # silence due times, final states
         self._record(fx)
 

@@ -28,7 +28,7 @@ from __future__ import annotations
 import asyncio
 import time
 from collections import defaultdict
-from collections.abc import Iterable
+from collections.abc import Iterable, Mapping
 from dataclasses import dataclass, field
 from typing import Any
 
@@ -41,8 +41,11 @@ from churnwatch_state_monitor.worker.faults import FaultPoints
 from churnwatch_state_monitor.worker.store import PartitionStore
 
 DLQ_SOURCE = b"state-monitor"
+_NONE: list[tuple[str, bytes]] = []  # no headers (aiokafka's record builder wants a list)
 
-Keyed = list[tuple[bytes, bytes]]  # (key, value) records
+# (key, value) records; an alert record also carries its headers (lineage.py: event id, ingest
+# time, trace context) as a third item
+Keyed = list[tuple[Any, ...]]
 
 
 @dataclass(frozen=True, slots=True)
@@ -60,7 +63,7 @@ class Work:
 
     states: dict[str, CustomerState] = field(default_factory=dict)
     dirty: dict[str, int] = field(default_factory=dict)  # customer -> EVENTS partition
-    alerts: list[tuple[bytes, bytes]] = field(default_factory=list)
+    alerts: list[Any] = field(default_factory=list)  # (key, value[, headers])
     dead_letters: list[tuple[bytes | None, bytes | None, list[tuple[str, bytes]]]] = field(
         default_factory=list
     )
@@ -70,6 +73,10 @@ class Work:
     shadow: list[tuple[bytes, bytes]] = field(default_factory=list)  # shadow model scores
     offsets: dict[TopicPartition, int] = field(default_factory=dict)
     event_ids: list[str] = field(default_factory=list)  # kept only when a fault is armed
+    # with transactions (transactions.py): customer key -> the EVENTS partition whose transaction
+    # carries the customer's records, and each dead letter's source partition
+    source: dict[bytes, int] = field(default_factory=dict)
+    dead_sources: list[int] = field(default_factory=list)
     # monotonic time after which the group may have given this batch's partitions to another
     # worker: state and snapshots are not written past it (see ``LeaseLapsed``)
     write_by: float = float("inf")
@@ -98,6 +105,7 @@ class Work:
             (topics.HEADER_DLQ_SOURCE, DLQ_SOURCE),
         ]
         self.dead_letters.append((record.key, record.value, headers))
+        self.dead_sources.append(record.partition)
 
     def __bool__(self) -> bool:
         return bool(
@@ -106,32 +114,33 @@ class Work:
 
 
 async def _partitioned(
-    producer: AIOKafkaProducer, topic: str, records: Iterable[tuple[bytes, bytes]]
-) -> dict[int, Keyed]:
+    producer: AIOKafkaProducer, topic: str, records: Iterable[Any]
+) -> dict[int, list[Any]]:
     """``records`` by the partition aiokafka's ``DefaultPartitioner`` gives a key, in order."""
     partitions = list(await producer.partitions_for(topic))  # what the producer itself uses
     count = len(partitions)
-    out: dict[int, Keyed] = defaultdict(list)
-    for key, value in records:
-        out[partitions[key_hash(key) % count]].append((key, value))
+    out: dict[int, list[Any]] = defaultdict(list)
+    for record in records:  # (key, value[, headers])
+        out[partitions[key_hash(record[0]) % count]].append(record)
     return out
 
 
 async def send_batches(
-    producer: AIOKafkaProducer, topic: str, by_partition: dict[int, Keyed]
+    producer: AIOKafkaProducer, topic: str, by_partition: Mapping[int, Keyed]
 ) -> list[tuple[int, int, asyncio.Future]]:
     """Queue each partition's records, in order, as closed record batches (a batch that is full
     continues in a new one); returns (partition, records, future of the base offset) per batch."""
     queued: list[tuple[int, int, asyncio.Future]] = []
     for partition, records in by_partition.items():
         batch, count = producer.create_batch(), 0
-        for key, value in records:
-            if batch.append(key=key, value=value, timestamp=None) is None:  # full
+        for record in records:
+            key, value, headers = record[0], record[1], record[2] if len(record) > 2 else _NONE
+            if batch.append(key=key, value=value, timestamp=None, headers=headers) is None:
                 queued.append(
                     (partition, count, await producer.send_batch(batch, topic, partition=partition))
                 )
                 batch, count = producer.create_batch(), 0
-                batch.append(key=key, value=value, timestamp=None)  # an empty batch takes any
+                batch.append(key=key, value=value, timestamp=None, headers=headers)  # empty: any
             count += 1
         if count:
             batch.close()  # nothing else may join it; a closed batch is sent without linger
