@@ -12,6 +12,7 @@ from churnwatch_alerts.audit import cli as audit_cli
 from churnwatch_alerts.db import create_engine
 from churnwatch_alerts.migrate import upgrade
 from churnwatch_alerts.notifications import cli as notifications_cli
+from churnwatch_alerts.privacy import cli as privacy_cli
 from churnwatch_alerts.outcomes import cli as outcomes_cli
 from churnwatch_alerts.settings import AlertsSettings
 from churnwatch_alerts.value import cli as value_cli
@@ -36,6 +37,7 @@ def main() -> None:
     notifications_cli.add_parser(commands)
     audit_cli.add_parser(commands)
     value_cli.add_parser(commands)
+    privacy_cli.add_parser(commands)
     outcomes_cli.add_parser(commands)
     args = parser.parse_args()
     settings = AlertsSettings()
@@ -48,6 +50,8 @@ def main() -> None:
         raise SystemExit(asyncio.run(audit_cli.run(args=args, settings=settings)))
     if args.command == outcomes_cli.COMMAND:
         raise SystemExit(asyncio.run(outcomes_cli.run(args=args, settings=settings)))
+    if args.command in privacy_cli.COMMANDS:
+        raise SystemExit(asyncio.run(privacy_cli.run(args=args, settings=settings)))
     if args.command == "value":
         raise SystemExit(asyncio.run(value_cli.run(args=args, settings=settings)))
     if args.command == "notifications":

@@ -62,6 +62,11 @@ def replay(
         counts[outcome.status.value] += 1
         for alert in outcome.alerts:
             emit(alert)
+        if outcome.status is Status.ERASED:  # an erasure: the customer's state goes
+            states.pop(event.customer_id, None)
+            indexes[
+                partition_of(customer_id=event.customer_id, partitions=CUSTOMER_PARTITIONS)
+            ].schedule(event.customer_id, None)
         if outcome.status is Status.APPLIED and outcome.state is not None:
             states[event.customer_id] = outcome.state
             index = indexes[

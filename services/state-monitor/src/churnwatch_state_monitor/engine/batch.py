@@ -27,6 +27,7 @@ _APPLIED = Status.APPLIED
 _DUPLICATE = Status.DUPLICATE
 _REDELIVERED = Status.REDELIVERED
 _LATE = Status.LATE
+_ERASED = Status.ERASED
 
 
 class BatchEffects:
@@ -42,6 +43,8 @@ class BatchEffects:
         reject: Callable[[Any, str], None],
         late: Callable[[Any], None],
         event_ids: list[str] | None,
+        erased: dict[str, int] | None = None,
+        gone: set[str] | None = None,
     ) -> None:
         self.states = states  # customer -> newest state (also the batch's decoded-record cache)
         self.dirty = dirty  # customer -> EVENTS partition, for the customers whose state changed
@@ -51,6 +54,10 @@ class BatchEffects:
         self.late = late  # an event too late to merge (counted and logged by the caller)
         self.event_ids = event_ids  # applied event ids, kept only when a test fault is armed
         self.fired: list[tuple[bytes, Alert]] = []  # (key, alert) in event order
+        # customers erased by this batch -> EVENTS partition (worker/erasure.py writes the
+        # tombstones); ``gone``: erased customers whose stored state must not be read any more
+        self.erased: dict[str, int] = {} if erased is None else erased
+        self.gone: set[str] = set() if gone is None else gone
         self.applied = 0
         self.duplicate = 0
         self.redelivered = 0
@@ -102,7 +109,7 @@ def apply_records(
             fx.reject(record, "record key does not match customer_id")
             continue
         state = states.get(customer_id)
-        if state is None:
+        if state is None and customer_id not in fx.gone:
             state = prior.get(customer_id)
             if state is None:
                 raw = store.get(customer_id)
@@ -134,6 +141,15 @@ def apply_records(
             assert current is not None
             states[customer_id] = current
             snapshots.append((key, monitor.snapshot_bytes(customer_id, current)))
+        elif status is _ERASED:
+            # the state goes, with this batch's alerts and snapshots of the customer: none may
+            # reach the alerts service after its erasure
+            states.pop(customer_id, None)
+            dirty.pop(customer_id, None)
+            fired[:] = [f for f in fired if f[0] != key]
+            snapshots[:] = [s for s in snapshots if s[0] != key]
+            fx.erased[customer_id] = partition
+            fx.gone.add(customer_id)
         elif status is _LATE:
             fx.late_events += 1
             fx.late(event)

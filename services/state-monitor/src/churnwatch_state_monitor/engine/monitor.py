@@ -21,6 +21,7 @@ from churnwatch_shared.alerts import (
     Reason,
     alert_id_for,
 )
+from churnwatch_shared.events import EventType
 from churnwatch_shared.fx import FxTable
 from churnwatch_state_monitor.engine import silence
 from churnwatch_state_monitor.engine.churn import CHURN_SCORE, churn_mark, marked_key
@@ -42,12 +43,16 @@ class Status(StrEnum):
     DUPLICATE = "duplicate"  # same event_id seen recently (a producer re-sent it)
     REDELIVERED = "redelivered"  # source offset already applied (consumer restart/rebalance)
     LATE = "late"
+    # customer.erasure_requested: the caller deletes the customer's state (worker/erasure.py)
+    ERASED = "erased"
 
 
 _APPLIED: Final = Status.APPLIED
 _DUPLICATE: Final = Status.DUPLICATE
 _REDELIVERED: Final = Status.REDELIVERED
 _LATE: Final = Status.LATE
+_ERASED: Final = Status.ERASED
+_ERASURE: Final = EventType.CUSTOMER_ERASURE_REQUESTED.value
 
 
 class Outcome:
@@ -109,6 +114,8 @@ class Monitor:
         self, state: CustomerState | None, event: Any, *, now: datetime, offset: int | None = None
     ) -> Outcome:
         """Apply one validated event (from source ``offset`` when known) to the customer's state."""
+        if event.event_type == _ERASURE:  # no alert, no snapshot: the state goes
+            return Outcome(_ERASED)
         st = state if state is not None else CustomerState()
         if offset is not None and offset <= st.off:
             return Outcome(_REDELIVERED, st)

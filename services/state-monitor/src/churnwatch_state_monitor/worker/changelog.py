@@ -150,7 +150,8 @@ async def restore(
             values = {
                 r.key.decode(): r.value
                 for r in records
-                if r.offset < pending[tp] and r.key is not None and r.value is not None
+                # a tombstone (an erasure) deletes the key: its older record must not come back
+                if r.offset < pending[tp] and r.key is not None
             }
             last = records[-1].offset + 1
             store.write(values, changelog_next=min(last, pending[tp]))

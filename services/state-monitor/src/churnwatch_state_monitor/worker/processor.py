@@ -46,6 +46,7 @@ from churnwatch_state_monitor.engine.batch import BatchEffects, apply_records
 from churnwatch_state_monitor.engine.monitor import Monitor
 from churnwatch_state_monitor.engine.state import CustomerState
 from churnwatch_state_monitor.worker import changelog, lineage
+from churnwatch_state_monitor.worker.erasure import Erasures
 from churnwatch_state_monitor.worker.faults import FaultPoints
 from churnwatch_state_monitor.worker.metrics import MonitorMetrics
 from churnwatch_state_monitor.worker.model_hook import ModelHook
@@ -119,6 +120,7 @@ class EventProcessor:
         self._prior: dict[str, CustomerState] = {}  # that batch's states (store write pending)
         self._failure: BaseException | None = None  # a delivery failure met while draining
         self._alert_counters: dict[tuple[str, str], Any] = {}
+        self.erasures = Erasures()  # customer.erasure_requested events (worker/erasure.py)
         self._tasks: list[asyncio.Task] = []
         self.consumer: AIOKafkaConsumer | None = None
         self.producer: AIOKafkaProducer | None = None
@@ -295,6 +297,7 @@ class EventProcessor:
                     self.model.rescore(work)  # one predict call for the batch's customers
                 if work:
                     work.seal()  # encoded now: the next batch may change these state objects
+                    self.erasures.sealed(work)  # changelog tombstones of erased customers
                     self._prior = work.states
                     self._inflight = asyncio.create_task(
                         self._complete(work, started), name="monitor-delivery"
@@ -338,6 +341,8 @@ class EventProcessor:
             reject=work.dead_letter,
             late=_log_late,
             event_ids=work.event_ids if self.faults.armed else None,
+            erased=self.erasures.begin(),
+            gone=self.erasures.gone,
         )
         for tp, records in batch.items():
             partition = tp.partition
@@ -364,6 +369,7 @@ class EventProcessor:
             lineage.alert_records(batch=batch, fired=fx.fired, started_ns=started_ns)
         )
         self.scanner.note_applied(work.dirty, work.states)  # silence due times, final states
+        self.erasures.applied(work, scanner=self.scanner, names=self.names)
         self._record(fx)
 
     def _record(self, fx: BatchEffects) -> None:

@@ -29,7 +29,9 @@ class PartitionStore(Protocol):
 
     def get(self, customer_id: str) -> bytes | None: ...
 
-    def write(self, records: dict[str, bytes], *, changelog_next: int) -> None: ...
+    def write(self, records: dict[str, bytes | None], *, changelog_next: int) -> None:
+        """Store ``records`` (``None``: a tombstone, the key is deleted) and the offset."""
+        ...
 
     def items(self) -> Iterator[tuple[str, bytes]]: ...
 
@@ -51,10 +53,14 @@ class MemoryStore:
     def get(self, customer_id: str) -> bytes | None:
         return self._records.get(customer_id)
 
-    def write(self, records: dict[str, bytes], *, changelog_next: int) -> None:
+    def write(self, records: dict[str, bytes | None], *, changelog_next: int) -> None:
         # records come exact-size from ``CustomerState.encode`` (orjson's own result would keep
-        # ~8 KiB resident per record) or from the changelog
-        self._records.update(records)
+        # ~8 KiB resident per record) or from the changelog; None is an erasure's tombstone
+        for key, value in records.items():
+            if value is None:
+                self._records.pop(key, None)
+            else:
+                self._records[key] = value
         self.changelog_next = max(self.changelog_next, changelog_next)
 
     def items(self) -> Iterator[tuple[str, bytes]]:
@@ -92,11 +98,14 @@ class RocksStore:
     def get(self, customer_id: str) -> bytes | None:
         return self._db.get(customer_id.encode())
 
-    def write(self, records: dict[str, bytes], *, changelog_next: int) -> None:
+    def write(self, records: dict[str, bytes | None], *, changelog_next: int) -> None:
         self.changelog_next = max(self.changelog_next, changelog_next)
         batch = WriteBatch(raw_mode=True)
         for key, value in records.items():
-            batch.put(key.encode(), value)
+            if value is None:  # an erasure's tombstone
+                batch.delete(key.encode())
+            else:
+                batch.put(key.encode(), value)
         batch.put(_OFFSET_KEY, self.changelog_next.to_bytes(8, "big"))
         self._db.write(batch)  # records and offset together, or neither
 
