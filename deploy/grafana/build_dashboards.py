@@ -336,7 +336,8 @@ PIPELINE = [
             for q in (0.5, 0.99)
         ),
         "s",
-        NEEDS + "churnwatch_alerts_e2e_latency_seconds",
+        "From the firing event's ingested_at header (set by ingest) to the alert stored with "
+        "its notifications queued; replays are not counted",
     ),
     Panel(
         "Outbox backlog",
