@@ -43,7 +43,11 @@ BODIES = {
     "acknowledge": {"customer_ids": [CUSTOMER]},
     # next best action (value/ and playbook/ packages): an outcome of a playbook action
     "outcomes": {"action": "retention_call", "outcome": "done"},
+    # privacy (privacy officers only)
+    "erasures": {"customer_id": CUSTOMER, "reason": "GDPR Art. 17, ticket PRIV-9"},
 }
+# Privacy officers' endpoints: every other role gets 403 (a role check, not a customer scope).
+PRIVACY_PREFIX = "/v1/privacy"
 
 
 @pytest.fixture
@@ -124,6 +128,7 @@ def concrete(path: str, *, alert_id: str) -> str:
         path.replace("{alert_id}", alert_id)
         .replace("{customer_id}", CUSTOMER)
         .replace("{manager_id}", "rm.demo")
+        .replace("{erasure_id}", "er-none")
     )
 
 
@@ -169,7 +174,8 @@ async def test_customer_endpoints_hide_other_managers_customers(
     scoped = [
         (m, p)
         for m, p in v1_routes(app)
-        if re.search(r"\{(alert_id|customer_id)\}", p) and not p.startswith("/v1/assignments")
+        if re.search(r"\{(alert_id|customer_id)\}", p)
+        and not p.startswith(("/v1/assignments", PRIVACY_PREFIX))
     ]
     assert len(scoped) >= 6, scoped
     outsider = token(app, "rm.other", Role.RELATIONSHIP_MANAGER)
@@ -256,3 +262,36 @@ async def test_case_endpoints_scope_audit_and_lead_only_views(app: FastAPI, aler
     assert ("rm.demo", "customer.suggestions_read", CUSTOMER) in actions
     assert ("rm.demo", "case.list", None) in actions
     assert ("lead.demo", "case.scorecard", None) in actions
+
+
+async def test_privacy_endpoints_are_for_privacy_officers_only(app: FastAPI, alert_id: str) -> None:
+    """Every /v1/privacy endpoint refuses every other role with 403 and names the role; the
+    privacy officer gets through (the erasure itself is not sent here: no broker in this app)."""
+    routes = [(m, p) for m, p in v1_routes(app) if p.startswith(PRIVACY_PREFIX)]
+    assert len(routes) >= 6, routes
+    others = [
+        token(app, "rm.demo", Role.RELATIONSHIP_MANAGER),
+        token(app, "lead.demo", Role.TEAM_LEAD),
+        token(app, "admin.x", Role.ADMIN),
+        token(app, "auditor.demo", Role.AUDITOR),
+    ]
+    officer = token(app, "dpo.x", Role.PRIVACY_OFFICER)
+    async with httpx.AsyncClient(transport=httpx.ASGITransport(app=app), base_url="http://t") as c:
+        for method, path in routes:
+            url = concrete(path, alert_id=alert_id)
+            for who in others:
+                response = await call(c, method, url, who)
+                assert response.status_code == 403, (method, path, response.text)
+                assert "privacy_officer role required" in response.text
+        # the officer: reads and the objection round trip (DELETE after PUT)
+        for method, path in sorted(
+            routes, key=lambda r: ("GET", "PUT", "DELETE", "POST").index(r[0])
+        ):
+            if method == "POST":
+                continue
+            response = await call(c, method, concrete(path, alert_id=alert_id), officer)
+            expected = 404 if path.endswith("{erasure_id}") else 200
+            assert response.status_code == expected, (method, path, response.text)
+        # a privacy officer sees no customer data elsewhere
+        assert (await c.get(f"/v1/customers/{CUSTOMER}/state", headers=officer)).status_code == 404
+        assert (await c.get("/v1/alerts", headers=officer)).json()["total"] == 0

@@ -164,7 +164,8 @@ async def run_retention(
 
 
 class RetentionScheduler:
-    """Runs the retention job every ``interval_seconds`` (the first run at start-up)."""
+    """Runs the retention job every ``interval_seconds`` (the first ``first_run_after_seconds``
+    after start-up)."""
 
     def __init__(
         self,
@@ -177,6 +178,7 @@ class RetentionScheduler:
 
     async def run(self) -> None:
         """Loop until cancelled."""
+        await asyncio.sleep(self.settings.first_run_after_seconds)
         while True:
             await run_retention(self.sessionmaker, settings=self.settings, now=self.clock.now())
             await asyncio.sleep(self.settings.interval_seconds)

@@ -13,6 +13,8 @@ class RetentionSettings(BaseSettings):
 
     enabled: bool = Field(default=True, description="run the retention job in the app lifespan")
     interval_seconds: float = Field(default=24 * 3600.0, gt=0)
+    # the first run after start-up waits this long (a restart loop must not run it every time)
+    first_run_after_seconds: float = Field(default=300.0, ge=0)
     # resolved alerts (with their versions, notifications and delivery log), counted from
     # resolution; open alerts are never removed
     closed_alerts_days: int = Field(default=730, ge=0)
