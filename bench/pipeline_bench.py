@@ -16,7 +16,9 @@
    The knee is the highest rate that held; the report says what stopped the next step (the load
    generator/ingest not reaching the rate, or the monitor's lag growing) and the end-to-end
    latency (ingest acknowledgement -> alert stored, -> inbox notification) p50/p99 of every step,
-   named for 20,000/s and for the knee.
+   named for 20,000/s and for the knee. Beside the probes, each step reports the alerts service's
+   own histogram churnwatch_alerts_e2e_latency_seconds over the step (``e2e_metric_*``: every new
+   alert, from its event's ingested_at header; bench/e2e_histogram.py), as Grafana shows it.
 The load generator, broker, three services and PostgreSQL share the machine's two cores.
 """
 
@@ -44,6 +46,7 @@ sys.path[:0] = [str(REPO), str(REPO / "deploy" / "kafka")]
 
 from create_topics import create_topics, delete_namespaces
 
+from bench import e2e_histogram
 from bench.pipeline_feed import Feed
 from churnwatch_shared import topics
 from churnwatch_shared.kafka_security import client_kwargs
@@ -221,11 +224,14 @@ def _knee(steps: list[dict], *, held_rates: list[int], failed: int | None) -> di
         "probes",
         "probes_stored",
         "probes_notified",
+        "e2e_metric_alerts",
+        "e2e_metric_p50_ms",
+        "e2e_metric_p99_ms",
     )
 
     def latency(rate: int) -> dict | None:
         found = by_rate.get(rate)
-        return {k: found[k] for k in latency_keys} | {"held": found["held"]} if found else None
+        return {k: found.get(k) for k in latency_keys} | {"held": found["held"]} if found else None
 
     return {
         "steps": sorted(steps, key=lambda s: s["rate_per_s"]),
@@ -255,7 +261,8 @@ async def run_async(*, bootstrap: str, mode: str) -> dict[str, object]:
         log_level="WARNING",
         env={"alerts": {"CHURNWATCH_ALERTS_DATABASE_URL": db_url}},
     )
-    base = stack.__enter__()["ingest"]
+    urls = stack.__enter__()
+    base, alerts_base = urls["ingest"], urls["alerts"]
     group = f"{namespace}-state-monitor"
     events_topic = topics.EVENTS.name(namespace)
     feed = Feed(customers=cfg["customers"], tag=uuid.uuid4().hex[:4])
@@ -277,6 +284,7 @@ async def run_async(*, bootstrap: str, mode: str) -> dict[str, object]:
             await _wait_lag(bootstrap=bootstrap, group=group, topic=events_topic, below=100)
             await asyncio.sleep(3)  # let the alerts service take the assignments first
             probes: dict[str, float] = {}
+            histogram = await e2e_histogram.scrape(client=client, base=alerts_base)
             achieved = await drive(
                 client=client,
                 base=base,
@@ -287,15 +295,18 @@ async def run_async(*, bootstrap: str, mode: str) -> dict[str, object]:
                 pre_assign=probe_customers,
             )
             latency = await collect_latencies(db_url=db_url, probes=probes, timeout=120)
+            after = await e2e_histogram.scrape(client=client, base=alerts_base)
             result["latency"] = {
                 "target_rate_per_s": cfg["latency_rate"],
                 "achieved_rate_per_s": round(achieved),
                 **latency,
+                **e2e_histogram.figures(histogram, after),
             }
 
             async def step(rate: int) -> dict:
                 lag_before = await monitor_lag(bootstrap=bootstrap, group=group, topic=events_topic)
                 step_probes: dict[str, float] = {}
+                histogram = await e2e_histogram.scrape(client=client, base=alerts_base)
                 achieved = await drive(
                     client=client,
                     base=base,
@@ -323,6 +334,10 @@ async def run_async(*, bootstrap: str, mode: str) -> dict[str, object]:
                 }
                 # probes of a step that did not hold wait behind its backlog: bounded wait
                 figures |= await collect_latencies(db_url=db_url, probes=step_probes, timeout=90)
+                # the alerts service's own histogram over the step (what Grafana shows)
+                figures |= e2e_histogram.figures(
+                    histogram, await e2e_histogram.scrape(client=client, base=alerts_base)
+                )
                 print(
                     f"[pipeline] step {rate}/s: achieved {achieved:,.0f}/s, lag {lag_before} -> "
                     f"{lag_after}, e2e stored p50/p99 {figures['e2e_stored_p50_ms']:.0f}/"
