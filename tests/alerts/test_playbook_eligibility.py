@@ -2,6 +2,8 @@
 
 from __future__ import annotations
 
+import re
+
 import pytest
 
 from churnwatch_alerts.playbook.config import PlaybookError, load_playbook, parse_playbook
@@ -60,7 +62,7 @@ def test_fee_complaint_asks_for_a_fee_review_and_blocks_offers_while_open() -> N
     evaluation = evaluate(playbook=PLAYBOOK, context=fee)
     assert [s.code for s in evaluation.suggestions] == ["resolve_complaint_first", "review_fees"]
     assert evaluation.withheld == {
-        "fund_or_bond_offer": "held back until resolve_complaint_first is dealt with"
+        "fund_or_bond_offer": "held back until this is done: Resolve the open complaint first"
     }
     other = CustomerContext(snapshot=idle_rich, open_alerts=(complaint("queue time"),))
     assert "review_fees" not in codes(other)
@@ -124,3 +126,63 @@ def test_bad_playbook_names_the_field() -> None:
         )
     with pytest.raises(PlaybookError, match="kind"):
         parse_playbook('version: "1"\nactions:\n  x: {title: t, kind: spam, when: {}}\n')
+
+
+RAW = re.compile(r"\b[a-z]+[_.][a-z_]+\b|\d{4,}")  # a code, a metric name or an unseparated number
+
+
+def because(context: CustomerContext) -> dict[str, list[str]]:
+    return {s.code: s.because for s in evaluate(playbook=PLAYBOOK, context=context).suggestions}
+
+
+def test_reasons_read_for_a_manager_with_amounts_and_currency() -> None:
+    idle = make_snapshot("C", churn_level="warning", demand="812000", outflow_30d="1000")
+    idle["states"]["scale"]["metrics"]["currency"] = "CNY"
+    said = because(CustomerContext(snapshot=idle, strategy="maintain", tier="gold"))
+    assert said["fund_or_bond_offer"] == [
+        "Demand deposits: 812,000 CNY (200,000 CNY or more)",
+        "Paid out in the last 30 days: 1,000 CNY (less than 10% of demand deposits, 81,200 CNY)",
+        "The value review recommends maintaining the relationship",
+    ]
+    assert said["retention_call"] == ["Churn risk is at warning level"]
+    outflow = OpenAlert(
+        "churn.composite_score",
+        "churn_risk",
+        "watch",
+        "Churn risk watch",
+        ("net_outflow", "tier_lost"),
+        ("net_outflow contributes 40",),
+    )
+    gold = because(
+        CustomerContext(
+            snapshot=make_snapshot("C", churn_level="watch"), open_alerts=(outflow,), tier="gold"
+        )
+    )
+    assert gold["tier_visit"] == [
+        "Financial assets fell below the threshold of the customer's tier",
+        "Gold tier customer",
+    ]
+    fee = CustomerContext(
+        snapshot=make_snapshot("C", churn_level="normal", open_complaints=1),
+        open_alerts=(complaint("fees"),),
+    )
+    fee_said = because(fee)
+    assert fee_said["review_fees"] == ["Open alert: Complaint filed (fees)"]
+    assert fee_said["resolve_complaint_first"] == ["Open complaints: 1 (1 or more)"]
+    for lines in [*said.values(), *gold.values(), *fee_said.values()]:
+        for line in lines:
+            assert not RAW.search(line), line
+
+
+def test_a_held_back_offer_names_the_action_it_waits_for() -> None:
+    fee = CustomerContext(
+        snapshot=make_snapshot(
+            "C", churn_level="normal", demand="500000", outflow_30d="1000", open_complaints=1
+        ),
+        open_alerts=(complaint("fees"),),
+        strategy="maintain",
+    )
+    withheld = evaluate(playbook=PLAYBOOK, context=fee).withheld
+    assert withheld == {
+        "fund_or_bond_offer": "held back until this is done: Resolve the open complaint first"
+    }
