@@ -29,7 +29,14 @@ $(UV):
 	$(PYTHON) -m venv .local/tools
 	.local/tools/bin/pip install --quiet --disable-pip-version-check uv==$(UV_VERSION)
 
-.venv/.synced: $(UV) uv.lock pyproject.toml shared/pyproject.toml services/*/pyproject.toml tools/*/pyproject.toml
+# One stamp per Python version the venv was made with: naming another version (PYTHON=python3.12)
+# re-runs the sync below, and uv replaces a venv whose interpreter does not match UV_PYTHON.
+PYTHON_VERSION := $(shell $(PYTHON) -c 'import sys; print("%d.%d" % sys.version_info[:2])' 2>/dev/null)
+PYTHON_STAMP := .local/.python-$(or $(PYTHON_VERSION),unknown)
+$(PYTHON_STAMP):
+	@mkdir -p .local && rm -f .local/.python-* && touch $@
+
+.venv/.synced: $(PYTHON_STAMP) $(UV) uv.lock pyproject.toml shared/pyproject.toml services/*/pyproject.toml tools/*/pyproject.toml
 	$(UV) sync --frozen --all-packages --all-groups
 	@touch $@
 
