@@ -26,9 +26,10 @@ from typing import IO, Any
 import orjson
 from pydantic import ValidationError
 
+from churnwatch_shared import topics
 from churnwatch_shared.events import parse_event
 from churnwatch_shared.partitioning import partition_of
-from churnwatch_shared.topics import CUSTOMER_PARTITIONS
+from churnwatch_shared.settings import CommonSettings
 from churnwatch_state_monitor.engine.monitor import Monitor, Status
 from churnwatch_state_monitor.engine.silence import SilenceIndex
 from churnwatch_state_monitor.engine.state import CustomerState
@@ -41,7 +42,10 @@ def replay(
     """Apply every event line; write each alert as one JSON line; return states and counts."""
     states: dict[str, CustomerState] = {}
     counts: Counter[str] = Counter()
-    indexes = [SilenceIndex() for _ in range(CUSTOMER_PARTITIONS)]
+    # silence watermarks per partition, as the worker keeps them: the configured count
+    # (CHURNWATCH_KAFKA_CUSTOMER_PARTITIONS), not a fixed 8
+    partitions = CommonSettings().partitions(topics.EVENTS)
+    indexes = [SilenceIndex() for _ in range(partitions)]
 
     def emit(alert) -> None:
         counts[f"alert:{alert.rule_id}"] += 1
@@ -65,12 +69,12 @@ def replay(
         if outcome.status is Status.ERASED:  # an erasure: the customer's state goes
             states.pop(event.customer_id, None)
             indexes[
-                partition_of(customer_id=event.customer_id, partitions=CUSTOMER_PARTITIONS)
+                partition_of(customer_id=event.customer_id, partitions=partitions)
             ].schedule(event.customer_id, None)
         if outcome.status is Status.APPLIED and outcome.state is not None:
             states[event.customer_id] = outcome.state
             index = indexes[
-                partition_of(customer_id=event.customer_id, partitions=CUSTOMER_PARTITIONS)
+                partition_of(customer_id=event.customer_id, partitions=partitions)
             ]
             index.observe(int(event.occurred_at.timestamp()))
             index.schedule(event.customer_id, monitor.silence_due(outcome.state))
