@@ -78,6 +78,7 @@ async def test_the_alert_detail_reads_in_plain_language(app: FastAPI) -> None:
         headers = {"Authorization": f"Bearer {login.json()['access_token']}"}
         large = next(a for a in alerts if a.rule_id == "account_flow.large_interbank_outflow")
         detail = (await client.get(f"/v1/alerts/{large.alert_id}", headers=headers)).json()
+    assert detail["rule_name"] == "Large transfer to another bank"
     # stored as the monitor sent it (intake keeps the whole alert)
     assert detail["evidence"]["evidence"][0]["amount"] == "95000.00"
     [reason] = detail["reason_lines"]

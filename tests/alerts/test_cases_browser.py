@@ -16,6 +16,7 @@ import asyncio
 import socket
 from collections.abc import AsyncIterator, Callable
 from datetime import UTC, datetime, timedelta
+from decimal import Decimal
 from typing import Any
 
 import httpx
@@ -36,7 +37,15 @@ from churnwatch_alerts.seed import DEV_BRANCH, DEV_TEAM
 from churnwatch_alerts.settings import AlertsSettings
 from churnwatch_alerts.value.periods import PeriodKind, last_closed_period
 from churnwatch_alerts.value.service import review_period
-from churnwatch_shared.alerts import Alert, AlertKind, CustomerStateName, Reason, Severity
+from churnwatch_shared.alerts import (
+    Alert,
+    AlertKind,
+    CustomerStateName,
+    EvidenceEvent,
+    Reason,
+    Severity,
+)
+from churnwatch_shared.codes import CounterpartyKind
 from churnwatch_shared.customer_state import CustomerStateSnapshot, StateLevel, StateView
 from churnwatch_shared.events import CustomerAssigned, CustomerProfile
 from tests.alerts.factories import make_alert
@@ -95,6 +104,21 @@ def churn_alert(customer: str) -> Alert:
         ],
         churn_score=78.0,
         evidence_event_ids=["ev-a", "ev-b"],
+        evidence=[
+            EvidenceEvent(
+                event_id="ev-a",
+                event_type="transaction.posted",
+                occurred_at=datetime(2026, 11, 18, 9, 40, tzinfo=UTC),
+                amount=Decimal("812000.00"),
+                currency="CNY",
+                counterparty_kind=CounterpartyKind.OWN_ACCOUNT,
+            ),
+            EvidenceEvent(
+                event_id="ev-b",
+                event_type="complaint.filed",
+                occurred_at=datetime(2026, 11, 20, 15, 5, tzinfo=UTC),
+            ),
+        ],
         ruleset_version="test-1",
         occurred_at=NOW - timedelta(hours=3),
         detected_at=NOW - timedelta(hours=2),
@@ -323,8 +347,14 @@ async def test_rm_reads_reasons_logs_a_contact_and_resolves(
     reasons = detail.locator("#reasons li")
     await expect(reasons.first).to_contain_text("salary credit has not arrived")
     await expect(detail.locator("#reasons")).to_contain_text(
-        "82% against a usual 10% over the last 30 days"
+        "82% of the balance (alert from 10%) over the last 30 days"
     )
+    await expect(detail.locator("#evidence")).to_contain_text(
+        "Transaction on 18 Nov 2026: 812,000 CNY, counterparty the customer's own account."
+    )
+    await expect(detail.locator("#evidence")).to_contain_text("Complaint filed on 20 Nov 2026.")
+    shown = await detail.inner_text()
+    assert "ev-a" not in shown and "payroll_missing" not in shown and "contributes" not in shown
     await expect(detail.locator(".trend polyline")).to_have_count(1)
     value = detail.locator("#value")
     await expect(value).to_contain_text("Current value (")
@@ -398,6 +428,7 @@ async def test_lead_sees_escalations_hands_over_and_reads_the_scorecard(
     await expect(page.locator("#scorecard")).to_contain_text("Team total")
     await expect(page.locator("#book")).to_contain_text("rm.demo")
     await expect(page.locator("#precision-chart")).to_contain_text("50% of 2 judged")
+    await expect(page.locator("#precision-chart")).to_contain_text("Large transfer to another bank")
     await expect(page.locator("#precision-chart rect")).to_have_count(1)
     await expect(page.locator("#value-chart")).to_contain_text("retained")
     await expect(page.locator("#value-chart rect")).to_have_count(3)

@@ -227,6 +227,7 @@ async def test_manager_signs_in_sees_opens_and_acknowledges(
         )
         shown = await detail.inner_text()
         assert "ev-critical-1" not in shown and "interbank_outflow_share" not in shown
+        assert "Large transfer to another bank" in shown and "account_flow." not in shown
         await shot(page, "inbox-laptop-detail.png", full_page=True)
 
         await detail.get_by_role("button", name="Acknowledge").click()

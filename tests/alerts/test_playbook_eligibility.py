@@ -100,6 +100,10 @@ def test_demand_deposits_leaving_and_tier_at_risk() -> None:
         snapshot=make_snapshot("C", churn_level="watch"), open_alerts=(outflow,), tier="mass"
     )
     assert codes(mass) == ["time_deposit_offer"]
+    offer = because(
+        CustomerContext(snapshot=make_snapshot("C", churn_level="watch"), open_alerts=(outflow,))
+    )
+    assert offer["time_deposit_offer"][-1] == "Demand deposits: 100,000 CNY"
 
 
 def test_control_group_is_deterministic_and_near_its_share() -> None:

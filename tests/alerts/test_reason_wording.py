@@ -163,3 +163,12 @@ def test_every_counterparty_kind_has_words() -> None:
             currency="CNY",
         )[0]
         assert not RAW_CODE.search(line), line
+
+
+def test_every_rule_the_monitor_runs_has_a_name() -> None:
+    from churnwatch_state_monitor.engine_config import CATALOG
+
+    for entry in CATALOG:
+        name = wording.rule_name(entry.rule_id)
+        assert not RAW_CODE.search(name) and "." not in name, (entry.rule_id, name)
+    assert wording.rule_name("stability.brand_new") == "Brand new (stability)"

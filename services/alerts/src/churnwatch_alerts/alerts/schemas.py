@@ -43,6 +43,7 @@ class AlertDetail(AlertOut):
     evidence: dict[str, Any]
     customer_state: dict[str, Any] | None
     # what the inbox shows: the reasons and the evidence events in plain language
+    rule_name: str = ""
     reason_lines: list[str] = Field(default_factory=list)
     evidence_lines: list[str] = Field(default_factory=list)
 
@@ -87,6 +88,7 @@ class ResolveRequest(BaseModel):
 
 class RulePrecision(BaseModel):
     rule_id: str
+    rule_name: str = Field(default="", description="the rule's name for a manager")
     resolved: int
     outcomes: dict[str, int]
     precision: float | None = Field(

@@ -299,6 +299,7 @@ async def get_alert(
             for r in alert.payload.get("reasons", [])
         ],
         evidence_lines=wording.evidence_lines(alert.payload, currency=currency),
+        rule_name=wording.rule_name(alert.rule_id),
     )
 
 
@@ -431,6 +432,7 @@ async def precision_by_rule(
         result.append(
             RulePrecision(
                 rule_id=rule_id,
+                rule_name=wording.rule_name(rule_id),
                 resolved=sum(outcomes.values()),
                 outcomes=outcomes,
                 precision=(judged - false_pos) / judged if judged else None,

@@ -93,6 +93,32 @@ DETAILS: dict[str, tuple[str, str, str]] = {
     "churn_critical": ("score {observed} of 100 (critical from {baseline})", "score", "score"),
 }
 
+# The rules' names as a manager knows them (the monitor's rule ids are for machines).
+RULE_NAMES = {
+    "scale.tier_critical_band": "Assets near the tier threshold",
+    "stability.dormancy": "Dormant customer",
+    "stability.sustained_decline": "Activity fading for weeks",
+    "stability.activity_drop": "Quiet week",
+    "stability.complaint_filed": "Complaint filed",
+    "risk.loan_overdue": "Loan overdue",
+    "risk.classification_downgrade": "Loan downgraded",
+    "account_flow.large_interbank_outflow": "Large transfer to another bank",
+    "account_flow.interbank_outflow_share": "Money moving to other banks",
+    "account_flow.payroll_missing": "Salary missing",
+    "product_usage.product_cancelled": "Product cancelled",
+    "churn.composite_score": "Churn risk score",
+}
+
+
+def rule_name(rule_id: str) -> str:
+    """A rule's name for a manager; an unknown rule reads as its words and its state."""
+    if rule_id in RULE_NAMES:
+        return RULE_NAMES[rule_id]
+    state, _, name = rule_id.partition(".")
+    words = (name or state).replace("_", " ").capitalize()
+    return f"{words} ({state.replace('_', ' ')})" if name else words
+
+
 WINDOWS = {"7d": "the last 7 days", "30d": "the last 30 days", "90d": "the last 90 days"}
 # windows that name the day of the event rather than a period
 _ON_THE_DAY = frozenset({"event", "snapshot"})

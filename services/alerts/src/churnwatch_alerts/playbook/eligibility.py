@@ -9,7 +9,7 @@ from dataclasses import dataclass, field
 from decimal import Decimal, InvalidOperation
 from typing import Any
 
-from churnwatch_alerts.cases.wording import SENTENCES, amount
+from churnwatch_alerts.cases.wording import SENTENCES, exact_amount
 from churnwatch_alerts.playbook.config import Action, ActionKind, MetricTest, Playbook, When
 from churnwatch_shared.customer_state import StateLevel
 
@@ -131,7 +131,7 @@ def _currency(snapshot: dict[str, Any] | None, metric: str, fallback: str) -> st
 
 def _shown(metric: str, value: Decimal, currency: str) -> str:
     if _METRICS.get(metric, ("", ""))[1] == _MONEY:
-        return amount(float(value), currency=currency)
+        return exact_amount(float(value), currency=currency)
     return f"{value.normalize():,f}"
 
 
@@ -153,8 +153,10 @@ def _metric_holds(test: MetricTest, context: CustomerContext) -> str | None:
         threshold = _shown(test.metric, right, currency) if right is not None else ""
     if left is None or right is None or not _OPS[test.op](left, right):
         return None
-    compared = _COMPARED[test.op].format(threshold)
-    return f"{_metric_name(test.metric)}: {_shown(test.metric, left, currency)} ({compared})"
+    shown = f"{_metric_name(test.metric)}: {_shown(test.metric, left, currency)}"
+    if test.op == ">" and test.value == 0:  # "more than 0" says nothing the amount does not
+        return shown
+    return f"{shown} ({_COMPARED[test.op].format(threshold)})"
 
 
 def _churn_level(context: CustomerContext) -> str | None:

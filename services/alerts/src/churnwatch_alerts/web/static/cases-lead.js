@@ -26,7 +26,7 @@ function precisionChart(rules) {
   const rows = rules.map((r) => {
     const judged = Object.entries(r.outcomes).filter(([k]) => k !== "not_actionable").reduce((n, [, v]) => n + v, 0);
     const text = r.precision === null ? "no judged alerts yet" : `${Math.round(r.precision * 100)}% of ${judged} judged`;
-    return barRow(label(r.rule_id), [{ share: r.precision ?? 0, cls: "precision" }], text);
+    return barRow(r.rule_name || label(r.rule_id), [{ share: r.precision ?? 0, cls: "precision" }], text);
   });
   return chartFigure("precision-chart", "Precision per rule (alerts not false positives)", rows, null,
     "No resolved alerts yet: precision appears once alerts are resolved with an outcome.");

@@ -232,7 +232,7 @@ async function showAlert(id, { keepScroll = false } = {}) {
       h("span", { class: "muted small", text: `priority ${a.priority}` })),
     h("h2", { id: "detail-title", text: a.title }),
     h("dl", { class: "facts" },
-      fact("Customer", a.customer_id), fact("Rule", a.rule_id), fact("State", label(a.state)),
+      fact("Customer", a.customer_id), fact("Rule", a.rule_name || label(a.rule_id)), fact("State", label(a.state)),
       fact("Detected", fmtTime(a.detected_at)), fact("Assigned to", a.assigned_to),
       fact("Escalation", a.escalation_level ? `level ${a.escalation_level} → ${a.escalated_to}` : "none")),
     resolvedLine,
