@@ -68,14 +68,12 @@ def replay(
             emit(alert)
         if outcome.status is Status.ERASED:  # an erasure: the customer's state goes
             states.pop(event.customer_id, None)
-            indexes[
-                partition_of(customer_id=event.customer_id, partitions=partitions)
-            ].schedule(event.customer_id, None)
+            indexes[partition_of(customer_id=event.customer_id, partitions=partitions)].schedule(
+                event.customer_id, None
+            )
         if outcome.status is Status.APPLIED and outcome.state is not None:
             states[event.customer_id] = outcome.state
-            index = indexes[
-                partition_of(customer_id=event.customer_id, partitions=partitions)
-            ]
+            index = indexes[partition_of(customer_id=event.customer_id, partitions=partitions)]
             index.observe(int(event.occurred_at.timestamp()))
             index.schedule(event.customer_id, monitor.silence_due(outcome.state))
             for customer_id, _ in index.pop_due(limit=1 << 30):
