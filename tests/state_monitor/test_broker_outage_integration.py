@@ -16,10 +16,10 @@ from create_topics import create_topics
 
 from churnwatch_shared import topics
 from churnwatch_shared.alerts import Alert
-from tests.state_monitor.events import at, outflow, raw, snapshot, wire
+from tests.state_monitor.events import at, raw, wire
 from tests.state_monitor.test_recovery_integration import _state
-from tests.state_monitor.test_worker_integration import _worker
 from tests.support.kafka import consume_until, produce
+from tests.support.monitor_worker import monitor_worker, outflow_records
 from tests.support.private_broker import PrivateBroker
 from tests.support.processes import free_port
 
@@ -47,7 +47,9 @@ async def test_worker_survives_a_broker_restart(private_broker: PrivateBroker, t
     port = free_port()
 
     def start():
-        worker = _worker(namespace=namespace, bootstrap=bootstrap, port=port, tmp_path=tmp_path)
+        worker = monitor_worker(
+            namespace=namespace, bootstrap=bootstrap, port=port, tmp_path=tmp_path
+        )
         worker.start(timeout=90)
         return worker
 
@@ -56,14 +58,7 @@ async def test_worker_survives_a_broker_restart(private_broker: PrivateBroker, t
         await produce(
             bootstrap=bootstrap,
             topic=events,
-            records=[
-                (c.encode(), wire(e))
-                for c in customers
-                for e in (
-                    snapshot(f"{c}-bal", c, at(0), demand="100000.00"),
-                    outflow(f"{c}-out", c, at(1), "80000.00"),
-                )
-            ],
+            records=outflow_records(customers),
         )
         await consume_until(
             bootstrap=bootstrap,

@@ -11,9 +11,9 @@ import pytest
 from churnwatch_shared import topics
 from churnwatch_shared.alerts import Alert
 from tests.state_monitor.events import at, outflow, snapshot, txn, wire
-from tests.state_monitor.test_worker_integration import _worker
 from tests.support.kafka import consume_until, produce
 from tests.support.monitor_auth import MONITOR_AUTH
+from tests.support.monitor_worker import monitor_worker
 from tests.support.processes import free_port
 
 pytestmark = pytest.mark.integration
@@ -43,7 +43,7 @@ async def test_kill_9_restart_keeps_state_and_alerts_once(
     alerts_topic = topics.ALERTS.name(namespace)
     port = free_port()
     env = {"CHURNWATCH_MONITOR_STORE": store}
-    worker = _worker(
+    worker = monitor_worker(
         namespace=namespace, bootstrap=kafka_bootstrap, port=port, tmp_path=tmp_path, extra_env=env
     )
     transfer = outflow("ev-out-1", customer, at(1), "80000.00")
@@ -68,7 +68,7 @@ async def test_kill_9_restart_keeps_state_and_alerts_once(
     finally:
         worker.kill()
 
-    restarted = _worker(
+    restarted = monitor_worker(
         namespace=namespace, bootstrap=kafka_bootstrap, port=port, tmp_path=tmp_path, extra_env=env
     )
     restarted.start(timeout=90)

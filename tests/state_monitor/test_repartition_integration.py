@@ -30,10 +30,10 @@ from churnwatch_state_monitor.repartition import MigrationRefused, Plan, migrate
 from churnwatch_state_monitor.worker.changelog import changelog_topic, ensure_changelog
 from tests.conftest import _new_namespace, create_topics
 from tests.state_monitor.events import at, outflow, snapshot, txn, wire
-from tests.state_monitor.test_worker_integration import _worker
 from tests.support.infra import REPO
 from tests.support.kafka import produce
 from tests.support.monitor_auth import MONITOR_AUTH
+from tests.support.monitor_worker import monitor_worker
 from tests.support.processes import free_port
 
 pytestmark = pytest.mark.integration
@@ -138,7 +138,9 @@ async def test_state_moves_from_8_to_16_partitions_and_new_events_apply_on_top(
         ],
     )
     old_port = free_port()
-    old = _worker(namespace=source, bootstrap=kafka_bootstrap, port=old_port, tmp_path=tmp_path)
+    old = monitor_worker(
+        namespace=source, bootstrap=kafka_bootstrap, port=old_port, tmp_path=tmp_path
+    )
     old.start(timeout=90)
     plan = Plan(
         bootstrap=kafka_bootstrap,
@@ -188,7 +190,7 @@ async def test_state_moves_from_8_to_16_partitions_and_new_events_apply_on_top(
     assert len({p for p, _ in new_states.values()}) == 16
 
     new_port = free_port()
-    new = _worker(
+    new = monitor_worker(
         namespace=target, bootstrap=kafka_bootstrap, port=new_port, tmp_path=tmp_path, data="new"
     )
     new.start(timeout=90)

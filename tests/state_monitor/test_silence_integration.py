@@ -12,9 +12,9 @@ from churnwatch_shared.alerts import Alert
 from churnwatch_state_monitor.engine import account_flow, stability
 from tests.state_monitor.events import at, txn, wire
 from tests.state_monitor.test_silence import grid_day, payday, same_partition_customers
-from tests.state_monitor.test_worker_integration import _worker
 from tests.support.kafka import consume_until, produce
 from tests.support.monitor_auth import MONITOR_AUTH
+from tests.support.monitor_worker import monitor_worker
 from tests.support.processes import free_port
 
 pytestmark = pytest.mark.integration
@@ -89,7 +89,7 @@ async def test_silent_customer_alerted_once_as_other_customers_advance_event_tim
     ]
     port = free_port()
     env = {"CHURNWATCH_MONITOR_SCAN_INTERVAL_S": "1"}
-    with _worker(
+    with monitor_worker(
         namespace=namespace, bootstrap=kafka_bootstrap, port=port, tmp_path=tmp_path, extra_env=env
     ):
         await produce(bootstrap=kafka_bootstrap, topic=events_topic, records=records)
@@ -121,7 +121,7 @@ async def test_silent_customer_alerted_once_as_other_customers_advance_event_tim
 
     # a restart rebuilds the index from the table: the episode is not alerted again, even as
     # event time moves on
-    with _worker(
+    with monitor_worker(
         namespace=namespace, bootstrap=kafka_bootstrap, port=port, tmp_path=tmp_path, extra_env=env
     ):
         more = [txn(f"o2-{d}", other, at(d)) for d in range(131, 160, 7)]

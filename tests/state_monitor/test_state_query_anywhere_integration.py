@@ -16,12 +16,12 @@ import pytest
 
 from churnwatch_shared import topics
 from churnwatch_shared.partitioning import partition_of
-from tests.state_monitor.events import at, outflow, snapshot, wire
-from tests.state_monitor.test_two_workers_integration import _until_split
-from tests.state_monitor.test_worker_integration import _worker
 from tests.support.kafka import produce
 from tests.support.monitor_auth import MONITOR_AUTH
-from tests.support.processes import free_port
+from tests.support.monitor_worker import (
+    outflow_records,
+    start_split_workers,
+)
 
 pytestmark = pytest.mark.integration
 
@@ -62,33 +62,15 @@ async def test_every_worker_answers_for_every_customer(
     events = topics.EVENTS.name(namespace)
     run = uuid.uuid4().hex[:6]
     customers = [f"q{run}-{n:03d}" for n in range(CUSTOMERS)]
-    ports = [free_port(), free_port()]
+    workers, ports = await start_split_workers(
+        namespace=namespace, bootstrap=kafka_bootstrap, tmp_path=tmp_path
+    )
     urls = [f"http://127.0.0.1:{port}" for port in ports]
-    workers = [
-        _worker(
-            namespace=namespace,
-            bootstrap=kafka_bootstrap,
-            port=port,
-            tmp_path=tmp_path,
-            data=f"w{i}",
-        )
-        for i, port in enumerate(ports)
-    ]
-    for worker in workers:
-        worker.start(timeout=90)
     try:
-        await _until_split(ports)
         await produce(
             bootstrap=kafka_bootstrap,
             topic=events,
-            records=[
-                (c.encode(), wire(e))
-                for c in customers
-                for e in (
-                    snapshot(f"{c}-bal", c, at(0), demand="100000.00"),
-                    outflow(f"{c}-out", c, at(1), "80000.00"),
-                )
-            ],
+            records=outflow_records(customers),
         )
         await _until_applied(ports, customers, 2)
 

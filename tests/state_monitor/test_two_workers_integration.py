@@ -14,10 +14,15 @@ import pytest
 
 from churnwatch_shared import topics
 from churnwatch_shared.alerts import Alert
-from tests.state_monitor.events import at, outflow, raw, snapshot, wire
-from tests.state_monitor.test_worker_integration import _worker
+from tests.state_monitor.events import at, raw, wire
 from tests.support.kafka import consume_until, produce
 from tests.support.monitor_auth import MONITOR_AUTH
+from tests.support.monitor_worker import (
+    applied_total,
+    outflow_records,
+    start_split_workers,
+    until_split,
+)
 
 pytestmark = pytest.mark.integration
 
@@ -58,30 +63,8 @@ async def _applied(client: httpx.AsyncClient, customer: str, want: int) -> int:
     return -1
 
 
-async def _until_split(ports: list[int]) -> None:
-    """Wait until the group has spread all source partitions over both workers."""
-    for _ in range(300):
-        owned = []
-        for port in ports:
-            async with httpx.AsyncClient(base_url=f"http://127.0.0.1:{port}") as client:
-                owned.append((await client.get("/readyz")).json()["assigned_partitions"])
-        if all(owned) and sorted(p for parts in owned for p in parts) == list(
-            range(topics.CUSTOMER_PARTITIONS)
-        ):
-            return
-        await asyncio.sleep(0.2)
-    raise AssertionError(f"partitions never split over both workers: {owned}")
-
-
-async def _applied_total(port: int) -> float:
-    async with httpx.AsyncClient(base_url=f"http://127.0.0.1:{port}") as client:
-        text = (await client.get("/metrics")).text
-    line = next(
-        x
-        for x in text.splitlines()
-        if x.startswith('churnwatch_monitor_events_total{outcome="applied"}')
-    )
-    return float(line.rsplit(" ", 1)[1])
+# tests of other areas (fencing, model) still import them from here
+_until_split, _applied_total = until_split, applied_total
 
 
 async def test_two_workers_share_partitions_and_survivor_takes_over(
@@ -89,39 +72,19 @@ async def test_two_workers_share_partitions_and_survivor_takes_over(
     kafka_bootstrap: str,
     tmp_path,
 ) -> None:
-    from tests.support.processes import free_port
-
     namespace = await make_namespace()
     events = topics.EVENTS.name(namespace)
     alerts_topic = topics.ALERTS.name(namespace)
     run = uuid.uuid4().hex[:6]
     customers = [f"c{run}-{n:03d}" for n in range(CUSTOMERS)]
-    ports = [free_port(), free_port()]
-    workers = [
-        _worker(
-            namespace=namespace,
-            bootstrap=kafka_bootstrap,
-            port=port,
-            tmp_path=tmp_path,
-            data=f"w{i}",
-        )
-        for i, port in enumerate(ports)
-    ]
-    for worker in workers:
-        worker.start(timeout=90)
+    workers, ports = await start_split_workers(
+        namespace=namespace, bootstrap=kafka_bootstrap, tmp_path=tmp_path
+    )
     try:
-        await _until_split(ports)
         await produce(
             bootstrap=kafka_bootstrap,
             topic=events,
-            records=[
-                (c.encode(), wire(e))
-                for c in customers
-                for e in (
-                    snapshot(f"{c}-bal", c, at(0), demand="100000.00"),
-                    outflow(f"{c}-out", c, at(1), "80000.00"),
-                )
-            ],
+            records=outflow_records(customers),
         )
         first = await consume_until(
             bootstrap=kafka_bootstrap,
@@ -130,7 +93,7 @@ async def test_two_workers_share_partitions_and_survivor_takes_over(
             predicate=lambda r: len(_customers_with(r, LARGE)) == CUSTOMERS,
         )
         assert _customers_with(first, LARGE) == set(customers)
-        shares = [await _applied_total(port) for port in ports]
+        shares = [await applied_total(port) for port in ports]
         assert all(share > 0 for share in shares), shares  # both workers own partitions
         assert sum(shares) == 2 * CUSTOMERS
         answers = []

@@ -15,34 +15,14 @@ from churnwatch_state_monitor import ENGINE_BUILD
 from tests.state_monitor.events import at, outflow, snapshot, wire
 from tests.support.kafka import consume_until, produce
 from tests.support.monitor_auth import MONITOR_AUTH
-from tests.support.processes import ServiceProcess, free_port
+from tests.support.monitor_worker import monitor_worker
+from tests.support.processes import free_port
 
 pytestmark = pytest.mark.integration
 
 
-def _worker(
-    *,
-    namespace: str,
-    bootstrap: str,
-    port: int,
-    tmp_path,
-    extra_env: dict[str, str] | None = None,
-    data: str = "monitor",
-) -> ServiceProcess:
-    return ServiceProcess(
-        name="state-monitor",
-        module="churnwatch_state_monitor",
-        env={
-            "CHURNWATCH_KAFKA_BOOTSTRAP": bootstrap,
-            "CHURNWATCH_TOPIC_NAMESPACE": namespace,
-            "CHURNWATCH_ENV": "test",
-            "CHURNWATCH_MONITOR_WEB_PORT": str(port),
-            "CHURNWATCH_MONITOR_DATA_DIR": str(tmp_path / data),
-            "CHURNWATCH_MONITOR_SESSION_TIMEOUT_S": "6",
-            **(extra_env or {}),
-        },
-        health_url=f"http://127.0.0.1:{port}/healthz",
-    )
+# tests of other areas (model, fencing) still import it from here
+_worker = monitor_worker
 
 
 async def test_large_interbank_outflow_alerts_once_and_publishes_state(
@@ -57,7 +37,7 @@ async def test_large_interbank_outflow_alerts_once_and_publishes_state(
     balance = snapshot("ev-bal-1", customer, at(0), demand="100000.00")
     transfer = outflow("ev-out-1", customer, at(1), "80000.00")
     key = customer.encode()
-    with _worker(
+    with monitor_worker(
         namespace=namespace,
         bootstrap=kafka_bootstrap,
         port=port,

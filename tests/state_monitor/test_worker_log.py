@@ -8,7 +8,7 @@ import orjson
 import pytest
 
 from churnwatch_state_monitor.worker.framework_logs import quiet_transient_errors
-from tests.state_monitor.test_worker_integration import _worker
+from tests.support.monitor_worker import monitor_worker
 from tests.support.processes import free_port
 
 
@@ -18,7 +18,7 @@ async def test_every_line_of_the_worker_log_is_json(
 ) -> None:
     namespace = await make_namespace()
     port = free_port()
-    with _worker(
+    with monitor_worker(
         namespace=namespace, bootstrap=kafka_bootstrap, port=port, tmp_path=tmp_path
     ) as worker:
         path = worker.log_path

@@ -23,9 +23,8 @@ from churnwatch_state_monitor.backtest import replay
 from churnwatch_state_monitor.engine.monitor import Monitor
 from churnwatch_state_monitor.engine.state import CustomerState
 from churnwatch_state_monitor.ruleset import load_ruleset
-from tests.state_monitor.test_two_workers_integration import _applied_total
-from tests.state_monitor.test_worker_integration import _worker
 from tests.support.kafka import consume_until, produce
+from tests.support.monitor_worker import applied_total, monitor_worker
 from tests.support.processes import free_port
 
 pytestmark = pytest.mark.integration
@@ -80,14 +79,14 @@ async def test_worker_in_small_batches_matches_the_backtest(
         "CHURNWATCH_MONITOR_BATCH_MAX_EVENTS": "211",
         "CHURNWATCH_MONITOR_SCAN_INTERVAL_S": "0.5",
     }
-    with _worker(
+    with monitor_worker(
         namespace=namespace, bootstrap=kafka_bootstrap, port=port, tmp_path=tmp_path, extra_env=env
     ):
         for _ in range(600):
-            if await _applied_total(port) >= len(lines):
+            if await applied_total(port) >= len(lines):
                 break
             await asyncio.sleep(0.2)
-        assert await _applied_total(port) == len(lines)
+        assert await applied_total(port) == len(lines)
         alerts = await consume_until(
             bootstrap=kafka_bootstrap,
             topic=topics.ALERTS.name(namespace),
