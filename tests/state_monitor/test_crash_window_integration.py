@@ -5,6 +5,8 @@ points that matter (see churnwatch_state_monitor.worker.app): after the event's 
 its state record is written, and after the state record is durable on the changelog but before
 the source offset is committed. After a restart the alert must be on ALERTS (once, or repeated
 with the same alert_id and content apart from detected_at) and the event applied exactly once.
+With transactions (the default) both points are inside the partition's transaction (the second
+one after its commit): a read_committed reader sees the alert exactly once.
 """
 
 from __future__ import annotations
@@ -32,11 +34,19 @@ def _content(alert: Alert) -> dict:
 
 
 @pytest.mark.parametrize(
-    ("point", "copies"),
-    [("after_state_durable", {1}), ("after_alerts_acked", {1, 2})],
+    ("point", "transactions", "copies"),
+    [
+        # in one transaction with the state and the offset: the crashed one is aborted
+        ("after_state_durable", "on", {1}),
+        ("after_alerts_acked", "on", {1}),
+        # without transactions the alert acknowledged before the crash is sent again
+        ("after_state_durable", "off", {1}),
+        ("after_alerts_acked", "off", {1, 2}),
+    ],
 )
 async def test_crash_between_alert_and_state_loses_nothing(
     point: str,
+    transactions: str,
     copies: set[int],
     make_namespace,
     kafka_bootstrap: str,
@@ -46,7 +56,8 @@ async def test_crash_between_alert_and_state_loses_nothing(
     customer = f"cust-{uuid.uuid4().hex[:8]}"
     key = customer.encode()
     port = free_port()
-    fault = {"CHURNWATCH_MONITOR_FAULT_KILL_AT": f"{point}:ev-out-1"}
+    mode = {"CHURNWATCH_MONITOR_TRANSACTIONS": transactions}
+    fault = {"CHURNWATCH_MONITOR_FAULT_KILL_AT": f"{point}:ev-out-1", **mode}
     crashing = _worker(
         namespace=namespace,
         bootstrap=kafka_bootstrap,
@@ -70,7 +81,11 @@ async def test_crash_between_alert_and_state_loses_nothing(
         crashing.kill()
 
     restarted = _worker(
-        namespace=namespace, bootstrap=kafka_bootstrap, port=port, tmp_path=tmp_path
+        namespace=namespace,
+        bootstrap=kafka_bootstrap,
+        port=port,
+        tmp_path=tmp_path,
+        extra_env=mode,
     )
     restarted.start(timeout=90)
     try:

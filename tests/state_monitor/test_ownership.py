@@ -35,7 +35,11 @@ async def test_empty_partition_revoked_and_assigned_again(
 ) -> None:
     monkeypatch.setattr(processor_module.changelog, "restore", _no_restore)
     settings = MonitorSettings(
-        store=store, data_dir=tmp_path, app_id="ns-state-monitor", common=CommonSettings()
+        store=store,
+        data_dir=tmp_path,
+        app_id="ns-state-monitor",
+        transactions=False,  # the lease guard's path; tests/fencing runs the fenced writers
+        common=CommonSettings(),
     )
     processor = EventProcessor(
         settings=settings,

@@ -72,6 +72,7 @@ def _processor(tmp_path: Path, consumer: _Consumer) -> EventProcessor:
         data_dir=tmp_path,
         app_id="ns-state-monitor",
         scan_interval_s=0,
+        transactions=False,  # the idempotent path; tests/fencing runs the transactional one
         common=CommonSettings(),
     )
 

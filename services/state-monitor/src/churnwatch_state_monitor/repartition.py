@@ -77,6 +77,7 @@ async def read_latest(
         **client_kwargs(common),
         enable_auto_commit=False,
         max_partition_fetch_bytes=8 << 20,
+        isolation_level="read_committed",  # the monitor writes in transactions
     )
     await consumer.start()
     latest: dict[bytes, bytes] = {}

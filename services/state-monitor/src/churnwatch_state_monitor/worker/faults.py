@@ -1,4 +1,4 @@
-"""Test-only fault injection: SIGKILL the worker at a named point of one event's processing.
+"""Test-only fault injection: SIGKILL (or SIGSTOP) the worker at a named point of one event's batch.
 
 ``CHURNWATCH_MONITOR_FAULT_KILL_AT=<point>:<event_id>`` (off by default, refused in production by
 the settings) lets the recovery tests on the real broker crash the worker exactly inside the
@@ -13,6 +13,10 @@ armed event is in that batch.
 - ``after_state_durable``: the state record is on the changelog (producer flushed), the source
   offset is not committed. On restart the restored state already holds the event, so it is
   skipped as redelivered; its alert was acknowledged before the state write, so it is not lost.
+
+``CHURNWATCH_MONITOR_FAULT_PAUSE_AT=<point>:<event_id>`` stops the worker with SIGSTOP instead, once,
+at the same points or at ``before_delivery`` (the batch is applied, nothing of it written yet): the
+zombie test (tests/fencing) resumes it with SIGCONT after another worker took its partitions.
 """
 
 from __future__ import annotations
@@ -25,16 +29,23 @@ from collections.abc import Iterable
 class FaultPoints:
     """Checks whether the current event is the one to crash on, and crashes."""
 
-    def __init__(self, spec: str | None) -> None:
+    def __init__(self, spec: str | None, *, pause: str | None = None) -> None:
         point, _, event_id = (spec or "").partition(":")
         self.point = point or None
         self.event_id = event_id or None
+        pause_point, _, pause_event = (pause or "").partition(":")
+        self.pause_point = pause_point or None
+        self.pause_event = pause_event or None
 
     @property
     def armed(self) -> bool:
-        return self.point is not None
+        return self.point is not None or self.pause_point is not None
 
     async def reach_any(self, point: str, event_ids: Iterable[str]) -> None:
-        """SIGKILL this process if ``point`` is armed for one of the batch's ``event_ids``."""
-        if point == self.point and self.event_id is not None and self.event_id in event_ids:
+        """SIGKILL (or SIGSTOP, once) this process if ``point`` is armed for one of ``event_ids``."""
+        ids = set(event_ids)
+        if point == self.point and self.event_id is not None and self.event_id in ids:
             os.kill(os.getpid(), signal.SIGKILL)
+        if point == self.pause_point and self.pause_event is not None and self.pause_event in ids:
+            self.pause_point = None  # once: the resumed worker carries on
+            os.kill(os.getpid(), signal.SIGSTOP)

@@ -59,6 +59,12 @@ class MonitorMetrics:
             buckets=(1, 10, 100, 500, 1000, 2500, 5000, 10000, 50000),
             registry=self.registry,
         )
+        self.fenced = Counter(
+            "churnwatch_monitor_fenced_total",
+            "Partitions whose transaction the broker refused because another worker's writer "
+            "took the partition over (this worker had been paused past its session timeout)",
+            registry=self.registry,
+        )
         self.restore_seconds = Histogram(
             "churnwatch_monitor_restore_seconds",
             "Time to bring newly assigned partitions' stores up to the changelog's end",

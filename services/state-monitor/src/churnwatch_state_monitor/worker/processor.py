@@ -33,6 +33,8 @@ import asyncio
 import time
 from collections.abc import Awaitable, Callable
 from datetime import UTC, datetime
+from itertools import chain
+from math import inf
 from typing import Any
 
 import structlog
@@ -54,6 +56,7 @@ from churnwatch_state_monitor.worker.owners import PartitionOwners, assignment_s
 from churnwatch_state_monitor.worker.settings import MonitorSettings
 from churnwatch_state_monitor.worker.silence_scan import SilenceScanner
 from churnwatch_state_monitor.worker.store import PartitionStore, open_store
+from churnwatch_state_monitor.worker.transactions import PartitionWriters
 from churnwatch_state_monitor.worker.watchdog import StallWatchdog
 from churnwatch_state_monitor.worker.work import Topics, Work, deliver
 
@@ -96,7 +99,7 @@ class EventProcessor:
         self.events_topic, self.names = events_topic, names
         self.on_crash = on_crash
         self.bootstrap = settings.common.kafka_bootstrap
-        self.faults = FaultPoints(settings.fault_kill_at)
+        self.faults = FaultPoints(settings.fault_kill_at, pause=settings.fault_pause_at)
         self.scanner = SilenceScanner(
             monitor=monitor, budget=settings.scan_budget, count=self._count
         )
@@ -123,7 +126,14 @@ class EventProcessor:
         self.erasures = Erasures()  # customer.erasure_requested events (worker/erasure.py)
         self._tasks: list[asyncio.Task] = []
         self.consumer: AIOKafkaConsumer | None = None
-        self.producer: AIOKafkaProducer | None = None
+        self.producer: AIOKafkaProducer | None = None  # transactions off
+        # transactions on: one fenced writer per owned partition (transactions.py)
+        self.writers = (
+            PartitionWriters(settings=settings, events_topic=events_topic, names=names)
+            if settings.transactions
+            else None
+        )
+        self._fenced: set[int] = set()  # partitions whose writer the broker fenced
         self._restorer: AIOKafkaConsumer | None = None
 
     # --- lifecycle --------------------------------------------------------------------------
@@ -146,19 +156,21 @@ class EventProcessor:
                 common=common,
                 replication_of=CHANGELOG,
             )
-        self.producer = AIOKafkaProducer(
-            bootstrap_servers=self.bootstrap,
-            **client_kwargs(common),
-            acks="all",
-            enable_idempotence=True,
-            linger_ms=int(s.producer_linger_s * 1000),
-            max_batch_size=512 * 1024,
-        )
-        await self.producer.start()
+        if self.writers is None:
+            self.producer = AIOKafkaProducer(
+                bootstrap_servers=self.bootstrap,
+                **client_kwargs(common),
+                acks="all",
+                enable_idempotence=True,
+                linger_ms=int(s.producer_linger_s * 1000),
+                max_batch_size=512 * 1024,
+            )
+            await self.producer.start()
         self._restorer = AIOKafkaConsumer(
             bootstrap_servers=self.bootstrap,
             **client_kwargs(common),
             enable_auto_commit=False,
+            isolation_level="read_committed",  # never an aborted (fenced) writer's records
             max_partition_fetch_bytes=8 << 20,
         )
         await self._restorer.start()
@@ -213,6 +225,8 @@ class EventProcessor:
         for client in (self.consumer, self._restorer, self.producer):
             if client is not None:
                 await client.stop()
+        if self.writers is not None:
+            await self.writers.close_all()
         for store in [*self.stores.values(), *self._parked.values()]:
             store.close()
         self.stores.clear()
@@ -229,6 +243,8 @@ class EventProcessor:
                 self.committed.pop(partition, None)
                 if store is not None:
                     self._parked[partition] = store
+            if self.writers is not None:
+                await self.writers.close(partitions)
             self.watchdog.reset()
         log.info("partitions revoked", partitions=sorted(partitions))
 
@@ -252,6 +268,14 @@ class EventProcessor:
                 for store in self._parked.values():  # not ours any more
                     store.close()
                 self._parked.clear()
+                if self.writers is not None:
+                    try:  # fences every earlier writer before the changelog is read
+                        await self.writers.open(gained)
+                    except Exception as exc:  # noqa: BLE001 - the batch loop stops the worker
+                        self._failure = exc
+                        for store in gained.values():
+                            store.close()
+                        return
                 with self.metrics.restore_seconds.time():
                     await changelog.restore(
                         self._restorer, topic=self.names.changelog, stores=gained
@@ -282,7 +306,8 @@ class EventProcessor:
                 if not self.running:
                     return
                 started = time.perf_counter()
-                work = Work(write_by=self.lease_end(asked))
+                # a fenced writer, not a timer, stops a paused worker when transactions are on
+                work = Work(write_by=self.lease_end(asked) if self.writers is None else inf)
                 if batch:
                     await self._apply(batch, work)
                     self.metrics.batch_events.observe(sum(len(r) for r in batch.values()))
@@ -309,6 +334,8 @@ class EventProcessor:
         task, self._inflight = self._inflight, None
         if task is not None:
             await task
+        if self._fenced:
+            await self._drop_fenced()
         if self._failure is not None:
             raise self._failure
 
@@ -344,11 +371,13 @@ class EventProcessor:
             erased=self.erasures.begin(),
             gone=self.erasures.gone,
         )
+        source = work.source if self.writers is not None else None
         for tp, records in batch.items():
             partition = tp.partition
             store = stores.get(partition)
             if store is None or not records:
                 continue  # no longer ours: the new owner reads them from the committed offset
+            marks = len(fx.snapshots), len(fx.fired), len(work.dead_letters)
             for start in range(0, len(records), _YIELD_EVERY):
                 apply_records(
                     records,
@@ -362,6 +391,10 @@ class EventProcessor:
                 )
                 await asyncio.sleep(0)
             work.offsets[tp] = records[-1].offset + 1
+            if source is not None:  # the customers' records join this partition's transaction
+                for item in chain(fx.snapshots[marks[0] :], fx.fired[marks[1] :]):
+                    source[item[0]] = partition
+                work.dead_sources += [partition] * (len(work.dead_letters) - marks[2])
         for _, alert in fx.fired:
             self._count(alert)
         # each alert with its firing event's id, ingest time and trace context (lineage.py)
@@ -396,6 +429,17 @@ class EventProcessor:
         counter.inc()
 
     async def _complete(self, work: Work, started: float) -> None:
+        if self.faults.armed:
+            await self.faults.reach_any("before_delivery", work.event_ids)
+        if self.writers is not None:
+            committed, fenced = await self.writers.deliver(
+                work, partitions=self.partitions, stores=self.stores, faults=self.faults
+            )
+            self._fenced |= fenced  # dropped by ``_drain``, when no batch is being applied
+            for tp, off in committed.items():
+                self.committed[tp.partition] = off
+            self.metrics.batch_seconds.observe(time.perf_counter() - started)
+            return
         assert self.producer is not None and self.consumer is not None
         await deliver(
             work, producer=self.producer, names=self.names, stores=self.stores, faults=self.faults
@@ -410,6 +454,32 @@ class EventProcessor:
             for tp, off in offsets.items():
                 self.committed[tp.partition] = off
         self.metrics.batch_seconds.observe(time.perf_counter() - started)
+
+    async def _drop_fenced(self) -> None:
+        """Forget the partitions another worker's writer took over: their state here may be
+        ahead of the committed changelog (a batch applied, never committed). The store keeps
+        only committed records, but it is closed too; an assignment restores it afresh."""
+        fenced, self._fenced = sorted(self._fenced), set()
+        assert self.writers is not None and self.consumer is not None
+        await self.writers.close(fenced)
+        assigned = self.consumer.assignment()
+        for partition in fenced:
+            for holder in (self.stores, self._parked):
+                store = holder.pop(partition, None)
+                if store is not None:
+                    store.close()
+            self.scanner.drop(partition)
+            self.committed.pop(partition, None)
+            tp = TopicPartition(self.events_topic, partition)
+            if tp in assigned:  # until the group's next generation reassigns it
+                self.consumer.pause(tp)
+            self.metrics.fenced.inc()
+        self._prior = {}  # may hold the fenced batch's states
+        log.warning(
+            "partitions fenced: another worker writes them now; their state here is dropped "
+            "and their records are skipped until the group assigns them again",
+            partitions=fenced,
+        )
 
     # --- stall watchdog ---------------------------------------------------------------------
 

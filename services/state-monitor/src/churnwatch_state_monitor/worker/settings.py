@@ -96,6 +96,21 @@ class MonitorSettings(BaseSettings):
         "offset commit are sent once per batch (a full batch takes ~0.2 s; only a backlog fills "
         "one)",
     )
+    transactions: bool = Field(
+        default=True,
+        description="on: each source partition's alerts, state records, snapshots and offsets in "
+        "one Kafka transaction (transactional id '<app id>-<partition>'), so a paused worker "
+        "that lost its partitions is fenced and writes nothing (transactions.py); off: the "
+        "idempotent producer and the lease guard only",
+    )
+    transaction_timeout_s: float = Field(
+        default=60.0,
+        ge=5,
+        le=900,
+        description="how long the broker keeps a crashed worker's transaction open before it "
+        "aborts it, unless the partition's next writer starts first (read_committed readers "
+        "of its partitions wait meanwhile); at most the broker's transaction.max.timeout.ms",
+    )
     framework_log_level: str = Field(
         default="WARNING",
         pattern=r"^(DEBUG|INFO|WARNING|ERROR)$",
@@ -134,6 +149,12 @@ class MonitorSettings(BaseSettings):
         description="TEST ONLY fault injection '<point>:<event_id>': SIGKILL the worker at that "
         "point of that event (see faults.py); refused in production",
     )
+    fault_pause_at: str | None = Field(
+        default=None,
+        pattern=r"^(before_delivery|after_alerts_acked|after_state_durable):.+$",
+        description="TEST ONLY '<point>:<event_id>': SIGSTOP the worker once at that point of that "
+        "event's batch (a paused zombie; see faults.py); refused in production",
+    )
     service_token: str | None = Field(
         default=None,
         repr=False,
@@ -162,6 +183,8 @@ class MonitorSettings(BaseSettings):
     def _no_faults_in_production(self) -> MonitorSettings:
         if self.fault_kill_at and self.common.env is Environment.PRODUCTION:
             raise ValueError("CHURNWATCH_MONITOR_FAULT_KILL_AT is refused in production")
+        if self.fault_pause_at and self.common.env is Environment.PRODUCTION:
+            raise ValueError("CHURNWATCH_MONITOR_FAULT_PAUSE_AT is refused in production")
         return self
 
     @model_validator(mode="after")

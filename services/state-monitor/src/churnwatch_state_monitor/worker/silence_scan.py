@@ -102,6 +102,7 @@ class SilenceScanner:
             before = None  # already changed in this batch: written anyway
         alerts = self.monitor.scan(st, customer_id, watermark=index.watermark, now=now)
         work.judged[customer_id] = (st, index.watermark)
+        work.source[customer_id.encode()] = partition  # its records join this partition's txn
         changed = before is None or bool(alerts) or st.encode() != before
         if changed:
             work.changed(customer_id, partition, st)

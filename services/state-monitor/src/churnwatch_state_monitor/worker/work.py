@@ -105,7 +105,6 @@ class Work:
             (topics.HEADER_DLQ_SOURCE, DLQ_SOURCE),
         ]
         self.dead_letters.append((record.key, record.value, headers))
-        self.dead_sources.append(record.partition)
 
     def __bool__(self) -> bool:
         return bool(
