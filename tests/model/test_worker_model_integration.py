@@ -16,13 +16,18 @@ from churnwatch_shared.customer_state import CustomerStateSnapshot
 from churnwatch_simulator.bank import SimulatedBank, SimulationConfig
 from churnwatch_state_monitor.backtest import main as backtest
 from churnwatch_state_monitor.worker.model_hook import SHADOW_SUFFIX
+from tests.model.test_alert_reasons import model_reasons
 from tests.state_monitor.test_two_workers_integration import _applied_total
 from tests.state_monitor.test_worker_integration import _worker
 from tests.state_monitor.test_worker_matches_backtest_integration import _latest
-from tests.support.kafka import produce
+from tests.support.kafka import consume_until, produce
 from tests.support.processes import free_port
 
 pytestmark = pytest.mark.integration
+
+
+def _alert(record) -> dict:
+    return orjson.loads(record.value)
 
 
 async def test_worker_probability_equals_the_backtest(
@@ -77,4 +82,25 @@ async def test_worker_probability_equals_the_backtest(
     for customer_id, raw in shadow.items():  # the same model as shadow: the same scores
         assert orjson.loads(raw)["churn_probability"] == expected[customer_id]["churn_probability"]
     assert 'churnwatch_monitor_model_scored_total{role="live"}' in metrics
+    # the churn-risk alerts the manager gets carry the model's reasons, as the backtest's do
+    backtest_alerts = [
+        orjson.loads(x) for x in (tmp_path / "alerts.ndjson").read_bytes().splitlines()
+    ]
+    want = {a["alert_id"] for a in backtest_alerts if a["kind"] == "churn_risk"}
+    assert want and all(model_reasons(a) for a in backtest_alerts if a["alert_id"] in want)
+    records = await consume_until(
+        bootstrap=kafka_bootstrap,
+        topic=topics.ALERTS.name(namespace),
+        predicate=lambda rs: (
+            want <= {a["alert_id"] for a in map(_alert, rs) if a["kind"] == "churn_risk"}
+        ),
+    )
+    churn = [a for a in map(_alert, records) if a["kind"] == "churn_risk"]
+    assert {a["alert_id"] for a in churn} == want
+    names = set(orjson.loads((model_dir / "manifest.json").read_bytes())["features"])
+    for alert in churn:
+        reasons = model_reasons(alert)
+        assert reasons and {r["code"].removeprefix("model.") for r in reasons} <= names
+        assert all(r["text"] and r["weight"] > 0 for r in reasons)
+    assert any(r["observed"] is not None for a in churn for r in model_reasons(a))
     assert 'churnwatch_monitor_model_scored_total{role="shadow"}' in metrics

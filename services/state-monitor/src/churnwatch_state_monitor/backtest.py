@@ -19,6 +19,7 @@ import argparse
 import sys
 import time
 from collections import Counter
+from collections.abc import Callable
 from datetime import UTC, datetime
 from pathlib import Path
 from typing import IO, Any
@@ -37,9 +38,17 @@ from churnwatch_state_monitor.ruleset import RuleSetError, load_ruleset
 
 
 def replay(
-    *, lines: IO[bytes], monitor: Monitor, alerts_out: IO[bytes], errors: IO[str]
+    *,
+    lines: IO[bytes],
+    monitor: Monitor,
+    alerts_out: IO[bytes],
+    errors: IO[str],
+    annotate: Callable[[bytes, CustomerState, int], bytes] | None = None,
 ) -> tuple[dict[str, CustomerState], Counter[str]]:
-    """Apply every event line; write each alert as one JSON line; return states and counts."""
+    """Apply every event line; write each alert as one JSON line; return states and counts.
+
+    ``annotate(alert JSON, state, as-of)``: rewrites an alert when it fires (the churn model's
+    reasons, from the customer's state at that moment)."""
     states: dict[str, CustomerState] = {}
     counts: Counter[str] = Counter()
     # silence watermarks per partition, as the worker keeps them: the configured count
@@ -47,9 +56,12 @@ def replay(
     partitions = CommonSettings().partitions(topics.EVENTS)
     indexes = [SilenceIndex() for _ in range(partitions)]
 
-    def emit(alert) -> None:
+    def emit(alert, state: CustomerState | None = None, at: int = 0) -> None:
         counts[f"alert:{alert.rule_id}"] += 1
-        alerts_out.write(alert.model_dump_json().encode() + b"\n")
+        line = alert.model_dump_json().encode()
+        if annotate is not None and state is not None:
+            line = annotate(line, state, at)
+        alerts_out.write(line + b"\n")
 
     for number, line in enumerate(lines, start=1):
         if not line.strip():
@@ -65,7 +77,11 @@ def replay(
         )
         counts[outcome.status.value] += 1
         for alert in outcome.alerts:
-            emit(alert)
+            emit(
+                alert,
+                outcome.state or states.get(event.customer_id),
+                int(event.occurred_at.timestamp()),
+            )
         if outcome.status is Status.ERASED:  # an erasure: the customer's state goes
             states.pop(event.customer_id, None)
             indexes[partition_of(customer_id=event.customer_id, partitions=partitions)].schedule(
@@ -79,7 +95,7 @@ def replay(
             for customer_id, _ in index.pop_due(limit=1 << 30):
                 state = states[customer_id]
                 for alert in monitor.scan(state, customer_id, watermark=index.watermark):
-                    emit(alert)
+                    emit(alert, state, max(state.newest, index.watermark))
                 index.schedule(customer_id, monitor.silence_due(state))
     return states, counts
 
@@ -106,7 +122,13 @@ def main(argv: list[str] | None = None) -> int:
     out = args.out.open("wb") if args.out else sys.stdout.buffer
     try:
         with args.events.open("rb") as lines:
-            states, counts = replay(lines=lines, monitor=monitor, alerts_out=out, errors=sys.stderr)
+            states, counts = replay(
+                lines=lines,
+                monitor=monitor,
+                alerts_out=out,
+                errors=sys.stderr,
+                annotate=_explainer(scorer) if scorer else None,
+            )
     finally:
         if args.out:
             out.close()
@@ -143,6 +165,19 @@ def _scorer(model: Path, cutoffs: str | None) -> Any:
     from churnwatch_state_monitor.model.serving import Scorer
 
     return Scorer.load(model, cutoffs=parse_cutoffs(cutoffs) if cutoffs else None)
+
+
+def _explainer(scorer: Any) -> Callable[[bytes, CustomerState, int], bytes]:
+    """Adds the model's reasons to a churn-risk alert as it fires (others pass unchanged)."""
+    from churnwatch_state_monitor.model.alert_reasons import explain_alerts
+
+    def annotate(line: bytes, state: CustomerState, at: int) -> bytes:
+        alerts = explain_alerts(
+            model=scorer.model, alerts=[(b"", line)], state_of=lambda _: (state, at)
+        )
+        return alerts[0][1]
+
+    return annotate
 
 
 if __name__ == "__main__":

@@ -4,7 +4,8 @@ With ``CHURNWATCH_MONITOR_MODEL_DIR`` every customer a batch changed (and every 
 silence tick judged) is scored once per batch, at the end of the batch, with one predict call for
 all of them; each gets one snapshot built from that final state (replacing the per-event
 snapshots of the batch), carrying ``churn_probability``, ``model_version``, the top reasons, and the
-churn level from the probability. Batch customers are scored at their newest event's time, tick
+churn level from the probability; each churn-risk alert of the batch gets the model's top reasons
+(``model/alert_reasons.py``) from the same end-of-batch state. Batch customers are scored at their newest event's time, tick
 customers at their partition's event-time watermark (so silence raises their risk).
 
 With ``CHURNWATCH_MONITOR_SHADOW_MODEL_DIR`` a candidate scores the same customers: its
@@ -27,6 +28,7 @@ from prometheus_client import CollectorRegistry, Counter, Gauge, Histogram
 
 from churnwatch_state_monitor.engine.monitor import Monitor
 from churnwatch_state_monitor.engine.state import CustomerState
+from churnwatch_state_monitor.model.alert_reasons import explain_alerts
 from churnwatch_state_monitor.model.artifact import LEVELS, ChurnModel, level_of, parse_cutoffs
 from churnwatch_state_monitor.model.drift import drift_report
 from churnwatch_state_monitor.model.serving import Scorer
@@ -127,6 +129,12 @@ class ModelHook:
             scored = self.live.snapshots(monitor=self.monitor, customers=items, x=x)
             work.snapshots = [(key, snapshot) for key, snapshot, _ in scored]
             self._observe("live", self.live, x, [p for _, _, p in scored])
+            if work.alerts and self.live.explain:
+                work.alerts = explain_alerts(
+                    model=self.live.model,
+                    alerts=work.alerts,
+                    state_of=customers.get,
+                )
         if self.shadow is not None:
             x = self.shadow.model.matrix(pairs)
             probs = [round(float(p), 4) for p in self.shadow.model.probabilities(x)]
