@@ -7,6 +7,7 @@ from pathlib import Path
 import pytest
 from pydantic_settings import BaseSettings
 
+from churnwatch_alerts.privacy.retention_config import RetentionSettings
 from churnwatch_alerts.settings import AlertsSettings
 from churnwatch_ingest.settings import IngestSettings
 from churnwatch_shared.settings import CommonSettings
@@ -18,7 +19,7 @@ README = (Path(__file__).resolve().parents[1] / "README.md").read_text()
 
 @pytest.mark.parametrize(
     "settings",
-    [CommonSettings, IngestSettings, MonitorSettings, AlertsSettings],
+    [CommonSettings, IngestSettings, MonitorSettings, AlertsSettings, RetentionSettings],
     ids=lambda s: s.__name__,
 )
 def test_every_setting_is_in_the_configuration_table(settings: type[BaseSettings]) -> None:
