@@ -107,7 +107,7 @@ async def erase_rows(session: AsyncSession, *, customer_id: str, erasure_id: str
     ):
         counts[name] = await _rowcount(
             session,
-            delete(model).where(model.customer_id == customer_id),  # type: ignore[attr-defined]
+            delete(model).where(model.customer_id == customer_id),
         )
     reason = f"erasure:{erasure_id}"
     await open_gate(session, reason=reason)

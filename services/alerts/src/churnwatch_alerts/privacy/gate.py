@@ -16,7 +16,7 @@ GATE = sa.table("privacy_delete_gate", sa.column("reason", sa.String))
 
 async def open_gate(session: AsyncSession, *, reason: str) -> None:
     """Let this transaction delete archived rows (until ``close_gate`` or its end)."""
-    if session.bind.dialect.name == "postgresql":
+    if session.get_bind().dialect.name == "postgresql":
         # transaction-local (is_local): gone at commit or rollback, invisible to other sessions
         await session.execute(
             sa.select(sa.func.set_config("churnwatch.privacy_delete", reason, True))
@@ -28,7 +28,7 @@ async def open_gate(session: AsyncSession, *, reason: str) -> None:
 
 async def close_gate(session: AsyncSession, *, reason: str) -> None:
     """Close the gate again before the transaction commits."""
-    if session.bind.dialect.name == "postgresql":
+    if session.get_bind().dialect.name == "postgresql":
         await session.execute(sa.select(sa.func.set_config("churnwatch.privacy_delete", "", True)))
     else:
         await session.execute(sa.delete(GATE).where(GATE.c.reason == reason))
