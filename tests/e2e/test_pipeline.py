@@ -10,39 +10,18 @@ from __future__ import annotations
 import asyncio
 import time
 import uuid
-from collections.abc import Awaitable, Callable, Iterator
 from datetime import UTC, datetime, timedelta
-from pathlib import Path
 
 import httpx
 import pytest
 
 from churnwatch_shared import topics
 from tests.support.kafka import consume_until
-from tests.support.stack import running_services
 
 pytestmark = pytest.mark.integration
 
 DEV_API_KEY = "cw-dev-producer-key"
 RULE = "account_flow.large_interbank_outflow"
-
-
-@pytest.fixture
-def pipeline(
-    kafka_bootstrap: str,
-    make_namespace: Callable[[], Awaitable[str]],
-    make_database: Callable[[], str],
-    tmp_path: Path,
-) -> Iterator[dict[str, str]]:
-    namespace = asyncio.run(make_namespace())
-    with running_services(
-        names=("alerts", "monitor", "ingest"),
-        bootstrap=kafka_bootstrap,
-        namespace=namespace,
-        data_dir=tmp_path,
-        env={"alerts": {"CHURNWATCH_ALERTS_DATABASE_URL": make_database()}},
-    ) as urls:
-        yield {"namespace": namespace, "bootstrap": kafka_bootstrap, **urls}
 
 
 def event(customer_id: str, event_type: str, payload: dict[str, object], **extra: str) -> dict:

@@ -8,40 +8,20 @@ assigned manager while every service stays ready.
 
 from __future__ import annotations
 
-import asyncio
 import time
 import uuid
-from collections.abc import Awaitable, Callable, Iterator
-from pathlib import Path
 
 import httpx
 import pytest
 
 from tests.e2e.test_pipeline import event, post
-from tests.support.stack import running_services
 
 pytestmark = pytest.mark.integration
 
 RULE = "stability.complaint_filed"
 
 
-@pytest.fixture
-def pipeline(
-    kafka_bootstrap: str,
-    make_namespace: Callable[[], Awaitable[str]],
-    make_database: Callable[[], str],
-    tmp_path: Path,
-) -> Iterator[dict[str, str]]:
-    namespace = asyncio.run(make_namespace())
-    with running_services(
-        names=("alerts", "monitor", "ingest"),
-        bootstrap=kafka_bootstrap,
-        namespace=namespace,
-        data_dir=tmp_path,
-        env={"alerts": {"CHURNWATCH_ALERTS_DATABASE_URL": make_database()}},
-        label="poison",
-    ) as urls:
-        yield urls
+STACK_LABEL = "poison"  # names the processes of the `pipeline` fixture (conftest)
 
 
 def _complaint(customer: str, category: str) -> dict:
