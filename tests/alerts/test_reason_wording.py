@@ -172,3 +172,21 @@ def test_every_rule_the_monitor_runs_has_a_name() -> None:
         name = wording.rule_name(entry.rule_id)
         assert not RAW_CODE.search(name) and "." not in name, (entry.rule_id, name)
     assert wording.rule_name("stability.brand_new") == "Brand new (stability)"
+
+
+def test_a_notification_names_the_rule_not_its_id() -> None:
+    from churnwatch_alerts.notifications.messages import body
+
+    text = body(
+        {
+            "event": "alert.new",
+            "severity": "warning",
+            "priority": 70,
+            "title": "Large transfer to another bank",
+            "alert_id": "al_1",
+            "customer_id": "C1",
+            "rule_id": "account_flow.payroll_missing",
+        },
+        inbox_url=None,
+    )
+    assert "rule Salary missing" in text and "account_flow." not in text

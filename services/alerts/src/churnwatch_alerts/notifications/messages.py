@@ -8,6 +8,7 @@ from __future__ import annotations
 
 from typing import Any
 
+from churnwatch_alerts.cases.wording import rule_name
 from churnwatch_alerts.notifications.outbox import DIGEST_EVENT
 
 EVENT_WORDS = {
@@ -42,7 +43,7 @@ def _alert_lines(item: dict[str, Any]) -> list[str]:
         f"- {severity} p{item.get('priority')} {item.get('title')}",
         (
             f"  alert {item.get('alert_id')} · customer {item.get('customer_id')}"
-            f" · rule {item.get('rule_id')}"
+            f" · rule {rule_name(str(item.get('rule_id') or ''))}"
         ),
     ]
 
