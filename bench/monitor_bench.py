@@ -25,14 +25,9 @@ from __future__ import annotations
 
 import argparse
 import asyncio
-import itertools
 import json
-import os
 import shutil
-import signal
-import socket
 import statistics
-import subprocess
 import sys
 import tempfile
 import time
@@ -41,7 +36,6 @@ from pathlib import Path
 from typing import TypedDict
 
 import httpx
-import orjson
 from aiokafka import AIOKafkaConsumer, TopicPartition
 
 REPO = Path(__file__).resolve().parents[1]
@@ -50,11 +44,13 @@ sys.path[:0] = [str(REPO), str(REPO / "deploy" / "kafka")]
 from create_topics import create_topics, delete_namespaces
 
 from bench.kafka_reference import raw_consume_decode, raw_produce, sample_events
+
+# monitor_scaleout imports Worker and simulated_events from here
+from bench.monitor_worker import Worker, simulated_events
 from churnwatch_shared import topics
 from churnwatch_shared.events import parse_event
 from churnwatch_shared.kafka_security import client_kwargs
 from churnwatch_shared.settings import CommonSettings
-from churnwatch_simulator.bank import SimulatedBank, SimulationConfig
 
 
 class _Mode(TypedDict):
@@ -78,104 +74,6 @@ MODES: dict[str, _Mode] = {
         "recovery": [("memory://", 100_000), ("rocksdb://", 1_000_000)],
     },
 }
-APPLIED = 'churnwatch_monitor_events_total{outcome="applied"}'
-
-
-def _free_port() -> int:
-    with socket.socket() as sock:
-        sock.bind(("127.0.0.1", 0))
-        return int(sock.getsockname()[1])
-
-
-def simulated_events(*, count: int, customers: int) -> list[tuple[bytes, bytes]]:
-    """(key, value) records of the seeded simulator, in event-time order."""
-    bank = SimulatedBank(config=SimulationConfig(customers=customers, days=3650, seed=11))
-    return [
-        (e["customer_id"].encode(), orjson.dumps(e)) for e in itertools.islice(bank.events(), count)
-    ]
-
-
-class Worker:
-    """One ``python -m churnwatch_state_monitor`` subprocess on a namespace."""
-
-    def __init__(
-        self,
-        *,
-        bootstrap: str,
-        namespace: str,
-        data_dir: Path,
-        store: str = "memory://",
-        instance_id: str | None = None,
-    ) -> None:
-        self.port = _free_port()
-        self.env = {
-            **os.environ,
-            "CHURNWATCH_ENV": "test",
-            "CHURNWATCH_KAFKA_BOOTSTRAP": bootstrap,
-            "CHURNWATCH_TOPIC_NAMESPACE": namespace,
-            "CHURNWATCH_LOG_LEVEL": "WARNING",
-            "CHURNWATCH_MONITOR_WEB_PORT": str(self.port),
-            "CHURNWATCH_MONITOR_DATA_DIR": str(data_dir),
-            "CHURNWATCH_MONITOR_SESSION_TIMEOUT_S": "6",
-            "CHURNWATCH_MONITOR_STORE": store,
-            **({"CHURNWATCH_MONITOR_INSTANCE_ID": instance_id} if instance_id else {}),
-        }
-        self.proc: subprocess.Popen[bytes] | None = None
-        self.url = f"http://127.0.0.1:{self.port}"
-
-    def start(self, *, log: Path | None = None) -> float:
-        """Start the worker; its output goes to ``log`` (appended) or nowhere."""
-        sink = log.open("ab") if log is not None else subprocess.DEVNULL
-        try:
-            self.proc = subprocess.Popen(
-                [sys.executable, "-m", "churnwatch_state_monitor"],
-                env=self.env,
-                cwd=REPO,
-                stdout=sink,
-                stderr=sink,
-                start_new_session=True,
-            )
-        finally:
-            if log is not None:
-                sink.close()  # type: ignore[union-attr]  # the child holds its own copy
-        return time.perf_counter()
-
-    def kill(self) -> None:
-        if self.proc and self.proc.poll() is None:
-            os.killpg(self.proc.pid, signal.SIGKILL)
-            self.proc.wait()
-
-    def stop(self) -> None:
-        if self.proc and self.proc.poll() is None:
-            os.killpg(self.proc.pid, signal.SIGTERM)
-            try:
-                self.proc.wait(timeout=20)
-            except subprocess.TimeoutExpired:
-                self.kill()
-
-    def rss_bytes(self) -> int:
-        """Resident memory of the worker process (Linux /proc)."""
-        assert self.proc is not None
-        for line in Path(f"/proc/{self.proc.pid}/status").read_text().splitlines():
-            if line.startswith("VmRSS:"):
-                return int(line.split()[1]) * 1024
-        return 0
-
-    async def applied(self, client: httpx.AsyncClient) -> float | None:
-        try:
-            text = (await client.get(f"{self.url}/metrics", timeout=2)).text
-        except httpx.HTTPError:
-            return None
-        for line in text.splitlines():
-            if line.startswith(APPLIED):
-                return float(line.rsplit(" ", 1)[1])
-        return 0.0
-
-    async def assigned(self, client: httpx.AsyncClient) -> list[int]:
-        try:
-            return (await client.get(f"{self.url}/readyz", timeout=2)).json()["assigned_partitions"]
-        except (httpx.HTTPError, ValueError, KeyError):
-            return []
 
 
 async def committed_total(*, bootstrap: str, group: str, topic: str) -> tuple[int, int]:

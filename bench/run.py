@@ -5,6 +5,11 @@
 
 Each benchmark runs in a fresh topic namespace on the local broker and reports its figure beside
 the reference measured in the same run. Benchmarks are never part of `make test`.
+
+Full mode also measures the monitor's throughput against a baseline commit in the same run
+(``bench/monitor_compare.py``: the parent commit unless ``--baseline REF`` or
+$CHURNWATCH_BENCH_BASELINE names another; ``--no-baseline`` skips it); short mode does so only
+when a baseline is named. ``--current REF`` measures a commit instead of the working tree.
 """
 
 from __future__ import annotations
@@ -28,6 +33,7 @@ sys.path[:0] = [str(REPO), str(REPO / "deploy" / "kafka")]
 
 from create_topics import create_topics, delete_namespaces
 
+from bench import monitor_compare
 from bench.kafka_reference import raw_consume_decode, raw_produce, sample_events
 from churnwatch_shared import topics
 from churnwatch_shared.settings import CommonSettings
@@ -84,6 +90,7 @@ BENCHES: tuple[tuple[str, str], ...] = (
 # Benchmarks without the broker (in-process backtest), and those run in full mode only.
 OFFLINE = frozenset({"bench.detection_bench", "bench.berka_bench", "bench.detection_quality"})
 FULL_ONLY = frozenset({"detection_alerts"})
+COMPARE = "monitor_vs_baseline"  # bench/monitor_compare.py, see the docstring
 
 
 def run_one(module_name: str, *, bootstrap: str, mode: str) -> dict[str, object]:
@@ -121,6 +128,13 @@ def main() -> int:
     parser = argparse.ArgumentParser(description=__doc__.splitlines()[0])
     parser.add_argument("--mode", choices=sorted(SIZES), default="short")
     parser.add_argument("--only", action="append", help="run only these benchmarks (repeatable)")
+    parser.add_argument(
+        "--baseline",
+        default=os.environ.get(monitor_compare.BASELINE_ENV),
+        help="monitor throughput against this commit too (full mode: HEAD~1 by default)",
+    )
+    parser.add_argument("--no-baseline", action="store_true", help="skip the baseline comparison")
+    parser.add_argument("--current", default=None, help="compare this commit, not the working tree")
     args = parser.parse_args()
     bootstrap = CommonSettings().kafka_bootstrap
     count = SIZES[args.mode]
@@ -143,6 +157,25 @@ def main() -> int:
             results[name] = {"error": f"{type(exc).__name__}: {exc}"}
             failed.append(name)
         print(f"[bench] {name} done in {time.monotonic() - t0:.0f}s", flush=True)
+    compare_wanted = not args.no_baseline and (
+        bool(args.baseline) or (args.mode == "full" and not args.only)
+    )
+    if compare_wanted or (args.only and COMPARE in args.only and not args.no_baseline):
+        print(f"[bench] {COMPARE} ...", flush=True)
+        try:
+            compared = monitor_compare.run(
+                bootstrap=bootstrap,
+                mode=args.mode,
+                baseline_ref=args.baseline,
+                current_ref=args.current,
+            )
+            results[COMPARE] = compared
+            if not compared["passed"]:
+                failed.append(COMPARE)  # below the bar: `make bench-full` fails
+        except Exception as exc:  # noqa: BLE001 -- the other figures are still written
+            traceback.print_exc()
+            results[COMPARE] = {"error": f"{type(exc).__name__}: {exc}"}
+            failed.append(COMPARE)
     report = {
         "mode": args.mode,
         "events": count,
@@ -167,6 +200,10 @@ def main() -> int:
         ):
             module.print_table(outcome)
             tabled.append(name)
+    outcome = results.get(COMPARE)
+    if isinstance(outcome, dict) and "error" not in outcome:
+        monitor_compare.print_table(outcome)
+        tabled.append(COMPARE)
     print(f"{'benchmark':70s} {'value':>16s}")
     for key, value in flatten("", results):
         if any(skip in key for skip in TABLE_SKIPS) or key.split(".", 1)[0] in tabled:
