@@ -403,6 +403,8 @@ class EventProcessor:
         )
         self.scanner.note_applied(work.dirty, work.states)  # silence due times, final states
         self.erasures.applied(work, scanner=self.scanner, names=self.names)
+        if source is not None:  # erased customers' tombstones join their partition's transaction
+            source.update((c.encode(), p) for c, p in self.erasures.erased.items())
         self._record(fx)
 
     def _record(self, fx: BatchEffects) -> None:
@@ -475,9 +477,17 @@ class EventProcessor:
                 self.consumer.pause(tp)
             self.metrics.fenced.inc()
         self._prior = {}  # may hold the fenced batch's states
+        # Ask the group for a new generation at once: a zombie learns it lost the partitions
+        # (its heartbeat would tell it soon too); a worker whose own transaction outlived the
+        # transaction timeout (the broker aborts it and bumps the epoch: fenced as well) but
+        # still owns the partition gets it assigned again, restored from the changelog, instead
+        # of leaving it paused. aiokafka has no public call for this.
+        coordinator = getattr(self.consumer, "_coordinator", None)
+        if coordinator is not None:
+            coordinator.request_rejoin()
         log.warning(
             "partitions fenced: another worker writes them now; their state here is dropped "
-            "and their records are skipped until the group assigns them again",
+            "and their records are skipped until the group assigns them again (rejoining)",
             partitions=fenced,
         )
 

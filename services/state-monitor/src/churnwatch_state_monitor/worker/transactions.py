@@ -233,8 +233,12 @@ class PartitionWriters:
                 await offsets
             await producer.commit_transaction()
         except BaseException:
-            if offsets is not None and not offsets.done():
-                offsets.cancel()
+            if offsets is not None:  # refused with the rest: nothing more to learn from it
+                if offsets.done():
+                    if not offsets.cancelled():
+                        offsets.exception()
+                else:
+                    offsets.cancel()
             raise
         if faults.armed:
             await faults.reach_any("after_state_durable", work.event_ids)
