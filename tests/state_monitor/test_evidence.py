@@ -75,11 +75,10 @@ def test_events_without_an_amount_still_say_what_and_when() -> None:
     assert filed.occurred_at == datetime.fromisoformat(at(0))
     cancelled = _check(_one(feed.alerts, product_usage.PRODUCT_CANCELLED))
     assert cancelled.event_type == "product.cancelled"
-    # a churn-risk alert raised on an event cites that event, with its details
-    churn = [a for a in feed.alerts if a.rule_id == CHURN_SCORE]
-    assert churn and all(
-        _check(a).event_type in {"complaint.filed", "product.cancelled"} for a in churn
-    )
+    # a churn-risk alert raised on an event cites that event (whether the level rises here is
+    # the score's business: test_rules)
+    for churn in (a for a in feed.alerts if a.rule_id == CHURN_SCORE):
+        assert _check(churn).event_type in {"complaint.filed", "product.cancelled"}
 
 
 def test_every_alert_with_an_evidence_id_has_its_details() -> None:
