@@ -59,8 +59,14 @@ def _firing(candidates: list[Any] | None, alert: Alert) -> Any | None:
         return None
     if len(candidates) == 1:
         return candidates[0]
-    evidence = set(alert.evidence_event_ids)
+    # the canonical encoding (ingest's) first: a byte search, no parse per candidate
+    marks = [b'"event_id":"' + e.encode() + b'"' for e in alert.evidence_event_ids]
     for record in reversed(candidates):
+        value = record.value or b""
+        if any(mark in value for mark in marks):
+            return record
+    evidence = set(alert.evidence_event_ids)
+    for record in reversed(candidates):  # other encodings (spaces): parse
         if _event_id(record) in evidence:
             return record
     return candidates[-1]
