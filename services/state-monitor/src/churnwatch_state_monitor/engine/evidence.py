@@ -1,4 +1,5 @@
-"""The details of an alert's evidence events: what, when, how much, with whom (issue 17).
+"""The details of an alert's evidence events: what, when, how much, with whom (issue 17); and
+the numbers behind a churn-risk alert's reasons.
 
 A rule cites events by id (``Finding.evidence``); the only event whose details the monitor holds
 is the one being processed, so that one is described here, after the cooldown check (a finding
@@ -13,11 +14,12 @@ from __future__ import annotations
 from decimal import Decimal
 from typing import Any, Final
 
-from churnwatch_shared.alerts import EvidenceEvent
+from churnwatch_shared.alerts import CustomerStateName, EvidenceEvent, Reason
 from churnwatch_state_monitor.engine.facts import money_str
 from churnwatch_state_monitor.engine.state import CustomerState
 
 _SNAPSHOT: Final = "balance.snapshot"
+_DAY: Final = 86400
 # event type -> the payload field holding the amount a manager reads (the rest have none)
 _AMOUNT_FIELD: Final = {
     "transaction.posted": "amount",
@@ -57,4 +59,32 @@ def _detail(ev: Any, st: CustomerState, reporting: str) -> EvidenceEvent:
         amount=amount,
         currency=currency,
         counterparty_kind=getattr(payload, "counterparty_kind", None),
+    )
+
+
+def score_reason(
+    code: str, state: CustomerStateName, points: float, *, st: CustomerState, at: int
+) -> Reason:
+    """One reason of the churn score with its points and, where the state holds them, the
+    numbers a manager needs ("last salary 45 days ago, usually every 30 days") at time ``at``."""
+    observed: float | str | None = None
+    baseline: float | str | None = None
+    window: str | None = None
+    if code == "payroll_missing" and st.payroll_last:
+        observed, baseline = (at - st.payroll_last) // _DAY, round(st.payroll_gap, 1)
+        window = "payroll cycle"
+    elif code == "dormant" and st.last_act:
+        idle = (at - st.last_act) // _DAY
+        observed, window = idle, f"{idle}d"
+    elif code == "assets_below_baseline":
+        observed, baseline = money_str(st.assets), money_str(int(st.assets_base))
+        window = "snapshot"
+    return Reason(
+        code=code,
+        state=state,
+        text=f"{code} contributes {points:.0f}",
+        observed=observed,
+        baseline=baseline,
+        window=window,
+        weight=round(points, 1),
     )

@@ -25,7 +25,7 @@ from churnwatch_shared.events import EventType
 from churnwatch_shared.fx import FxTable
 from churnwatch_state_monitor.engine import silence
 from churnwatch_state_monitor.engine.churn import CHURN_SCORE, churn_mark, marked_key
-from churnwatch_state_monitor.engine.evidence import evidence_details
+from churnwatch_state_monitor.engine.evidence import evidence_details, score_reason
 from churnwatch_state_monitor.engine.facts import Fx, epoch_seconds, event_fingerprint
 from churnwatch_state_monitor.engine.rules import Context, Finding
 from churnwatch_state_monitor.engine.scoring import Scores, churn_level, priority, score_with
@@ -300,13 +300,9 @@ class Monitor:
                     rule_id=CHURN_SCORE,
                     condition_key=marked_key(st.churn_alert),
                 )
+            at = epoch_seconds(occurred_at)
             reasons = [
-                Reason(
-                    code=code,
-                    state=state,
-                    text=f"{code} contributes {points:.0f}",
-                    weight=round(points, 1),
-                )
+                score_reason(code, state, points, st=st, at=at)
                 for code, state, points in scores.reasons
             ] or reasons
         alert_id = alert_id_for(
