@@ -361,3 +361,6 @@ _add(
     "x",
     lambda s, t: _ratio(weeks_sum(s, t, B_IN, 4), weeks_sum(s, t, B_OUT, 4)),
 )
+
+# the engagement measures over 30-day periods register themselves (a module of their own)
+from churnwatch_state_monitor.model import engagement_features  # noqa: E402, F401

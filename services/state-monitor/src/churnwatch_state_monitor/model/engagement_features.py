@@ -1,0 +1,230 @@
+"""Engagement features over the engine's 30-day periods: the customer's transactions against
+their own history, inactive months, recency against their own cadence, contacts.
+
+The engine keeps customer-initiated transactions and amounts per 30-day period for the newest
+thirteen periods (``CustomerState.mtx``/``mamt``, newest period ``mon``, first activity
+``mfirst``). Every feature is judged at the as-of time T: periods after the newest stored one are
+empty (nothing happened in them), the open period at T counts by the share of it elapsed. Nothing
+after T is read: the state is sampled before the first event after T.
+
+A quiet leaver's own activity fades over weeks to months before they leave while salary and
+bills keep arriving; the six weeks of activity buckets and the weekly EWMA follow such a fade, so
+these compare the newest months with months three to twelve back instead.
+"""
+
+from __future__ import annotations
+
+import math
+from typing import Final
+
+from churnwatch_state_monitor.engine.buckets import DAY, NINETY_DAYS
+from churnwatch_state_monitor.engine.state import MONTH, MONTHS, CustomerState
+from churnwatch_state_monitor.model.features import Feature, FeatureFn, register
+
+NAN: Final = math.nan
+_BASE_FROM: Final = 3  # own baseline: complete periods 3..12 back (the recent three excluded)
+_MIN_BASE: Final = 2  # periods of baseline needed before it counts
+
+
+class Periods:
+    """One customer's periods at one as-of time (age 0 = the open period at T)."""
+
+    __slots__ = ("amounts", "counts", "elapsed", "observed")
+
+    def __init__(self, st: CustomerState, as_of: int) -> None:
+        period = as_of // MONTH
+        self.elapsed = (as_of % MONTH) / MONTH
+        self.counts = [0] * MONTHS
+        self.amounts = [0] * MONTHS
+        mtx = st.mtx
+        # complete periods since the first activity (-1: no activity yet)
+        self.observed = period - st.mfirst if mtx else -1
+        lag = period - st.mon
+        kept = len(mtx)
+        for age in range(MONTHS):
+            i = kept - 1 - age + lag
+            if 0 <= i < kept:
+                self.counts[age] = mtx[i]
+                self.amounts[age] = st.mamt[i]
+
+    def usual(self, values: list[int]) -> float:
+        """Mean per period over the complete periods 3..12 back that were observed; NaN when
+        fewer than two were."""
+        top = min(MONTHS - 1, self.observed)
+        n = top - _BASE_FROM + 1
+        if n < _MIN_BASE:
+            return NAN
+        return sum(values[_BASE_FROM : top + 1]) / n
+
+    def rate(self, values: list[int], periods: int) -> float:
+        """Per period over the open period and the ``periods - 1`` before it (the open one by
+        the share elapsed); NaN before any activity."""
+        if self.observed < 0:
+            return NAN
+        span = min(periods - 1, self.observed) + self.elapsed
+        if span <= 0.1:
+            return NAN
+        return sum(values[: min(periods, self.observed + 1)]) / span
+
+
+_CACHE: list[tuple[tuple[int, int, int, int], Periods]] = []
+
+
+def periods(st: CustomerState, as_of: int) -> Periods:
+    """The customer's periods at ``as_of`` (computed once per state and time: features share)."""
+    key = (id(st), as_of, st.events, st.mon)
+    if _CACHE and _CACHE[0][0] == key:
+        return _CACHE[0][1]
+    value = Periods(st, as_of)
+    _CACHE[:] = [(key, value)]
+    return value
+
+
+def _ratio(num: float, den: float) -> float:
+    return NAN if math.isnan(num) or math.isnan(den) or den <= 0 else num / den
+
+
+def _rate_3m(st: CustomerState, t: int) -> float:
+    p = periods(st, t)
+    return p.rate(p.counts, 3)
+
+
+def _rate_1m(st: CustomerState, t: int) -> float:
+    p = periods(st, t)
+    return p.rate(p.counts, 2)
+
+
+def _usual(st: CustomerState, t: int) -> float:
+    p = periods(st, t)
+    return p.usual(p.counts)
+
+
+def _last_month(st: CustomerState, t: int) -> float:
+    p = periods(st, t)
+    return float(p.counts[1]) if p.observed >= 1 else NAN
+
+
+def _amount_3m(st: CustomerState, t: int) -> float:
+    p = periods(st, t)
+    return p.rate(p.amounts, 3)
+
+
+def _amount_usual(st: CustomerState, t: int) -> float:
+    p = periods(st, t)
+    return p.usual(p.amounts)
+
+
+def _inactive(st: CustomerState, t: int) -> float:
+    p = periods(st, t)
+    if p.observed < 1:
+        return NAN
+    return float(sum(1 for age in range(1, min(12, p.observed) + 1) if p.counts[age] == 0))
+
+
+def _deficit(st: CustomerState, t: int) -> float:
+    """Signed Poisson deviance of the newest two periods' count against the own usual rate:
+    negative = fewer than usual, judged against how many were expected (two missing of forty is
+    noise, two of three is not)."""
+    p = periods(st, t)
+    usual = p.usual(p.counts)
+    if math.isnan(usual):
+        return NAN
+    span = min(1, p.observed) + p.elapsed
+    expected = usual * span
+    seen = float(p.counts[0] + (p.counts[1] if p.observed >= 1 else 0))
+    if expected <= 0:
+        return 0.0
+    term = seen * math.log(seen / expected) if seen > 0 else 0.0
+    dev = math.sqrt(max(0.0, 2.0 * (term - (seen - expected))))
+    return -dev if seen < expected else dev
+
+
+def _missed(st: CustomerState, t: int) -> float:
+    """Transactions the customer's own usual cadence expected since their last own one."""
+    usual = _usual(st, t)
+    if math.isnan(usual) or not st.last_act:
+        return NAN
+    return usual / 30.0 * max(0.0, (t - st.last_act) / DAY)
+
+
+def _trend(st: CustomerState, t: int) -> float:
+    """Least-squares slope of the complete periods 1..6 back, per period, against their mean
+    (-0.2: a fifth of the usual fewer each month)."""
+    p = periods(st, t)
+    n = min(6, p.observed)
+    if n < 3:
+        return NAN
+    ys = [p.counts[age] for age in range(n, 0, -1)]  # oldest first
+    mean = sum(ys) / n
+    if mean <= 0:
+        return NAN
+    xm = (n - 1) / 2
+    slope = sum((x - xm) * (y - mean) for x, y in enumerate(ys)) / sum(
+        (x - xm) ** 2 for x in range(n)
+    )
+    return slope / mean
+
+
+def _contacts(st: CustomerState, t: int) -> float:
+    return float(sum(1 for s in st.contacts if t - NINETY_DAYS <= s <= t))
+
+
+def _add(
+    name: str, label: str, unit: str, fn: FeatureFn, baseline: FeatureFn | None = None
+) -> None:
+    register(
+        Feature(name=name, state="engagement", label=label, unit=unit, fn=fn, baseline=baseline)
+    )
+
+
+_add(
+    "txns_month_3m",
+    "customer transactions a month, last 3 months",
+    "a month",
+    _rate_3m,
+    _usual,
+)
+_add(
+    "txns_month_recent",
+    "customer transactions a month, last 1-2 months",
+    "a month",
+    _rate_1m,
+    _usual,
+)
+_add("txns_last_month", "customer transactions last month", "", _last_month, _usual)
+_add("txns_month_usual", "usual customer transactions a month (3-12 months back)", "", _usual)
+_add(
+    "txns_3m_vs_own",
+    "transactions in the last 3 months against the customer's own past months",
+    "x",
+    lambda s, t: _ratio(_rate_3m(s, t), _usual(s, t)),
+)
+_add(
+    "txns_recent_vs_own",
+    "transactions in the last 1-2 months against the customer's own past months",
+    "x",
+    lambda s, t: _ratio(_rate_1m(s, t), _usual(s, t)),
+)
+_add(
+    "amount_month_3m",
+    "money moved by the customer a month, last 3 months",
+    "CNY",
+    _amount_3m,
+    _amount_usual,
+)
+_add(
+    "amount_3m_vs_own",
+    "money moved in the last 3 months against the customer's own past months",
+    "x",
+    lambda s, t: _ratio(_amount_3m(s, t), _amount_usual(s, t)),
+)
+_add("inactive_months_12", "months without own activity, last 12", "", _inactive)
+_add(
+    "txns_deficit",
+    "shortfall of transactions against the customer's own rate (deviance)",
+    "",
+    _deficit,
+)
+_add("missed_txns", "transactions usually made since the last one", "", _missed)
+_add("txns_trend_6m", "monthly trend of transactions, last 6 months", "x", _trend)
+_add("contacts_90d", "customer-initiated contacts in 90 days", "", _contacts)
