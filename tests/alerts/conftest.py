@@ -6,12 +6,18 @@ import asyncio
 from collections.abc import AsyncIterator, Callable
 from datetime import UTC, datetime
 
+import httpx
 import pytest
+from asgi_lifespan import LifespanManager
+from fastapi import FastAPI
 from playwright.async_api import expect
 from sqlalchemy.ext.asyncio import AsyncSession, async_sessionmaker
 
+from churnwatch_alerts.app import create_app
+from churnwatch_alerts.clock import ManualClock
 from churnwatch_alerts.db import create_engine, create_sessionmaker
 from churnwatch_alerts.migrate import upgrade
+from churnwatch_alerts.settings import AlertsSettings
 
 # The browser walks wait on the page after each click (a request, a commit, a re-render). On a
 # loaded 2-core machine that has taken longer than Playwright's default 5 s, failing assertions
@@ -60,3 +66,34 @@ async def db(make_database: Callable[[], str]) -> AsyncIterator[async_sessionmak
     await upgrade(engine=engine)
     yield create_sessionmaker(engine=engine)
     await engine.dispose()
+
+
+@pytest.fixture
+async def app(make_database: Callable[[], str]) -> AsyncIterator[FastAPI]:
+    """The alerts app on its own database: no consumer, escalation or notifications (a module may
+    override it, e.g. to seed data; ``client`` then uses the override)."""
+    settings = AlertsSettings(
+        database_url=make_database(),
+        consume=False,
+        escalation_enabled=False,
+        notifications_enabled=False,
+    )
+    application = create_app(settings=settings, clock=ManualClock(start=T0))
+    # start-up migrates a fresh database: longer than LifespanManager's default 5 s when the
+    # machine is loaded (the TimeoutError came from the set-up, not from a test)
+    async with LifespanManager(application, startup_timeout=60, shutdown_timeout=60):
+        yield application
+
+
+@pytest.fixture
+async def client(app: FastAPI) -> AsyncIterator[httpx.AsyncClient]:
+    """An HTTP client on ``app`` in process (ASGI transport)."""
+    async with httpx.AsyncClient(transport=httpx.ASGITransport(app=app), base_url="http://t") as c:
+        yield c
+
+
+async def login(client: httpx.AsyncClient, user: str) -> dict[str, str]:
+    """Authorization headers of a demo user (password demo-only)."""
+    response = await client.post("/v1/auth/login", json={"username": user, "password": "demo-only"})
+    assert response.status_code == 200, response.text
+    return {"Authorization": f"Bearer {response.json()['access_token']}"}

@@ -2,50 +2,20 @@
 
 from __future__ import annotations
 
-from collections.abc import AsyncIterator, Callable
 from datetime import timedelta
 
 import httpx
 import pytest
-from asgi_lifespan import LifespanManager
 from fastapi import FastAPI
 
 from churnwatch_alerts.alerts.service import store_alert
-from churnwatch_alerts.app import create_app
 from churnwatch_alerts.auth.tokens import mint_token
-from churnwatch_alerts.clock import ManualClock
 from churnwatch_alerts.customers.repository import upsert_state
 from churnwatch_alerts.models import Manager, Role
-from churnwatch_alerts.settings import AlertsSettings
-from tests.alerts.conftest import T0
+from tests.alerts.conftest import T0, login
 from tests.alerts.factories import make_alert
 
 pytestmark = pytest.mark.integration
-
-
-@pytest.fixture
-async def app(make_database: Callable[[], str]) -> AsyncIterator[FastAPI]:
-    settings = AlertsSettings(
-        database_url=make_database(),
-        consume=False,
-        escalation_enabled=False,
-        notifications_enabled=False,
-    )
-    application = create_app(settings=settings, clock=ManualClock(start=T0))
-    async with LifespanManager(application):
-        yield application
-
-
-@pytest.fixture
-async def client(app: FastAPI) -> AsyncIterator[httpx.AsyncClient]:
-    async with httpx.AsyncClient(transport=httpx.ASGITransport(app=app), base_url="http://t") as c:
-        yield c
-
-
-async def _login(client: httpx.AsyncClient, user: str) -> dict[str, str]:
-    response = await client.post("/v1/auth/login", json={"username": user, "password": "demo-only"})
-    assert response.status_code == 200, response.text
-    return {"Authorization": f"Bearer {response.json()['access_token']}"}
 
 
 async def _seed_alert(app: FastAPI, *, customer: str, key: str = "k") -> str:
@@ -67,7 +37,7 @@ async def test_login_rejects_wrong_password(client: httpx.AsyncClient) -> None:
     assert bad.status_code == 401
     missing = await client.post("/v1/auth/login", json={"username": "rm.demo"})
     assert missing.status_code == 422
-    me = await client.get("/v1/auth/me", headers=await _login(client, "lead.demo"))
+    me = await client.get("/v1/auth/me", headers=await login(client, "lead.demo"))
     assert me.json() == {
         "id": "lead.demo",
         "role": "team_lead",
@@ -77,7 +47,7 @@ async def test_login_rejects_wrong_password(client: httpx.AsyncClient) -> None:
 
 
 async def test_demo_manager_workflow_and_lead_view(app: FastAPI, client: httpx.AsyncClient) -> None:
-    rm, lead = await _login(client, "rm.demo"), await _login(client, "lead.demo")
+    rm, lead = await login(client, "rm.demo"), await login(client, "lead.demo")
     put = await client.put(
         "/v1/assignments/C-api",
         headers=rm,
@@ -132,7 +102,7 @@ async def test_demo_manager_workflow_and_lead_view(app: FastAPI, client: httpx.A
 
 
 async def test_hand_over_by_team_lead(app: FastAPI, client: httpx.AsyncClient) -> None:
-    rm, lead = await _login(client, "rm.demo"), await _login(client, "lead.demo")
+    rm, lead = await login(client, "rm.demo"), await login(client, "lead.demo")
     async with app.state.sessionmaker() as session, session.begin():
         from churnwatch_alerts.assignments.service import apply_assigned
         from churnwatch_alerts.models import Manager, Role
@@ -186,7 +156,7 @@ async def test_admin_sets_digest_preference(app: FastAPI, client: httpx.AsyncCli
         assert (await session.get(Manager, "rm.pref")).low_severity_digest is True
     off = {**body, "low_severity_digest": False}
     assert (await client.put("/v1/managers/rm.pref", json=off, headers=admin)).status_code == 204
-    rm = await _login(client, "rm.demo")
+    rm = await login(client, "rm.demo")
     assert (await client.put("/v1/managers/rm.pref", json=body, headers=rm)).status_code == 403
     async with app.state.sessionmaker() as session:
         assert (await session.get(Manager, "rm.pref")).low_severity_digest is False

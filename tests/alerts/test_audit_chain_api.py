@@ -7,53 +7,24 @@ service.
 
 from __future__ import annotations
 
-from collections.abc import AsyncIterator, Callable
+from collections.abc import Callable
 from datetime import datetime, timedelta
 from pathlib import Path
 
 import httpx
 import orjson
 import pytest
-from asgi_lifespan import LifespanManager
 from fastapi import FastAPI
 from sqlalchemy import select, text
 
-from churnwatch_alerts.app import create_app
 from churnwatch_alerts.audit import chain, record_now
 from churnwatch_alerts.audit.verify import verify
-from churnwatch_alerts.clock import ManualClock
 from churnwatch_alerts.db import create_engine, create_sessionmaker
 from churnwatch_alerts.migrate import upgrade
 from churnwatch_alerts.models import AuditEntry
-from churnwatch_alerts.settings import AlertsSettings
-from tests.alerts.conftest import T0
+from tests.alerts.conftest import T0, login
 
 pytestmark = pytest.mark.integration
-
-
-@pytest.fixture
-async def app(make_database: Callable[[], str]) -> AsyncIterator[FastAPI]:
-    settings = AlertsSettings(
-        database_url=make_database(),
-        consume=False,
-        escalation_enabled=False,
-        notifications_enabled=False,
-    )
-    application = create_app(settings=settings, clock=ManualClock(start=T0))
-    async with LifespanManager(application):
-        yield application
-
-
-@pytest.fixture
-async def client(app: FastAPI) -> AsyncIterator[httpx.AsyncClient]:
-    async with httpx.AsyncClient(transport=httpx.ASGITransport(app=app), base_url="http://t") as c:
-        yield c
-
-
-async def login(client: httpx.AsyncClient, user: str) -> dict[str, str]:
-    response = await client.post("/v1/auth/login", json={"username": user, "password": "demo-only"})
-    assert response.status_code == 200, response.text
-    return {"Authorization": f"Bearer {response.json()['access_token']}"}
 
 
 async def test_auditor_verifies_the_chain_and_sees_tampering(

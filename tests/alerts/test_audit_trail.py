@@ -28,7 +28,7 @@ from churnwatch_alerts.customers.repository import upsert_state
 from churnwatch_alerts.models import AuditEntry, Manager, Role
 from churnwatch_alerts.settings import AlertsSettings
 from churnwatch_shared.events import CustomerAssigned
-from tests.alerts.conftest import T0
+from tests.alerts.conftest import T0, login
 from tests.alerts.factories import make_alert
 
 pytestmark = pytest.mark.integration
@@ -75,18 +75,6 @@ async def app(make_database: Callable[[], str]) -> AsyncIterator[FastAPI]:
                 now=T0,
             )
         yield application
-
-
-@pytest.fixture
-async def client(app: FastAPI) -> AsyncIterator[httpx.AsyncClient]:
-    async with httpx.AsyncClient(transport=httpx.ASGITransport(app=app), base_url="http://t") as c:
-        yield c
-
-
-async def login(client: httpx.AsyncClient, user: str) -> dict[str, str]:
-    response = await client.post("/v1/auth/login", json={"username": user, "password": "demo-only"})
-    assert response.status_code == 200, response.text
-    return {"Authorization": f"Bearer {response.json()['access_token']}"}
 
 
 def bearer_of(app: FastAPI, sub: str, role: Role) -> dict[str, str]:
