@@ -85,6 +85,9 @@ def churn_alert(customer: str) -> Alert:
                 code="payroll_missing",
                 state=CustomerStateName.ACCOUNT_FLOW,
                 text="payroll_missing contributes 70",
+                observed=38,
+                baseline=30.4,
+                window="payroll cycle",
                 weight=70,
             ),
             Reason(
@@ -346,6 +349,8 @@ async def test_rm_reads_reasons_logs_a_contact_and_resolves(
     await expect(detail).to_contain_text("41% (model gbm-2026-11)")
     reasons = detail.locator("#reasons li")
     await expect(reasons.first).to_contain_text("salary credit has not arrived")
+    await expect(reasons.first).to_contain_text("the last one came 38 days ago; usually every 30")
+    await expect(reasons.first).to_contain_text("(due around ")
     await expect(detail.locator("#reasons")).to_contain_text(
         "82% of the balance (alert from 10%) over the last 30 days"
     )

@@ -223,13 +223,13 @@ def reason_text(
     elif window in _ON_THE_DAY and (day := _day(occurred_at)):
         when = f"on {day}"
     elif code == "payroll_missing" and (due := _payroll_due(reason, occurred_at)):
-        when = f"(it was due around {due})"
+        when = f"(due around {due})"
     if when:
         detail = f"{detail} {when}" if detail else when
     text = f"{sentence}: {detail}" if detail else sentence
     weight = reason.get("weight")
     if weight is not None:
-        text += f" (adds {float(weight):.0f} of 100 risk points)"
+        text = text.removesuffix(".") + f". Adds {float(weight):.0f} of 100 risk points"
     return text + ("" if text.endswith(".") else ".")
 
 
