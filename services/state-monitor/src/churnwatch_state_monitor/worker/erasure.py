@@ -35,24 +35,26 @@ class Erasures:
         self.erased = {}
         return self.erased
 
-    def applied(self, work: Work, *, scanner: SilenceScanner, names: Topics) -> None:
-        """After the batch is applied: out of the silence index, snapshot tombstones queued."""
+    def applied(self, work: Work, *, scanner: SilenceScanner) -> None:
+        """After the batch is applied, before a silence tick: out of the silence index."""
         for customer_id, partition in self.erased.items():
             if customer_id in work.dirty:  # events after the erasure: a new state replaces it
                 continue
             index = scanner.indexes.get(partition)
             if index is not None:
                 index.schedule(customer_id, None)
-            key = customer_id.encode()
-            work.snapshots.append((key, None))  # type: ignore[arg-type]  # a tombstone
-            if names.shadow:
-                work.shadow.append((key, None))  # type: ignore[arg-type]
 
-    def sealed(self, work: Work) -> None:
-        """After ``work.seal()``: the changelog tombstones join the batch's state records."""
+    def sealed(self, work: Work, *, names: Topics) -> None:
+        """After ``work.seal()`` (and the model's rescoring, which rebuilds the snapshots): the
+        changelog, snapshot and shadow tombstones join the batch's records."""
         encoded = work.seal()
         for customer_id, partition in self.erased.items():
-            if customer_id not in work.dirty:
-                encoded.setdefault(partition, {})[customer_id] = None  # type: ignore[assignment]
+            if customer_id in work.dirty:
+                continue
+            key = customer_id.encode()
+            encoded.setdefault(partition, {})[customer_id] = None  # type: ignore[assignment]
+            work.snapshots.append((key, None))  # type: ignore[arg-type]
+            if names.shadow:
+                work.shadow.append((key, None))  # type: ignore[arg-type]
         self.gone = {c for c in self.erased if c not in work.dirty}
         self.erased = {}

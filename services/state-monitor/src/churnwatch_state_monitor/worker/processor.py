@@ -322,7 +322,7 @@ class EventProcessor:
                     self.model.rescore(work)  # one predict call for the batch's customers
                 if work:
                     work.seal()  # encoded now: the next batch may change these state objects
-                    self.erasures.sealed(work)  # changelog tombstones of erased customers
+                    self.erasures.sealed(work, names=self.names)  # erased customers' tombstones
                     self._prior = work.states
                     self._inflight = asyncio.create_task(
                         self._complete(work, started), name="monitor-delivery"
@@ -402,7 +402,7 @@ class EventProcessor:
             lineage.alert_records(batch=batch, fired=fx.fired, started_ns=started_ns)
         )
         self.scanner.note_applied(work.dirty, work.states)  # silence due times, final states
-        self.erasures.applied(work, scanner=self.scanner, names=self.names)
+        self.erasures.applied(work, scanner=self.scanner)
         if source is not None:  # erased customers' tombstones join their partition's transaction
             source.update((c.encode(), p) for c, p in self.erasures.erased.items())
         self._record(fx)
