@@ -12,13 +12,13 @@ from sqlalchemy.ext.asyncio import AsyncSession
 
 from churnwatch_alerts.alerts import service
 from churnwatch_alerts.alerts.service import store_alerts
-from churnwatch_alerts.assignments.service import apply_assigned
 from churnwatch_alerts.auth.principal import Principal
 from churnwatch_alerts.escalation.service import run_once
 from churnwatch_alerts.models import AlertRecord, Manager, Role
 from churnwatch_alerts.settings import AlertsSettings
 from churnwatch_shared.alerts import Severity
-from tests.alerts.factories import make_alert, make_assigned
+from tests.alerts.factories import make_alert
+from tests.alerts.seed import team_customer
 
 pytestmark = pytest.mark.integration
 
@@ -46,29 +46,6 @@ branches:
     return AlertsSettings(sla_seconds=SLA, business_calendar_file=path, escalation_max_level=3)
 
 
-async def _customer(session: AsyncSession, *, tag: str, branch: str | None, at: datetime) -> str:
-    rm, lead, head = f"rm.{tag}", f"lead.{tag}", f"head.{tag}"
-    session.add_all(
-        [
-            Manager(
-                id=rm,
-                role=Role.RELATIONSHIP_MANAGER.value,
-                supervisor_id=lead,
-                branch_id=branch,
-                channels=[],
-            ),
-            Manager(id=lead, role=Role.TEAM_LEAD.value, branch_id=branch, channels=[]),
-            Manager(id=head, role=Role.BRANCH_HEAD.value, branch_id=branch, channels=[]),
-        ]
-    )
-    customer = f"C-{tag}"
-    event = make_assigned(customer_id=customer, at=at, manager_id=rm, branch_id=branch)
-    await apply_assigned(
-        session, customer_id=customer, payload=event.payload, occurred_at=at, actor="test", now=at
-    )
-    return customer
-
-
 async def _store(
     session: AsyncSession, settings: AlertsSettings, customer: str, now: datetime, **kw
 ) -> AlertRecord:
@@ -88,7 +65,7 @@ async def test_branch_calendar_times_intake_and_every_escalation(
     branch = f"BR-NY-{tag}"
     settings = _settings(tmp_path, branch)
     friday = _utc("2026-03-06T16:55:00-05:00")  # Friday, 5 minutes before New York closes
-    customer = await _customer(session, tag=tag, branch=branch, at=friday)
+    customer = await team_customer(session, tag=tag, branch=branch, at=friday)
     alert = await _store(session, settings, customer, friday, severity=Severity.CRITICAL)
     # 5 min on Friday, 10 on Monday 9 March (New York on EDT since the 8th: 08:00 = 12:00 UTC)
     monday = datetime(2026, 3, 9, 12, 10, tzinfo=UTC)
@@ -114,7 +91,7 @@ async def test_a_customer_without_a_calendar_branch_uses_the_default(
     tag = uuid.uuid4().hex[:6]
     settings = _settings(tmp_path, f"BR-NY-{tag}")
     christmas_eve = _utc("2026-12-24T16:30:00+01:00")  # Thursday, Prague; 25th a yearly holiday
-    customer = await _customer(session, tag=tag, branch=f"BR-PRG-{tag}", at=christmas_eve)
+    customer = await team_customer(session, tag=tag, branch=f"BR-PRG-{tag}", at=christmas_eve)
     alert = await _store(session, settings, customer, christmas_eve, severity=Severity.WARNING)
     # 30 min on the 24th, the 25th closed, the weekend closed: 3.5 h on Monday the 28th
     assert alert.escalate_at == _utc("2026-12-28T11:30:00+01:00")

@@ -11,15 +11,15 @@ from sqlalchemy.ext.asyncio import AsyncSession
 
 from churnwatch_alerts.alerts import service
 from churnwatch_alerts.alerts.service import store_alert
-from churnwatch_alerts.assignments.service import apply_assigned
 from churnwatch_alerts.auth.principal import Principal
 from churnwatch_alerts.clock import ManualClock
 from churnwatch_alerts.escalation.service import run_once
-from churnwatch_alerts.models import AlertRecord, Manager, Notification, Role
+from churnwatch_alerts.models import AlertRecord, Notification, Role
 from churnwatch_alerts.settings import AlertsSettings
 from churnwatch_shared.alerts import Severity
 from tests.alerts.conftest import T0
-from tests.alerts.factories import make_alert, make_assigned
+from tests.alerts.factories import make_alert
+from tests.alerts.seed import team_customer
 
 pytestmark = pytest.mark.integration
 
@@ -28,31 +28,12 @@ SLA = {Severity.CRITICAL: 60, Severity.WARNING: 600}
 
 async def _setup(session: AsyncSession, *, severity: Severity) -> tuple[str, AlertRecord, str]:
     tag = uuid.uuid4().hex[:6]
-    rm, lead, head = f"rm.{tag}", f"lead.{tag}", f"head.{tag}"
-    branch = f"BR-{tag}"
-    session.add_all(
-        [
-            Manager(
-                id=rm,
-                role=Role.RELATIONSHIP_MANAGER.value,
-                supervisor_id=lead,
-                branch_id=branch,
-                channels=[],
-            ),
-            Manager(id=lead, role=Role.TEAM_LEAD.value, branch_id=branch, channels=[]),
-            Manager(id=head, role=Role.BRANCH_HEAD.value, branch_id=branch, channels=[]),
-        ]
-    )
-    customer = f"C-{tag}"
-    event = make_assigned(customer_id=customer, at=T0, manager_id=rm, branch_id=branch)
-    await apply_assigned(
-        session, customer_id=customer, payload=event.payload, occurred_at=T0, actor="test", now=T0
-    )
+    customer = await team_customer(session, tag=tag, branch=f"BR-{tag}", at=T0)
     alert = make_alert(customer_id=customer, at=T0, severity=severity)
     await store_alert(session, alert=alert, now=T0, sla_seconds=SLA)
     stored = await session.get(AlertRecord, alert.alert_id)
     assert stored is not None
-    return rm, stored, tag
+    return f"rm.{tag}", stored, tag
 
 
 async def test_critical_alert_climbs_the_chain_until_acknowledged(session: AsyncSession) -> None:
