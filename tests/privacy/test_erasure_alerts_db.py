@@ -5,6 +5,7 @@ snapshot tombstone (read back from the real customer-state topic)."""
 
 from __future__ import annotations
 
+import asyncio
 from collections.abc import Callable
 from datetime import timedelta
 from decimal import Decimal
@@ -240,5 +241,35 @@ async def test_erasure_empties_every_table_and_the_chain_still_verifies(
         )
         assert await session.scalar(select(func.count()).select_from(AlertRecord)) == 1
         assert await session.scalar(select(func.count()).select_from(Notification)) >= 1
+    assert (await verify(engine=engine)).ok
+    await engine.dispose()
+
+
+async def test_two_requests_at_once_make_one_erasure(
+    make_database: Callable[[], str], kafka_bootstrap: str, topic_namespace: str
+) -> None:
+    engine = create_engine(url=make_database())
+    await upgrade(engine=engine)
+    sessionmaker = create_sessionmaker(engine=engine)
+    await _seed(sessionmaker, GONE)
+    common = CommonSettings(kafka_bootstrap=kafka_bootstrap, topic_namespace=topic_namespace)
+    sender = KafkaErasureSender(common=common)
+    first, second = await asyncio.gather(
+        *(
+            request_erasure(
+                sessionmaker,
+                customer_id=GONE,
+                reason="GDPR Art. 17",
+                actor=actor,
+                now=T0 + timedelta(days=1),
+                sender=sender,
+            )
+            for actor in ("dpo.a", "dpo.b")
+        )
+    )
+    assert first.id == second.id
+    async with sessionmaker() as session:
+        assert await session.scalar(select(func.count()).select_from(ErasureRecord)) == 1
+    assert await _rows_about(sessionmaker, GONE) == {}
     assert (await verify(engine=engine)).ok
     await engine.dispose()

@@ -24,6 +24,7 @@ from sqlalchemy import func, select, update
 from sqlalchemy.ext.asyncio import AsyncSession, async_sessionmaker
 
 from churnwatch_alerts.audit import record
+from churnwatch_alerts.customers.locks import lock_customers
 from churnwatch_alerts.models import ErasureRecord, ErasureStatus
 from churnwatch_alerts.privacy.erase import erase_rows
 from churnwatch_alerts.privacy.events import ErasureSender
@@ -91,6 +92,9 @@ async def request_erasure(
 ) -> ErasureRecord:
     """Erase the customer here and send the event for the monitor; raises ``ErasureUnsent``."""
     async with sessionmaker() as session, session.begin():
+        # the intake's lock of the customer: no alert of theirs is being stored meanwhile, and
+        # two requests for one customer make one erasure
+        await lock_customers(session, customer_ids=[customer_id])
         erasure = await _open_erasure(session, customer_id=customer_id)
         if erasure is None:
             erasure = ErasureRecord(
