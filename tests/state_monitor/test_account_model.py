@@ -103,7 +103,14 @@ def monitor_reasons(monitor: Monitor, rec: Any, customer: str) -> list[tuple[str
     from churnwatch_state_monitor.engine.scoring import score_with
     from churnwatch_state_monitor.ruleset import limits_of
 
-    return score_with(rec.states[customer], limits_of(monitor.rs)).reasons
+    # the five states' own reasons: engagement reasons (fall against own history, peers) may
+    # rank above them in the churn score's top three
+    lim = limits_of(monitor.rs)  # shared (cached per rule set): restored below
+    engagement, lim.engagement = lim.engagement, None
+    try:
+        return score_with(rec.states[customer], lim).reasons
+    finally:
+        lim.engagement = engagement
 
 
 def test_an_amount_without_a_rate_is_left_out_and_counted_not_a_crash() -> None:

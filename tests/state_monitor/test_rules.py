@@ -44,14 +44,13 @@ def test_complaint_alerts_graded_by_severity_and_lifts_churn_score() -> None:
     complaint = [a for a in out.alerts if a.rule_id == stability.COMPLAINT_FILED]
     assert complaint[0].severity is Severity.CRITICAL
     # the calibrated scale (issue 15, an intended change): a complaint adds its fitted weight to
-    # the log-odds of the score, and its points to the five states' composite, which is a floor of
-    # the score on the same scale (40 points: warning), so the score rises at least by the weight
+    # the log-odds of the score. Its points in the five states' composite no longer set a churn
+    # warning on their own (the states' floor needs a second source: corroboration); the
+    # complaint alert itself is critical above
     engagement = load_ruleset().churn.engagement
     assert engagement is not None
     rise = _logit(feed.state.churn) - _logit(quiet)
     assert rise >= engagement.complaints - 0.05
-    assert feed.state.churn >= load_ruleset().churn.levels.warning
-    assert feed.state.level >= 2
 
 
 def _logit(percent: float) -> float:

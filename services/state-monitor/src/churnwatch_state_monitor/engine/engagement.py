@@ -28,6 +28,13 @@ from churnwatch_state_monitor.engine.state import MONTH, MONTHS, CustomerState
 
 _RECENT: Final = 3  # periods in the recent rate (the open one counted by its elapsed share)
 _SHRINK: Final = 1.0  # pseudo-transactions added to both sides of a change
+# recency: sqrt(2 x transactions missed) (the Poisson deviance of none seen) from 1.5 (about one
+# missed: nothing) to 4.0 (eight missed: certain)
+_RECENCY_FROM: Final = 1.5
+_RECENCY_SPAN: Final = 2.5
+# own-history deficit: the deviance (a z-like value) from 1.5 (noise, three windows tried) to 4.0
+_DEFICIT_FROM: Final = 1.5
+_DEFICIT_SPAN: Final = 2.5
 
 
 class Engagement:
@@ -135,19 +142,61 @@ def signals(st: CustomerState, eng: Engagement, out: Signals) -> Signals:
     if base_periods >= eng.min_history and base_n > 0:
         base = base_n / base_periods
         expected = base * span
-        own = 1.0 - (recent_n + _SHRINK) / (expected + _SHRINK)
-        out.own = own if own > 0 else 0.0
         expected_a = base_a / base_periods * span
         if expected_a > 0:
             unit = expected_a / expected  # one typical transaction's amount: the shrinkage
             amount = 1.0 - (recent_a + unit) / (expected_a + unit)
             out.amount = amount if amount > 0 else 0.0
         if st.last_act:
-            gap = 30.0 / base if base > 0.1 else 300.0  # the customer's usual days between
-            idle = (now - st.last_act) / DAY
-            over = (idle - gap) / (3 * gap + 15)
+            # transactions the customer's own cadence expected in the time since the last one:
+            # twice a month and 10 days idle is less than one (nothing), 60 days is four (strong)
+            missed = base / 30.0 * (now - st.last_act) / DAY
+            over = (math.sqrt(2.0 * missed) - _RECENCY_FROM) / _RECENCY_SPAN
             out.recency = 0.0 if over <= 0 else 1.0 if over >= 1 else over
+    out.own = _deficit(st, now, observed, eng.min_history)
     return out
+
+
+def _deficit(st: CustomerState, now: int, observed: int, min_history: int) -> float:
+    """How far the recent count falls below the customer's own rate, as a deviance (0..1 over
+    ``_DEFICIT_FROM`` + ``_DEFICIT_SPAN``): the strongest of the newest one, two and three
+    periods (the open one by its elapsed share) against the complete periods before each
+    window, so a fall is judged against the customer's own variability, not as a fixed ratio:
+    a third fewer transactions is strong evidence for a customer with forty a month and none
+    for one with two."""
+    mtx = st.mtx
+    kept = len(mtx)
+    lag = now // MONTH - st.mon
+    elapsed = (now % MONTH) / MONTH
+    best = 0.0
+    recent = 0
+    for k in range(1, _RECENT + 1):
+        i = kept - k + lag  # the period k-1 before the open one
+        recent += mtx[i] if 0 <= i < kept else 0
+        span = elapsed + (k - 1)
+        periods = min(observed, MONTHS - 1) - k + 1  # complete periods older than the window
+        if periods < min_history or span < 0.25:
+            continue
+        total = 0
+        for age in range(k, k + periods):
+            j = kept - 1 - age + lag
+            total += mtx[j] if 0 <= j < kept else 0
+        # the window's share of all transactions if nothing changed: a binomial test of the
+        # two counts, so a short or thin history (its own rate uncertain) is weak evidence
+        n = recent + total
+        share = span / (span + periods)
+        expected = n * share
+        if recent >= expected or n == 0:
+            continue
+        rest = n - recent
+        t = rest * math.log(rest / (n - expected))
+        if recent > 0:
+            t += recent * math.log(recent / expected)
+        d = math.sqrt(2.0 * t) if t > 0 else 0.0  # rounding: a deficit near 0 can come out < 0
+        if d > best:
+            best = d
+    over = (best - _DEFICIT_FROM) / _DEFICIT_SPAN
+    return 0.0 if over <= 0 else 1.0 if over >= 1 else over
 
 
 def probability(z: float) -> float:

@@ -17,6 +17,7 @@ from churnwatch_shared.alerts import CustomerStateName, Severity
 from churnwatch_state_monitor.engine.buckets import B_ACTS, B_WEEK, DAY
 from churnwatch_state_monitor.engine.churn import LEVEL_SEVERITY as LEVEL_SEVERITY
 from churnwatch_state_monitor.engine.churn import LEVELS as LEVELS
+from churnwatch_state_monitor.engine.corroboration import engagement_points, sources
 from churnwatch_state_monitor.engine.engagement import linear, probability, signals
 from churnwatch_state_monitor.engine.limits import Limits
 from churnwatch_state_monitor.engine.scale import band_in
@@ -44,6 +45,9 @@ _SCALES: Final[tuple[float, ...]] = (1.0, 10.0, 100.0, 1000.0, 10000.0)
 _PRODUCT_BELOW: Final = 2.0**40
 _HALF_MARGIN: Final = 2.0**-10
 
+# the states' floors (25 / 35 / 55 points) on the probability scale: the levels they had when the
+# scale was introduced (30 / 45 / 65 %)
+_STATES_ON_SCALE: Final[tuple[float, ...]] = (30.0, 45.0, 65.0)
 _SCALE: Final = CustomerStateName.SCALE
 _STABILITY: Final = CustomerStateName.STABILITY
 _RISK: Final = CustomerStateName.RISK
@@ -61,7 +65,7 @@ _W_USAGE: Final = 16
 class Scores:
     """Per-state scores, the composite and the top reason codes behind it."""
 
-    __slots__ = ("churn", "reasons", "states", "values", "whole")
+    __slots__ = ("churn", "corroborated", "reasons", "states", "values", "whole")
 
     def __init__(
         self,
@@ -70,6 +74,7 @@ class Scores:
         churn: float,
         reasons: list[tuple[str, CustomerStateName, float]],
         states: float = 0.0,
+        corroborated: bool = True,
     ) -> None:
         self.values = values  # scale, stability, risk, account flow, product usage
         self.whole = whole  # bit i: values[i] came from fixed points (an integer in snapshots)
@@ -77,6 +82,9 @@ class Scores:
         self.reasons = reasons  # (code, state, points), best first
         self.states = states  # the five states' composite (points 0..100; the score without
         # a calibrated scale)
+        self.corroborated = (
+            corroborated  # the states' composite may set the level (``churn_level``)
+        )
 
     def shown(self, i: int) -> object:
         """State ``i``'s score as the snapshot shows it (one decimal, fixed points as integers)."""
@@ -201,6 +209,9 @@ def score_with(st: CustomerState, lim: Limits) -> Scores:
 
     # account flow: share of funds to other banks, net outflow, missing payroll
     flow = 0.0
+    # corroborated within the state: money moving away in a pattern of transfers, or regular
+    # income stopped while the customer goes on spending (a salary redirected elsewhere)
+    redirected = False
     if st.flow:
         inflow, outflow, ib_out, transfers, largest = st.month_flow()
         funds = max(st.liquid or 0, 0)
@@ -219,6 +230,7 @@ def score_with(st: CustomerState, lim: Limits) -> Scores:
                 and outflow - inflow >= lim.share.net_share * (outflow + funds)
             ):
                 weight = 100.0
+                redirected = share >= 0.25  # a pattern of transfers: several events agree
             flow = _clip(share * weight)
             if flow > 0:
                 reasons.append(("interbank_outflow_share", _FLOW, flow))
@@ -233,6 +245,7 @@ def score_with(st: CustomerState, lim: Limits) -> Scores:
         overdue_days = (st.newest - st.payroll_last) / DAY - st.payroll_gap
         if overdue_days > lim.payroll.grace_days:
             reasons.append(("payroll_missing", _FLOW, 70.0))
+            redirected = redirected or st.last_act > st.payroll_last
             if flow < 70:
                 flow, whole = 70.0, whole | _W_FLOW
 
@@ -267,13 +280,20 @@ def score_with(st: CustomerState, lim: Limits) -> Scores:
         composite += cancels * lim.cancellation_points
     churn = _clip(composite)
     eng = lim.engagement
+    corroborated = True
     if eng is not None:  # the calibrated scale: engagement signals and the states in one model
         sig = signals(st, eng, lim.signals)
-        states_on_scale = _states_on_churn_scale(churn, lim)
-        churn = probability(linear(eng, sig, complaints=complaints, states=churn))
+        z = linear(eng, sig, complaints=complaints, states=churn)
+        churn_p = probability(z)
         # what the five states see (money leaving, overdue loans, overdrafts) also ranks: their
-        # composite, carried onto the calibrated scale level for level, is a floor of the score
-        churn = max(churn, states_on_scale)
+        # composite, carried onto the calibrated scale level for level, is a floor of the score,
+        # but only when a second, independent source agrees: one noisy signal (a lump sum, a
+        # life in overdraft, one complaint) does not make a churn warning on its own
+        corroborated = sources(
+            st, (scale, stability, flow), usage_signal=cancels > 0, sig=sig,
+            engaged=engagement_points(eng, sig), complaints=complaints,
+        ) + redirected >= 2  # fmt: skip
+        churn = max(churn_p, _states_on_churn_scale(churn, lim)) if corroborated else churn_p
         _engagement_reasons(reasons, eng.w_own * sig.own, "activity_below_own_history")
         _engagement_reasons(reasons, eng.w_amount * sig.amount, "spending_below_own_history")
         _engagement_reasons(reasons, eng.w_inactive * sig.inactive, "inactive_months")
@@ -288,14 +308,17 @@ def score_with(st: CustomerState, lim: Limits) -> Scores:
         rounded(churn, 1),
         reasons if len(reasons) <= 3 else reasons[:3],
         _clip(composite),
+        corroborated,
     )
 
 
 def _states_on_churn_scale(points: float, lim: Limits) -> float:
-    """The five states' composite (points) on the churn score's scale, piecewise linear so each
-    state floor (watch, warning, critical) lands on the churn level of the same name."""
+    """The five states' composite (points) on the churn score's scale, piecewise linear: each
+    state floor (watch, warning, critical) lands on a fixed probability (``_STATES_ON_SCALE``),
+    not on the churn levels, which are fitted on this score's distribution (carried onto them,
+    every refit of the levels would move the score it was fitted on)."""
     lo, hi = 0.0, 0.0
-    for floor, level in zip(lim.state_floors, (lim.watch, lim.warning, lim.critical), strict=True):
+    for floor, level in zip(lim.state_floors, _STATES_ON_SCALE, strict=True):
         if points < floor:
             return hi + (points - lo) * (level - hi) / (floor - lo) if floor > lo else hi
         lo, hi = floor, level
@@ -380,7 +403,7 @@ def churn_level(scores: Scores, current: int, lim: Limits) -> int:
     states' floors (a fitted model must not silence what the states see: money leaving, overdue
     loans, overdrafts), each with hysteresis."""
     level = next_level(scores.churn, current, lim)
-    if lim.engagement is None:
+    if lim.engagement is None or not scores.corroborated:
         return level
     watch, warning, critical = lim.state_floors
     value = scores.states
