@@ -146,6 +146,25 @@ async def test_unknown_event_type_lists_the_accepted_types(ingest: RunningIngest
     assert set(error["accepted"]) == {t.value for t in PRODUCER_EVENT_TYPES}
 
 
+async def test_an_erasure_request_is_refused_naming_the_privacy_api(ingest: RunningIngest) -> None:
+    """Only the alerts service's privacy API sends erasures: a producer gets 403, nothing is
+    written for the monitor to act on."""
+    event = transaction(
+        event_type="customer.erasure_requested", payload={"erasure_id": "er-forged"}
+    )
+    response = await ingest.client.post("/v1/events", json=event, headers=DEV_HEADERS)
+    assert response.status_code == 403, response.text
+    body = response.json()
+    assert body["error"] == "event_type_reserved" and "/v1/privacy/erasures" in body["message"]
+    written = await consume_until(
+        bootstrap=ingest.settings.common.kafka_bootstrap,
+        topic=ingest.settings.common.topic(topics.EVENTS),
+        predicate=lambda rs: True,
+        settle=2.0,
+    )
+    assert not [r for r in written if orjson.loads(r.value)["event_id"] == event["event_id"]]
+
+
 async def test_missing_event_type_is_422(ingest: RunningIngest) -> None:
     event = transaction()
     del event["event_type"]
