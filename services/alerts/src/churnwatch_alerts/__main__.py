@@ -12,8 +12,8 @@ from churnwatch_alerts.audit import cli as audit_cli
 from churnwatch_alerts.db import create_engine
 from churnwatch_alerts.migrate import upgrade
 from churnwatch_alerts.notifications import cli as notifications_cli
-from churnwatch_alerts.privacy import cli as privacy_cli
 from churnwatch_alerts.outcomes import cli as outcomes_cli
+from churnwatch_alerts.privacy import cli as privacy_cli
 from churnwatch_alerts.settings import AlertsSettings
 from churnwatch_alerts.value import cli as value_cli
 from churnwatch_shared.logging import configure_logging
