@@ -33,28 +33,10 @@ from churnwatch_state_monitor.worker.settings import MonitorSettings
 from tests.alerts.conftest import T0
 from tests.state_monitor.events import at, snapshot, wire
 from tests.support.kafka import produce
-from tests.support.processes import ServiceProcess, free_port
+from tests.support.monitor_worker import monitor_worker
+from tests.support.processes import free_port
 
 pytestmark = pytest.mark.integration
-
-
-def monitor_worker(
-    *, namespace: str, bootstrap: str, port: int, data_dir: str, host: str = "127.0.0.1"
-) -> ServiceProcess:
-    return ServiceProcess(
-        name="state-monitor",
-        module="churnwatch_state_monitor",
-        env={
-            "CHURNWATCH_KAFKA_BOOTSTRAP": bootstrap,
-            "CHURNWATCH_TOPIC_NAMESPACE": namespace,
-            "CHURNWATCH_ENV": "test",
-            "CHURNWATCH_MONITOR_HOST": host,
-            "CHURNWATCH_MONITOR_WEB_PORT": str(port),
-            "CHURNWATCH_MONITOR_DATA_DIR": data_dir,
-            "CHURNWATCH_MONITOR_SESSION_TIMEOUT_S": "6",
-        },
-        health_url=f"http://{host}:{port}/healthz",
-    )
 
 
 def alerts_app(url: str, *, monitor: str, token: str | None = None):  # type: ignore[no-untyped-def]
@@ -85,7 +67,7 @@ async def test_live_state_through_alerts_only_with_the_service_credential(
     monitor = f"http://127.0.0.1:{port}"
     url = make_database()
     with monitor_worker(
-        namespace=namespace, bootstrap=kafka_bootstrap, port=port, data_dir=str(tmp_path / "m")
+        namespace=namespace, bootstrap=kafka_bootstrap, port=port, tmp_path=tmp_path, data="m"
     ):
         await produce(
             bootstrap=kafka_bootstrap,
@@ -198,13 +180,14 @@ async def test_live_state_from_scaled_workers_behind_one_name(
     url = make_database()
     with (
         monitor_worker(
-            namespace=namespace, bootstrap=kafka_bootstrap, port=port, data_dir=str(tmp_path / "a")
+            namespace=namespace, bootstrap=kafka_bootstrap, port=port, tmp_path=tmp_path, data="a"
         ),
         monitor_worker(
             namespace=namespace,
             bootstrap=kafka_bootstrap,
             port=port,
-            data_dir=str(tmp_path / "b"),
+            tmp_path=tmp_path,
+            data="b",
             host=hosts[1],
         ),
     ):

@@ -27,8 +27,10 @@ def monitor_worker(
     tmp_path: Path,
     extra_env: dict[str, str] | None = None,
     data: str = "monitor",
+    host: str = "127.0.0.1",
 ) -> ServiceProcess:
-    """A ``python -m churnwatch_state_monitor`` process (not started) on ``namespace``."""
+    """A ``python -m churnwatch_state_monitor`` process (not started) on ``namespace``, serving
+    on ``host``:``port`` with its data under ``tmp_path / data``."""
     return ServiceProcess(
         name="state-monitor",
         module="churnwatch_state_monitor",
@@ -36,12 +38,13 @@ def monitor_worker(
             "CHURNWATCH_KAFKA_BOOTSTRAP": bootstrap,
             "CHURNWATCH_TOPIC_NAMESPACE": namespace,
             "CHURNWATCH_ENV": "test",
+            "CHURNWATCH_MONITOR_HOST": host,
             "CHURNWATCH_MONITOR_WEB_PORT": str(port),
             "CHURNWATCH_MONITOR_DATA_DIR": str(tmp_path / data),
             "CHURNWATCH_MONITOR_SESSION_TIMEOUT_S": "6",
             **(extra_env or {}),
         },
-        health_url=f"http://127.0.0.1:{port}/healthz",
+        health_url=f"http://{host}:{port}/healthz",
     )
 
 
