@@ -5,8 +5,9 @@ log, case notes and contacts, score history, the stored snapshot, the assignment
 (display name), the marketing objection, value reviews and suggestion outcomes (archived rows:
 through the privacy gate). Digests that listed the customer's alerts lose those items.
 
-Audit rows stay (the log must still show who read whom), but the detail of every row that names
-the customer (its customer id, one of its alerts, or the id inside the detail) is replaced with
+Audit rows stay (the log must still show who read whom), but the detail of every row about the
+customer (its customer id, one of its alerts, or a row about no customer whose detail names
+them, e.g. a bulk acknowledgement) is replaced with
 ``{"_redacted": "<erasure id>"}``. The hash chain hashes the detail's digest, kept in the row,
 so the chain still verifies; the verifier checks that each marker names a recorded erasure of
 that row's customer. The rows that record erasures themselves are not redacted: they are the
@@ -17,7 +18,7 @@ from __future__ import annotations
 
 from typing import Any
 
-from sqlalchemy import Text, cast, delete, false, or_, select, update
+from sqlalchemy import Text, and_, cast, delete, false, or_, select, update
 from sqlalchemy.ext.asyncio import AsyncSession
 
 from churnwatch_alerts.audit.chain import REDACTED_KEY
@@ -125,7 +126,10 @@ async def erase_rows(session: AsyncSession, *, customer_id: str, erasure_id: str
             or_(
                 AuditEntry.customer_id == customer_id,
                 AuditEntry.alert_id.in_(alert_ids) if alert_ids else false(),
-                _mentions(AuditEntry.detail, customer_id),
+                # a row about nobody in particular that names the customer (e.g. a bulk
+                # acknowledgement); another customer's row is theirs: the verifier would (rightly)
+                # call a marker of this erasure on it an alteration
+                and_(AuditEntry.customer_id.is_(None), _mentions(AuditEntry.detail, customer_id)),
             ),
             AuditEntry.action.not_in(PROOF_ACTIONS),
             ~cast(AuditEntry.detail, Text).contains(f'"{REDACTED_KEY}"', autoescape=True),
