@@ -2,6 +2,7 @@
 
 from __future__ import annotations
 
+import time
 from collections.abc import Callable
 from typing import Any
 
@@ -52,6 +53,7 @@ async def test_batch_records_carry_the_request_id_without_tracing(
 ) -> None:
     ingest = await start_ingest(make_settings())
     events = [transaction(customer_id=unique("cust")) for _ in range(20)]  # own-batch path
+    before = time.time()
     answer = await ingest.client.post(
         "/v1/events/batch", json=events, headers={**DEV_HEADERS, "X-Request-ID": "batch-7"}
     )
@@ -65,6 +67,9 @@ async def test_batch_records_carry_the_request_id_without_tracing(
     mine = [r for r in records if orjson.loads(r.value)["event_id"] in ids]
     assert {dict(r.headers)["request_id"] for r in mine} == {b"batch-7"}
     assert all("traceparent" not in dict(r.headers) for r in mine)  # tracing is off
+    # the ingest time goes with every record, tracing or not (the alerts' e2e latency)
+    stamps = {int(dict(r.headers)["ingested_at"]) / 1000 for r in mine}
+    assert len(stamps) == 1 and before - 1 <= stamps.pop() <= time.time()
 
 
 async def test_ingest_metrics_have_http_red_and_process_series(
