@@ -13,6 +13,7 @@ or to docs/screenshots/ (README shows them) with CHURNWATCH_UPDATE_SCREENSHOTS=1
 from __future__ import annotations
 
 import asyncio
+import re
 import socket
 from collections.abc import AsyncIterator, Callable
 from datetime import UTC, datetime, timedelta
@@ -364,7 +365,13 @@ async def test_rm_reads_reasons_logs_a_contact_and_resolves(
     value = detail.locator("#value")
     await expect(value).to_contain_text("Current value (")
     await expect(value).to_contain_text("Trend vs expected")
-    await expect(value).to_contain_text("against the")  # a second review: an expectation exists
+    await expect(value).to_contain_text(" expected for ")  # a second review: an expectation
+    value_text = await value.inner_text()
+    # every figure worded: named periods, amounts with separators and the currency
+    assert not re.search(r"\b\d{4}-(?:\d{2}|Q\d)\b|\d{4,}\.\d|\d{3,}\.\d+ [A-Z]{3}", value_text), (
+        value_text
+    )
+    assert "CNY" in value_text and " 20" in value_text
     await expect(value).to_contain_text("Strategy: ")
     await expect(value.locator("#value-reasons li").first).to_be_visible()
     await expect(value.locator(".value-bars rect")).to_have_count(2)
@@ -374,7 +381,7 @@ async def test_rm_reads_reasons_logs_a_contact_and_resolves(
     assert "—" not in await detail.inner_text()
     assert "not available yet" not in await detail.inner_text()
     await no_sideways_scroll(page)
-    await shot(page, f"case-page-{width}.png", full_page=width == "laptop")
+    await shot(page, f"case-page-{width}.png", full_page=True)
     await call.get_by_role("button", name="Accepted: Retention call", exact=False).click()
     await expect(page.locator("#nba-result")).to_contain_text("accepted")
     await expect(page.locator('.suggestion[data-code="retention_call"]')).to_contain_text(
@@ -437,6 +444,8 @@ async def test_lead_sees_escalations_hands_over_and_reads_the_scorecard(
     await expect(page.locator("#precision-chart rect")).to_have_count(1)
     await expect(page.locator("#value-chart")).to_contain_text("retained")
     await expect(page.locator("#value-chart rect")).to_have_count(3)
+    await expect(page.locator("#accuracy li").first).to_contain_text("'s predictions for ")
+    await expect(page.locator("#book-wrap")).not_to_contain_text("Period 20")
     await no_sideways_scroll(page)
     await shot(page, f"lead-team-{width}.png", full_page=width == "laptop")
     await page.locator("#book-group").select_option("branch")

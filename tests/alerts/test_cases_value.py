@@ -182,6 +182,10 @@ async def test_case_page_shows_value_review_and_next_best_action(app: FastAPI) -
         case = (await http.get(f"/v1/cases/{treated}", headers=auth(app))).json()
         latest = case["value"]["latest"]
         assert latest["period"] == "2026-11" and latest["currency"] == "CNY"
+        words = latest["words"]
+        assert words["period"] == "November 2026"
+        assert words["current_value"].split(" (")[0].endswith("CNY in November 2026")
+        assert "expected in December 2026" in words["potential_value"]
         assert latest["strategy"] in {"deepen", "maintain", "reduce", "exit"}
         assert latest["reasons"] and Decimal(latest["value_at_risk"]) > 0
         assert case["summary"]["value_at_risk"] == latest["value_at_risk"]
@@ -246,3 +250,27 @@ async def test_scorecard_sums_value_retained_lost_and_at_risk(app: FastAPI) -> N
     ) + Decimal(values[2]["value_at_risk"])
     rm = next(m for m in after["managers"] if m["manager_id"] == "rm.demo")
     assert rm["value_retained"] == team["value_retained"]
+
+
+async def test_held_back_actions_show_their_titles(app: FastAPI) -> None:
+    control = ControlGroup(share=0.3, salt=SALT)
+    treated = next(f"V{n:03d}" for n in range(REVIEWED) if not control.holds(f"V{n:03d}"))
+    # an open complaint: resolving it comes first, the (eligible) fund offer waits
+    async with app.state.sessionmaker() as session, session.begin():
+        await upsert_state(
+            session,
+            customer_id=treated,
+            as_of=DEC5 + timedelta(hours=1),
+            snapshot=make_snapshot(
+                treated, demand="400000.00", outflow_30d="1000.00", open_complaints=1
+            ),
+            now=DEC5 + timedelta(hours=1),
+        )
+    async with client(app) as http:
+        case = (await http.get(f"/v1/cases/{treated}", headers=auth(app))).json()
+    nba = case["next_best_action"]
+    assert {
+        "code": "fund_or_bond_offer",
+        "title": "Offer a fund or treasury bond for the idle demand balance",
+        "why": "held back until this is done: Resolve the open complaint first",
+    } in nba["held_back"], nba

@@ -107,14 +107,14 @@ async def test_accuracy_report_after_the_next_period(db: async_sessionmaker[Asyn
     await service.review_period(db, period=november, config=known_margins(), now=DEC5)
     async with db() as session, session.begin():
         before = await service.accuracy_report(
-            session, principal=ADMIN, kind=PeriodKind.MONTHLY, periods=12, now=DEC5
+            session, principal=ADMIN, kind=PeriodKind.MONTHLY, periods=12, currency="CNY", now=DEC5
         )
     assert before.periods == []  # nothing to compare before December is reviewed
     jan5 = datetime(2027, 1, 5, tzinfo=UTC)
     await service.review_period(db, period=november.next(), config=known_margins(), now=jan5)
     async with db() as session, session.begin():
         report = await service.accuracy_report(
-            session, principal=ADMIN, kind=PeriodKind.MONTHLY, periods=12, now=jan5
+            session, principal=ADMIN, kind=PeriodKind.MONTHLY, periods=12, currency="CNY", now=jan5
         )
         december = await session.scalar(
             select(ValueReview).where(
@@ -125,6 +125,7 @@ async def test_accuracy_report_after_the_next_period(db: async_sessionmaker[Asyn
     assert december.trend == Decimal("228.24")
     [row] = report.periods
     assert (row.period, row.actual_period, row.customers) == ("2026-11", "2026-12", 2)
+    assert row.text.startswith("November 2026's predictions for December 2026, 2 customers: off by")
     # errors: A 342.36 - 570.60 = -228.24, B 0
     assert (row.mae, row.bias, row.within_20pct_share) == (
         Decimal("114.12"),

@@ -41,6 +41,12 @@ class SuggestionOut(BaseModel):
     latest_outcome: OutcomeOut | None
 
 
+class HeldBackOut(BaseModel):
+    code: str
+    title: str = Field(description="the action's title from the playbook, as a manager reads it")
+    why: str
+
+
 class SuggestionsOut(BaseModel):
     customer_id: str
     playbook_version: str
@@ -48,6 +54,9 @@ class SuggestionsOut(BaseModel):
     marketing_objection: bool
     suggestions: list[SuggestionOut]
     withheld: dict[str, str] = Field(description="eligible actions held back, with why")
+    held_back: list[HeldBackOut] = Field(
+        default_factory=list, description="the same actions held back, with their titles"
+    )
 
 
 class EffectArm(BaseModel):

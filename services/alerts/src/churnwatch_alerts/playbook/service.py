@@ -27,6 +27,7 @@ from churnwatch_alerts.playbook.marketing import MarketingObjections
 from churnwatch_alerts.playbook.schemas import (
     EffectArm,
     EffectReport,
+    HeldBackOut,
     OutcomeIn,
     OutcomeOut,
     SuggestionOut,
@@ -145,6 +146,10 @@ async def suggestions(
         marketing_objection=context.objects_to_marketing,
         suggestions=out,
         withheld=withheld,
+        held_back=[
+            HeldBackOut(code=code, title=playbook.actions[code].title, why=why)
+            for code, why in withheld.items()
+        ],
     )
 
 

@@ -14,6 +14,7 @@ from enum import StrEnum
 from typing import Any
 
 from churnwatch_alerts.value.config import ValueConfig
+from churnwatch_alerts.value.wording import money, per_period
 
 CENT = Decimal("0.01")
 LIKELIHOOD_PLACES = Decimal("0.0001")
@@ -94,6 +95,24 @@ def churn_likelihood(snapshot: dict[str, Any]) -> Decimal:
     return min(max(raw, Decimal(0)), Decimal(1)).quantize(LIKELIHOOD_PLACES, ROUND_HALF_UP)
 
 
+_STAGES = {
+    Lifecycle.NEW: "New",
+    Lifecycle.GROWTH: "Growing",
+    Lifecycle.MATURE: "Mature",
+    Lifecycle.DECLINING: "Declining",
+    Lifecycle.DORMANT: "Dormant",
+}
+
+
+def _change_words(change: Decimal, *, of_value: bool) -> str:
+    if of_value:
+        return (
+            f"value is {'up' if change >= 0 else 'down'} {abs(change):.1%} on the previous period"
+        )
+    side = "above" if change >= 0 else "below"
+    return f"financial assets are {abs(change):.1%} {side} their usual level"
+
+
 def _lifecycle(
     *,
     config: ValueConfig,
@@ -108,37 +127,39 @@ def _lifecycle(
     if isinstance(idle, int | float) and idle >= rules.dormant_days:
         return Lifecycle.DORMANT, {
             "code": "dormant",
-            "text": f"no customer activity for {int(idle)} days (dormant from "
-            f"{rules.dormant_days})",
+            "text": f"Dormant: no activity of the customer's own for {int(idle):,} days "
+            f"(dormant from {rules.dormant_days:,} days).",
         }
     tenure = _raw(snapshot, "stability.tenure_days")
     if isinstance(tenure, int | float) and tenure < rules.new_tenure_days:
         return Lifecycle.NEW, {
             "code": "new",
-            "text": f"customer for {int(tenure)} days (new below {rules.new_tenure_days})",
+            "text": f"New customer: with the bank for {int(tenure):,} days "
+            f"(new for the first {rules.new_tenure_days:,} days).",
         }
     change: Decimal | None = None
-    basis = ""
+    of_value = False
     if previous is not None and previous.current_value != 0:
         change = (current - previous.current_value) / abs(previous.current_value)
-        basis = "value against the previous period"
+        of_value = True
     else:
         baseline = _metric(snapshot, "scale.assets_baseline", unreadable)
         if baseline > 0:
             assets = _metric(snapshot, "scale.financial_assets", unreadable)
             change = (assets - baseline) / baseline
-            basis = "financial assets against their usual level"
-    shown = f"{change:+.1%}" if change is not None else "unknown"
+    moved = _change_words(change, of_value=of_value) if change is not None else None
     if (change is not None and change <= -rules.decline_ratio) or (
         likelihood >= rules.declining_churn
     ):
+        leaving = f"{likelihood:.0%} likely to leave"
         return Lifecycle.DECLINING, {
             "code": "declining",
-            "text": f"{basis or 'trend'} {shown}; churn likelihood {likelihood:.0%}",
+            "text": f"Declining: {moved}; {leaving}." if moved else f"Declining: {leaving}.",
         }
     if change is not None and change >= rules.growth_ratio:
-        return Lifecycle.GROWTH, {"code": "growth", "text": f"{basis} {shown}"}
-    return Lifecycle.MATURE, {"code": "mature", "text": f"steady: {basis or 'trend'} {shown}"}
+        return Lifecycle.GROWTH, {"code": "growth", "text": f"Growing: {moved}."}
+    steady = f"steady, {moved}" if moved else "no earlier value or usual level to compare with"
+    return Lifecycle.MATURE, {"code": "mature", "text": f"Mature: {steady}."}
 
 
 def _strategy(
@@ -149,51 +170,62 @@ def _strategy(
     at_risk: Decimal,
     lifecycle: Lifecycle,
     snapshot: dict[str, Any],
+    months: int,
 ) -> tuple[Strategy, dict[str, str]]:
     rules = config.strategy
-    money = config.currency
+    per = per_period(months)
+    worth = f"{money(current, currency=config.currency)} {per}"
+    stage = _STAGES[lifecycle]
     classification = _raw(snapshot, "risk.worst_classification")
     if isinstance(classification, str) and classification in rules.exit_classifications:
         return Strategy.EXIT, {
             "code": "credit_risk",
-            "text": f"loans classified {classification}: wind the relationship down",
+            "text": f"Exit: loans are classified {classification.replace('_', ' ')}; "
+            "wind the relationship down.",
         }
     fading = lifecycle in (Lifecycle.DECLINING, Lifecycle.DORMANT)
     if current < 0 and potential <= 0 and fading:
         return Strategy.EXIT, {
             "code": "loss_no_potential",
-            "text": f"loss-making ({current} {money}) and {lifecycle.value} with no potential",
+            "text": f"Exit: loss-making ({worth}), {stage.lower()} and with no potential value.",
         }
     if current < 0:
+        cost = money(-current, currency=config.currency)
         return Strategy.REDUCE, {
             "code": "loss_making",
-            "text": f"costs {-current} {money} more than it brings: serve at lower cost",
+            "text": f"Loss-making: serving the customer costs {cost} {per} more than they "
+            "bring; serve them at lower cost.",
         }
     if fading and current < rules.low_value:
+        low = money(rules.low_value, currency=config.currency)
         return Strategy.REDUCE, {
             "code": "low_value_fading",
-            "text": f"{lifecycle.value} and worth {current} {money} (below {rules.low_value})",
+            "text": f"{stage} and worth only {worth} (low value is below {low}): "
+            "serve them at lower cost.",
         }
     if lifecycle in (Lifecycle.NEW, Lifecycle.GROWTH):
+        nxt = {1: "next month", 3: "next quarter"}.get(months, "next period")
         return Strategy.DEEPEN, {
             "code": "nurture",
-            "text": f"{lifecycle.value} relationship: nurture it, potential {potential} {money}",
+            "text": f"{stage} relationship worth {worth}: nurture it; potential "
+            f"{money(potential, currency=config.currency)} {nxt}.",
         }
     products = _raw(snapshot, "product_usage.active_products")
     if lifecycle is Lifecycle.MATURE and isinstance(products, int) and products <= 1:
         return Strategy.DEEPEN, {
             "code": "single_product",
-            "text": "valuable but single-product: cross-sell while maintaining",
+            "text": f"Worth {worth} but holds a single product: cross-sell while maintaining "
+            "the relationship.",
         }
     if fading:
         return Strategy.MAINTAIN, {
             "code": "retain_value",
-            "text": f"{lifecycle.value} but worth {current} {money}: retain "
-            f"({at_risk} {money} at risk)",
+            "text": f"{stage} but worth {worth}: retain them "
+            f"({money(at_risk, currency=config.currency)} at risk).",
         }
     return Strategy.MAINTAIN, {
         "code": "partnership",
-        "text": f"mature and worth {current} {money}: keep the service level",
+        "text": f"Mature and worth {worth}: keep the service level.",
     }
 
 
@@ -255,6 +287,7 @@ def review(
         at_risk=at_risk,
         lifecycle=lifecycle,
         snapshot=snapshot,
+        months=months,
     )
     inputs: dict[str, Any] = {
         "snapshot_as_of": snapshot.get("as_of"),

@@ -142,5 +142,6 @@ async def accuracy(
         principal=principal,
         kind=request.app.state.settings.value_period,
         periods=periods,
+        currency=request.app.state.value_config.currency,
         now=now_of(request),
     )

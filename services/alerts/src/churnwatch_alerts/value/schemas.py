@@ -14,6 +14,18 @@ class ValueReason(BaseModel):
     text: str
 
 
+class ValueWords(BaseModel):
+    """A review's figures as a manager reads them (value/wording.py)."""
+
+    period: str
+    current_value: str
+    trend: str
+    potential_value: str
+    value_at_risk: str
+    lifecycle: str
+    strategy: str
+
+
 class ValueReviewOut(BaseModel):
     model_config = ConfigDict(from_attributes=True)
 
@@ -36,6 +48,7 @@ class ValueReviewOut(BaseModel):
     strategy: Literal["deepen", "maintain", "reduce", "exit"]
     reasons: list[ValueReason]
     inputs: dict[str, Any]
+    words: ValueWords | None = None
 
 
 class CustomerValueOut(BaseModel):
@@ -60,6 +73,7 @@ class AtRiskItem(BaseModel):
 
 class AtRiskPage(BaseModel):
     period: str | None
+    period_name: str | None = None
     total: int
     limit: int
     offset: int
@@ -76,6 +90,7 @@ class BookGroup(BaseModel):
 
 class BookOut(BaseModel):
     period: str | None
+    period_name: str | None = None
     group_by: Literal["manager", "team", "branch"]
     currency: str
     groups: list[BookGroup]
@@ -89,8 +104,10 @@ class AccuracyPeriod(BaseModel):
     mae: Decimal | None
     bias: Decimal | None
     within_20pct_share: float | None
+    text: str = ""
 
 
 class AccuracyOut(BaseModel):
     tolerance: Decimal
+    currency: str
     periods: list[AccuracyPeriod]

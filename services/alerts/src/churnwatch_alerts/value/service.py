@@ -27,8 +27,10 @@ from churnwatch_alerts.value.schemas import (
     BookGroup,
     BookOut,
     CustomerValueOut,
+    ValueReason,
     ValueReviewOut,
 )
+from churnwatch_alerts.value.wording import accuracy_text, period_name, reason_text, review_words
 
 SYSTEM_VALUE = "system:value"
 # Customers reviewed per transaction: short transactions, and a crash repeats at most one batch's work.
@@ -145,10 +147,33 @@ async def customer_value(
     record(
         session, actor=principal.id, action="customer.value_read", customer_id=customer_id, at=now
     )
-    history = [ValueReviewOut.model_validate(r) for r in rows]
+    history = [worded(ValueReviewOut.model_validate(r)) for r in rows]
     return CustomerValueOut(
         customer_id=customer_id, latest=history[0] if history else None, history=history
     )
+
+
+def worded(out: ValueReviewOut) -> ValueReviewOut:
+    """The review with its figures worded and its archived reasons shown as sentences."""
+    cur = out.currency
+    out.reasons = [
+        ValueReason(code=r.code, text=reason_text(r.text, currency=cur)) for r in out.reasons
+    ]
+    out.words = review_words(
+        period=out.period,
+        currency=cur,
+        current_value=out.current_value,
+        income=out.income,
+        cost_to_serve=out.cost_to_serve,
+        expected_value=out.expected_value,
+        trend=out.trend,
+        potential_value=out.potential_value,
+        churn_likelihood=out.churn_likelihood,
+        value_at_risk=out.value_at_risk,
+        lifecycle=out.lifecycle,
+        strategy=out.strategy,
+    )
+    return out
 
 
 async def _period(
@@ -187,6 +212,7 @@ async def at_risk(
     )
     return AtRiskPage(
         period=label,
+        period_name=period_name(label) if label is not None else None,
         total=total,
         limit=limit,
         offset=offset,
@@ -231,6 +257,7 @@ async def book_at_risk(
     ]
     return BookOut(
         period=label,
+        period_name=period_name(label) if label is not None else None,
         group_by=group_by,
         currency=config.currency,
         groups=groups,
@@ -244,6 +271,7 @@ async def accuracy_report(
     principal: Principal,
     kind: PeriodKind,
     periods: int,
+    currency: str,
     now: datetime,
 ) -> AccuracyOut:
     """Per period: predicted next-period value against the value the next review found."""
@@ -261,16 +289,16 @@ async def accuracy_report(
         row = await repository.accuracy(
             session, period=label, next_period=actual, scope=scope, tolerance=TOLERANCE
         )
-        out.append(
-            AccuracyPeriod(
-                period=label,
-                actual_period=actual,
-                customers=row.customers,
-                mae=row.mae.quantize(Decimal("0.01")) if row.mae is not None else None,
-                bias=row.bias.quantize(Decimal("0.01")) if row.bias is not None else None,
-                within_20pct_share=round(row.within / row.customers, 4) if row.customers else None,
-            )
+        shown = AccuracyPeriod(
+            period=label,
+            actual_period=actual,
+            customers=row.customers,
+            mae=row.mae.quantize(Decimal("0.01")) if row.mae is not None else None,
+            bias=row.bias.quantize(Decimal("0.01")) if row.bias is not None else None,
+            within_20pct_share=round(row.within / row.customers, 4) if row.customers else None,
         )
+        shown.text = accuracy_text(shown, currency=currency)
+        out.append(shown)
     record(
         session,
         actor=principal.id,
@@ -278,4 +306,4 @@ async def accuracy_report(
         at=now,
         detail={"periods": [p.period for p in out]},
     )
-    return AccuracyOut(tolerance=TOLERANCE, periods=out[:periods])
+    return AccuracyOut(tolerance=TOLERANCE, currency=currency, periods=out[:periods])

@@ -55,7 +55,7 @@ async function bookTable(groupBy) {
       h("th", { class: "num opt", text: "Current value" }), h("th", { class: "num", text: "Value at risk" }))),
     h("tbody", {}, body.length ? body : [h("tr", {}, h("td", { colspan: 4, class: "muted", text: "No value reviews yet." }))]));
   return h("div", { id: "book-wrap" },
-    h("p", { class: "muted small", text: book.period ? `Period ${book.period} · total at risk ${money(book.total_value_at_risk, cur)}` : "No reviewed period yet." }),
+    h("p", { class: "muted small", text: book.period ? `${book.period_name} · total at risk ${money(book.total_value_at_risk, cur)}` : "No reviewed period yet." }),
     h("div", { class: "table-wrap" }, table));
 }
 
@@ -85,10 +85,20 @@ function handOver() {
     result];
 }
 
+// How well last periods' value predictions held, one worded line per period (value/wording.py).
+function accuracyList(report) {
+  return h("div", { id: "accuracy" },
+    h("h3", { text: "Value review accuracy" }),
+    report.periods.length
+      ? h("ul", { class: "reason-list" }, report.periods.map((p) => h("li", { text: p.text })))
+      : h("p", { class: "muted small", text: "No period has been followed by a review yet: accuracy appears once two periods are reviewed." }));
+}
+
 async function showTeam() {
   selected = null;
   const pane = $("detail");
-  const [card, rules] = await Promise.all([api("/v1/cases/scorecard"), api("/v1/alerts/precision")]);
+  const [card, rules, accuracy] = await Promise.all([api("/v1/cases/scorecard"), api("/v1/alerts/precision"),
+    api("/v1/value/accuracy?periods=6")]);
   const groupBy = h("select", { id: "book-group", "aria-label": "Book at risk by" },
     [["manager", "by manager"], ["team", "by team"], ["branch", "by branch"]].map(([v, t]) => h("option", { value: v, text: t })));
   const book = h("div", {}, await bookTable("manager"));
@@ -100,6 +110,7 @@ async function showTeam() {
     h("h2", { text: "Team" }),
     h("div", { class: "section-head" }, h("h3", { text: "Book at risk" }), groupBy), book,
     h("div", { class: "charts" }, valueChart(card), precisionChart(rules)),
+    accuracyList(accuracy),
     h("h3", { text: "Scorecard" }),
     h("div", { class: "table-wrap" }, h("table", { class: "score", id: "scorecard" },
       h("thead", {}, h("tr", {}, h("th", { text: "Manager or queue" }), h("th", { class: "num", text: "Open cases" }),

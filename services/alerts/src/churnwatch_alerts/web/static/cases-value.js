@@ -11,7 +11,6 @@ function money(value, currency) {
   const digits = Math.abs(n) >= 100 || n === 0 ? 0 : 2;
   return `${n.toLocaleString("en-US", { minimumFractionDigits: digits, maximumFractionDigits: digits })} ${currency}`;
 }
-const signed = (value, currency) => `${Number(value) > 0 ? "+" : ""}${money(value, currency)}`;
 
 function valueHistory(history) {
   // Oldest to newest, left to right; one bar per review.
@@ -24,11 +23,11 @@ function valueHistory(history) {
   rows.forEach((r, i) => {
     const v = Number(r.current_value), bh = Math.max((Math.abs(v) / top) * (hgt - 4), 1);
     const bar = svg("rect", { x: i * (bw + gap), y: hgt - bh, width: bw, height: bh, class: v < 0 ? "neg" : "pos" });
-    const tip = svg("title", {}); tip.textContent = `${r.period}: ${money(r.current_value, r.currency)}`;
+    const tip = svg("title", {}); tip.textContent = `${r.words.period}: ${money(r.current_value, r.currency)}`;
     bar.append(tip); chart.append(bar);
   });
   return h("figure", { class: "mini" }, chart,
-    h("figcaption", { class: "muted small", text: `Current value per period, ${rows[0].period} to ${rows[rows.length - 1].period}` }));
+    h("figcaption", { class: "muted small", text: `Current value per period, ${rows[0].words.period} to ${rows[rows.length - 1].words.period}` }));
 }
 
 function valuePanel(value) {
@@ -37,19 +36,16 @@ function valuePanel(value) {
     return h("p", { class: "placeholder", id: "value",
       text: "No value review yet for this customer: reviews are written once a period has closed and a state snapshot exists." });
   }
-  const cur = latest.currency;
-  const trend = latest.trend === null
-    ? "first review: nothing was expected yet"
-    : `${signed(latest.trend, cur)} against the ${money(latest.expected_value, cur)} expected`;
-  const likelihood = `${Math.round(Number(latest.churn_likelihood) * 100)}% likely to leave`;
+  // The service words every figure (value/wording.py): separators, currency, named periods.
+  const w = latest.words;
   return h("div", { class: "value", id: "value" },
     h("dl", { class: "facts" },
-      fact(`Current value (${latest.period})`, money(latest.current_value, cur)),
-      fact("Trend vs expected", trend),
-      fact("Potential value (next period)", money(latest.potential_value, cur)),
-      fact("Value at risk", `${money(latest.value_at_risk, cur)} (${likelihood})`),
-      fact("Lifecycle", label(latest.lifecycle))),
-    h("p", { class: "strategy" }, h("span", { class: `chip strategy-${latest.strategy}`, text: `Strategy: ${latest.strategy}` })),
+      fact(`Current value (${w.period})`, w.current_value),
+      fact("Trend vs expected", w.trend),
+      fact("Potential value (next period)", w.potential_value),
+      fact("Value at risk", w.value_at_risk),
+      fact("Lifecycle", w.lifecycle)),
+    h("p", { class: "strategy" }, h("span", { class: `chip strategy-${latest.strategy}`, text: `Strategy: ${w.strategy}` })),
     h("ul", { class: "reason-list", id: "value-reasons" }, latest.reasons.map((r) => h("li", { text: r.text }))),
     valueHistory(value.history));
 }
@@ -83,12 +79,12 @@ function nextBestAction(customerId, nba) {
     return h("div", { id: "nba" }, h("p", { class: "note", id: "nba-control",
       text: "No suggestion for this customer: they are in the control group that shows what happens without suggested actions. Work the case as you judge best." }), result);
   }
-  const held = Object.entries(nba.withheld || {});
+  const held = nba.held_back || [];
   return h("div", { id: "nba" },
     nba.suggestions.length
       ? h("ul", { class: "suggestions" }, nba.suggestions.map((s) => suggestionCard(customerId, s)))
       : h("p", { class: "placeholder", text: "No action in the playbook fits this customer right now." }),
-    held.length ? h("p", { class: "muted small", text: `Held back: ${held.map(([code, why]) => `${label(code)} (${why})`).join("; ")}` }) : null,
+    held.length ? h("p", { class: "muted small", text: `Held back: ${held.map((a) => `${a.title} (${a.why})`).join("; ")}` }) : null,
     h("p", { class: "muted small", text: `Playbook ${nba.playbook_version}` }),
     result);
 }
