@@ -13,7 +13,7 @@ from aiokafka.structs import ConsumerRecord
 from pydantic import ValidationError
 from sqlalchemy.ext.asyncio import AsyncSession
 
-from churnwatch_alerts.alerts.service import store_alerts
+from churnwatch_alerts.alerts.store import store_alerts
 from churnwatch_alerts.assignments.service import apply_assigned, apply_profile
 from churnwatch_alerts.audit import SYSTEM_INTAKE
 from churnwatch_alerts.calendar import ALWAYS, Calendars
