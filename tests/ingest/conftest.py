@@ -4,11 +4,13 @@ from __future__ import annotations
 
 import asyncio
 import uuid
+from collections import Counter
 from collections.abc import AsyncIterator, Callable
 from datetime import UTC, datetime, timedelta
 from typing import Any
 
 import httpx
+import orjson
 import pytest
 from asgi_lifespan import LifespanManager
 from fastapi import FastAPI
@@ -17,6 +19,7 @@ from churnwatch_ingest.app import create_app
 from churnwatch_ingest.auth import DEV_API_KEY
 from churnwatch_ingest.settings import IngestSettings
 from churnwatch_shared.settings import CommonSettings, Environment
+from tests.support.kafka import consume_until
 
 DEV_HEADERS = {"X-API-Key": DEV_API_KEY}
 SettingsFactory = Callable[..., IngestSettings]
@@ -25,6 +28,18 @@ SettingsFactory = Callable[..., IngestSettings]
 def unique(prefix: str) -> str:
     """A fresh identifier, so tests sharing a namespace never see each other's events."""
     return f"{prefix}-{uuid.uuid4().hex[:12]}"
+
+
+async def event_ids_on_topic(*, bootstrap: str, topic: str, acknowledged: set[str]) -> Counter[str]:
+    """How often each event id stands on ``topic``, read until every acknowledged id is there."""
+
+    def complete(records: list[Any]) -> bool:
+        return acknowledged <= {orjson.loads(r.value)["event_id"] for r in records}
+
+    records = await consume_until(
+        bootstrap=bootstrap, topic=topic, predicate=complete, timeout=30, settle=1.0
+    )
+    return Counter(orjson.loads(r.value)["event_id"] for r in records)
 
 
 def transaction(

@@ -13,14 +13,12 @@ from collections import Counter
 from collections.abc import Callable
 from typing import Any
 
-import orjson
 import pytest
 from create_topics import create_topics
 
 from churnwatch_ingest.settings import IngestSettings
 from churnwatch_shared import topics
-from tests.ingest.conftest import DEV_HEADERS, transaction, unique
-from tests.support.kafka import consume_until
+from tests.ingest.conftest import DEV_HEADERS, event_ids_on_topic, transaction, unique
 from tests.support.private_broker import PrivateBroker
 
 pytestmark = pytest.mark.integration
@@ -127,17 +125,11 @@ async def test_broker_stopped_mid_run(
 
     acknowledged = senders.acknowledged
 
-    def complete(records: list[Any]) -> bool:
-        return acknowledged <= {orjson.loads(r.value)["event_id"] for r in records}
-
-    records = await consume_until(
+    on_topic = await event_ids_on_topic(
         bootstrap=private_broker.bootstrap,
         topic=topics.EVENTS.name(namespace),
-        predicate=complete,
-        timeout=30,
-        settle=1.0,
+        acknowledged=acknowledged,
     )
-    on_topic = Counter(orjson.loads(r.value)["event_id"] for r in records)
     assert acknowledged <= set(on_topic)
     twice = [event_id for event_id, count in on_topic.items() if count > 1]
     assert not twice, f"{len(twice)} events written more than once"

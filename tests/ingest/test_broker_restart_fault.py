@@ -21,7 +21,6 @@ from collections.abc import Callable
 from dataclasses import dataclass, field
 from typing import Any
 
-import orjson
 import pytest
 import structlog
 from create_topics import create_topics
@@ -29,8 +28,13 @@ from create_topics import create_topics
 from churnwatch_ingest.partitioning import KeyPartitioner
 from churnwatch_ingest.settings import IngestSettings
 from churnwatch_shared import topics
-from tests.ingest.conftest import DEV_HEADERS, RunningIngest, transaction, unique
-from tests.support.kafka import consume_until
+from tests.ingest.conftest import (
+    DEV_HEADERS,
+    RunningIngest,
+    event_ids_on_topic,
+    transaction,
+    unique,
+)
 from tests.support.private_broker import PrivateBroker
 
 pytestmark = [pytest.mark.integration, pytest.mark.timeout(240)]
@@ -218,17 +222,9 @@ async def run_broker_fault(
 
     acknowledged = load.acknowledged
 
-    def complete(records: list[Any]) -> bool:
-        return acknowledged <= {orjson.loads(r.value)["event_id"] for r in records}
-
-    records = await consume_until(
-        bootstrap=broker.bootstrap,
-        topic=topics.EVENTS.name(namespace),
-        predicate=complete,
-        timeout=30,
-        settle=1.0,
+    on_topic = await event_ids_on_topic(
+        bootstrap=broker.bootstrap, topic=topics.EVENTS.name(namespace), acknowledged=acknowledged
     )
-    on_topic = Counter(orjson.loads(r.value)["event_id"] for r in records)
     missing = acknowledged - set(on_topic)
     assert not missing, f"{len(missing)} acknowledged events are not on the topic"
     assert set(on_topic) <= load.sent  # nothing on the topic that no client sent
