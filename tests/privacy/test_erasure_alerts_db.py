@@ -10,6 +10,7 @@ from collections.abc import Callable
 from datetime import timedelta
 from decimal import Decimal
 
+import orjson
 import pytest
 from sqlalchemy import Text, cast, func, select, text
 from sqlalchemy.exc import DBAPIError
@@ -172,6 +173,15 @@ async def test_erasure_empties_every_table_and_the_chain_still_verifies(
                 await session.execute(text(statement))
 
     common = CommonSettings(kafka_bootstrap=kafka_bootstrap, topic_namespace=topic_namespace)
+    owners_topic = common.topic(topics.ACCOUNT_OWNERS)
+    accounts = {b"ACC-gone-1": GONE, b"ACC-gone-2": GONE, b"ACC-kept-1": KEPT}
+    await produce(
+        bootstrap=kafka_bootstrap,
+        topic=owners_topic,
+        records=[
+            (k, orjson.dumps({"customer_id": c, "source": "test"})) for k, c in accounts.items()
+        ],
+    )
     now = T0 + timedelta(days=1)
     erasure = await request_erasure(
         sessionmaker,
@@ -188,6 +198,16 @@ async def test_erasure_empties_every_table_and_the_chain_still_verifies(
     assert counts["alerts"] == 1 and counts["value_reviews"] == 1
     assert counts["audit_details_redacted"] >= 3
     assert "30 days" in erasure.removed["expires_with_retention"]["events.v1"]
+    # the ingest adapters' account -> customer index: the customer's accounts tombstoned
+    assert erasure.removed["account_owners_topic"] == 2
+    owners = await consume_until(
+        bootstrap=kafka_bootstrap,
+        topic=owners_topic,
+        predicate=lambda rs: sum(1 for r in rs if r.value is None) >= 2,
+    )
+    latest = {r.key: r.value for r in sorted(owners, key=lambda r: r.offset)}
+    assert latest[b"ACC-gone-1"] is None and latest[b"ACC-gone-2"] is None
+    assert latest[b"ACC-kept-1"] is not None
     async with sessionmaker() as session:
         markers = (
             await session.scalars(

@@ -14,6 +14,7 @@ from typing import Protocol
 
 from aiokafka import AIOKafkaProducer
 
+from churnwatch_alerts.privacy.account_owners import tombstone_account_owners
 from churnwatch_shared import topics
 from churnwatch_shared.events import (
     CustomerErasureRequested,
@@ -31,6 +32,7 @@ PRODUCER = "churnwatch-alerts-privacy"
 class Sent:
     partition: int
     offset: int
+    account_owners: int = 0  # tombstones written to the account-owners topic
 
 
 class ErasureSender(Protocol):
@@ -60,7 +62,9 @@ class KafkaErasureSender:
         self.topic = common.topic(topics.EVENTS)
 
     async def send(self, *, customer_id: str, erasure_id: str, at: datetime) -> Sent:
-        """Put the erasure event on EVENTS; return where, once the broker acknowledged it."""
+        """Tombstone the customer's account owners, then put the erasure event on EVENTS; return
+        where, once the broker acknowledged it."""
+        owners = await tombstone_account_owners(common=self.common, customer_id=customer_id)
         producer = AIOKafkaProducer(
             bootstrap_servers=self.common.kafka_bootstrap,
             **client_kwargs(self.common),
@@ -82,4 +86,4 @@ class KafkaErasureSender:
             )
         finally:
             await producer.stop()
-        return Sent(partition=meta.partition, offset=meta.offset)
+        return Sent(partition=meta.partition, offset=meta.offset, account_owners=owners)

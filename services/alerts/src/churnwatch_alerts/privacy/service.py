@@ -20,7 +20,7 @@ from datetime import datetime
 from typing import Any
 
 import structlog
-from sqlalchemy import func, select, update
+from sqlalchemy import func, select
 from sqlalchemy.ext.asyncio import AsyncSession, async_sessionmaker
 
 from churnwatch_alerts.audit import record
@@ -129,21 +129,16 @@ async def request_erasure(
         log.warning("privacy.erasure_event_not_sent", erasure_id=erasure.id, error=repr(exc))
         raise ErasureUnsent(erasure, f"{type(exc).__name__}: {exc}") from exc
     async with sessionmaker() as session, session.begin():
-        await session.execute(
-            update(ErasureRecord)
-            .where(
-                ErasureRecord.id == erasure.id,
-                ErasureRecord.status == ErasureStatus.EVENT_NOT_SENT.value,
-            )
-            .values(
-                status=ErasureStatus.AWAITING_MONITOR.value,
-                event_partition=sent.partition,
-                event_offset=sent.offset,
-                event_sent_at=now,
-            )
+        stored = await session.get(
+            ErasureRecord, erasure.id, populate_existing=True, with_for_update=True
         )
-        stored = await session.get(ErasureRecord, erasure.id, populate_existing=True)
-    assert stored is not None
+        assert stored is not None
+        stored.removed = {**stored.removed, "account_owners_topic": sent.account_owners}
+        # the monitor's tombstone may have completed the erasure already: keep that status
+        if stored.status == ErasureStatus.EVENT_NOT_SENT.value:
+            stored.status = ErasureStatus.AWAITING_MONITOR.value
+        stored.event_partition, stored.event_offset = sent.partition, sent.offset
+        stored.event_sent_at = now
     return stored
 
 
