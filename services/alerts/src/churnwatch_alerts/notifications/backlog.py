@@ -9,12 +9,11 @@ from __future__ import annotations
 
 import asyncio
 
-from sqlalchemy import func, select
 from sqlalchemy.ext.asyncio import AsyncSession, async_sessionmaker
 
 from churnwatch_alerts.clock import Clock
 from churnwatch_alerts.metrics import OUTBOX_BACKLOG
-from churnwatch_alerts.models import Notification, NotificationStatus
+from churnwatch_alerts.notifications import repository
 
 BACKLOG_INTERVAL_SECONDS = 15.0
 
@@ -23,17 +22,8 @@ async def outbox_backlog(
     *, sessionmaker: async_sessionmaker[AsyncSession], clock: Clock
 ) -> dict[str, int]:
     """Pending notifications whose next attempt is due now, by channel."""
-    stmt = (
-        select(Notification.channel, func.count())
-        .where(
-            Notification.status == NotificationStatus.PENDING.value,
-            Notification.next_attempt_at <= clock.now(),
-        )
-        .group_by(Notification.channel)
-    )
     async with sessionmaker() as session:
-        rows = (await session.execute(stmt)).all()
-    return {channel: int(count) for channel, count in rows}
+        return await repository.due_by_channel(session, now=clock.now())
 
 
 class BacklogGauge:

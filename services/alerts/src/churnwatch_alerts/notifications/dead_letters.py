@@ -6,16 +6,26 @@ receivers dedupe on, stays the same. Every redrive writes one audit row per noti
 
 from __future__ import annotations
 
-from dataclasses import dataclass
 from datetime import datetime
 from typing import Any
 
-from sqlalchemy import ColumnElement, Select, func, or_, select, true, update
+from sqlalchemy import ColumnElement
 from sqlalchemy.ext.asyncio import AsyncSession
 
 from churnwatch_alerts import audit
 from churnwatch_alerts.auth.principal import Principal
-from churnwatch_alerts.models import Manager, Notification, NotificationStatus, Role
+from churnwatch_alerts.models import Notification, Role
+from churnwatch_alerts.notifications import repository
+from churnwatch_alerts.notifications.repository import DeadLetterFilter
+
+__all__ = [
+    "DEAD_LETTER_ROLES",
+    "DeadLetterFilter",
+    "describe",
+    "list_dead",
+    "redrive",
+    "visible_to",
+]
 
 # Roles that may see and redrive dead letters (team leads: their team's only).
 DEAD_LETTER_ROLES = frozenset({Role.TEAM_LEAD, Role.ADMIN})
@@ -23,34 +33,7 @@ DEAD_LETTER_ROLES = frozenset({Role.TEAM_LEAD, Role.ADMIN})
 
 def visible_to(principal: Principal) -> ColumnElement[bool]:
     """Condition on ``Notification``: the dead letters this principal may see and redrive."""
-    if principal.role is Role.ADMIN:
-        return true()
-    conditions: list[ColumnElement[bool]] = [Notification.recipient == principal.id]
-    if principal.role is Role.TEAM_LEAD and principal.team_id:
-        team = select(Manager.id).where(Manager.team_id == principal.team_id)
-        conditions.append(Notification.recipient.in_(team))
-    return or_(*conditions)
-
-
-@dataclass(frozen=True, slots=True)
-class DeadLetterFilter:
-    """Which dead letters: within ``scope``, optionally one recipient, channel or set of ids."""
-
-    scope: ColumnElement[bool]
-    recipient: str | None = None
-    channel: str | None = None
-    ids: tuple[int, ...] | None = None
-
-
-def _where(stmt: Select[Any], filters: DeadLetterFilter) -> Select[Any]:
-    stmt = stmt.where(Notification.status == NotificationStatus.DEAD.value, filters.scope)
-    if filters.recipient is not None:
-        stmt = stmt.where(Notification.recipient == filters.recipient)
-    if filters.channel is not None:
-        stmt = stmt.where(Notification.channel == filters.channel)
-    if filters.ids is not None:
-        stmt = stmt.where(Notification.id.in_(filters.ids))
-    return stmt
+    return repository.dead_letters_visible_to(principal)
 
 
 def describe(row: Notification) -> dict[str, Any]:
@@ -75,39 +58,18 @@ async def list_dead(
     session: AsyncSession, *, filters: DeadLetterFilter, limit: int, offset: int
 ) -> tuple[int, list[Notification]]:
     """The total and one page of matching dead letters, most recently dead first."""
-    total = await session.scalar(_where(select(func.count(Notification.id)), filters))
-    stmt = _where(select(Notification), filters).order_by(
-        Notification.dead_at.desc(), Notification.id.desc()
-    )
-    rows = (await session.scalars(stmt.limit(limit).offset(offset))).all()
-    return int(total or 0), list(rows)
+    return await repository.dead_page(session, filters=filters, limit=limit, offset=offset)
 
 
 async def redrive(
     session: AsyncSession, *, filters: DeadLetterFilter, actor: str, now: datetime
 ) -> list[Notification]:
     """Put matching dead letters back to pending now, with a new retry window; audited."""
-    stmt = _where(select(Notification), filters).order_by(Notification.id).with_for_update()
-    rows = list((await session.scalars(stmt)).all())
+    rows = await repository.lock_dead(session, filters=filters)
     if not rows:
         return []
     before = {r.id: (r.attempts, r.last_error) for r in rows}
-    await session.execute(
-        update(Notification)
-        .where(
-            Notification.id.in_([r.id for r in rows]),
-            Notification.status == NotificationStatus.DEAD.value,
-        )
-        .values(
-            status=NotificationStatus.PENDING.value,
-            attempts=0,
-            next_attempt_at=now,
-            dead_at=None,
-            redriven_at=now,
-            lease_id=None,
-        )
-        .execution_options(synchronize_session="fetch")
-    )
+    await repository.requeue(session, ids=[r.id for r in rows], now=now)
     for row in rows:
         audit.record(
             session,

@@ -15,15 +15,14 @@ from datetime import UTC, datetime
 from typing import Any
 
 import structlog
-from sqlalchemy import select
 from sqlalchemy.ext.asyncio import AsyncSession, async_sessionmaker
 
 from churnwatch_alerts.clock import Clock
 from churnwatch_alerts.managers import repository as managers_repo
 from churnwatch_alerts.models import AlertRecord, Notification, NotificationStatus
+from churnwatch_alerts.notifications import repository
 from churnwatch_alerts.notifications.outbox import DIGEST_EVENT, INBOX, LOW_SEVERITIES
 from churnwatch_alerts.settings import AlertsSettings
-from churnwatch_alerts.upsert import insert_for
 
 log = structlog.get_logger(__name__)
 
@@ -77,37 +76,18 @@ def _item(row: Notification, alert: AlertRecord) -> dict[str, Any]:
     }
 
 
-async def _candidates(
-    session: AsyncSession, *, start: datetime, end: datetime
-) -> list[tuple[Notification, AlertRecord]]:
-    stmt = (
-        select(Notification, AlertRecord)
-        .join(AlertRecord, AlertRecord.id == Notification.alert_id)
-        .where(
-            Notification.channel == INBOX,
-            Notification.created_at >= start,
-            Notification.created_at < end,
-            AlertRecord.severity.in_(LOW_SEVERITIES),
-        )
-        .order_by(Notification.recipient, Notification.created_at, Notification.id)
-    )
-    return [(n, a) for n, a in (await session.execute(stmt)).all()]
-
-
-async def _sent_one_by_one(session: AsyncSession, *, keys: set[str]) -> set[str]:
-    """Which of these outbound dedupe keys exist (the cause was already sent on its own)."""
-    if not keys:
-        return set()
-    stmt = select(Notification.dedupe_key).where(Notification.dedupe_key.in_(keys))
-    return set((await session.scalars(stmt)).all())
-
-
 async def build_digests(
     session: AsyncSession, *, now: datetime, period_seconds: int, lookback: int
 ) -> int:
     """Write the digests of closed periods into the outbox; returns how many were new."""
     periods = closed_periods(now=now, period_seconds=period_seconds, lookback=lookback)
-    rows = await _candidates(session, start=periods[0].start, end=periods[-1].end)
+    rows = await repository.inbox_rows_between(
+        session,
+        inbox=INBOX,
+        start=periods[0].start,
+        end=periods[-1].end,
+        severities=LOW_SEVERITIES,
+    )
     by_recipient: dict[str, list[tuple[Notification, AlertRecord]]] = defaultdict(list)
     for row, alert in rows:
         by_recipient[row.recipient].append((row, alert))
@@ -117,7 +97,8 @@ async def build_digests(
         outbound = [c for c in (manager.channels if manager else []) or [] if c != INBOX]
         if manager is None or not outbound or not manager.active:
             continue
-        sent = await _sent_one_by_one(
+        # causes already sent on their own (the manager took no digest then)
+        sent = await repository.existing_keys(
             session, keys={sibling(r, c) for r, _ in items for c in outbound}
         )
         for period in periods:
@@ -138,24 +119,19 @@ async def build_digests(
                 "alerts": [_item(r, a) for r, a in in_period[:MAX_ITEMS]],
             }
             for channel in outbound:
-                stmt = (
-                    insert_for(session, Notification)
-                    .values(
-                        dedupe_key=digest_key(manager_id=recipient, period=period, channel=channel),
-                        alert_id=None,
-                        recipient=recipient,
-                        channel=channel,
-                        event=DIGEST_EVENT,
-                        payload=payload,
-                        status=NotificationStatus.PENDING.value,
-                        attempts=0,
-                        next_attempt_at=now,
-                        created_at=now,
-                    )
-                    .on_conflict_do_nothing(index_elements=["dedupe_key"])
-                    .returning(Notification.id)
-                )
-                if (await session.execute(stmt)).scalar_one_or_none() is not None:
+                values = {
+                    "dedupe_key": digest_key(manager_id=recipient, period=period, channel=channel),
+                    "alert_id": None,
+                    "recipient": recipient,
+                    "channel": channel,
+                    "event": DIGEST_EVENT,
+                    "payload": payload,
+                    "status": NotificationStatus.PENDING.value,
+                    "attempts": 0,
+                    "next_attempt_at": now,
+                    "created_at": now,
+                }
+                if await repository.insert_if_new(session, values=values):
                     written += 1
     return written
 

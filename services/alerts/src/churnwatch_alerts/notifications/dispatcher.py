@@ -28,12 +28,12 @@ from dataclasses import dataclass
 from datetime import timedelta
 
 import structlog
-from sqlalchemy import ColumnElement, case, func, select, update
 from sqlalchemy.ext.asyncio import AsyncSession, async_sessionmaker
 
 from churnwatch_alerts.clock import Clock
 from churnwatch_alerts.metrics import NOTIFICATION_DEAD, NOTIFICATION_FAILURES, NOTIFIED
 from churnwatch_alerts.models import DeliveryAttempt, Manager, Notification, NotificationStatus
+from churnwatch_alerts.notifications import repository
 from churnwatch_alerts.notifications.channels import Channel, DeliveryError
 from churnwatch_alerts.notifications.schedule import next_attempt
 from churnwatch_alerts.settings import AlertsSettings
@@ -44,14 +44,6 @@ log = structlog.get_logger(__name__)
 _CANDIDATES_PER_SLOT = 4
 # On shutdown, sends in flight get this long to finish and be recorded before they are cancelled.
 _DRAIN_SECONDS = 5.0
-
-
-def endpoint_key() -> ColumnElement[str]:
-    """Which endpoint a row is sent to: its manager's webhook URL, else the channel itself."""
-    return case(
-        (Notification.channel == "webhook", "webhook:" + func.coalesce(Manager.webhook_url, "")),
-        else_=Notification.channel,
-    )
 
 
 @dataclass(frozen=True, slots=True)
@@ -102,27 +94,18 @@ class Dispatcher:
         per_endpoint = self.settings.notify_endpoint_concurrency
         full = [e for e, n in self._load.items() if n >= per_endpoint]
         now = self.clock.now()
-        endpoint = endpoint_key().label("endpoint")
-        stmt = (
-            select(Notification, Manager, endpoint)
-            .outerjoin(Manager, Manager.id == Notification.recipient)
-            .where(
-                Notification.status == NotificationStatus.PENDING.value,
-                Notification.next_attempt_at <= now,
-            )
-            .order_by(Notification.next_attempt_at, Notification.id)
-            .limit(limit * _CANDIDATES_PER_SLOT)
-            .with_for_update(skip_locked=True, of=Notification)
-        )
-        if full:
-            stmt = stmt.where(endpoint_key().not_in(full))
-        if exclude:
-            stmt = stmt.where(Notification.id.not_in(exclude))
         lease_end = now + timedelta(seconds=self.settings.notify_lease_seconds)
         claims: list[Claim] = []
         load = Counter(self._load)
         async with self.sessionmaker() as session, session.begin():
-            for notification, manager, key in (await session.execute(stmt)).all():
+            due = await repository.due_for_claim(
+                session,
+                now=now,
+                limit=limit * _CANDIDATES_PER_SLOT,
+                full_endpoints=full,
+                exclude=exclude,
+            )
+            for notification, manager, key in due:
                 if len(claims) >= limit:
                     break
                 if load[key] >= per_endpoint:
@@ -181,26 +164,20 @@ class Dispatcher:
             else:
                 values["next_attempt_at"] = retry_at
         async with self.sessionmaker() as session, session.begin():
-            session.add(
-                DeliveryAttempt(
+            held = await repository.record_attempt(
+                session,
+                attempt=DeliveryAttempt(
                     notification_id=notification.id,
                     attempt=claim.attempt,
                     at=now,
                     ok=outcome.error is None,
                     status_code=outcome.status_code,
                     error=outcome.error,
-                )
+                ),
+                lease_id=claim.lease_id,
+                values=values,
             )
-            result = await session.execute(
-                update(Notification)
-                .where(
-                    Notification.id == notification.id,
-                    Notification.lease_id == claim.lease_id,
-                    Notification.status == NotificationStatus.PENDING.value,
-                )
-                .values(**values)
-            )
-        if result.rowcount == 0:  # type: ignore[attr-defined]
+        if not held:
             log.warning("notification.lease_lost", notification_id=notification.id)
             return
         labels = {"channel": notification.channel}

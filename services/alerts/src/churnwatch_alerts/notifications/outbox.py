@@ -9,8 +9,8 @@ from typing import Any
 from sqlalchemy.ext.asyncio import AsyncSession
 
 from churnwatch_alerts.managers import repository as managers_repo
-from churnwatch_alerts.models import AlertRecord, Manager, Notification, NotificationStatus
-from churnwatch_alerts.upsert import insert_for
+from churnwatch_alerts.models import AlertRecord, Manager, NotificationStatus
+from churnwatch_alerts.notifications import repository
 from churnwatch_shared.alerts import Severity
 
 INBOX = "inbox"
@@ -97,9 +97,7 @@ async def enqueue_many(
                 for c in manager.channels or []
                 if c != INBOX
             )
-    if rows:
-        stmt = insert_for(session, Notification.__table__)
-        await session.execute(stmt.on_conflict_do_nothing(index_elements=["dedupe_key"]), rows)
+    await repository.insert_outbox_rows(session, rows=rows)
     return sum(1 for r in rows if r["delivered_at"] is None)
 
 
