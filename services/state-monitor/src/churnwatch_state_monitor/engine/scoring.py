@@ -20,6 +20,12 @@ from churnwatch_state_monitor.engine.churn import LEVELS as LEVELS
 from churnwatch_state_monitor.engine.corroboration import engagement_points, sources
 from churnwatch_state_monitor.engine.engagement import linear, probability, signals
 from churnwatch_state_monitor.engine.limits import Limits
+from churnwatch_state_monitor.engine.overdraft import (
+    overdraft_points,
+    overdraft_risk,
+    overdrawn_points,
+    penalty_points,
+)
 from churnwatch_state_monitor.engine.scale import band_in
 from churnwatch_state_monitor.engine.state import CustomerState
 
@@ -334,43 +340,6 @@ def _engagement_reasons(
 
 
 _points = itemgetter(2)
-
-
-def overdrawn_points(st: CustomerState) -> float:
-    """Overdrawn now: 25 points, up to 45 after 60 days in overdraft."""
-    days = (st.newest - st.overdrawn) / DAY
-    return 25.0 + (days if days < 60 else 60.0) / 3
-
-
-def penalty_points(st: CustomerState) -> float:
-    """Penalty interest charged: 35, 50, 65 ... for each posting in 90 days; 15 + 10 for each
-    in 365 days when none is that recent (a memory of past trouble); up to 100."""
-    recent = st.recent(st.pens)
-    points = 20 + 15 * recent if recent else 15 + 10 * st.within_year(st.pens)
-    return 100.0 if points > 100 else float(points)
-
-
-def overdraft_points(st: CustomerState) -> float:
-    """Overdraft episodes begun in 365 days: 15 points each, up to 100."""
-    points = 15 * st.within_year(st.ods)
-    return 100.0 if points > 100 else float(points)
-
-
-def overdraft_risk(st: CustomerState) -> tuple[float, bool]:
-    """The risk state's overdraft signal (the strongest of the three) and whether it is a
-    fixed number of points (shown as an integer)."""
-    best, fixed = 0.0, False
-    if st.overdrawn:
-        best = overdrawn_points(st)
-    if st.pens:
-        value = penalty_points(st)
-        if value > best:
-            best, fixed = value, True
-    if st.ods:
-        value = overdraft_points(st)
-        if value > best:
-            best, fixed = value, True
-    return best, fixed
 
 
 def strongest(scale: float, stability: float, risk: float, flow: float, usage: float) -> float:
