@@ -6,6 +6,7 @@ import asyncio
 import contextlib
 from collections.abc import AsyncIterator, Awaitable, Callable
 from contextlib import asynccontextmanager
+from functools import partial
 
 import structlog
 from fastapi import FastAPI
@@ -15,7 +16,9 @@ from churnwatch_alerts import health
 from churnwatch_alerts.alerts.endpoints import router as alerts_router
 from churnwatch_alerts.assignments.endpoints import router as assignments_router
 from churnwatch_alerts.audit.endpoints import router as audit_router
+from churnwatch_alerts.audit.refusals import RefusalAudit
 from churnwatch_alerts.auth.endpoints import router as auth_router
+from churnwatch_alerts.auth.throttle import LoginThrottle
 from churnwatch_alerts.cases.contacts import IngestClient
 from churnwatch_alerts.cases.endpoints import router as cases_router
 from churnwatch_alerts.clock import Clock, SystemClock
@@ -149,6 +152,8 @@ def create_app(
                 tasks.append(asyncio.create_task(_supervise("privacy.retention", retention.run)))
             backlog = BacklogGauge(sessionmaker=sessionmaker, clock=clock)
             tasks.append(asyncio.create_task(_supervise("outbox.backlog", backlog.run)))
+            refusals = partial(app.state.refusal_audit.run, sessionmaker=sessionmaker, clock=clock)
+            tasks.append(asyncio.create_task(_supervise("audit.refusals", refusals)))
             if settings.notifications_enabled:
                 tasks.append(asyncio.create_task(_supervise("outbox", dispatcher.run)))
                 digests = DigestScheduler(settings=settings, sessionmaker=sessionmaker, clock=clock)
@@ -173,6 +178,12 @@ def create_app(
     app = FastAPIOffline(title="ChurnWatch alerts", version="0.1.0", lifespan=lifespan)
     app.state.settings = settings
     app.state.clock = clock
+    app.state.refusal_audit = RefusalAudit(per_minute=settings.refusal_audit_per_minute)
+    app.state.login_throttle = LoginThrottle(
+        max_failures=settings.login_max_failures,
+        max_failures_per_address=settings.login_max_failures_per_address,
+        window_seconds=settings.login_failure_window_seconds,
+    )
     app.state.value_config = value_config
     app.state.playbook = playbook
     app.state.marketing_objections = marketing_objections or DatabaseObjections()

@@ -45,6 +45,13 @@ class AlertsSettings(BaseSettings):
     migrate_on_start: bool = True
     jwt_secret: str = DEV_JWT_SECRET
     jwt_ttl_seconds: int = Field(default=8 * 3600, gt=0)
+    # Refusals (failed logins, denied reads) written one by one per principal and address each
+    # minute; the rest are counted into one summary row (audit/refusals.py).
+    refusal_audit_per_minute: int = Field(default=5, ge=1, le=1000)
+    # Failed password logins before 429: per username, and per client address (auth/throttle.py).
+    login_max_failures: int = Field(default=5, ge=1, le=1000)
+    login_max_failures_per_address: int = Field(default=50, ge=1, le=100_000)
+    login_failure_window_seconds: int = Field(default=300, ge=1, le=86_400)
     group_id: str | None = Field(default=None, description='default f"{namespace}-alerts"')
     context_group_id: str | None = Field(
         default=None,

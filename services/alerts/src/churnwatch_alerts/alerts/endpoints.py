@@ -19,7 +19,7 @@ from churnwatch_alerts.alerts.schemas import (
     RulePrecision,
     SnoozeRequest,
 )
-from churnwatch_alerts.audit import record_now
+from churnwatch_alerts.audit.refusals import audit_refusal
 from churnwatch_alerts.auth.dependencies import CurrentPrincipal
 from churnwatch_alerts.auth.principal import Principal
 from churnwatch_alerts.db import SessionDep
@@ -45,12 +45,11 @@ async def _not_found(
     request: Request, *, principal: Principal, alert_id: str, action: str
 ) -> HTTPException:
     """A 404 for an alert the caller may not see, its refusal audited in its own transaction."""
-    await record_now(
-        request.app.state.sessionmaker,
+    await audit_refusal(
+        request,
         actor=principal.id,
         action=f"{action}_denied",
         alert_id=alert_id[:64],
-        at=_now(request),
         detail={"role": principal.role.value},
     )
     return HTTPException(status.HTTP_404_NOT_FOUND, detail=f"alert {alert_id} not found")

@@ -6,7 +6,8 @@ import structlog
 from fastapi import APIRouter, HTTPException, Request, status
 from pydantic import BaseModel, Field
 
-from churnwatch_alerts.audit import record, record_now
+from churnwatch_alerts.audit import record
+from churnwatch_alerts.audit.refusals import audit_refusal, client_address
 from churnwatch_alerts.auth.dependencies import CurrentPrincipal
 from churnwatch_alerts.auth.oidc_endpoints import router as oidc_router
 from churnwatch_alerts.auth.passwords import verify_password_async
@@ -48,12 +49,7 @@ async def login(body: LoginRequest, request: Request, session: SessionDep) -> To
     settings = request.app.state.settings
     now = request.app.state.clock.now()
     if not settings.password_logins_allowed:
-        await record_now(
-            request.app.state.sessionmaker,
-            actor=body.username,
-            action="auth.password_login_refused",
-            at=now,
-        )
+        await audit_refusal(request, actor=body.username, action="auth.password_login_refused")
         raise HTTPException(
             status_code=status.HTTP_403_FORBIDDEN,
             detail=(
@@ -66,16 +62,27 @@ async def login(body: LoginRequest, request: Request, session: SessionDep) -> To
     ):
         # A database once used in development keeps the seeded accounts and their known password.
         log.warning("auth.demo_login_refused", username=body.username)
-        await record_now(
-            request.app.state.sessionmaker,
-            actor=body.username,
-            action="auth.login_refused_demo",
-            at=now,
-        )
+        await audit_refusal(request, actor=body.username, action="auth.login_refused_demo")
         raise HTTPException(
             status_code=status.HTTP_401_UNAUTHORIZED,
             detail="demo logins and the development password are refused in production",
             headers={"WWW-Authenticate": "Bearer"},
+        )
+    throttle = request.app.state.login_throttle
+    address = client_address(request)
+    wait = throttle.retry_after(username=body.username, address=address, now=now)
+    if wait is not None:
+        # Before the password is checked: a guess gets no answer and costs no hash.
+        await audit_refusal(
+            request,
+            actor=body.username,
+            action="auth.login_throttled",
+            detail={"retry_after_seconds": wait},
+        )
+        raise HTTPException(
+            status_code=status.HTTP_429_TOO_MANY_REQUESTS,
+            detail=f"too many failed logins: try again in {wait} s",
+            headers={"Retry-After": str(wait)},
         )
     manager = await session.get(Manager, body.username)
     ok = (
@@ -85,15 +92,15 @@ async def login(body: LoginRequest, request: Request, session: SessionDep) -> To
         and await verify_password_async(password_hash=manager.password_hash, password=body.password)
     )
     if not ok or manager is None:
+        throttle.failed(username=body.username, address=address, now=now)
         # Own transaction: the request's is rolled back with the 401, this row must stay.
-        await record_now(
-            request.app.state.sessionmaker, actor=body.username, action="auth.login_failed", at=now
-        )
+        await audit_refusal(request, actor=body.username, action="auth.login_failed")
         raise HTTPException(
             status_code=status.HTTP_401_UNAUTHORIZED,
             detail="unknown username or wrong password",
             headers={"WWW-Authenticate": "Bearer"},
         )
+    throttle.succeeded(username=body.username)
     record(session, actor=manager.id, action="auth.login", at=now)
     token = mint_token(
         secret=settings.jwt_secret,

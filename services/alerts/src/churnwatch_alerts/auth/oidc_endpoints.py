@@ -24,7 +24,8 @@ from fastapi import APIRouter, HTTPException, Query, Request, status
 from fastapi.responses import JSONResponse, RedirectResponse
 from pydantic import BaseModel
 
-from churnwatch_alerts.audit import record, record_now
+from churnwatch_alerts.audit import record
+from churnwatch_alerts.audit.refusals import audit_refusal
 from churnwatch_alerts.auth.oidc import OidcError, Provider, map_identity
 from churnwatch_alerts.auth.tokens import mint_token
 from churnwatch_alerts.db import SessionDep
@@ -217,11 +218,10 @@ async def sso_callback(
             raise OidcError(f"{identity.manager_id} is deactivated in ChurnWatch", status=403)
     except OidcError as exc:
         log.warning("auth.sso_refused", reason=str(exc))
-        await record_now(
-            request.app.state.sessionmaker,
+        await audit_refusal(
+            request,
             actor="sso:unknown",
             action="auth.sso_refused",
-            at=clock_now,
             detail={"reason": str(exc)[:500], "status": exc.status},
         )
         refused = JSONResponse({"detail": str(exc)}, status_code=exc.status)

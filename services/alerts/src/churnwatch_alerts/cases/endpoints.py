@@ -8,7 +8,7 @@ from typing import Annotated
 
 from fastapi import APIRouter, HTTPException, Query, Request, status
 
-from churnwatch_alerts.audit import record_now
+from churnwatch_alerts.audit.refusals import audit_refusal
 from churnwatch_alerts.auth.dependencies import CurrentPrincipal
 from churnwatch_alerts.auth.principal import Principal
 from churnwatch_alerts.cases import contacts, lead, service
@@ -48,12 +48,11 @@ def _now(request: Request) -> datetime:
 async def _not_found(
     request: Request, *, principal: Principal, customer_id: str, action: str
 ) -> HTTPException:
-    await record_now(
-        request.app.state.sessionmaker,
+    await audit_refusal(
+        request,
         actor=principal.id,
         action=f"{action}_denied",
         customer_id=customer_id[:128],
-        at=_now(request),
         detail={"role": principal.role.value},
     )
     return HTTPException(

@@ -11,7 +11,7 @@ from datetime import datetime
 from fastapi import APIRouter, HTTPException, Request, status
 
 from churnwatch_alerts.alerts.schemas import AlertOut
-from churnwatch_alerts.audit import record_now
+from churnwatch_alerts.audit.refusals import audit_refusal
 from churnwatch_alerts.auth.dependencies import CurrentPrincipal
 from churnwatch_alerts.auth.principal import Principal
 from churnwatch_alerts.customers import service
@@ -33,12 +33,11 @@ async def _require_visible(
     session: SessionDep, request: Request, *, principal: Principal, customer_id: str, action: str
 ) -> None:
     if not await service.is_visible(session, principal=principal, customer_id=customer_id):
-        await record_now(
-            request.app.state.sessionmaker,
+        await audit_refusal(
+            request,
             actor=principal.id,
             action=f"{action}_denied",
             customer_id=customer_id,
-            at=_now(request),
             detail={"role": principal.role.value},
         )
         raise HTTPException(status.HTTP_404_NOT_FOUND, detail=f"customer {customer_id} not found")

@@ -11,7 +11,7 @@ from typing import Annotated
 
 from fastapi import APIRouter, HTTPException, Query, Request, status
 
-from churnwatch_alerts.audit import record_now
+from churnwatch_alerts.audit.refusals import audit_refusal
 from churnwatch_alerts.auth.dependencies import CurrentPrincipal
 from churnwatch_alerts.auth.principal import Principal
 from churnwatch_alerts.customers import service as customers_service
@@ -42,12 +42,11 @@ async def require_visible(
     if not await customers_service.is_visible(
         session, principal=principal, customer_id=customer_id
     ):
-        await record_now(
-            request.app.state.sessionmaker,
+        await audit_refusal(
+            request,
             actor=principal.id,
             action=f"{action}_denied",
             customer_id=customer_id[:128],
-            at=now_of(request),
             detail={"role": principal.role.value},
         )
         raise HTTPException(status.HTTP_404_NOT_FOUND, detail=f"customer {customer_id} not found")
