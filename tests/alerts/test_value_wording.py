@@ -8,7 +8,7 @@ from decimal import Decimal
 
 from churnwatch_alerts.value.compute import PreviousReview, review
 from churnwatch_alerts.value.schemas import AccuracyPeriod
-from churnwatch_alerts.value.wording import accuracy_text, period_name, review_words
+from churnwatch_alerts.value.wording import accuracy_text, period_name, reason_text, review_words
 from tests.alerts.value_builders import known_margins, make_snapshot
 
 D = Decimal
@@ -63,9 +63,7 @@ def test_every_figure_of_a_review_is_worded() -> None:
     )
     assert words.period == "November 2026"
     assert words.current_value.startswith(f"{result.current_value:,.0f} CNY in November 2026")
-    assert words.trend == (
-        "20.60 CNY above the 1,450 CNY expected for November 2026"
-    )
+    assert words.trend == ("20.60 CNY above the 1,450 CNY expected for November 2026")
     assert words.potential_value == f"{result.potential_value:,.0f} CNY expected in December 2026"
     assert words.value_at_risk == f"{result.value_at_risk:,.0f} CNY (40% likely to leave)"
     assert words.lifecycle == "Growing"
@@ -117,3 +115,13 @@ def test_accuracy_per_period_is_a_sentence() -> None:
         "October 2026's predictions for November 2026: no customer reviewed in both periods."
     )
     assert period_name("2026-01") == "January 2026"
+
+
+def test_reasons_archived_before_read_with_separators() -> None:
+    old = "growth relationship: nurture it, potential 12765.53 CNY"
+    assert reason_text(old, currency="CNY") == (
+        "Growth relationship: nurture it, potential 12,766 CNY."
+    )
+    assert reason_text("loss-making (-87.5 CNY)", currency="CNY") == "Loss-making (-87.50 CNY)."
+    worded = "Growing relationship worth 1,185 CNY a month: nurture it."
+    assert reason_text(worded, currency="CNY") == worded  # already worded: unchanged
