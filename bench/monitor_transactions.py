@@ -17,7 +17,9 @@ from __future__ import annotations
 
 import argparse
 import asyncio
+import contextlib
 import json
+import os
 import shutil
 import statistics
 import sys
@@ -29,16 +31,26 @@ sys.path[:0] = [str(REPO), str(REPO / "deploy" / "kafka")]
 
 from create_topics import delete_namespaces
 
+from bench.baseline_tree import BaselineTree
 from bench.kafka_reference import raw_consume_decode, raw_produce
 from bench.monitor_bench import _CREATED, MODES, _drain, _namespace
 from bench.monitor_worker import Worker, simulated_events
 from churnwatch_shared import topics
 from churnwatch_shared.settings import CommonSettings
 
+LOGS = REPO / ".local" / "bench-logs"  # one log per worker run
+
 
 async def _worker_rate(
-    *, bootstrap: str, namespace: str, data: Path, events: int, transactions: str
-) -> float:
+    *,
+    bootstrap: str,
+    namespace: str,
+    data: Path,
+    events: int,
+    transactions: str,
+    tree: BaselineTree | None,
+) -> float | str:
+    """Events/s of one worker over the topic, or why it stopped before applying them all."""
     worker = Worker(
         bootstrap=bootstrap,
         namespace=namespace,
@@ -47,17 +59,43 @@ async def _worker_rate(
             "CHURNWATCH_MONITOR_TRANSACTIONS": transactions,
             "CHURNWATCH_MONITOR_APP_ID": f"{namespace}-monitor-txn-{transactions}",
         },
+        **(
+            {"python": tree.python, "cwd": tree.tree, "base_env": tree.base_env()}
+            if tree is not None
+            else {}
+        ),
     )
-    worker.start()
+    if tree is not None:  # its own compiled engine, never the interpreted fallback
+        worker.env["CHURNWATCH_MONITOR_NATIVE"] = "require"
+    # a 6 s session lets the lease guard (transactions off) stop a worker whose batch outlives
+    # 4 s on a loaded machine (seen here: LeaseLapsed); 30 s on both sides, as monitor_compare
+    worker.env["CHURNWATCH_MONITOR_SESSION_TIMEOUT_S"] = "30"
+    log = LOGS / f"{namespace}-{transactions}.log"
+    worker.start(log=log)
+    drain = asyncio.create_task(_drain(worker, expected=events, timeout=600))
     try:
-        first, last = await _drain(worker, expected=events, timeout=600)
+        while not drain.done():
+            assert worker.proc is not None
+            if worker.proc.poll() is not None:  # stopped itself: say why instead of waiting
+                drain.cancel()
+                crash = [
+                    x for x in log.read_text(errors="replace").splitlines() if "unhandled" in x
+                ]
+                return f"worker exited {worker.proc.returncode}: {(crash or ['?'])[-1][:300]}"
+            await asyncio.sleep(0.2)
+        first, last = drain.result()
     finally:
         worker.stop()
     return events / (last - first)
 
 
 async def _round(
-    *, bootstrap: str, records: list[tuple[bytes, bytes]], data: Path, order: tuple[str, ...]
+    *,
+    bootstrap: str,
+    records: list[tuple[bytes, bytes]],
+    data: Path,
+    order: tuple[str, ...],
+    tree: BaselineTree | None,
 ) -> dict:
     namespace = await _namespace(bootstrap)
     topic = topics.EVENTS.name(namespace)
@@ -71,23 +109,34 @@ async def _round(
                 data=data,
                 events=len(records),
                 transactions=mode,
+                tree=tree,
             )
             for mode in order
         }
     finally:
         await delete_namespaces(bootstrap=bootstrap, namespaces={namespace})
+    raw_s = f"raw {raw:,.0f}/s"
     print(
-        f"round: on {rates['on']:,.0f}/s ({rates['on'] / raw:.3f}x raw), off {rates['off']:,.0f}/s "
-        f"({rates['off'] / raw:.3f}x), raw {raw:,.0f}/s, on/off {rates['on'] / rates['off']:.3f}",
+        "round: "
+        + ", ".join(
+            f"{mode} {rate:,.0f}/s ({rate / raw:.3f}x raw)"
+            if isinstance(rate, float)
+            else f"{mode} FAILED ({rate})"
+            for mode, rate in rates.items()
+        )
+        + f", {raw_s}",
         flush=True,
     )
-    return {"on": rates["on"], "off": rates["off"], "raw": raw}
+    return {**rates, "raw": raw}
 
 
-async def compare(*, bootstrap: str, events: int, customers: int, rounds: int) -> dict:
+async def compare(
+    *, bootstrap: str, events: int, customers: int, rounds: int, tree: BaselineTree | None = None
+) -> dict:
     """Transactions on vs off beside raw consume+decode, ``rounds`` rounds; medians and rounds."""
     records = simulated_events(count=events, customers=customers)
     data = Path(tempfile.mkdtemp(prefix="monitor-txn-bench-"))
+    LOGS.mkdir(parents=True, exist_ok=True)
     try:
         runs = [
             await _round(
@@ -95,26 +144,36 @@ async def compare(*, bootstrap: str, events: int, customers: int, rounds: int) -
                 records=records,
                 data=data,
                 order=("on", "off") if n % 2 == 0 else ("off", "on"),
+                tree=tree,
             )
             for n in range(rounds)
         ]
     finally:
         shutil.rmtree(data, ignore_errors=True)
         await delete_namespaces(bootstrap=bootstrap, namespaces=_CREATED)
-    on, off, raw = (statistics.median(r[k] for r in runs) for k in ("on", "off", "raw"))
+    ok = [r for r in runs if isinstance(r["on"], float) and isinstance(r["off"], float)]
+    failed = {
+        mode: [r[mode] for r in runs if not isinstance(r[mode], float)] for mode in ("on", "off")
+    }
+    if not ok:
+        return {"events": events, "rounds": rounds, "failed": failed}
+    on, off, raw = (statistics.median(r[k] for r in ok) for k in ("on", "off", "raw"))
     return {
         "events": events,
         "customers": customers,
         "rounds": rounds,
+        "rounds_with_both": len(ok),
+        "failed": failed,  # a worker that stopped itself (e.g. the lease guard, off only)
         "transactions_on_events_per_s": round(on),
         "transactions_off_events_per_s": round(off),
         "raw_consume_decode_events_per_s": round(raw),
         "on_ratio_to_raw": round(on / raw, 3),
         "off_ratio_to_raw": round(off / raw, 3),
         "on_over_off": round(on / off, 3),
-        "on_ratio_to_raw_per_round": [round(r["on"] / r["raw"], 3) for r in runs],
-        "off_ratio_to_raw_per_round": [round(r["off"] / r["raw"], 3) for r in runs],
-        "on_over_off_per_round": [round(r["on"] / r["off"], 3) for r in runs],
+        "on_ratio_to_raw_per_round": [round(r["on"] / r["raw"], 3) for r in ok],
+        "off_ratio_to_raw_per_round": [round(r["off"] / r["raw"], 3) for r in ok],
+        "on_over_off_per_round": [round(r["on"] / r["off"], 3) for r in ok],
+        "load_average": [round(x, 2) for x in os.getloadavg()],
     }
 
 
@@ -122,14 +181,25 @@ if __name__ == "__main__":
     parser = argparse.ArgumentParser(description=__doc__.splitlines()[0])
     parser.add_argument("--mode", choices=sorted(MODES), default="short")
     parser.add_argument("--rounds", type=int, default=None)
+    parser.add_argument(
+        "--ref",
+        default=None,
+        help="run the workers from a worktree of this commit with its own compiled engine "
+        "(bench/baseline_tree.py): the working tree's engine may be stale while others edit it",
+    )
     args = parser.parse_args()
     cfg = MODES[args.mode]
-    result = asyncio.run(
-        compare(
-            bootstrap=CommonSettings().kafka_bootstrap,
-            events=cfg["events"],
-            customers=cfg["customers"],
-            rounds=args.rounds or cfg["rounds"],
+    with contextlib.ExitStack() as stack:
+        checkout = stack.enter_context(BaselineTree(ref=args.ref)) if args.ref else None
+        result = asyncio.run(
+            compare(
+                bootstrap=CommonSettings().kafka_bootstrap,
+                events=cfg["events"],
+                customers=cfg["customers"],
+                rounds=args.rounds or cfg["rounds"],
+                tree=checkout,
+            )
         )
-    )
+    if args.ref:
+        result["commit"] = checkout.commit if checkout else args.ref
     print(json.dumps(result, indent=2))
