@@ -227,6 +227,13 @@ async def seed(app: FastAPI) -> None:
                             CustomerStateName.PRODUCT_USAGE: StateView(
                                 score=20, metrics={"active_products": 3}
                             ),
+                            # Li Wei: an open complaint holds back the (eligible) fund offer
+                            CustomerStateName.STABILITY: StateView(
+                                score=40, metrics={"open_complaints": 1 if n == 0 else 0}
+                            ),
+                            CustomerStateName.ACCOUNT_FLOW: StateView(
+                                score=30, metrics={"outflow_30d": "1000.00"}
+                            ),
                         },
                         churn_probability=0.41 if n == 0 else None,
                         model_version="gbm-2026-11" if n == 0 else None,
@@ -378,6 +385,10 @@ async def test_rm_reads_reasons_logs_a_contact_and_resolves(
     call = detail.locator('.suggestion[data-code="retention_call"]')
     await expect(call).to_contain_text("Retention call")
     await expect(call.locator(".because li").first).to_be_visible()
+    await expect(detail.locator("#nba")).to_contain_text(
+        "Held back: Offer a fund or treasury bond for the idle demand balance (held back until "
+        "this is done: Resolve the open complaint first)"
+    )
     assert "—" not in await detail.inner_text()
     assert "not available yet" not in await detail.inner_text()
     await no_sideways_scroll(page)
@@ -400,10 +411,10 @@ async def test_rm_reads_reasons_logs_a_contact_and_resolves(
     await detail.get_by_role("button", name="Log contact").click()
     await expect(page.locator("#case-result")).to_have_text("Contact logged.")
     await expect(page.locator("#timeline")).to_contain_text("Contact logged: call")
-    await page.get_by_role("button", name="Resolve").click()
+    await page.get_by_role("button", name="Resolve", exact=True).click()
     await expect(page.locator("#case-result")).to_have_text("Choose an outcome first.")
     await page.locator("#case-outcome").select_option("retained")
-    await page.get_by_role("button", name="Resolve").click()
+    await page.get_by_role("button", name="Resolve", exact=True).click()
     await expect(page.locator("#case-result")).to_have_text("Case resolved.")
     await expect(page.locator("#timeline")).to_contain_text("Resolved with outcome retained")
     await page.locator("#timeline").scroll_into_view_if_needed()
