@@ -13,8 +13,12 @@ from decimal import Decimal
 from churnwatch_alerts.value.periods import PeriodError, PeriodKind, parse_period
 from churnwatch_alerts.value.schemas import AccuracyPeriod, ValueWords
 
-_QUARTER_MONTHS = {1: "January to March", 2: "April to June", 3: "July to September"}
-_QUARTER_MONTHS[4] = "October to December"
+_QUARTER_MONTHS = {
+    1: "January to March",
+    2: "April to June",
+    3: "July to September",
+    4: "October to December",
+}
 LIFECYCLES = {
     "new": "New customer",
     "growth": "Growing",
