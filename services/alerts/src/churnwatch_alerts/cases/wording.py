@@ -141,7 +141,9 @@ def exact_amount(value: float, *, currency: str) -> str:
     return f"{value:,.{digits}f} {currency}"
 
 
-def _float(value: float | str) -> float | None:
+def _float(value: float | str | None) -> float | None:
+    if value is None:
+        return None
     try:
         return float(value)
     except (TypeError, ValueError):

@@ -11,7 +11,7 @@ from dataclasses import dataclass
 from datetime import datetime
 from typing import Any
 
-from sqlalchemy import ColumnElement, Row, Select, case, func, or_, select, true, update
+from sqlalchemy import ColumnElement, Select, case, func, or_, select, true, update
 from sqlalchemy.ext.asyncio import AsyncSession
 
 from churnwatch_alerts.auth.principal import Principal
@@ -86,7 +86,7 @@ async def due_for_claim(
     limit: int,
     full_endpoints: Sequence[str],
     exclude: Collection[int],
-) -> Sequence[Row[tuple[Notification, Manager | None, str]]]:
+) -> list[tuple[Notification, Manager | None, str]]:
     """Due rows with their manager and endpoint, locked ``FOR UPDATE SKIP LOCKED``."""
     stmt = (
         select(Notification, Manager, endpoint_key().label("endpoint"))
@@ -100,7 +100,7 @@ async def due_for_claim(
         stmt = stmt.where(endpoint_key().not_in(full_endpoints))
     if exclude:
         stmt = stmt.where(Notification.id.not_in(exclude))
-    return (await session.execute(stmt)).all()  # type: ignore[return-value]
+    return [(n, m, str(k)) for n, m, k in (await session.execute(stmt)).all()]
 
 
 async def record_attempt(
