@@ -27,6 +27,7 @@ def test_an_unknown_baseline_is_refused_by_name() -> None:
 
 
 @pytest.mark.integration
+@pytest.mark.timeout(1200)  # mypyc compiles the checkout's engine: minutes on a loaded machine
 def test_the_baseline_runs_its_own_compiled_engine_outside_the_repository() -> None:
     head = resolve("HEAD")
     with BaselineTree(ref="HEAD") as tree:
