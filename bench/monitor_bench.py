@@ -101,6 +101,7 @@ async def changelog_sizes(*, bootstrap: str, topic: str) -> list[int]:
         auto_offset_reset="earliest",
         enable_auto_commit=False,
         max_partition_fetch_bytes=8 << 20,
+        isolation_level="read_committed",  # the monitor writes in transactions
     )
     await consumer.start()
     latest: dict[bytes, int] = {}

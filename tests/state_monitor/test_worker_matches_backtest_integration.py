@@ -31,8 +31,10 @@ pytestmark = pytest.mark.integration
 
 
 async def _latest(bootstrap: str, topic: str) -> dict[str, bytes]:
-    """The latest value of every key on ``topic``."""
-    consumer = AIOKafkaConsumer(bootstrap_servers=bootstrap, enable_auto_commit=False)
+    """The latest value of every key on ``topic``, as a read_committed reader sees it."""
+    consumer = AIOKafkaConsumer(
+        bootstrap_servers=bootstrap, enable_auto_commit=False, isolation_level="read_committed"
+    )
     await consumer.start()
     try:
         tps = [TopicPartition(topic, p) for p in range(topics.CUSTOMER_PARTITIONS)]
