@@ -329,5 +329,8 @@ if __name__ == "__main__":
         current_ref=args.current,
     )
     if args.json:
-        args.json.write_text(json.dumps(figures, indent=2) + "\n")
+        from bench.run import machine  # bench.run imports this module: not at the top
+
+        report = {"mode": args.mode, "machine": machine(), "comparison": figures}
+        args.json.write_text(json.dumps(report, indent=2, default=str) + "\n")
     print(json.dumps(figures, indent=2))
