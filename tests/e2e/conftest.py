@@ -3,8 +3,9 @@
 from __future__ import annotations
 
 import asyncio
-from collections.abc import Awaitable, Callable, Iterator
+from collections.abc import Callable, Coroutine, Iterator
 from pathlib import Path
+from typing import Any
 
 import pytest
 
@@ -15,7 +16,7 @@ from tests.support.stack import running_services
 def pipeline(
     request: pytest.FixtureRequest,
     kafka_bootstrap: str,
-    make_namespace: Callable[[], Awaitable[str]],
+    make_namespace: Callable[[], Coroutine[Any, Any, str]],
     make_database: Callable[[], str],
     tmp_path: Path,
 ) -> Iterator[dict[str, str]]:
