@@ -7,8 +7,6 @@ overdraft). Each test failed on the engine before the change.
 
 from __future__ import annotations
 
-import pytest
-
 from churnwatch_state_monitor.engine.engagement import Signals, signals
 from churnwatch_state_monitor.engine.state import DAY, MONTH, CustomerState
 from churnwatch_state_monitor.ruleset import limits_of, load_ruleset
@@ -189,16 +187,11 @@ def test_salary_redirected_elsewhere_reaches_warning() -> None:
     assert score_at(rec, "salary-1", 5 * 30 - 2)[1] < WARNING
 
 
-@pytest.mark.xfail(
-    strict=True,
-    reason="measured 2,137 bytes (flow rows 505, cooldowns 258, 90-day stamps 3 x 89, "
-    "engagement periods 184): 1 KiB holds for typical customers (test_engine), not for one "
-    "with every list at its cap; needs a schema 8 (stamps as offsets from `newest`, flow "
-    "amounts in whole units)",
-)
 def test_the_worst_case_state_record_stays_within_one_kib() -> None:
-    """Every retained list at its cap, every amount at a big bank's largest, every stamp a
-    full-width epoch second: the encoded record (the table value) is at most 1 KiB."""
+    """Every retained list at its cap, every amount at a big bank's largest, every kept stamp at
+    the far end of its window (schema 8 stores stamps as offsets back from ``newest``: the oldest
+    cost most), cooldowns ten years old: the encoded record (the table value) is at most 1 KiB
+    (schema 7's JSON array: 2,137 bytes)."""
     from churnwatch_state_monitor.engine.buckets import B_IB_MAX, FLOW_BUCKETS
     from churnwatch_state_monitor.engine.facts import FINGERPRINT_CHARS
     from churnwatch_state_monitor.engine.payees import PAYEES_KEPT
@@ -213,30 +206,33 @@ def test_the_worst_case_state_record_stays_within_one_kib() -> None:
 
     lim = limits_of(load_ruleset())
     at = 1_900_000_000  # epoch seconds in 2030: ten digits
+    d90 = at - 90 * DAY + 1  # the oldest stamp a 90-day count keeps
+    d365 = at - 365 * DAY + 1  # ... a 365-day count (overdraft episodes, penalty postings)
+    long_ago = at - 10 * 365 * DAY
     big = 999_999_999_99  # just under a billion (units) in cents
     st = CustomerState(
         newest=at, events=10**9, seen="A" * FINGERPRINT_CHARS * lim.dedup_window,
         tier="private_banking", segment="small_business", branch="BR-000000",
-        since=at, demand=big, time_dep=big, loans=big, invest=big, liquid=-big,
+        since=long_ago, demand=big, time_dep=big, loans=big, invest=big, liquid=-big,
         adb30=-1234567890.123456, adb90=-1234567890.123456, adb_at=at,
         assets_base=1234567890123.4567, peak_assets=big * 3, act_mean=123.45678901234567,
         act_var=12345.678901234567, card_mean=1234567.8901234567,
         online_mean=123.45678901234567, weeks=10**6, folded=at // 604800, last_act=at,
         time_shift=big, dpd=9999, overdue=big, penalty=big, worst_class=4,
-        bounces=(at,) * RECENT_CAP, payroll_last=at, payroll_seen=10**6,
+        bounces=(d90,) * RECENT_CAP, payroll_last=at, payroll_seen=10**6,
         payroll_gap=30.123456789012345, products=2**20 - 1, accounts=999,
-        cancels=(at,) * RECENT_CAP, complaints=(at,) * RECENT_CAP, open_complaints=999,
-        cool={code: [at, 3] for code in SCHEMA_4_COOLDOWN_ORDER},  # every rule's code
+        cancels=(d90,) * RECENT_CAP, complaints=(d90,) * RECENT_CAP, open_complaints=999,
+        cool={code: [long_ago, 3] for code in SCHEMA_4_COOLDOWN_ORDER},  # every rule's code
         churn=99.9, level=3, off=2**53, band=2, fading=at // 604800,
         kacct="|" + "9" * (KACCT_CHARS - 2) + "|", od_limit=big, overdrawn=at,
-        ods=(at,) * RISK_STAMPS, pens=(at,) * RISK_STAMPS, pen_od=big,
+        ods=(d365,) * RISK_STAMPS, pens=(d365,) * RISK_STAMPS, pen_od=big,
         payees=[(1 << 44) - 1] * PAYEES_KEPT, nofx=10**6, mon=at // MONTH,
         mfirst=at // MONTH - MONTHS + 1, mtx=[9999] * MONTHS, mamt=[99_999_999] * MONTHS,
-        contacts=(at,) * CONTACTS_KEPT, card_limit=big, card_owed=big, scored=at,
+        contacts=(d90,) * CONTACTS_KEPT, card_limit=big, card_owed=big, scored=at,
         churn_alert=at * 4 + 3,
     )  # fmt: skip
-    row = [at // 604800, big, big, 99999, big, 99999, big, 9999, 99_999_999_999]
-    st.flow = [list(row[: B_IB_MAX + 1]) for _ in range(FLOW_BUCKETS)]
+    row = [big, big, 99999, big, 99999, big, 9999, 99_999_999_999]
+    st.flow = [[at // WEEK - FLOW_BUCKETS + 1 + i, *row[:B_IB_MAX]] for i in range(FLOW_BUCKETS)]
     size = len(st.encode())
     print(f"worst-case record: {size} bytes")
     assert CustomerState.decode(st.encode()) == st

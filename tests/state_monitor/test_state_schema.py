@@ -27,6 +27,7 @@ from churnwatch_state_monitor.engine.state import (
     SCHEMA_4_COOLDOWN_ORDER,
     SCHEMA_6,
     SCHEMA_7,
+    SCHEMA_8,
     STATE_SCHEMA,
     CustomerState,
 )
@@ -87,7 +88,7 @@ def test_schema_4_records_decode_to_the_same_snapshot_silence_and_cooldowns() ->
         raw = captured["record"].encode()
         old = orjson.loads(raw)
         state = CustomerState.decode(raw)
-        assert state.v == STATE_SCHEMA == SCHEMA_7
+        assert state.v == STATE_SCHEMA == SCHEMA_8
         customer = captured["customer_id"]
         was = orjson.loads(captured["snapshot"])
         snap = orjson.loads(monitor.snapshot_bytes(customer, state))
@@ -168,9 +169,9 @@ def test_a_schema_6_record_gains_the_engagement_fields_with_their_defaults() -> 
     # schema 6 (commit 132142f) ended with `nofx`: its records decode with the fields after it
     # at their defaults, and the fields it had unchanged
     state = CustomerState(v=SCHEMA_6, newest=1_700_000_000, events=3, kacct="|k1|", nofx=2)
-    old = orjson.loads(state.encode())[: _at("nofx") + 1]
+    old = list(state.field_values())[: _at("nofx") + 1]  # schema 6 was a JSON array
     decoded = CustomerState.decode(orjson.dumps(old))
-    assert decoded.v == SCHEMA_7
+    assert decoded.v == STATE_SCHEMA
     assert (decoded.newest, decoded.events, decoded.kacct, decoded.nofx) == (
         1_700_000_000,
         3,
@@ -178,3 +179,27 @@ def test_a_schema_6_record_gains_the_engagement_fields_with_their_defaults() -> 
         2,
     )
     assert (decoded.mtx, decoded.contacts, decoded.scored, decoded.churn_alert) == ([], (), 0, 0)
+
+
+def test_a_schema_7_json_record_decodes_to_the_same_state_and_is_stored_compact() -> None:
+    # schema 7 wrote ``orjson.dumps(field_values())``; schema 8 the same values as bytes
+    # (``state_codec``): every captured customer, aged to schema 7, decodes to the same state
+    for captured in _captured():
+        state = CustomerState.decode(captured["record"].encode())
+        v7 = list(state.field_values())
+        v7[0] = SCHEMA_7
+        from_7 = CustomerState.decode(orjson.dumps(v7))
+        assert from_7 == state and from_7.v == SCHEMA_8
+        raw = from_7.encode()
+        assert raw[0] == SCHEMA_8 and len(raw) < len(orjson.dumps(v7)) * 2 // 3
+        assert CustomerState.decode(raw) == state
+
+
+def test_schema_8_bytes_of_an_unknown_version_or_cut_short_are_refused() -> None:
+    raw = CustomerState.decode(_captured()[0]["record"].encode()).encode()
+    with pytest.raises(ValueError, match="unknown schema 9"):
+        CustomerState.decode(bytes([9]) + raw[1:])
+    with pytest.raises(ValueError, match="after its last field"):
+        CustomerState.decode(raw + b"\x00")
+    with pytest.raises((ValueError, IndexError)):
+        CustomerState.decode(raw[:-9])

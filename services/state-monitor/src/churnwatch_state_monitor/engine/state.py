@@ -1,8 +1,9 @@
 """The per-customer state record (five states in one compact row) and its update from each event.
 
 One record per customer is the value of the ``customer-state`` table: it is written at most once per
-event, so it stays small (target <= 1 KiB as JSON). Money is held in integer minor units (cents);
-baselines (EWMA mean/variance) are floats because they are statistics, not ledger amounts.
+event, so it stays small (at most 1 KiB: schema 8, ``state_codec``). Money is held in integer minor
+units (cents); baselines (EWMA mean/variance) are floats because they are statistics, not ledger
+amounts.
 
 Windows are by event time (``occurred_at``): account flow and activity are summed in 7-day buckets
 aligned to the Unix epoch; "7d" is the bucket of the customer's newest event, "30d" the newest five
@@ -19,6 +20,7 @@ from typing import Any, Final
 import orjson
 
 from churnwatch_shared.events import LoanClassification, Product, ProductKind
+from churnwatch_state_monitor.engine import state_codec
 from churnwatch_state_monitor.engine.buckets import (
     B_ACTS,
     B_CARD,
@@ -54,6 +56,7 @@ from churnwatch_state_monitor.engine.state_schema import (
     SCHEMA_5,
     SCHEMA_6,
     SCHEMA_7,
+    SCHEMA_8,
     STATE_SCHEMA,
     Layout,
     upgrade,
@@ -71,6 +74,7 @@ __all__ = [
     "SCHEMA_5",
     "SCHEMA_6",
     "SCHEMA_7",
+    "SCHEMA_8",
     "STATE_SCHEMA",
     "WEEK",
     "CustomerState",
@@ -260,22 +264,21 @@ class CustomerState:
         )
 
     def encode(self) -> bytes:
-        """The table value bytes: a positional JSON array (field names would double the size).
-
-        Copied to an exact-size object: orjson's own result sits in an allocation of several KiB,
-        which a batch would hold for each changed customer until the changelog acknowledges it
-        and a store would keep for good (measured: ~3x slower to encode a batch's records, and
-        ~8 KiB resident per ~450-byte record)."""
-        return bytes(memoryview(orjson.dumps(self.field_values())))
+        """The table value bytes: schema 8's compact form (``state_codec``), at most 1 KiB."""
+        return state_codec.encode(self.field_values(), _KINDS)
 
     @classmethod
     def decode(cls, raw: bytes) -> CustomerState:
         """Rebuild a record from table value bytes (older schema versions get new defaults)."""
-        values = orjson.loads(raw)
-        if values[0] < STATE_SCHEMA:
+        if raw[0] == state_codec.JSON_OPEN:  # schema 1-7: a positional JSON array
+            values = orjson.loads(raw)
             upgrade(values, layout=_LAYOUT)
-        for i in _STAMP_INDEXES:  # JSON arrays to tuples (most are empty: the shared ())
-            values[i] = tuple(values[i])
+            for i in _STAMP_INDEXES:  # JSON arrays to tuples (most are empty: the shared ())
+                values[i] = tuple(values[i])
+        elif raw[0] == STATE_SCHEMA:
+            values = state_codec.decode(raw, _KINDS)
+        else:
+            raise ValueError(f"state record of unknown schema {raw[0]!r} (known: 1-{STATE_SCHEMA})")
         return cls(*values)
 
     # --- derived values ---------------------------------------------------------------------
@@ -597,3 +600,25 @@ _STAMP_INDEXES = tuple(
     for name in ("bounces", "cancels", "complaints", "contacts", "ods", "pens")
 )
 _LAYOUT = Layout(names=_FIELD_NAMES, defaults=CustomerState().field_values())
+# how schema 8 writes each field (``state_codec``), in stored order
+_KIND_OF: dict[str, int] = {
+    "seen": state_codec.SEEN,
+    "tier": state_codec.OPT_STR,
+    "segment": state_codec.OPT_STR,
+    "branch": state_codec.OPT_STR,
+    "since": state_codec.OPT_INT,
+    "liquid": state_codec.OPT_INT,
+    "kacct": state_codec.STR,
+    "flow": state_codec.FLOW,
+    "cool": state_codec.COOL,
+    "payees": state_codec.INTS,
+    "mtx": state_codec.INTS,
+    "mamt": state_codec.INTS,
+    **dict.fromkeys(("bounces", "cancels", "complaints", "contacts", "ods", "pens"), state_codec.STAMPS),
+    **dict.fromkeys(
+        ("adb30", "adb90", "assets_base", "act_mean", "act_var", "card_mean", "online_mean",
+         "payroll_gap", "churn"),
+        state_codec.FLOAT,
+    ),
+}  # fmt: skip
+_KINDS: tuple[int, ...] = tuple(_KIND_OF.get(name, state_codec.INT) for name in _FIELD_NAMES)

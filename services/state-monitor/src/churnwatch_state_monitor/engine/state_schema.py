@@ -1,6 +1,7 @@
 """Stored schema versions of the customer-state record and the upgrade of older records.
 
-A record is a positional JSON array whose first value is its schema version. Records of every
+A schema 1-7 record is a positional JSON array whose first value is its schema version; schema 8
+stores the same values as compact bytes (``state_codec``) and decodes without a step. Records of every
 earlier version are upgraded on decode, one step at a time (``_UPGRADES``), in place, to the
 current field list; tests/state_monitor/test_state_schema.py decodes each of them from records
 captured before the change. The field list itself is ``state.CustomerState`` (its order is the
@@ -23,7 +24,10 @@ SCHEMA_4: Final = 4  # `seen` is one string of base64 fingerprints (was a list o
 SCHEMA_5: Final = 5  # cooldown memory keyed by stable rule codes (was: the rule's position)
 SCHEMA_6: Final = 6  # account model, overdraft, payees, FX (issue 15): fields after `fading`
 SCHEMA_7: Final = 7  # engagement by period, contacts, card use, score refresh: after `nofx`
-STATE_SCHEMA: Final = SCHEMA_7
+# the same fields and values as schema 7, stored as compact bytes instead of a JSON array
+# (``state_codec``): the worst case fits 1 KiB
+SCHEMA_8: Final = 8
+STATE_SCHEMA: Final = SCHEMA_8
 # Schema 1-4 keyed cooldowns by the rule's position in the rule list of that time: frozen here as
 # the stable codes (``rules.COOLDOWN_CODE``) of those positions, in that order.
 SCHEMA_4_COOLDOWN_ORDER: Final = (
@@ -93,6 +97,10 @@ def _from_6(values: list[Any], layout: Layout) -> None:
     values.extend(layout.defaults[len(values) :])
 
 
+def _from_7(values: list[Any], layout: Layout) -> None:
+    """Schema 7 -> 8: no field changes (only the stored form: ``state_codec``)."""
+
+
 # version -> the step that brings a record of that version to the next one
 _UPGRADES: dict[int, Callable[[list[Any], Layout], None]] = {
     SCHEMA_1: _from_1,
@@ -101,6 +109,7 @@ _UPGRADES: dict[int, Callable[[list[Any], Layout], None]] = {
     SCHEMA_4: _from_4,
     SCHEMA_5: _from_5,
     SCHEMA_6: _from_6,
+    SCHEMA_7: _from_7,
 }
 
 

@@ -1,0 +1,263 @@
+"""Schema 8's stored form of the customer-state record: compact bytes instead of a JSON array.
+
+Schema 1-7 records were a positional JSON array; the worst case (every list at its cap, every
+amount and stamp full width) encoded to 2,137 bytes, over the 1 KiB a table value may take. Schema
+8 keeps the same fields in the same order (``state.CustomerState``) and the same values, so the
+engine decides exactly as before (a stored-format change only); what changes is how each value is
+written:
+
+- integers as zigzag varints (a count of 3 takes 1 byte, an amount of a billion in cents 6);
+- floats (statistics: baselines, EWMA balances) as 8-byte IEEE doubles, bit for bit;
+- 90-day and 365-day stamps, the cooldowns' stamps and the flow rows' weeks as offsets back from
+  ``newest`` (a stamp within 90 days takes 4 bytes, not 10 digits and a comma);
+- event-id fingerprints as their 6 raw bytes each instead of 8 base64 characters;
+- a cooldown as one varint: the code's position in ``COOL_CODES`` (a code not in it is written
+  out) and ``[stamp, rank]`` as offset x 4 + rank;
+- counts and amounts in lists (flow rows, engagement periods, payees) as plain varints (they are
+  never negative; a negative one is refused rather than stored wrong).
+
+The first byte is the schema version (8); a JSON record starts with ``[`` (0x5B), which is how
+``decode`` tells the forms apart: older records are read as JSON and upgraded as before.
+"""
+
+from __future__ import annotations
+
+from binascii import a2b_base64, b2a_base64
+from struct import Struct
+from typing import Any, Final
+
+from churnwatch_state_monitor.engine.buckets import WEEK
+
+JSON_OPEN: Final = 0x5B  # "[": a schema 1-7 record
+
+# How each field (in ``CustomerState`` order) is written
+INT: Final = 0
+OPT_INT: Final = 1  # None or an integer
+FLOAT: Final = 2
+OPT_STR: Final = 3
+STR: Final = 4
+SEEN: Final = 5  # base64 fingerprints, 8 characters (6 bytes) each
+STAMPS: Final = 6  # a tuple of epoch seconds, as offsets back from ``newest``
+INTS: Final = 7  # a list of integers
+FLOW: Final = 8  # bucket rows, their week as an offset back from ``newest``'s week
+COOL: Final = 9  # code -> [stamp (offset back from ``newest``), severity rank]
+
+# The cooldown codes of the rules (``registry``), in a fixed order: append only, never reorder
+# (a stored record names a code by its position here).
+COOL_CODES: Final = ("ibo", "ibs", "pay", "dorm", "act", "cmp", "prd", "ovd", "cls", "band",
+                     "churn", "decl")  # fmt: skip
+_COOL_INDEX: Final = {code: i for i, code in enumerate(COOL_CODES)}
+
+_DOUBLE = Struct("<d")
+_NEWEST: Final = 1  # position of ``newest``: the base of every offset
+
+
+def _put(out: list[int], n: int) -> None:
+    """Append one integer as a zigzag varint (7 bits a byte, low bits first)."""
+    z = n * 2 if n >= 0 else -n * 2 - 1
+    while z > 0x7F:
+        out.append((z & 0x7F) | 0x80)
+        z >>= 7
+    out.append(z)
+
+
+def _put_plain(out: list[int], n: int) -> None:
+    """Append a non-negative integer as a plain varint."""
+    if n < 0:
+        raise ValueError(f"state record: {n} in a list of counts and amounts (never negative)")
+    while n > 0x7F:
+        out.append((n & 0x7F) | 0x80)
+        n >>= 7
+    out.append(n)
+
+
+def _put_str(out: list[int], text: str) -> None:
+    raw = text.encode()
+    _put(out, len(raw))
+    out.extend(raw)
+
+
+def encode(values: tuple[Any, ...], kinds: tuple[int, ...]) -> bytes:
+    """The record bytes for ``values`` (the fields in order; the first is the schema version)."""
+    out: list[int] = [values[0]]
+    newest: int = values[_NEWEST]
+    week: int = newest // WEEK
+    for i in range(1, len(kinds)):
+        kind = kinds[i]
+        value = values[i]
+        if kind == INT:
+            _put(out, value)
+        elif kind == FLOAT:
+            out.extend(_DOUBLE.pack(float(value)))
+        elif kind == STAMPS:
+            _put(out, len(value))
+            for stamp in value:
+                _put(out, newest - stamp)
+        elif kind == INTS:
+            _put(out, len(value))
+            for n in value:
+                _put_plain(out, n)
+        elif kind == FLOW:
+            _put(out, len(value))
+            for row in value:
+                _put(out, len(row))
+                _put(out, week - row[0])
+                for j in range(1, len(row)):
+                    _put_plain(out, row[j])
+        elif kind == COOL:
+            _put(out, len(value))
+            for code, memo in value.items():
+                _put_cooldown(out, code, memo, newest)
+        elif kind == OPT_INT:
+            if value is None:
+                out.append(0)
+            else:
+                out.append(1)
+                _put(out, value)
+        elif kind == OPT_STR:
+            if value is None:
+                out.append(0)
+            else:
+                out.append(1)
+                _put_str(out, value)
+        elif kind == STR:
+            _put_str(out, value)
+        else:  # SEEN
+            _put_seen(out, value)
+    return bytes(out)
+
+
+def _put_seen(out: list[int], seen: str) -> None:
+    """Fingerprints as raw bytes (length x 2 + 1), or as text (length x 2) if ``seen`` is not
+    whole base64 groups that re-encode to itself (then it cannot be stored as bytes)."""
+    raw = b""
+    if len(seen) % 4 == 0:
+        try:
+            raw = a2b_base64(seen)
+        except ValueError:
+            raw = b""
+    if raw and b2a_base64(raw, newline=False).decode() == seen:
+        _put_plain(out, len(raw) * 2 + 1)
+        out.extend(raw)
+    else:
+        text = seen.encode()
+        _put_plain(out, len(text) * 2)
+        out.extend(text)
+
+
+def _put_cooldown(out: list[int], code: str, memo: list[int], newest: int) -> None:
+    """One cooldown: (code position + 1) x 2 + 1 when ``memo`` is [stamp, rank 0-3], then
+    offset x 4 + rank; otherwise 0 and the code's text, or the position x 2, then the list."""
+    index = _COOL_INDEX.get(code, -1)
+    packed = len(memo) == 2 and 0 <= memo[1] <= 3 and memo[0] <= newest
+    if index >= 0 and packed:
+        _put_plain(out, (index + 1) * 2 + 1)
+        _put_plain(out, (newest - memo[0]) * 4 + memo[1])
+        return
+    if index >= 0:
+        _put_plain(out, (index + 1) * 2)
+    else:
+        out.append(0)
+        _put_str(out, code)
+    _put(out, len(memo))
+    for n in memo:
+        _put(out, n)
+
+
+class _Reader:
+    """A cursor over record bytes."""
+
+    __slots__ = ("at", "raw")
+
+    def __init__(self, raw: bytes) -> None:
+        self.raw = raw
+        self.at = 1  # after the version byte
+
+    def read_int(self) -> int:
+        raw = self.raw
+        z = 0
+        shift = 0
+        while True:
+            b = raw[self.at]
+            self.at += 1
+            z |= (b & 0x7F) << shift
+            if b < 0x80:
+                break
+            shift += 7
+        return z >> 1 if not z & 1 else -(z >> 1) - 1
+
+    def read_plain(self) -> int:
+        raw = self.raw
+        n = 0
+        shift = 0
+        while True:
+            b = raw[self.at]
+            self.at += 1
+            n |= (b & 0x7F) << shift
+            if b < 0x80:
+                return n
+            shift += 7
+
+    def read_bytes(self, n: int) -> bytes:
+        start = self.at
+        self.at += n
+        if self.at > len(self.raw):
+            raise ValueError(f"state record truncated at byte {start} (needs {n} more bytes)")
+        return self.raw[start : self.at]
+
+    def read_str(self) -> str:
+        return self.read_bytes(self.read_int()).decode()
+
+
+def decode(raw: bytes, kinds: tuple[int, ...]) -> list[Any]:
+    """The field values (in order) of schema-8 record bytes."""
+    r = _Reader(raw)
+    values: list[Any] = [raw[0]]
+    newest = 0
+    for i in range(1, len(kinds)):
+        kind = kinds[i]
+        value: Any
+        if kind == INT:
+            value = r.read_int()
+        elif kind == FLOAT:
+            value = _DOUBLE.unpack(r.read_bytes(8))[0]
+        elif kind == STAMPS:
+            value = tuple(newest - r.read_int() for _ in range(r.read_int()))
+        elif kind == INTS:
+            value = [r.read_plain() for _ in range(r.read_int())]
+        elif kind == FLOW:
+            week = newest // WEEK
+            rows: list[list[int]] = []
+            for _ in range(r.read_int()):
+                n = r.read_int()
+                row = [week - r.read_int()]
+                row.extend(r.read_plain() for _ in range(n - 1))
+                rows.append(row)
+            value = rows
+        elif kind == COOL:
+            cool: dict[str, list[int]] = {}
+            for _ in range(r.read_int()):
+                head = r.read_plain()
+                code = COOL_CODES[(head >> 1) - 1] if head else r.read_str()
+                if head & 1:
+                    packed = r.read_plain()
+                    cool[code] = [newest - (packed >> 2), packed & 3]
+                else:
+                    cool[code] = [r.read_int() for _ in range(r.read_int())]
+            value = cool
+        elif kind == OPT_INT:
+            value = r.read_int() if r.read_bytes(1)[0] else None
+        elif kind == OPT_STR:
+            value = r.read_str() if r.read_bytes(1)[0] else None
+        elif kind == STR:
+            value = r.read_str()
+        else:  # SEEN
+            head = r.read_plain()
+            seen = r.read_bytes(head >> 1)
+            value = b2a_base64(seen, newline=False).decode() if head & 1 else seen.decode()
+        if i == _NEWEST:
+            newest = value
+        values.append(value)
+    if r.at != len(raw):
+        raise ValueError(f"state record has {len(raw) - r.at} bytes after its last field")
+    return values
