@@ -47,7 +47,7 @@ from churnwatch_shared.topics import CUSTOMER_PARTITIONS
 from churnwatch_state_monitor.engine.batch import BatchEffects, apply_records
 from churnwatch_state_monitor.engine.monitor import Monitor
 from churnwatch_state_monitor.engine.state import CustomerState
-from churnwatch_state_monitor.worker import changelog, lineage
+from churnwatch_state_monitor.worker import changelog, lineage, ownership
 from churnwatch_state_monitor.worker.erasure import Erasures
 from churnwatch_state_monitor.worker.faults import FaultPoints
 from churnwatch_state_monitor.worker.metrics import MonitorMetrics
@@ -55,7 +55,7 @@ from churnwatch_state_monitor.worker.model_hook import ModelHook
 from churnwatch_state_monitor.worker.owners import PartitionOwners, assignment_strategy
 from churnwatch_state_monitor.worker.settings import MonitorSettings
 from churnwatch_state_monitor.worker.silence_scan import SilenceScanner
-from churnwatch_state_monitor.worker.store import PartitionStore, open_store
+from churnwatch_state_monitor.worker.store import PartitionStore
 from churnwatch_state_monitor.worker.transactions import PartitionWriters
 from churnwatch_state_monitor.worker.watchdog import StallWatchdog
 from churnwatch_state_monitor.worker.work import Topics, Work, deliver
@@ -235,59 +235,12 @@ class EventProcessor:
     # --- ownership --------------------------------------------------------------------------
 
     async def revoke(self, partitions: set[int]) -> None:
-        async with self._lock:
-            await self._drain_for_ownership()  # the batch in flight commits while still ours
-            for partition in partitions:
-                store = self.stores.pop(partition, None)
-                self.scanner.drop(partition)
-                self.committed.pop(partition, None)
-                if store is not None:
-                    self._parked[partition] = store
-            if self.writers is not None:
-                await self.writers.close(partitions)
-            self.watchdog.reset()
-        log.info("partitions revoked", partitions=sorted(partitions))
+        """Partitions leave this worker (``ownership.revoke``)."""
+        await ownership.revoke(self, partitions)
 
     async def assign(self, partitions: set[int]) -> None:
-        assert self._restorer is not None and self.consumer is not None
-        self.restoring = True
-        try:
-            async with self._lock:
-                await self._drain_for_ownership()
-                gained: dict[int, PartitionStore] = {}
-                for partition in partitions - set(self.stores):
-                    store = self._parked.pop(partition, None)  # (an empty store is falsy)
-                    if store is None:
-                        store = open_store(
-                            self.settings.store,
-                            partition=partition,
-                            data_dir=self.settings.data_dir,
-                            app_id=self.settings.resolved_app_id,
-                        )
-                    gained[partition] = store
-                for store in self._parked.values():  # not ours any more
-                    store.close()
-                self._parked.clear()
-                if self.writers is not None:
-                    try:  # fences every earlier writer before the changelog is read
-                        await self.writers.open(gained)
-                    except Exception as exc:  # noqa: BLE001 - the batch loop stops the worker
-                        self._failure = exc
-                        for store in gained.values():
-                            store.close()
-                        return
-                with self.metrics.restore_seconds.time():
-                    await changelog.restore(
-                        self._restorer, topic=self.names.changelog, stores=gained
-                    )
-                for partition, store in gained.items():
-                    await self.scanner.build(partition, store)
-                self.stores.update(gained)
-                self.watchdog.reset()
-                self._assigned_at = time.monotonic()
-        finally:
-            self.restoring = False
-        log.info("partitions assigned", partitions=sorted(partitions))
+        """Partitions join this worker (``ownership.assign``)."""
+        await ownership.assign(self, partitions)
 
     # --- the batch loop ---------------------------------------------------------------------
 
@@ -335,7 +288,7 @@ class EventProcessor:
         if task is not None:
             await task
         if self._fenced:
-            await self._drop_fenced()
+            await ownership.drop_fenced(self)
         if self._failure is not None:
             raise self._failure
 
@@ -456,40 +409,6 @@ class EventProcessor:
             for tp, off in offsets.items():
                 self.committed[tp.partition] = off
         self.metrics.batch_seconds.observe(time.perf_counter() - started)
-
-    async def _drop_fenced(self) -> None:
-        """Forget the partitions another worker's writer took over: their state here may be
-        ahead of the committed changelog (a batch applied, never committed). The store keeps
-        only committed records, but it is closed too; an assignment restores it afresh."""
-        fenced, self._fenced = sorted(self._fenced), set()
-        assert self.writers is not None and self.consumer is not None
-        await self.writers.close(fenced)
-        assigned = self.consumer.assignment()
-        for partition in fenced:
-            for holder in (self.stores, self._parked):
-                store = holder.pop(partition, None)
-                if store is not None:
-                    store.close()
-            self.scanner.drop(partition)
-            self.committed.pop(partition, None)
-            tp = TopicPartition(self.events_topic, partition)
-            if tp in assigned:  # until the group's next generation reassigns it
-                self.consumer.pause(tp)
-            self.metrics.fenced.inc()
-        self._prior = {}  # may hold the fenced batch's states
-        # Ask the group for a new generation at once: a zombie learns it lost the partitions
-        # (its heartbeat would tell it soon too); a worker whose own transaction outlived the
-        # transaction timeout (the broker aborts it and bumps the epoch: fenced as well) but
-        # still owns the partition gets it assigned again, restored from the changelog, instead
-        # of leaving it paused. aiokafka has no public call for this.
-        coordinator = getattr(self.consumer, "_coordinator", None)
-        if coordinator is not None:
-            coordinator.request_rejoin()
-        log.warning(
-            "partitions fenced: another worker writes them now; their state here is dropped "
-            "and their records are skipped until the group assigns them again (rejoining)",
-            partitions=fenced,
-        )
 
     # --- stall watchdog ---------------------------------------------------------------------
 

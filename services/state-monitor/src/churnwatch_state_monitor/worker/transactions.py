@@ -28,6 +28,7 @@ import asyncio
 from collections import defaultdict
 from collections.abc import Iterable
 from dataclasses import dataclass, field
+from typing import cast
 
 import structlog
 from aiokafka import AIOKafkaProducer, TopicPartition
@@ -58,7 +59,7 @@ class Share:
     dead_letters: list[tuple[bytes | None, bytes | None, list[tuple[str, bytes]]]] = field(
         default_factory=list
     )
-    states: dict[str, bytes] = field(default_factory=dict)
+    states: dict[str, bytes | None] = field(default_factory=dict)  # None: a tombstone
     snapshots: Keyed = field(default_factory=list)
     shadow: Keyed = field(default_factory=list)
     offset: int | None = None
@@ -81,7 +82,8 @@ def split(work: Work, *, partitions: int) -> dict[int, Share]:
     for partition, dead in zip(work.dead_sources, work.dead_letters, strict=True):
         shares[partition].dead_letters.append(dead)
     for partition, records in work.seal().items():
-        shares[partition].states = records
+        # an erased customer's record is None, a tombstone (erasure.py)
+        shares[partition].states = cast("dict[str, bytes | None]", records)
     for record in work.snapshots:
         shares[owner(record[0])].snapshots.append(record)
     for record in work.shadow:
