@@ -2,15 +2,21 @@
 
 A consumer-group member (group = the app id) reads EVENTS with ``getmany``; each batch is applied
 record by record through the one code path the backtest uses (``Monitor.process``, called by the
-compiled loop in ``batch``), and its effects are made durable in the order ``work.deliver``
-documents: alerts acked, then one state record per changed customer on the changelog, then
-snapshots, then the source offsets committed.
+compiled loop in ``batch``), and its effects are made durable:
+- transactions on (default, ``transactions.py``): per source partition, its alerts, dead letters,
+  state records (changelog partition = EVENTS partition), snapshots and source offset in one Kafka
+  transaction of that partition's fenced writer; the partitions of a batch commit concurrently;
+- transactions off: in the order ``work.deliver`` documents: alerts acked, then one state record
+  per changed customer on the changelog, then snapshots, then the source offsets committed.
+The local store takes a batch's state records only once they are durable (committed).
 
-Batches are pipelined one deep: while batch N waits for its acknowledgements and offset commit
-(a task), batch N+1 is fetched and applied, reading the states N left (its store write is still
-pending); N's state records were encoded before that. N+1's delivery starts only after N is
-durable and committed, so the order above holds across batches, and a failed delivery stops the
-worker before anything after it is written.
+Batches are pipelined one deep: while batch N waits for its acknowledgements and commit (a
+task), batch N+1 is fetched and applied, reading the states N left (its store write is still
+pending); N's state records were encoded before that. N+1's delivery starts only after all of N
+is durable and committed, so within every partition the changelog and the committed offset
+advance batch by batch, and a failed delivery stops the worker before anything after it is
+written. A partition whose transaction was fenced is dropped before N+1 is delivered, so N+1's
+share of it (applied on top of N's uncommitted states) is never sent.
 
 Why not Faust's agent/table path: its per-message dispatch costs ~100 µs before any of our code
 runs and every table write is its own changelog send, which caps a worker near 4-5k events/s
