@@ -237,3 +237,43 @@ def test_the_worst_case_state_record_stays_within_one_kib() -> None:
     print(f"worst-case record: {size} bytes")
     assert CustomerState.decode(st.encode()) == st
     assert size <= 1024, size
+
+
+def _salaried(customer: str, *, fade_month: int | None, months: int) -> Book:
+    """Salary and two standing-order bills every month (batch-booked), and six card purchases a
+    month; from ``fade_month`` one card purchase a month while salary and bills go on."""
+    b = Book(customer)
+    b.profile()
+    b.balances(0, b.demand("20000.00"))
+    for month in range(months):
+        base = month * 30
+        b.post(base + 1, "5600.00", direction="credit", category="payroll_credit", channel="batch",
+               income_kind="salary", counterparty_kind="employer", counterparty_is_own_bank=False)  # fmt: skip
+        for day, kind in ((5, "biller"), (6, "insurer")):
+            b.post(base + day, "300.00", category="agency_payment", channel="batch",
+                   counterparty_kind=kind, counterparty_id=f"{customer}-{kind}",
+                   counterparty_is_own_bank=False, standing_order_id=f"{customer}-SO-{kind}")  # fmt: skip
+        fading = fade_month is not None and month >= fade_month
+        for day in (3, 8, 12, 17, 21, 26)[: 1 if fading else 6]:
+            b.post(base + day, "120.00", category="card_spend", channel="pos")
+        b.balances(base + 29, b.demand("20000.00"))
+    return b
+
+
+def test_engagement_counts_discretionary_activity_not_salary_and_standing_orders() -> None:
+    # engagement periods count what the customer does by choice: a month of salary, two
+    # standing-order bills and six card purchases is six, not nine
+    rec, _ = run(*_salaried("steady-d", fade_month=None, months=3).events)
+    st = rec.states["steady-d"]
+    assert sum(st.mtx) == 3 * 6, st.mtx
+
+
+def test_a_fade_of_spending_is_judged_while_salary_and_bills_go_on() -> None:
+    months = 10
+    rec, _ = run(*_salaried("steady-s", fade_month=None, months=months).events,
+                 *_salaried("fading-s", fade_month=6, months=months).events)  # fmt: skip
+    end = months * 30 - 2
+    steady, _ = score_at(rec, "steady-s", end)
+    fading, _ = score_at(rec, "fading-s", end)
+    print(f"steady {steady}, fading {fading} (spending at 1/6 for four months)")
+    assert fading >= steady + 10

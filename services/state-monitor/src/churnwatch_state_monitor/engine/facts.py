@@ -22,6 +22,7 @@ from churnwatch_shared.events import (
 FINGERPRINT_CHARS: Final = 8  # 48 bits in base64, no padding
 _EXACT_CENTS: Final = 10**16  # below it a whole number of cents has fewer digits than a context
 _ONLINE: Final = frozenset({Channel.ONLINE, Channel.MOBILE})
+_BATCH: Final = Channel.BATCH
 _DEBIT: Final = Direction.DEBIT
 _CARD_SPEND: Final = TransactionCategory.CARD_SPEND
 _PAYROLL_CREDIT: Final = TransactionCategory.PAYROLL_CREDIT
@@ -169,6 +170,7 @@ class Txn:
         "card_spend",
         "customer_initiated",
         "debit",
+        "discretionary",
         "leaving",
         "online",
         "own_bank",
@@ -198,6 +200,16 @@ class Txn:
             initiated if initiated is not None else category not in BANK_INITIATED_CATEGORIES
         )
         self.online: bool = p.channel in _ONLINE
+        # discretionary: what the customer does by choice that day (card purchases, cash,
+        # transfers and payments they make), not the regular flows that go on by themselves
+        # (salary, standing orders, batch-booked direct debits and card repayments): a fade of
+        # engagement is judged on these, so continuing salary and bills do not hide it
+        self.discretionary: bool = (
+            self.customer_initiated
+            and category is not _PAYROLL_CREDIT
+            and p.standing_order_id is None
+            and p.channel is not _BATCH
+        )
         self.card_spend: bool = category is _CARD_SPEND
         self.payroll: bool = category is _PAYROLL_CREDIT
         self.penalty: bool = category is _PENALTY_INTEREST

@@ -429,6 +429,7 @@ class CustomerState:
             self.nofx += 1
         if t.payee is not None and recurring(self.payees, t.payee, at):
             t.leaving = False  # a payee paid month after month: a bill or rent, not flight
+            t.discretionary = False  # ... and a regular flow, not engagement
         if t.penalty and debit:
             self._penalty(amount, at)
         flow = self.flow
@@ -454,7 +455,8 @@ class CustomerState:
             if t.card_spend or (card and debit):
                 row[B_CARD] += amount
         if t.customer_initiated:
-            self._engaged(at, amount)
+            if t.discretionary:  # engagement periods: discretionary activity only
+                self._engaged(at, amount)
             if at > self.last_act:
                 self.last_act = at
         if not debit and t.payroll:
