@@ -204,7 +204,7 @@ def main(argv: list[str] | None = None) -> int:
     peak = np.array([float(model.decision_function(np.array(w)).max()) for w in windows])
     stay = np.sort(100.0 / (1.0 + np.exp(-peak[~y])))
     q = lambda share: round(float(np.quantile(stay, 1.0 - share)), 1)  # noqa: E731
-    out = {
+    out: dict[str, Any] = {
         "engagement": {
             "intercept": round(float(model.intercept_[0]), 3),
             **coef,

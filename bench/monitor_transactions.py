@@ -51,20 +51,25 @@ async def _worker_rate(
     tree: BaselineTree | None,
 ) -> float | str:
     """Events/s of one worker over the topic, or why it stopped before applying them all."""
-    worker = Worker(
-        bootstrap=bootstrap,
-        namespace=namespace,
-        data_dir=data / f"{namespace}-{transactions}",
-        extra_env={
-            "CHURNWATCH_MONITOR_TRANSACTIONS": transactions,
-            "CHURNWATCH_MONITOR_APP_ID": f"{namespace}-monitor-txn-{transactions}",
-        },
-        **(
-            {"python": tree.python, "cwd": tree.tree, "base_env": tree.base_env()}
-            if tree is not None
-            else {}
-        ),
-    )
+    extra_env = {
+        "CHURNWATCH_MONITOR_TRANSACTIONS": transactions,
+        "CHURNWATCH_MONITOR_APP_ID": f"{namespace}-monitor-txn-{transactions}",
+    }
+    data_dir = data / f"{namespace}-{transactions}"
+    if tree is None:
+        worker = Worker(
+            bootstrap=bootstrap, namespace=namespace, data_dir=data_dir, extra_env=extra_env
+        )
+    else:
+        worker = Worker(
+            bootstrap=bootstrap,
+            namespace=namespace,
+            data_dir=data_dir,
+            extra_env=extra_env,
+            python=tree.python,
+            cwd=tree.tree,
+            base_env=tree.base_env(),
+        )
     if tree is not None:  # its own compiled engine, never the interpreted fallback
         worker.env["CHURNWATCH_MONITOR_NATIVE"] = "require"
     # a 6 s session lets the lease guard (transactions off) stop a worker whose batch outlives

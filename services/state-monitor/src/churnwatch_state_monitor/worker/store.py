@@ -14,7 +14,7 @@ when it is assigned the partition (see ``changelog.restore``).
 
 from __future__ import annotations
 
-from collections.abc import Iterator
+from collections.abc import Iterator, Mapping
 from pathlib import Path
 from typing import Protocol, cast
 
@@ -29,7 +29,7 @@ class PartitionStore(Protocol):
 
     def get(self, customer_id: str) -> bytes | None: ...
 
-    def write(self, records: dict[str, bytes | None], *, changelog_next: int) -> None:
+    def write(self, records: Mapping[str, bytes | None], *, changelog_next: int) -> None:
         """Store ``records`` (``None``: a tombstone, the key is deleted) and the offset."""
         ...
 
@@ -53,7 +53,7 @@ class MemoryStore:
     def get(self, customer_id: str) -> bytes | None:
         return self._records.get(customer_id)
 
-    def write(self, records: dict[str, bytes | None], *, changelog_next: int) -> None:
+    def write(self, records: Mapping[str, bytes | None], *, changelog_next: int) -> None:
         # records come exact-size from ``CustomerState.encode`` (orjson's own result would keep
         # ~8 KiB resident per record) or from the changelog; None is an erasure's tombstone
         for key, value in records.items():
@@ -98,7 +98,7 @@ class RocksStore:
     def get(self, customer_id: str) -> bytes | None:
         return self._db.get(customer_id.encode())
 
-    def write(self, records: dict[str, bytes | None], *, changelog_next: int) -> None:
+    def write(self, records: Mapping[str, bytes | None], *, changelog_next: int) -> None:
         self.changelog_next = max(self.changelog_next, changelog_next)
         batch = WriteBatch(raw_mode=True)
         for key, value in records.items():
