@@ -370,7 +370,8 @@ async def test_rm_reads_reasons_logs_a_contact_and_resolves(
     assert "ev-a" not in shown and "payroll_missing" not in shown and "contributes" not in shown
     await expect(detail.locator(".trend polyline")).to_have_count(1)
     value = detail.locator("#value")
-    await expect(value).to_contain_text("Current value (")
+    await expect(value).to_contain_text("Current value")
+    await expect(value).to_contain_text(" CNY in ")
     await expect(value).to_contain_text("Trend vs expected")
     await expect(value).to_contain_text(" expected for ")  # a second review: an expectation
     value_text = await value.inner_text()

@@ -40,7 +40,7 @@ function valuePanel(value) {
   const w = latest.words;
   return h("div", { class: "value", id: "value" },
     h("dl", { class: "facts" },
-      fact(`Current value (${w.period})`, w.current_value),
+      fact("Current value", w.current_value),
       fact("Trend vs expected", w.trend),
       fact("Potential value (next period)", w.potential_value),
       fact("Value at risk", w.value_at_risk),
