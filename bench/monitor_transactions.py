@@ -9,8 +9,8 @@ worker with ``CHURNWATCH_MONITOR_TRANSACTIONS=on`` and one with ``off`` over the
 neither always runs on a warmer broker). Figure per worker: events / (time of the last applied
 event - time of the first), from its /metrics every 0.1 s. Reported: per-round and median
 events/s of both, their ratio to the raw reference, and on/off.
-``make bench`` measures the monitor with the default (on) in ``monitor_bench``; this file is never
-part of the test suite.
+``make bench-full`` runs it (``bench/run.py``: ``monitor_transactions``); ``monitor_bench`` measures
+the monitor with the default (on). This file is never part of the test suite.
 """
 
 from __future__ import annotations
@@ -180,6 +180,21 @@ async def compare(
         "on_over_off_per_round": [round(r["on"] / r["off"], 3) for r in ok],
         "load_average": [round(x, 2) for x in os.getloadavg()],
     }
+
+
+def run(*, bootstrap: str, mode: str) -> dict:
+    """``make bench``'s entry: transactions on vs off in ``mode`` (short|full), working tree."""
+    cfg = MODES[mode]
+    result = asyncio.run(
+        compare(
+            bootstrap=bootstrap,
+            events=cfg["events"],
+            customers=cfg["customers"],
+            rounds=cfg["rounds"],
+        )
+    )
+    print(json.dumps(result, indent=2))
+    return result
 
 
 if __name__ == "__main__":

@@ -81,6 +81,7 @@ async def reference(bootstrap: str, count: int) -> dict[str, float]:
 BENCHES: tuple[tuple[str, str], ...] = (
     ("ingest", "bench.ingest_bench"),
     ("state_monitor", "bench.monitor_bench"),
+    ("monitor_transactions", "bench.monitor_transactions"),  # fenced writers on vs off (issue 19)
     ("pipeline", "bench.pipeline_bench"),
     # per-customer ranking and warnings, realistic simulator profile (issue 15) + classic beside it
     ("detection", "bench.detection_bench"),
@@ -89,7 +90,7 @@ BENCHES: tuple[tuple[str, str], ...] = (
 )
 # Benchmarks without the broker (in-process backtest), and those run in full mode only.
 OFFLINE = frozenset({"bench.detection_bench", "bench.berka_bench", "bench.detection_quality"})
-FULL_ONLY = frozenset({"detection_alerts"})
+FULL_ONLY = frozenset({"detection_alerts", "monitor_transactions"})
 COMPARE = "monitor_vs_baseline"  # bench/monitor_compare.py, see the docstring
 
 
