@@ -172,8 +172,10 @@ def quiet_customer(customer: str, *, fade_day: int | None, days: int) -> Book:
     strict=True,
     reason="session 6 trade-off, open: idle time is now judged as transactions the customer's "
     "own cadence expected (two a month, 40 days idle: 2.3 expected, P(none) ~ 0.1) and the "
-    "levels are an 8% alert budget (watch 57.5): this customer's score moves 16.9 -> 19.1, "
-    "as a noisy stayer's 30-day holiday would; the old engine warned on both",
+    "levels are an 8% alert budget (watch 47.0 after the discretionary refit): this customer's "
+    "score moves 10.1 -> 11.9, as a noisy stayer's 30-day holiday would; the old engine warned "
+    "on both. Judging engagement on discretionary activity does not change it: its cash "
+    "withdrawals were discretionary already and it has no salary or bills",
 )
 def test_cause2_low_activity_customer_who_fades_is_judged_within_eight_weeks() -> None:
     fade = 150
