@@ -17,9 +17,10 @@ from pathlib import Path
 import orjson
 from pydantic import ValidationError
 
+from churnwatch_shared import topics
 from churnwatch_shared.events import parse_event
 from churnwatch_shared.partitioning import partition_of
-from churnwatch_shared.topics import CUSTOMER_PARTITIONS
+from churnwatch_shared.settings import CommonSettings
 from churnwatch_state_monitor.engine.buckets import DAY
 from churnwatch_state_monitor.engine.monitor import Monitor, Status
 from churnwatch_state_monitor.engine.silence import SilenceIndex
@@ -151,18 +152,24 @@ def replay_states(
     The states dict is live (updated in place): read it before asking for the next event.
     """
     states: dict[str, CustomerState] = {}
-    indexes = [SilenceIndex() for _ in range(CUSTOMER_PARTITIONS)]
+    # silence watermarks per partition as the worker and the backtest keep them: the configured
+    # count (CHURNWATCH_KAFKA_CUSTOMER_PARTITIONS), so dormancy fires at the same event time
+    partitions = CommonSettings().partitions(topics.EVENTS)
+    indexes = [SilenceIndex() for _ in range(partitions)]
     for event in events:
         at = int(event.occurred_at.timestamp())
         yield at, states
         outcome = monitor.process(
             states.get(event.customer_id), event, now=event.occurred_at.astimezone(UTC)
         )
+        if outcome.status is Status.ERASED:  # an erasure: nothing of the customer trains a model
+            states.pop(event.customer_id, None)
+            indexes[partition_of(customer_id=event.customer_id, partitions=partitions)].schedule(
+                event.customer_id, None
+            )
         if outcome.status is Status.APPLIED and outcome.state is not None:
             states[event.customer_id] = outcome.state
-            index = indexes[
-                partition_of(customer_id=event.customer_id, partitions=CUSTOMER_PARTITIONS)
-            ]
+            index = indexes[partition_of(customer_id=event.customer_id, partitions=partitions)]
             index.observe(at)
             index.schedule(event.customer_id, monitor.silence_due(outcome.state))
             for customer_id, _ in index.pop_due(limit=1 << 30):
