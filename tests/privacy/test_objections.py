@@ -149,6 +149,8 @@ async def test_an_objection_withholds_marketing_and_value_targeting_until_withdr
         missing = await c.delete(f"/v1/privacy/objections/{IDLE}", headers=officer)
         assert missing.status_code == 404 and "has no objection" in missing.text
         assert await _codes(c, app, IDLE) == (["fund_or_bond_offer", "value_check_in"], False)
+        read = await c.get(f"/v1/privacy/objections/{AT_RISK}", headers=officer)
+        assert read.status_code == 200 and read.json()["objects_to_marketing"] is True
     async with app.state.sessionmaker() as session:
         rows = (
             await session.execute(
@@ -162,6 +164,7 @@ async def test_an_objection_withholds_marketing_and_value_targeting_until_withdr
             ("dpo.anna", "privacy.objection_recorded", AT_RISK),
             ("dpo.anna", "privacy.objection_recorded", IDLE),
             ("dpo.anna", "privacy.objection_withdrawn", IDLE),
+            ("dpo.anna", "privacy.objection_read", AT_RISK),
         ]
     )
 

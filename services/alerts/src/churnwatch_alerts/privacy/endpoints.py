@@ -94,21 +94,40 @@ async def list_erasures(
 @router.get("/erasures/{erasure_id}")
 async def get_erasure(
     erasure_id: Annotated[str, Path(max_length=64)],
+    request: Request,
     session: SessionDep,
     principal: PrivacyOfficerPrincipal,
 ) -> dict[str, Any]:
-    """One proof of erasure."""
+    """One proof of erasure (the read is audited: the proof names the customer)."""
     erasure = await session.get(ErasureRecord, erasure_id)
     if erasure is None:
         raise HTTPException(status_code=404, detail=f"no erasure {erasure_id!r}")
+    record(
+        session,
+        actor=principal.id,
+        action="privacy.erasure_read",
+        at=request.app.state.clock.now(),
+        customer_id=erasure.customer_id,
+        detail={"erasure_id": erasure_id},
+    )
     return proof(erasure)
 
 
 @router.get("/objections/{customer_id}")
 async def get_objection(
-    customer_id: CustomerId, session: SessionDep, principal: PrivacyOfficerPrincipal
+    customer_id: CustomerId,
+    request: Request,
+    session: SessionDep,
+    principal: PrivacyOfficerPrincipal,
 ) -> dict[str, Any]:
-    """Whether the customer objected to profiling for marketing, since when."""
+    """Whether the customer objected to profiling for marketing, since when (audited read)."""
+    record(
+        session,
+        actor=principal.id,
+        action="privacy.objection_read",
+        at=request.app.state.clock.now(),
+        customer_id=customer_id,
+    )
     return await objections.describe(session, customer_id=customer_id)
 
 
