@@ -43,7 +43,9 @@ from churnwatch_simulator.truth import ground_truth
 from churnwatch_state_monitor.engine.monitor import Monitor
 from churnwatch_state_monitor.ruleset import load_ruleset
 
-EVAL_SEED = 915_015
+# 356741 (drawn at random, 06 Dec) replaced 915015: that seed's figures were looked at while the
+# score was tuned in session 6, so it was no longer out-of-sample
+EVAL_SEED = 356_741
 TUNING_SEEDS = (5, 7, 42, 101, 202)
 START = datetime(2025, 1, 1, tzinfo=CHINA_STANDARD_TIME)
 # (customers, days) per profile and mode
