@@ -192,8 +192,7 @@ class EventProcessor:
             auto_offset_reset="earliest",
             fetch_max_wait_ms=s.fetch_max_wait_ms,
             max_partition_fetch_bytes=4 << 20,
-            session_timeout_ms=int(s.session_timeout_s * 1000),
-            heartbeat_interval_ms=int(s.heartbeat_interval_s * 1000),
+            **s.group_timeouts_ms(),
         )
         self.consumer.subscribe([self.events_topic], listener=_Ownership(self))
         await self.consumer.start()

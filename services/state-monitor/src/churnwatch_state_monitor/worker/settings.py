@@ -19,6 +19,9 @@ from pydantic_settings import BaseSettings, SettingsConfigDict
 from churnwatch_shared.service_auth import resolve_service_token
 from churnwatch_shared.settings import CommonSettings, Environment
 
+# aiokafka's default request timeout, kept as the floor of the worker's (group_timeouts_ms).
+_AIOKAFKA_REQUEST_TIMEOUT_MS = 40_000
+
 
 def _own_address() -> str:
     """The address this machine's name resolves to (a container's or pod's IP, reachable by its
@@ -73,6 +76,15 @@ class MonitorSettings(BaseSettings):
         ge=6,
         le=300,
         description="consumer-group session timeout: how soon a killed worker's partitions move",
+    )
+    rebalance_timeout_s: float = Field(
+        default=60.0,
+        ge=6,
+        le=600,
+        description="how long the group coordinator waits for every member to rejoin in a "
+        "rebalance: a member rejoins only after its revoke (the batch in flight finished and "
+        "committed) or its state restore is done; the consumer's request timeout is kept 5 s "
+        "above it (JoinGroup is held that long)",
     )
     producer_linger_s: float = Field(
         default=0.005,
@@ -219,6 +231,20 @@ class MonitorSettings(BaseSettings):
     def heartbeat_interval_s(self) -> float:
         """Consumer-group heartbeat interval: a third of the session timeout, at most 3 s."""
         return min(3.0, self.session_timeout_s / 3)
+
+    def group_timeouts_ms(self) -> dict[str, int]:
+        """The consumer-group timeouts the worker's events consumer is built with (aiokafka kwargs)."""
+        rebalance_ms = int(self.rebalance_timeout_s * 1000)
+        return {
+            "session_timeout_ms": int(self.session_timeout_s * 1000),
+            "heartbeat_interval_ms": int(self.heartbeat_interval_s * 1000),
+            "rebalance_timeout_ms": rebalance_ms,
+            # The coordinator answers a JoinGroup only when every member has rejoined or the
+            # rebalance timeout passed, and aiokafka sends it with the client-wide request
+            # timeout (unlike Java's client, which lengthens it for JoinGroup): kept above the
+            # rebalance timeout, and never below aiokafka's own 40 s default.
+            "request_timeout_ms": max(_AIOKAFKA_REQUEST_TIMEOUT_MS, rebalance_ms + 5_000),
+        }
 
     @property
     def resolved_app_id(self) -> str:
