@@ -19,6 +19,11 @@ facts Berka does have (it has no churn labels):
 - loans that went bad rank higher on risk: ROC AUC of the final risk-state score, B/D (bad) as
   positives against A/C (good), over every loan holder and over those whose loan was granted
   inside the replay window; the same for the maximum composite churn score over the replay.
+
+Berka's amounts are in CZK and the packaged rule set reports in CNY: the replay adds CZK/CNY
+rates (``CZK_RATES``) to the rule set's ``fx`` section (``berka_ruleset``). Without them every
+amount and balance would be left out of the sums (no rate: ``nofx``), so no balance, overdraft
+or money-leaving rule would see anything.
 """
 
 from __future__ import annotations
@@ -28,7 +33,8 @@ import json
 import sys
 import time
 from collections import defaultdict
-from datetime import UTC, datetime
+from datetime import UTC, date, datetime
+from decimal import Decimal
 from pathlib import Path
 from typing import Any
 
@@ -43,13 +49,33 @@ from bench.detection_replay import Recording, record
 from churnwatch_berka.loader import Book, events, select
 from churnwatch_berka.outcomes import rows
 from churnwatch_berka.tables import load
+from churnwatch_shared.fx import FxRate
 from churnwatch_state_monitor.engine.monitor import Monitor
-from churnwatch_state_monitor.ruleset import load_ruleset
+from churnwatch_state_monitor.ruleset import RuleSet, load_ruleset
 
 DATA = REPO.parent / "shared" / "data" / "berka"
 BILL_PURPOSES = frozenset({"household", "insurance"})
 BAD, GOOD = frozenset({"B", "D"}), frozenset({"A", "C"})
 PENSION_MIN_CREDITS = 2
+# CZK -> CNY, annual averages of the official USD rates (USD/CZK 29.15 in 1993, 28.78 in 1994;
+# USD/CNY 5.76 in 1993, 8.62 in 1994 after the unification of China's two rates): good to a few
+# per cent, which no check here depends on
+CZK_RATES = (
+    FxRate(base="CZK", quote="CNY", rate=Decimal("0.1976"), as_of=date(1993, 1, 1)),
+    FxRate(base="CZK", quote="CNY", rate=Decimal("0.2995"), as_of=date(1994, 1, 1)),
+)
+
+
+def berka_ruleset(rules_path: Path | None = None) -> RuleSet:
+    """The rule set (default: the packaged one) with the CZK rates added to its ``fx`` section."""
+    rs = load_ruleset(rules_path)
+    if rs.fx.reporting != "CNY":
+        raise ValueError(
+            f"the Berka rates convert CZK into CNY; the rule set reports in {rs.fx.reporting}"
+        )
+    fx = rs.fx.model_copy(update={"rates": [*rs.fx.rates, *CZK_RATES]})
+    fx.table()  # the same check as the rules file's validator: every rate converts
+    return rs.model_copy(update={"fx": fx})
 
 
 def _nonzero(value: Any) -> bool:
@@ -162,6 +188,8 @@ def measure(*, book: Book, lines: list[bytes], monitor: Monitor) -> dict[str, An
             "ruleset_version": monitor.rs.version,
             "seconds": round(rec.seconds, 1),
             "alerts": len(rec.alerts),
+            # amounts left out of every sum because their currency had no rate (by currency)
+            "amounts_without_fx_rate": dict(sorted(monitor.fx.skipped.items())),
         },
         "loan_groups": {
             g: sum(1 for x in group_of.values() if x == g) for g in sorted(set(group_of.values()))
@@ -202,7 +230,7 @@ def run(*, mode: str = "short", rules_path: Path | None = None) -> dict[str, Any
     t0 = time.perf_counter()
     book, lines = book_and_lines()
     loaded = time.perf_counter() - t0
-    result = measure(book=book, lines=lines, monitor=Monitor(ruleset=load_ruleset(rules_path)))
+    result = measure(book=book, lines=lines, monitor=Monitor(ruleset=berka_ruleset(rules_path)))
     result["load_seconds"] = round(loaded, 1)
     return result
 
