@@ -70,13 +70,6 @@ def chance_margin(bad: int, good: int) -> float:
     return 0.5 + 2 * math.sqrt((bad + good + 1) / (12 * bad * good))
 
 
-@pytest.mark.xfail(
-    strict=True,
-    reason="issue 15 on Berka: overdraft, penalty interest and their 12-month memory reach the "
-    "risk state, but only 6 of 25 B/D accounts (and 1 of 135 A/C) were ever overdrawn, and "
-    "no loan event says an instalment was missed: risk-score AUC 0.616 (0.596 before the CZK rates), "
-    "below the chance margin",
-)
 def test_bad_loans_rank_above_good_ones_on_risk(measured: dict[str, Any]) -> None:
     rank = measured["loan_outcome_ranking"]
     print(f"today: {rank}")

@@ -13,7 +13,8 @@ unless ``loan_status_events`` asks for it as ``loan.classified`` at the window's
 
 Times are Europe/Prague. Berka books dates only, so within a day: profile/assignment/opening at
 08:00, cards at 09:00, loans at 09:30, transactions from 12:00 one second apart (by trans_id per
-account), month-end balance snapshots at 23:59. Event ids come from the source ids, so two runs,
+account), month-end balance snapshots at 23:59, then loan arrears (``loan.overdue``, see
+``arrears``: days past due from the instalment schedule and the instalments paid). Event ids come from the source ids, so two runs,
 or runs with a different ``accounts`` limit, give the same id to the same fact.
 """
 
@@ -27,6 +28,7 @@ from decimal import Decimal
 from typing import Any
 from zoneinfo import ZoneInfo
 
+from churnwatch_berka.arrears import add_months, arrears
 from churnwatch_berka.mapping import (
     CURRENCY,
     ORDER_PURPOSES,
@@ -40,7 +42,7 @@ from churnwatch_shared.codes import counterparty_id_for
 
 PRAGUE = ZoneInfo("Europe/Prague")
 OPENING, CARDS, LOANS, TRANSACTIONS = time(8), time(9), time(9, 30), time(12)
-SNAPSHOT, STATUS = time(23, 59), time(23, 59, 30)
+SNAPSHOT, ARREARS, STATUS = time(23, 59), time(23, 59, 15), time(23, 59, 30)
 # Loan status at the data set's end -> the closest five-category classification.
 STATUS_CLASSIFICATION = {"A": "normal", "B": "loss", "C": "normal", "D": "substandard"}
 
@@ -158,17 +160,6 @@ def _month_ends(first: date, last: date) -> Iterator[date]:
         year, month = nxt.year, nxt.month
 
 
-def _add_months(day: date, months: int) -> date:
-    total = day.month - 1 + months
-    year, month = day.year + total // 12, total % 12 + 1
-    for d in (31, 30, 29, 28):
-        try:
-            return date(year, month, min(day.day, d))
-        except ValueError:
-            continue
-    raise AssertionError("unreachable")
-
-
 Keyed = tuple[tuple[datetime, int, int, int], dict[str, Any]]
 
 
@@ -247,11 +238,12 @@ def _account_events(book: Book, acc: Account, loan_status_events: bool) -> list[
             "loan_id": lid,
             "amount": _money(loan.amount),
             "currency": CURRENCY,
-            "maturity_date": _add_months(loan.granted, loan.duration_months).isoformat(),
+            "maturity_date": add_months(loan.granted, loan.duration_months).isoformat(),
         }
         add(when, f"{lid}.disbursed", "loan.disbursed", payload, lid)
         outstanding[loan.loan_id] = loan.amount
     balance_on: list[tuple[date, Decimal]] = []
+    paid_on: dict[int, list[date]] = defaultdict(list)  # instalment dates by loan
     day_index: dict[date, int] = defaultdict(int)
     orders = {o.order_id: o for o in book.orders.get(aid, [])}
     for t in book.trans.get(aid, []):
@@ -285,6 +277,7 @@ def _account_events(book: Book, acc: Account, loan_status_events: bool) -> list[
             ]
             if granted:
                 loan = granted[-1]
+                paid_on[loan.loan_id].append(t.booked)
                 left = max(Decimal(0), outstanding[loan.loan_id] - t.amount)
                 outstanding[loan.loan_id] = left
                 repaid = {
@@ -301,6 +294,28 @@ def _account_events(book: Book, acc: Account, loan_status_events: bool) -> list[
                     loan_id(loan.loan_id),
                 )
     out.extend(_snapshots(book, acc, cid, balance_on, seq))
+    for loan in book.loans.get(aid, []):
+        if loan.granted > book.until:
+            continue
+        lid = loan_id(loan.loan_id)
+        ends = _month_ends(acc.opened, book.until)
+        for a in arrears(loan=loan, paid_on=paid_on[loan.loan_id], month_ends=ends):
+            payload = {
+                "loan_id": lid,
+                "days_past_due": a.days_past_due,
+                "overdue_amount": _money(a.overdue_amount),
+                "currency": CURRENCY,
+            }
+            event = {
+                "event_id": f"{lid}.overdue.{a.as_of:%Y%m}",
+                "schema_version": 1,
+                "occurred_at": _at(a.as_of, ARREARS).isoformat(),
+                "customer_id": cid,
+                "account_id": lid,
+                "event_type": "loan.overdue",
+                "payload": payload,
+            }
+            out.append(((_at(a.as_of, ARREARS), aid, 1 << 19, loan.loan_id), event))
     if loan_status_events:
         for loan in book.loans.get(aid, []):
             if loan.granted > book.until:
