@@ -69,7 +69,11 @@ from churnwatch_state_monitor.worker.work import Topics, Work, deliver
 log = structlog.get_logger("churnwatch.state_monitor")
 
 
-_YIELD_EVERY = 1_000  # records applied between yields to the event loop
+# Records applied (or states encoded) between yields to the event loop. The previous batch's
+# transactions (several broker round trips each) and the fetcher only move at a yield, so each
+# step of that commit waits up to this much work: ~3 ms at 128 (1,000 held the loop for a whole
+# chunk per step, and a backlog's batch delayed the alerts before it by hundreds of ms).
+_YIELD_EVERY = 128
 
 
 def _log_late(event: Any) -> None:
@@ -279,7 +283,8 @@ class EventProcessor:
                 if self.model is not None and work:
                     self.model.rescore(work)  # one predict call for the batch's customers
                 if work:
-                    work.seal()  # encoded now: the next batch may change these state objects
+                    # encoded now (the next batch may change these state objects), yielding
+                    await work.encode(every=_YIELD_EVERY)
                     self.erasures.sealed(work, names=self.names)  # erased customers' tombstones
                     self._prior = work.states
                     self._inflight = asyncio.create_task(

@@ -98,6 +98,19 @@ class Work:
             self.encoded = dict(by_partition)
         return self.encoded
 
+    async def encode(self, *, every: int) -> dict[int, dict[str, bytes]]:
+        """``seal``, yielding to the event loop after every ``every`` states encoded, so the
+        previous batch's delivery is not held up by a large batch's encoding."""
+        if self.encoded is None:
+            by_partition: dict[int, dict[str, bytes]] = defaultdict(dict)
+            states = self.states
+            for n, (customer_id, partition) in enumerate(self.dirty.items(), 1):
+                by_partition[partition][customer_id] = states[customer_id].encode()
+                if n % every == 0:
+                    await asyncio.sleep(0)
+            self.encoded = dict(by_partition)
+        return self.encoded
+
     def dead_letter(self, record: Any, reason: str) -> None:
         headers = [
             *(record.headers or ()),
