@@ -17,9 +17,10 @@ alert-firing probe per batch) and times each probe at every stage, on this machi
 - ``notified``: the inbox notification's ``delivered_at``.
 
 The report gives each stage's p50/p99 and the end-to-end figures pipeline_bench reports. With
-``--ref`` the three services run from a worktree of that commit (``bench/baseline_tree.py``,
-its own compiled engine), so ``--ref HEAD~1`` and the current tree can be measured back to back
-under the same load (``--repeat`` alternates them). The taps cost the broker three more fetchers.
+``--ref`` (repeatable) the three services run from a worktree of each commit
+(``bench/baseline_tree.py``, its own compiled engine, untouched by uncommitted edits), so a
+commit and its parent are measured back to back under the same load (``--repeat`` alternates
+them, the order reversed every other round). The taps cost the broker three more fetchers.
 """
 
 from __future__ import annotations
@@ -32,7 +33,7 @@ import shutil
 import sys
 import time
 import uuid
-from contextlib import nullcontext
+from contextlib import ExitStack
 from pathlib import Path
 from typing import Any
 
@@ -300,29 +301,34 @@ async def run_once(
 
 
 async def run_async(
-    *, bootstrap: str, rate: int, seconds: float, customers: int, ref: str | None, repeat: int
+    *, bootstrap: str, rate: int, seconds: float, customers: int, refs: list[str], repeat: int
 ) -> dict[str, Any]:
+    """``repeat`` rounds over the codes (the current tree, or each of ``refs`` from its own
+    worktree), the order reversed every other round."""
     runs: list[dict[str, Any]] = []
-    with BaselineTree(ref=ref) if ref else nullcontext() as tree:
-        env = dict(tree.env) if tree is not None else {}
-        order = ["current", "ref"] if ref else ["current"]
+    with ExitStack() as stack:
+        codes: list[tuple[str, dict[str, str]]] = [("current tree", {})]
+        if refs:
+            trees = [stack.enter_context(BaselineTree(ref=ref)) for ref in refs]
+            codes = [
+                (
+                    f"{ref} ({tree.commit[:10]})",
+                    {**tree.env, "CHURNWATCH_MONITOR_NATIVE": "require"},
+                )
+                for ref, tree in zip(refs, trees, strict=True)
+            ]
         for round_no in range(repeat):
-            for which in order if round_no % 2 == 0 else order[::-1]:
+            for code, env in codes if round_no % 2 == 0 else codes[::-1]:
                 figures = await run_once(
-                    bootstrap=bootstrap,
-                    rate=rate,
-                    seconds=seconds,
-                    customers=customers,
-                    env=env if which == "ref" else {},
+                    bootstrap=bootstrap, rate=rate, seconds=seconds, customers=customers, env=env
                 )
-                figures["code"] = (
-                    f"ref {ref} ({tree.commit[:10]})" if which == "ref" and tree else "current tree"
-                )
-                figures["round"] = round_no + 1
+                figures["code"], figures["round"] = code, round_no + 1
                 e2e = figures["stages"].get("ack->stored", {})
                 print(
-                    f"[stages] round {round_no + 1} {figures['code']}: ack->stored p50/p99 "
-                    f"{e2e.get('p50_ms')}/{e2e.get('p99_ms')} ms, load {figures['load_average_at_start']}",
+                    f"[stages] round {round_no + 1} {code}: ack->stored p50/p99 "
+                    f"{e2e.get('p50_ms')}/{e2e.get('p99_ms')} ms, monitor CPU "
+                    f"{figures['service_cpu_s'].get('state_monitor')} s, load "
+                    f"{figures['load_average_at_start']}",
                     file=sys.stderr,
                     flush=True,
                 )
@@ -335,7 +341,12 @@ def main() -> int:
     parser.add_argument("--rate", type=int, default=2_000, help="events/s (default 2000)")
     parser.add_argument("--seconds", type=float, default=30, help="measured seconds")
     parser.add_argument("--customers", type=int, default=2_000, help="background customers")
-    parser.add_argument("--ref", default=None, help="also run this commit's services")
+    parser.add_argument(
+        "--ref",
+        action="append",
+        default=[],
+        help="run the services of this commit (repeatable); default: the current tree",
+    )
     parser.add_argument("--repeat", type=int, default=1, help="rounds (alternating with --ref)")
     args = parser.parse_args()
     if args.rate <= 0 or args.seconds <= 0 or args.repeat <= 0:
@@ -347,7 +358,7 @@ def main() -> int:
             rate=args.rate,
             seconds=args.seconds,
             customers=args.customers,
-            ref=args.ref,
+            refs=args.ref,
             repeat=args.repeat,
         )
     )
