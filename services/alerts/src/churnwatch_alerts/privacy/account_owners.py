@@ -3,8 +3,8 @@ erasure writes a tombstone for every account whose latest record names the custo
 
 Read from the beginning to the end offsets the topic has when the erasure starts (latest record
 per key), each tombstone sent to the partition its record is on. Ingest restores its index from
-this topic at start-up (tombstones applied); a running ingest keeps the pair in memory until its
-next restart (it never writes an unchanged pair again, so the tombstone stays the latest record).
+this topic at start-up (tombstones applied), and a running ingest follows the tombstones and
+drops the pairs from memory as they arrive (``AccountOwnerTopic.follow_tombstones``).
 """
 
 from __future__ import annotations

@@ -4,7 +4,9 @@ Fed from our own events (``observe``: any event carrying ``account_id``, and eve
 ``balance.snapshot``), from Fineract client/savings/loan payloads, and from the API below.
 When a Kafka store is attached, every change is written to the compacted topic
 ``{ns}.account-owners.v1`` (key account id, value JSON ``{"customer_id", "source"}``) and the
-index is restored from it on start, so ownership survives restarts.
+index is restored from it on start, so ownership survives restarts. Only an erasure (the alerts
+service's privacy API) writes tombstones there; a running ingest follows them and forgets those
+accounts at once (``AccountOwnerTopic.follow_tombstones``).
 """
 
 from __future__ import annotations
@@ -72,6 +74,17 @@ class AccountOwners:
                     account_id=balance.account_id, customer_id=event.customer_id, source=source
                 )
 
+    def forget(self, account_ids: list[str]) -> int:
+        """Drop these accounts (an erasure's tombstones), an unflushed change of them too; how many
+        were known. The erasure is the later instruction: an event of the account after it
+        teaches the pair again."""
+        known = 0
+        for account in account_ids:
+            self._pending.pop(account, None)
+            if self._owners.pop(account, None) is not None:
+                known += 1
+        return known
+
     def attach(self, store: AccountOwnerTopic) -> None:
         """Write future changes through ``store``."""
         self._store = store
@@ -108,6 +121,9 @@ class AccountOwnerTopic:
         self._topic = topic
         self._producer: AIOKafkaProducer | None = None
         self._partition_of = KeyPartitioner()
+        # per partition, the next offset not yet seen: restore() reads up to it, and
+        # follow_tombstones() goes on from there (no record between the two is missed)
+        self._next_offsets: dict[int, int] = {}
 
     async def start(self) -> None:
         """Start the idempotent producer used for writes."""
@@ -180,9 +196,48 @@ class AccountOwnerTopic:
                 for records in batch.values():
                     for record in records:
                         _apply_restored(owners, record.key, record.value)
+            self._next_offsets = {tp.partition: await consumer.position(tp) for tp in tps}
         finally:
             await consumer.stop()
         return owners
+
+    async def follow_tombstones(self, forget: Callable[[list[str]], object]) -> None:
+        """Hand every tombstone written after the restore to ``forget`` (account ids), until
+        cancelled; a restart after an error goes on where the last call stopped.
+
+        Only tombstones: every other record is a pair this or another ingest wrote, and applying
+        our own older writes behind newer in-memory changes would undo them for a moment.
+        """
+        consumer = AIOKafkaConsumer(
+            bootstrap_servers=self._bootstrap,
+            **client_kwargs(),
+            group_id=None,
+            enable_auto_commit=False,
+            # compaction may have removed the position after a long outage: read everything
+            # again (forgetting a pair that was learnt again only costs relearning it)
+            auto_offset_reset="earliest",
+            client_id=f"account-owners-follow-{uuid.uuid4().hex[:6]}",
+        )
+        await consumer.start()
+        try:
+            tps = [TopicPartition(self._topic, p) for p in range(ACCOUNT_OWNERS.partitions)]
+            consumer.assign(tps)
+            for tp in tps:
+                if tp.partition in self._next_offsets:
+                    consumer.seek(tp, self._next_offsets[tp.partition])
+                else:
+                    await consumer.seek_to_beginning(tp)
+            while True:
+                batch = await consumer.getmany(*tps, timeout_ms=1000)
+                for tp, records in batch.items():
+                    erased = [
+                        r.key.decode(errors="replace") for r in records if r.value is None and r.key
+                    ]
+                    if erased:
+                        forget(erased)
+                    self._next_offsets[tp.partition] = records[-1].offset + 1
+        finally:
+            await consumer.stop()
 
 
 def _apply_restored(owners: dict[str, str], key: bytes | None, value: bytes | None) -> None:

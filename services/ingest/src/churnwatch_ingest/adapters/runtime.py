@@ -3,7 +3,8 @@
 Start-up never blocks the HTTP API: the account-owner index is restored from its compacted topic
 in the background (retrying while the broker is down), and the Fineract bridge starts only after
 that, so its savings and loan transactions find their owners. Ownership learnt from accepted
-events is written to the topic by a background flusher in batches, off the request path.
+events is written to the topic by a background flusher in batches, off the request path. A
+follower applies the topic's tombstones (an erasure's) to the running index.
 """
 
 from __future__ import annotations
@@ -102,6 +103,7 @@ class Adapters:
         self._tasks = [
             asyncio.create_task(self._start_loop(), name="ingest-adapters-start"),
             asyncio.create_task(self._flush_loop(), name="ingest-account-owners-flush"),
+            asyncio.create_task(self._follow_loop(), name="ingest-account-owners-follow"),
         ]
 
     async def stop(self) -> None:
@@ -192,3 +194,21 @@ class Adapters:
             except Exception as exc:  # noqa: BLE001 - kept pending; retried next round
                 log.warning("account_owners_flush_failed", error=type(exc).__name__)
                 await asyncio.sleep(self._settings.connect_retry_seconds)
+
+    async def _follow_loop(self) -> None:
+        await self._restored.wait()
+        store = self._store
+        assert store is not None  # set before _restored
+        while True:
+            try:
+                await store.follow_tombstones(self._forget)
+            except asyncio.CancelledError:
+                raise
+            except Exception as exc:  # noqa: BLE001 - broker down: resume where it stopped
+                log.warning("account_owners_follow_retry", error=type(exc).__name__)
+                await asyncio.sleep(self._settings.connect_retry_seconds)
+
+    def _forget(self, account_ids: list[str]) -> None:
+        known = self.owners.forget(account_ids)
+        # counts only: the accounts are an erased customer's
+        log.info("account_owners_erased", tombstones=len(account_ids), known=known)
