@@ -47,18 +47,18 @@ import structlog
 from aiokafka import AIOKafkaConsumer, AIOKafkaProducer, ConsumerRebalanceListener, TopicPartition
 from aiokafka.errors import CommitFailedError, KafkaError
 
-from churnwatch_shared.kafka_security import client_kwargs
 from churnwatch_shared.kafka_topology import CHANGELOG
 from churnwatch_shared.topics import CUSTOMER_PARTITIONS
 from churnwatch_state_monitor.engine.batch import BatchEffects, apply_records
 from churnwatch_state_monitor.engine.monitor import Monitor
 from churnwatch_state_monitor.engine.state import CustomerState
-from churnwatch_state_monitor.worker import changelog, lineage, ownership
+from churnwatch_state_monitor.worker import changelog, clients, lineage, ownership
+from churnwatch_state_monitor.worker.counters import BatchCounters
 from churnwatch_state_monitor.worker.erasure import Erasures
 from churnwatch_state_monitor.worker.faults import FaultPoints
 from churnwatch_state_monitor.worker.metrics import MonitorMetrics
 from churnwatch_state_monitor.worker.model_hook import ModelHook
-from churnwatch_state_monitor.worker.owners import PartitionOwners, assignment_strategy
+from churnwatch_state_monitor.worker.owners import PartitionOwners
 from churnwatch_state_monitor.worker.settings import MonitorSettings
 from churnwatch_state_monitor.worker.silence_scan import SilenceScanner
 from churnwatch_state_monitor.worker.store import PartitionStore
@@ -106,12 +106,13 @@ class EventProcessor:
         on_crash: Callable[[BaseException], Awaitable[None]],
     ) -> None:
         self.settings, self.monitor, self.metrics = settings, monitor, metrics
+        self.counters = BatchCounters(metrics=metrics)
         self.events_topic, self.names = events_topic, names
         self.on_crash = on_crash
         self.bootstrap = settings.common.kafka_bootstrap
         self.faults = FaultPoints(settings.fault_kill_at, pause=settings.fault_pause_at)
         self.scanner = SilenceScanner(
-            monitor=monitor, budget=settings.scan_budget, count=self._count
+            monitor=monitor, budget=settings.scan_budget, count=self.counters.alert
         )
         self.watchdog = StallWatchdog(stall_after=settings.stall_after_s)
         # the group's partition -> worker URL table, for state queries of foreign customers
@@ -132,7 +133,6 @@ class EventProcessor:
         self._inflight: asyncio.Task | None = None  # delivery + commit of the batch before
         self._prior: dict[str, CustomerState] = {}  # that batch's states (store write pending)
         self._failure: BaseException | None = None  # a delivery failure met while draining
-        self._alert_counters: dict[tuple[str, str], Any] = {}
         self.erasures = Erasures()  # customer.erasure_requested events (worker/erasure.py)
         self._tasks: list[asyncio.Task] = []
         self.consumer: AIOKafkaConsumer | None = None
@@ -145,6 +145,7 @@ class EventProcessor:
         )
         self._fenced: set[int] = set()  # partitions whose writer the broker fenced
         self._restorer: AIOKafkaConsumer | None = None
+        self.listener = _Ownership(self)  # the group's rebalance callbacks
 
     # --- lifecycle --------------------------------------------------------------------------
 
@@ -167,38 +168,12 @@ class EventProcessor:
                 replication_of=CHANGELOG,
             )
         if self.writers is None:
-            self.producer = AIOKafkaProducer(
-                bootstrap_servers=self.bootstrap,
-                **client_kwargs(common),
-                acks="all",
-                enable_idempotence=True,
-                linger_ms=int(s.producer_linger_s * 1000),
-                max_batch_size=512 * 1024,
-            )
+            self.producer = clients.idempotent_producer(settings=s)
             await self.producer.start()
-        self._restorer = AIOKafkaConsumer(
-            bootstrap_servers=self.bootstrap,
-            **client_kwargs(common),
-            enable_auto_commit=False,
-            isolation_level="read_committed",  # never an aborted (fenced) writer's records
-            max_partition_fetch_bytes=8 << 20,
-        )
+        self._restorer = clients.restorer(settings=s)
         await self._restorer.start()
-        self.consumer = AIOKafkaConsumer(
-            bootstrap_servers=self.bootstrap,
-            **client_kwargs(common),
-            group_id=s.resolved_app_id,
-            client_id=f"{s.resolved_app_id}-events",
-            group_instance_id=s.instance_id,
-            # round-robin plus the owner table, one protocol (owners.py says why only one)
-            partition_assignment_strategy=assignment_strategy(self.owners),
-            enable_auto_commit=False,
-            auto_offset_reset="earliest",
-            fetch_max_wait_ms=s.fetch_max_wait_ms,
-            max_partition_fetch_bytes=4 << 20,
-            **s.group_timeouts_ms(),
-        )
-        self.consumer.subscribe([self.events_topic], listener=_Ownership(self))
+        self.consumer = clients.events_consumer(settings=s, owners=self.owners)
+        self.consumer.subscribe([self.events_topic], listener=self.listener)
         await self.consumer.start()
         self.running = True
         self._tasks = [
@@ -359,7 +334,7 @@ class EventProcessor:
                     source[item[0]] = partition
                 work.dead_sources += [partition] * (len(work.dead_letters) - marks[2])
         for _, alert in fx.fired:
-            self._count(alert)
+            self.counters.alert(alert)
         # each alert with its firing event's id, ingest time and trace context (lineage.py)
         work.alerts.extend(
             lineage.alert_records(batch=batch, fired=fx.fired, started_ns=started_ns)
@@ -368,30 +343,7 @@ class EventProcessor:
         self.erasures.applied(work, scanner=self.scanner)
         if source is not None:  # erased customers' tombstones join their partition's transaction
             source.update((c.encode(), p) for c, p in self.erasures.erased.items())
-        self._record(fx)
-
-    def _record(self, fx: BatchEffects) -> None:
-        """One increment per counter and batch (a Prometheus increment takes a lock)."""
-        m = self.metrics
-        for counter, value in (
-            (m.applied, fx.applied),
-            (m.duplicate, fx.duplicate),
-            (m.redelivered, fx.redelivered),
-            (m.late, fx.late_events),
-            (m.invalid, fx.invalid),
-            (m.snapshots, fx.snapshot_count),
-        ):
-            if value:
-                counter.inc(value)
-
-    def _count(self, alert: Any) -> None:
-        counter = self._alert_counters.get((alert.rule_id, alert.severity))
-        if counter is None:
-            counter = self.metrics.alerts.labels(
-                rule_id=alert.rule_id, severity=alert.severity.value
-            )
-            self._alert_counters[(alert.rule_id, alert.severity)] = counter
-        counter.inc()
+        self.counters.record(fx)
 
     async def _complete(self, work: Work, started: float) -> None:
         if self.faults.armed:
