@@ -51,7 +51,11 @@ from churnwatch_shared.customer_state import CustomerStateSnapshot, StateLevel, 
 from churnwatch_shared.events import CustomerAssigned, CustomerProfile
 from tests.alerts.factories import make_alert
 from tests.alerts.screenshots import shot
-from tests.alerts.test_inbox_browser import CHROMIUM_ARGS, browser  # noqa: F401 - fixture
+from tests.alerts.test_inbox_browser import (  # noqa: F401 - fixture
+    CHROMIUM_ARGS,
+    DATE_TIME,
+    browser,
+)
 from tests.ingest.conftest import make_settings, start_ingest  # noqa: F401 - fixtures
 
 pytestmark = pytest.mark.integration
@@ -308,7 +312,12 @@ async def served(
 
 async def open_page(browser: Browser, base: str, viewport: dict[str, int], *, phone: bool) -> Page:  # noqa: F811
     context = await browser.new_context(
-        viewport=viewport, is_mobile=phone, has_touch=phone, device_scale_factor=1
+        viewport=viewport,
+        is_mobile=phone,
+        has_touch=phone,
+        device_scale_factor=1,
+        locale="en-US",  # whose own dates read "Nov 20, 2026": the page must not follow it
+        timezone_id="UTC",
     )
     page = await context.new_page()
     problems: list[str] = []
@@ -412,6 +421,9 @@ async def test_rm_reads_reasons_logs_a_contact_and_resolves(
     await detail.get_by_role("button", name="Log contact").click()
     await expect(page.locator("#case-result")).to_have_text("Contact logged.")
     await expect(page.locator("#timeline")).to_contain_text("Contact logged: call")
+    # every moment on the timeline in the inbox's (and the reasons') form: "20 Nov 2026, 10:30"
+    moments = await page.locator("#timeline time").all_inner_texts()
+    assert moments and all(DATE_TIME.match(m.split(" · ")[0]) for m in moments), moments
     await page.get_by_role("button", name="Resolve", exact=True).click()
     await expect(page.locator("#case-result")).to_have_text("Choose an outcome first.")
     await page.locator("#case-outcome").select_option("retained")

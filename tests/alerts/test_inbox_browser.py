@@ -3,6 +3,7 @@
 from __future__ import annotations
 
 import asyncio
+import re
 import socket
 import time
 import uuid
@@ -42,6 +43,11 @@ CHROMIUM_ARGS = [
     "--disable-sync",
 ]
 DESKTOP = {"width": 1366, "height": 900}
+# How the inbox writes a moment, whatever the browser's locale: the reasons' "20 Nov 2026" plus a
+# 24-hour time ("20 Nov 2026, 10:30"), never a locale's "11/20/2026" or "20/11/2026".
+DATE_TIME = re.compile(
+    r"^\d{1,2} (Jan|Feb|Mar|Apr|May|Jun|Jul|Aug|Sep|Oct|Nov|Dec) \d{4}, \d{2}:\d{2}$"
+)
 PHONE = {"width": 390, "height": 844}
 
 
@@ -120,7 +126,13 @@ async def service(
 
 
 async def open_page(
-    browser: Browser, base_url: str, viewport: dict[str, int], *, phone: bool
+    browser: Browser,
+    base_url: str,
+    viewport: dict[str, int],
+    *,
+    phone: bool,
+    locale: str = "en-US",
+    timezone_id: str = "UTC",
 ) -> Page:
     """A fresh browser context; page errors and console errors (e.g. CSP) fail the test."""
     context = await browser.new_context(
@@ -128,6 +140,8 @@ async def open_page(
         is_mobile=phone,
         has_touch=phone,
         device_scale_factor=2 if phone else 1,
+        locale=locale,
+        timezone_id=timezone_id,
     )
     page = await context.new_page()
     problems: list[str] = []
@@ -180,7 +194,9 @@ async def test_manager_signs_in_sees_opens_and_acknowledges(
         currency="CNY",
         counterparty_kind=CounterpartyKind.OWN_ACCOUNT,
     )
-    critical = critical.model_copy(update={"evidence": [moved]})
+    critical = critical.model_copy(
+        update={"evidence": [moved], "occurred_at": datetime(2026, 11, 20, 10, 30, tzinfo=UTC)}
+    )
     watch = make_alert(
         customer_id=customer,
         at=now,
@@ -225,6 +241,13 @@ async def test_manager_signs_in_sees_opens_and_acknowledges(
         await expect(detail.locator("#evidence li")).to_have_text(
             "Transaction on 20 Nov 2026: 812,000.50 CNY, counterparty the customer's own account."
         )
+        # the header's moments in the reasons' form, though the browser's locale is en-US
+        occurred = detail.locator("dt", has_text=re.compile("^Occurred$")).locator("+ dd")
+        await expect(occurred).to_have_text("20 Nov 2026, 10:30")
+        detected = detail.locator("dt", has_text=re.compile("^Detected$")).locator("+ dd")
+        await expect(detected).to_have_text(DATE_TIME)
+        as_of = await detail.get_by_test_id("state-chart").locator("p.muted").inner_text()
+        assert DATE_TIME.match(as_of.rsplit(" as of ", 1)[1]), as_of
         shown = await detail.inner_text()
         assert "ev-critical-1" not in shown and "interbank_outflow_share" not in shown
         assert "Large transfer to another bank" in shown and "account_flow." not in shown

@@ -21,6 +21,7 @@ SECURITY_HEADERS = {
 }
 
 ASSETS = {
+    "dates.js": "text/javascript; charset=utf-8",
     "inbox.js": "text/javascript; charset=utf-8",
     "inbox.css": "text/css; charset=utf-8",
     "cases.js": "text/javascript; charset=utf-8",

@@ -36,8 +36,8 @@ const svg = (tag, attrs) => {
   return node;
 };
 const label = (v) => String(v ?? "").replaceAll("_", " ");
-const day = (iso) => (iso ? new Date(iso).toLocaleDateString(undefined, { day: "numeric", month: "short", year: "numeric" }) : "not yet");
-const when = (iso) => new Date(iso).toLocaleString(undefined, { day: "numeric", month: "short", hour: "2-digit", minute: "2-digit" });
+const day = (iso) => (iso ? cwDay(iso) : "not yet"); // dates.js
+const when = (iso) => cwDateTime(iso);
 
 async function api(path, options = {}) {
   const response = await fetch(path, { ...options,

@@ -36,7 +36,7 @@ function h(tag, attrs = {}, ...children) {
 }
 
 const label = (value) => String(value ?? "").replaceAll("_", " ");
-const fmtTime = (iso) => (iso ? new Date(iso).toLocaleString() : "—");
+const fmtTime = (iso) => (iso ? cwDateTime(iso) : "—"); // dates.js
 
 function ago(iso) {
   const minutes = Math.max(0, Math.round((Date.now() - new Date(iso).getTime()) / 60000));
