@@ -19,20 +19,15 @@ import orjson
 from aiokafka import TopicPartition
 
 from churnwatch_shared.partitioning import partition_of
-from churnwatch_shared.settings import CommonSettings
 from churnwatch_shared.topics import CUSTOMER_PARTITIONS
-from churnwatch_state_monitor.engine.monitor import Monitor
 from churnwatch_state_monitor.engine.state import CustomerState
-from churnwatch_state_monitor.ruleset import load_ruleset
-from churnwatch_state_monitor.worker.metrics import MonitorMetrics
 from churnwatch_state_monitor.worker.processor import EventProcessor
-from churnwatch_state_monitor.worker.settings import MonitorSettings
-from churnwatch_state_monitor.worker.store import MemoryStore
 from churnwatch_state_monitor.worker.transactions import split, transactional_id
-from churnwatch_state_monitor.worker.work import Topics, Work
+from churnwatch_state_monitor.worker.work import Work
 from tests.state_monitor.events import KafkaRecord, at, txn
+from tests.support.batch_loop import EVENTS_TOPIC, offline_processor, until
 
-TOPIC = "ns.events.v1"
+TOPIC = EVENTS_TOPIC
 ONE = "C-FENCE-1"
 P1 = partition_of(customer_id=ONE, partitions=CUSTOMER_PARTITIONS)
 
@@ -114,39 +109,11 @@ class _Writers:
 
 
 def _processor(tmp_path: Path, consumer: _Consumer, writers: _Writers) -> EventProcessor:
-    settings = MonitorSettings(
-        store="memory://",
-        data_dir=tmp_path,
-        app_id="ns-state-monitor",
-        scan_interval_s=0,
-        transactions=True,
-        common=CommonSettings(),
-    )
-
-    async def crashed(exc: BaseException) -> None:
-        raise AssertionError(f"crash not expected: {exc!r}")
-
-    processor = EventProcessor(
-        settings=settings,
-        monitor=Monitor(ruleset=load_ruleset(None)),
-        metrics=MonitorMetrics(),
-        events_topic=TOPIC,
-        on_crash=crashed,
-        names=Topics(alerts="a", snapshots="s", dead_letter="d", changelog="c"),
-    )
-    processor.stores = {p: MemoryStore(p) for p in range(CUSTOMER_PARTITIONS)}
+    processor = offline_processor(tmp_path=tmp_path, transactions=True)
     processor.consumer = consumer  # type: ignore[assignment]
     processor.writers = writers  # type: ignore[assignment]
     processor.running = True
     return processor
-
-
-async def _until(condition: Any, what: str) -> None:
-    for _ in range(500):
-        if condition():
-            return
-        await asyncio.sleep(0.01)
-    raise AssertionError(f"timed out waiting for {what}")
 
 
 def test_split_puts_each_customers_records_with_its_partition() -> None:
@@ -181,7 +148,7 @@ async def test_next_batch_waits_for_the_commit_and_a_fenced_partition_is_dropped
     fenced_store = processor.stores[P1]
     loop = asyncio.create_task(processor._run())
     try:
-        await _until(lambda: len([e for e in log if e[0] == "fetched"]) == 2, "second fetch")
+        await until(lambda: len([e for e in log if e[0] == "fetched"]) == 2, "second fetch")
         await asyncio.sleep(0.05)
         # batch 2 is applied while batch 1's transactions are open, not delivered before them
         assert [e for e in log if e[0] == "delivering"] == [("delivering", 0)]
@@ -190,7 +157,7 @@ async def test_next_batch_waits_for_the_commit_and_a_fenced_partition_is_dropped
 
         writers.fence = {P1}  # another worker's writer took P1 over meanwhile
         writers.released[0].set()
-        await _until(lambda: len(writers.delivered) == 2, "the second delivery")
+        await until(lambda: len(writers.delivered) == 2, "the second delivery")
         # P1 was dropped before batch 2 went out: writer stopped, store closed, fetch paused
         assert writers.closed == [P1]
         assert P1 not in processor.stores and len(fenced_store) == 0
@@ -200,13 +167,13 @@ async def test_next_batch_waits_for_the_commit_and_a_fenced_partition_is_dropped
         assert processor.committed[P_OTHER] == 3
 
         writers.released[1].set()
-        await _until(lambda: len(writers.delivered) == 3, "the third delivery")
+        await until(lambda: len(writers.delivered) == 3, "the third delivery")
         third = writers.delivered[2]
         # P1's records are no longer applied here: its new owner applies them
         assert ONE not in third.states and third.states[OTHER].events == 7
         assert TopicPartition(TOPIC, P1) not in third.offsets
         writers.released[2].set()
-        await _until(lambda: ("committed", 2) in log, "the third commit")
+        await until(lambda: ("committed", 2) in log, "the third commit")
         assert processor.committed[P_OTHER] == 7
         assert CustomerState.decode(processor.stores[P_OTHER].get(OTHER)).events == 7
     finally:

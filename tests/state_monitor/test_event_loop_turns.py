@@ -16,45 +16,14 @@ from typing import Any
 import orjson
 from aiokafka import TopicPartition
 
-from churnwatch_shared.settings import CommonSettings
-from churnwatch_shared.topics import CUSTOMER_PARTITIONS
-from churnwatch_state_monitor.engine.monitor import Monitor
-from churnwatch_state_monitor.ruleset import load_ruleset
-from churnwatch_state_monitor.worker.metrics import MonitorMetrics
-from churnwatch_state_monitor.worker.processor import EventProcessor
-from churnwatch_state_monitor.worker.settings import MonitorSettings
-from churnwatch_state_monitor.worker.store import MemoryStore
-from churnwatch_state_monitor.worker.work import Topics, Work
+from churnwatch_state_monitor.worker.work import Work
 from tests.state_monitor.events import KafkaRecord, at, txn
+from tests.support.batch_loop import EVENTS_TOPIC, offline_processor
 
-TOPIC = "ns.events.v1"
+TOPIC = EVENTS_TOPIC
 RECORDS = 2_000
 # a step of the previous batch's commit waits at most this many records' work
 MOST_RECORDS_BETWEEN_TURNS = 200
-
-
-def _processor(tmp_path: Path) -> EventProcessor:
-    settings = MonitorSettings(
-        store="memory://",
-        data_dir=tmp_path,
-        app_id="ns-state-monitor",
-        scan_interval_s=0,
-        common=CommonSettings(),
-    )
-
-    async def crashed(exc: BaseException) -> None:
-        raise AssertionError(f"crash not expected: {exc!r}")
-
-    processor = EventProcessor(
-        settings=settings,
-        monitor=Monitor(ruleset=load_ruleset(None)),
-        metrics=MonitorMetrics(),
-        events_topic=TOPIC,
-        on_crash=crashed,
-        names=Topics(alerts="a", snapshots="s", dead_letter="d", changelog="c"),
-    )
-    processor.stores = {p: MemoryStore(p) for p in range(CUSTOMER_PARTITIONS)}
-    return processor
 
 
 def _batch() -> dict[TopicPartition, list[Any]]:
@@ -87,7 +56,7 @@ async def _turns_during(work: Any) -> int:
 
 
 async def test_applying_a_large_batch_gives_the_loop_turns(tmp_path: Path) -> None:
-    processor = _processor(tmp_path)
+    processor = offline_processor(tmp_path=tmp_path)
     work = Work()
     turns = await _turns_during(processor._apply(_batch(), work))
     assert len(work.dirty) == RECORDS  # every record applied
@@ -95,7 +64,7 @@ async def test_applying_a_large_batch_gives_the_loop_turns(tmp_path: Path) -> No
 
 
 async def test_encoding_a_large_batch_gives_the_loop_turns(tmp_path: Path) -> None:
-    processor = _processor(tmp_path)
+    processor = offline_processor(tmp_path=tmp_path)
     work = Work()
     await processor._apply(_batch(), work)
     turns = await _turns_during(work.encode(every=MOST_RECORDS_BETWEEN_TURNS // 2))

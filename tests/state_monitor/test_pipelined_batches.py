@@ -21,20 +21,15 @@ import pytest
 from aiokafka import TopicPartition
 
 from churnwatch_shared.partitioning import partition_of
-from churnwatch_shared.settings import CommonSettings
 from churnwatch_shared.topics import CUSTOMER_PARTITIONS
-from churnwatch_state_monitor.engine.monitor import Monitor
 from churnwatch_state_monitor.engine.state import CustomerState
-from churnwatch_state_monitor.ruleset import load_ruleset
 from churnwatch_state_monitor.worker import processor as processor_module
-from churnwatch_state_monitor.worker.metrics import MonitorMetrics
 from churnwatch_state_monitor.worker.processor import EventProcessor
-from churnwatch_state_monitor.worker.settings import MonitorSettings
-from churnwatch_state_monitor.worker.store import MemoryStore
-from churnwatch_state_monitor.worker.work import Topics, Work
+from churnwatch_state_monitor.worker.work import Work
 from tests.state_monitor.events import KafkaRecord, at, txn
+from tests.support.batch_loop import EVENTS_TOPIC, offline_processor, until
 
-TOPIC = "ns.events.v1"
+TOPIC = EVENTS_TOPIC
 CUSTOMER = "C-PIPE"
 PARTITION = partition_of(customer_id=CUSTOMER, partitions=CUSTOMER_PARTITIONS)
 TP = TopicPartition(TOPIC, PARTITION)
@@ -67,39 +62,12 @@ class _Consumer:
 
 
 def _processor(tmp_path: Path, consumer: _Consumer) -> EventProcessor:
-    settings = MonitorSettings(
-        store="memory://",
-        data_dir=tmp_path,
-        app_id="ns-state-monitor",
-        scan_interval_s=0,
-        transactions=False,  # the idempotent path; tests/fencing runs the transactional one
-        common=CommonSettings(),
-    )
-
-    async def crashed(exc: BaseException) -> None:
-        raise AssertionError(f"crash not expected: {exc!r}")
-
-    processor = EventProcessor(
-        settings=settings,
-        monitor=Monitor(ruleset=load_ruleset(None)),
-        metrics=MonitorMetrics(),
-        events_topic=TOPIC,
-        on_crash=crashed,
-        names=Topics(alerts="a", snapshots="s", dead_letter="d", changelog="c"),
-    )
-    processor.stores = {p: MemoryStore(p) for p in range(CUSTOMER_PARTITIONS)}
+    # the idempotent path; tests/fencing runs the transactional one
+    processor = offline_processor(tmp_path=tmp_path, transactions=False)
     processor.consumer = consumer  # type: ignore[assignment]
     processor.producer = object()  # type: ignore[assignment]  # only the replaced deliver uses it
     processor.running = True
     return processor
-
-
-async def _until(condition: Any, what: str) -> None:
-    for _ in range(500):
-        if condition():
-            return
-        await asyncio.sleep(0.01)
-    raise AssertionError(f"timed out waiting for {what}")
 
 
 async def test_next_batch_is_applied_while_the_previous_one_is_delivered(
@@ -122,7 +90,7 @@ async def test_next_batch_is_applied_while_the_previous_one_is_delivered(
     processor = _processor(tmp_path, _Consumer([_batch(0, 3), _batch(3, 2)], log))
     loop = asyncio.create_task(processor._run())
     try:
-        await _until(lambda: ("fetched", 3) in log, "the second batch to be fetched")
+        await until(lambda: ("fetched", 3) in log, "the second batch to be fetched")
         await asyncio.sleep(0.05)
         # the second batch was fetched and applied (the first one's delivery starts at the
         # loop's first yield), but it is not delivered before the first one is durable
@@ -131,7 +99,7 @@ async def test_next_batch_is_applied_while_the_previous_one_is_delivered(
         assert processor.stores[PARTITION].get(CUSTOMER) is None  # first store write pending
 
         acked[0].set()
-        await _until(lambda: len(delivered) == 2, "the second delivery")
+        await until(lambda: len(delivered) == 2, "the second delivery")
         first, second = delivered
         assert log[3:] == [("durable", 0), ("committed", 3), ("delivering", 1)]
         # the second batch continued from the first one's state, not from the (empty) store
@@ -141,7 +109,7 @@ async def test_next_batch_is_applied_while_the_previous_one_is_delivered(
         assert CustomerState.decode(second.seal()[PARTITION][CUSTOMER]).events == 5
 
         acked[1].set()
-        await _until(lambda: ("committed", 5) in log, "the second commit")
+        await until(lambda: ("committed", 5) in log, "the second commit")
         assert log[6:] == [("durable", 1), ("committed", 5)]
     finally:
         loop.cancel()
