@@ -5,7 +5,8 @@ loop's bookkeeping around the transactions:
 - a batch is split by source partition, each customer's records with its partition's share;
 - batch N+1 is applied while N's transactions are in flight and delivered only after N's commit;
 - a partition whose writer was fenced is dropped before the next batch is delivered: its store
-  closed, its writer stopped, its consumer partition paused, and its later records not applied.
+  closed, its writer stopped, its consumer partition paused, and its later records not applied;
+  the worker subscribes again to the same topic, so the group rejoins at once.
 The real broker path is tests/fencing/test_zombie_worker_integration.py.
 """
 
@@ -63,6 +64,7 @@ def _batch(first: int, count: int) -> dict[TopicPartition, list[KafkaRecord]]:
 class _Consumer:
     def __init__(self, batches: list[dict], log: list) -> None:
         self.batches, self.log, self.paused = batches, log, set()
+        self.subscribed: list[tuple[list[str], Any]] = []
 
     async def getmany(self, *, timeout_ms: int, max_records: int) -> dict:
         if self.batches:
@@ -76,6 +78,9 @@ class _Consumer:
 
     def pause(self, *tps: TopicPartition) -> None:
         self.paused.update(tps)
+
+    def subscribe(self, topics: list[str], *, listener: Any) -> None:
+        self.subscribed.append((topics, listener))
 
 
 class _Writers:
@@ -162,6 +167,8 @@ async def test_next_batch_waits_for_the_commit_and_a_fenced_partition_is_dropped
         assert writers.closed == [P1]
         assert P1 not in processor.stores and len(fenced_store) == 0
         assert TopicPartition(TOPIC, P1) in consumer.paused
+        # and the group is asked for a new generation at once, through the public subscribe
+        assert consumer.subscribed == [([TOPIC], processor.listener)]
         assert processor.metrics.registry.get_sample_value("churnwatch_monitor_fenced_total") == 1
         assert P1 not in processor.committed
         assert processor.committed[P_OTHER] == 3

@@ -110,10 +110,11 @@ async def drop_fenced(processor: EventProcessor) -> None:
     # (its heartbeat would tell it soon too); a worker whose own transaction outlived the
     # transaction timeout (the broker aborts it and bumps the epoch: fenced as well) but
     # still owns the partition gets it assigned again, restored from the changelog, instead
-    # of leaving it paused. aiokafka has no public call for this.
-    coordinator = getattr(processor.consumer, "_coordinator", None)
-    if coordinator is not None:
-        coordinator.request_rejoin()
+    # of leaving it paused. Subscribing again to the same topic is aiokafka's public way: the
+    # old subscription ends, so its coordinator rejoins at once (revoking, then assigning
+    # through our listener, positions from the committed offsets) as its private
+    # request_rejoin() would.
+    processor.consumer.subscribe([processor.events_topic], listener=processor.listener)
     log.warning(
         "partitions fenced: another worker writes them now; their state here is dropped "
         "and their records are skipped until the group assigns them again (rejoining)",
