@@ -65,13 +65,17 @@ def test_pensions_are_recognised_as_regular_income(measured: dict[str, Any]) -> 
     assert pensions["recognised_as_regular_income"] == pensions["customers_with_pension"]
 
 
-def chance_margin(bad: int, good: int) -> float:
-    """0.5 plus two standard errors of a chance-level AUC (Hanley & McNeil) for these counts."""
-    return 0.5 + 2 * math.sqrt((bad + good + 1) / (12 * bad * good))
+def chance_margin(bad: int, good: int, *, errors: float = 2) -> float:
+    """0.5 plus ``errors`` standard errors of a chance-level AUC (Hanley & McNeil) for these
+    counts."""
+    return 0.5 + errors * math.sqrt((bad + good + 1) / (12 * bad * good))
 
 
 def test_bad_loans_rank_above_good_ones_on_risk(measured: dict[str, Any]) -> None:
     rank = measured["loan_outcome_ranking"]
     print(f"today: {rank}")
     assert rank["bad_loans"] >= 20 and rank["good_loans"] >= 100
-    assert rank["risk_score_auc_bd_vs_ac"] >= chance_margin(rank["bad_loans"], rank["good_loans"])
+    # a clear margin: three standard errors above chance (0.689 for 25 B/D and 135 A/C), where
+    # two (0.626) was the bar the engine of issue 15's start missed (0.596)
+    clear = chance_margin(rank["bad_loans"], rank["good_loans"], errors=3)
+    assert rank["risk_score_auc_bd_vs_ac"] >= clear

@@ -229,7 +229,7 @@ def test_the_worst_case_state_record_stays_within_one_kib() -> None:
         payees=[(1 << 44) - 1] * PAYEES_KEPT, nofx=10**6, mon=at // MONTH,
         mfirst=at // MONTH - MONTHS + 1, mtx=[9999] * MONTHS, mamt=[99_999_999] * MONTHS,
         contacts=(d90,) * CONTACTS_KEPT, card_limit=big, card_owed=big, scored=at,
-        churn_alert=at * 4 + 3,
+        churn_alert=at * 4 + 3, low=-big // 100,
     )  # fmt: skip
     row = [big, big, 99999, big, 99999, big, 9999, 99_999_999_999]
     st.flow = [[at // WEEK - FLOW_BUCKETS + 1 + i, *row[:B_IB_MAX]] for i in range(FLOW_BUCKETS)]

@@ -16,10 +16,13 @@ from typing import Any
 import orjson
 import pytest
 
+from churnwatch_state_monitor.engine import state_codec
 from churnwatch_state_monitor.engine.buckets import B_IB_MAX, B_IB_N
 from churnwatch_state_monitor.engine.monitor import Monitor
+from churnwatch_state_monitor.engine.overdraft import buffer_points
 from churnwatch_state_monitor.engine.silence import refresh_due
 from churnwatch_state_monitor.engine.state import (
+    _KINDS,
     SCHEMA_1,
     SCHEMA_2,
     SCHEMA_3,
@@ -28,6 +31,7 @@ from churnwatch_state_monitor.engine.state import (
     SCHEMA_6,
     SCHEMA_7,
     SCHEMA_8,
+    SCHEMA_9,
     STATE_SCHEMA,
     CustomerState,
 )
@@ -88,11 +92,17 @@ def test_schema_4_records_decode_to_the_same_snapshot_silence_and_cooldowns() ->
         raw = captured["record"].encode()
         old = orjson.loads(raw)
         state = CustomerState.decode(raw)
-        assert state.v == STATE_SCHEMA == SCHEMA_8
+        assert state.v == STATE_SCHEMA == SCHEMA_9
         customer = captured["customer_id"]
         # the snapshot names the rule set running now, not the one the record was captured under
         was = {**orjson.loads(captured["snapshot"]), "ruleset_version": load_ruleset().version}
         snap = orjson.loads(monitor.snapshot_bytes(customer, state))
+        # schema 9 (an intended change): the low-water mark starts at the last known balance, and
+        # a thin buffer is risk points (``overdraft.buffer_points``) when nothing else is more
+        risk, old_risk = snap["states"]["risk"], was["states"]["risk"]
+        thin = round(buffer_points(state, limits.thin_buffer), 1)
+        assert risk["score"] == max(old_risk["score"], thin)
+        risk["score"], risk["level"] = old_risk["score"], old_risk["level"]
         assert _only_metrics_of(snap, was) == was
         # the silence rules are due as before; the weekly score refresh (issue 15 cause 5, an
         # intended change) may come first
@@ -190,16 +200,36 @@ def test_a_schema_7_json_record_decodes_to_the_same_state_and_is_stored_compact(
         v7 = list(state.field_values())
         v7[0] = SCHEMA_7
         from_7 = CustomerState.decode(orjson.dumps(v7))
-        assert from_7 == state and from_7.v == SCHEMA_8
+        assert from_7 == state and from_7.v == SCHEMA_9
         raw = from_7.encode()
-        assert raw[0] == SCHEMA_8 and len(raw) < len(orjson.dumps(v7)) * 2 // 3
+        assert raw[0] == SCHEMA_9 and len(raw) < len(orjson.dumps(v7)) * 2 // 3
         assert CustomerState.decode(raw) == state
 
 
-def test_schema_8_bytes_of_an_unknown_version_or_cut_short_are_refused() -> None:
+def test_a_schema_8_record_gains_the_low_water_mark_at_its_last_balance() -> None:
+    # schema 8 wrote the same bytes (``state_codec``, unchanged) for the fields up to
+    # `churn_alert`; schema 9 appends `low`, which starts at the last known balance (whole units)
+    n = _at("churn_alert") + 1
+    with_balance = 0
+    for captured in _captured():
+        state = CustomerState.decode(captured["record"].encode())
+        v8 = list(state.field_values())[:n]
+        v8[0] = SCHEMA_8
+        raw8 = state_codec.encode(tuple(v8), _KINDS[:n])
+        decoded = CustomerState.decode(raw8)
+        assert decoded.v == SCHEMA_9
+        expected = 0 if state.liquid is None else state.liquid // 100
+        assert decoded.low == expected
+        assert [getattr(decoded, f) for f in NAMES[1:n]] == [getattr(state, f) for f in NAMES[1:n]]
+        with_balance += state.liquid is not None
+        assert CustomerState.decode(decoded.encode()) == decoded
+    assert with_balance >= 30
+
+
+def test_schema_9_bytes_of_an_unknown_version_or_cut_short_are_refused() -> None:
     raw = CustomerState.decode(_captured()[0]["record"].encode()).encode()
-    with pytest.raises(ValueError, match="unknown schema 9"):
-        CustomerState.decode(bytes([9]) + raw[1:])
+    with pytest.raises(ValueError, match="unknown schema 10"):
+        CustomerState.decode(bytes([10]) + raw[1:])
     with pytest.raises(ValueError, match="after its last field"):
         CustomerState.decode(raw + b"\x00")
     with pytest.raises((ValueError, IndexError)):

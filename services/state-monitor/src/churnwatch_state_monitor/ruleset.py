@@ -25,6 +25,7 @@ from churnwatch_state_monitor.engine_config import CATALOG
 from churnwatch_state_monitor.engine_config.base import Config as _Config
 from churnwatch_state_monitor.engine_config.base import Money, RuleEntry
 from churnwatch_state_monitor.engine_config.churn import EngagementModel
+from churnwatch_state_monitor.engine_config.risk import RiskState
 
 PACKAGED_RULES = "rules.yaml"
 HOUR = 3600
@@ -143,6 +144,7 @@ class RuleSet(_Config):
     rules: Rules = Field(default_factory=Rules)  # the model of a catalog: see ``ruleset_model``
     churn: Churn = Field(default_factory=Churn)
     fx: Fx = Field(default_factory=Fx)
+    risk: RiskState = Field(default_factory=RiskState)  # risk-state settings beyond its rules
 
 
 @cache
@@ -228,6 +230,7 @@ def build_limits(rs: RuleSet) -> Limits:
         state_levels=None
         if churn.state_levels is None
         else (churn.state_levels.watch, churn.state_levels.warning, churn.state_levels.critical),
+        thin_buffer=int(rs.risk.thin_buffer),
     )
 
 

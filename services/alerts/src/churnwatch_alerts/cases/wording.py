@@ -39,6 +39,7 @@ SENTENCES = {
     "overdrawn": "The current account is overdrawn",
     "overdraft_penalty_interest": "The customer paid penalty interest on an overdraft",
     "overdrafts_12m": "The account was overdrawn repeatedly in the last 12 months",
+    "thin_buffer": "The account's balance keeps falling close to zero before money comes in",
     # account flow
     "interbank_outflow_large": "One transfer to another bank took a large part of the balance",
     "interbank_outflow_share": "Money moved to the customer's accounts at other banks",

@@ -63,6 +63,7 @@ class Limits:
         currency: str = "CNY",
         refresh: int = 0,
         state_levels: tuple[float, float, float] | None = None,
+        thin_buffer: int = 5000,
     ) -> None:
         self.registry = registry
         self.version = version
@@ -87,6 +88,7 @@ class Limits:
         self.engagement = engagement
         self.currency = currency  # the reporting currency: every amount is in it (issue 15)
         self.refresh = refresh  # s between score refreshes of a silent customer (0: none)
+        self.thin_buffer = thin_buffer  # whole units of the reporting currency (risk state)
         self.signals = Signals()  # refilled by every score: one Monitor thread uses a rule set
         # the rules whose thresholds the scores and the silence schedule read
         self.band = _rule(registry, TIER_CRITICAL_BAND, TierCriticalBand)

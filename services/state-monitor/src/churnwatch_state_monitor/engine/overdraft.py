@@ -1,12 +1,29 @@
-"""Overdraft in the risk state (issue 15 cause 6): overdrawn now, penalty interest, episodes.
+"""Overdraft in the risk state (issue 15 cause 6): overdrawn now, penalty interest, episodes;
+and a thin buffer: the balance the account keeps falling to is small.
 
 Early credit risk, long before a loan is past due; used by ``scoring.score_with``.
 """
 
 from __future__ import annotations
 
+from typing import Final
+
 from churnwatch_state_monitor.engine.buckets import DAY
 from churnwatch_state_monitor.engine.state import CustomerState
+
+BUFFER_POINTS: Final = 20.0  # at a low-water mark of 0: below "overdrawn now" (25)
+# a quarter of history first: a new account starts from its opening deposit
+BUFFER_WEEKS: Final = 13
+
+
+def buffer_points(st: CustomerState, floor: int) -> float:
+    """A thin buffer: the balance's low-water mark (``CustomerState.low``) under ``floor``
+    (whole units of the reporting currency): up to 20 points at 0, none at the floor; 0 until
+    a quarter of history and a known balance (a negative mark is an overdraft: 20)."""
+    if st.liquid is None or st.weeks < BUFFER_WEEKS or st.low >= floor or floor <= 0:
+        return 0.0
+    low = max(0, st.low)
+    return BUFFER_POINTS * (floor - low) / floor
 
 
 def overdrawn_points(st: CustomerState) -> float:

@@ -21,6 +21,7 @@ from churnwatch_state_monitor.engine.corroboration import engagement_points, sou
 from churnwatch_state_monitor.engine.engagement import linear, probability, signals
 from churnwatch_state_monitor.engine.limits import Limits
 from churnwatch_state_monitor.engine.overdraft import (
+    buffer_points,
     overdraft_points,
     overdraft_risk,
     overdrawn_points,
@@ -212,6 +213,13 @@ def score_with(st: CustomerState, lim: Limits) -> Scores:
             reasons.append(("overdraft_penalty_interest", _RISK, penalty_points(st)))
         if st.ods and st.within_year(st.ods):
             reasons.append(("overdrafts_12m", _RISK, overdraft_points(st)))
+    # a thin buffer: the balance the account keeps falling to is small (mild, below overdraft)
+    if st.low < lim.thin_buffer:
+        value = buffer_points(st, lim.thin_buffer)
+        if value > 0:
+            reasons.append(("thin_buffer", _RISK, value))
+            if value > risk:
+                risk, whole = value, whole & ~_W_RISK
 
     # account flow: share of funds to other banks, net outflow, missing payroll
     flow = 0.0

@@ -89,6 +89,8 @@ def snapshot_dict(
             "overdraft_penalties_90d": penalties,
             "overdraft_penalties_12m": st.within_year(st.pens) if st.pens else 0,
             "overdraft_penalty_interest_90d": money_str(st.pen_od if penalties else 0),
+            # the funds balance's low-water mark (whole units; None: no balance known yet)
+            "balance_low_water": None if liquid is None else money_str(st.low * 100),
             "currency": lim.currency,
         },
         {  # account flow

@@ -57,6 +57,7 @@ from churnwatch_state_monitor.engine.state_schema import (
     SCHEMA_6,
     SCHEMA_7,
     SCHEMA_8,
+    SCHEMA_9,
     STATE_SCHEMA,
     Layout,
     upgrade,
@@ -75,6 +76,7 @@ __all__ = [
     "SCHEMA_6",
     "SCHEMA_7",
     "SCHEMA_8",
+    "SCHEMA_9",
     "STATE_SCHEMA",
     "WEEK",
     "CustomerState",
@@ -194,6 +196,11 @@ class CustomerState:
     # the open churn-risk episode's newest alert: its time (epoch s) x 4 + its level (0: none);
     # the alert id is derived from it (``churn.churn_key``), 11 digits instead of a 35-char id
     churn_alert: int = 0
+    # the funds balance's low-water mark (whole units; schema 9, risk): falls at once to a new
+    # low and recovers toward the balance held since at 1/90 a day, so it follows the buffer the
+    # account typically falls to before income arrives, with a quarter's memory (set with
+    # ``liquid``; ``overdraft.buffer_points``)
+    low: int = 0
 
     def field_values(self) -> tuple[Any, ...]:
         """The fields in order: ``encode``'s array (compiled, far cheaper than an attrgetter)."""
@@ -261,6 +268,7 @@ class CustomerState:
             self.card_owed,
             self.scored,
             self.churn_alert,
+            self.low,
         )
 
     def encode(self) -> bytes:
@@ -277,6 +285,9 @@ class CustomerState:
                 values[i] = tuple(values[i])
         elif raw[0] == STATE_SCHEMA:
             values = state_codec.decode(raw, _KINDS)
+        elif raw[0] == SCHEMA_8:  # the same bytes without the fields schema 9 appended
+            values = state_codec.decode(raw, _KINDS[:_SCHEMA_8_FIELDS])
+            upgrade(values, layout=_LAYOUT)
         else:
             raise ValueError(f"state record of unknown schema {raw[0]!r} (known: 1-{STATE_SCHEMA})")
         return cls(*values)
@@ -389,14 +400,23 @@ class CustomerState:
         self.folded = max(self.folded, upto)
 
     def _track_balance(self, balance: int, at: int) -> None:
+        units = balance // 100
         if self.adb_at and at > self.adb_at and self.liquid is not None:
             days = (at - self.adb_at) / DAY
             w30 = min(1.0, days / 30)
             w90 = min(1.0, days / 90)
             self.adb30 += w30 * (self.liquid - self.adb30)
             self.adb90 += w90 * (self.liquid - self.adb90)
+            held = self.liquid // 100
+            if held > self.low:  # recovers toward the balance held since the last one
+                self.low += int(w90 * (held - self.low))
+            if units < self.low:
+                self.low = units
         elif not self.adb_at:
             self.adb30 = self.adb90 = float(balance)
+            self.low = units
+        elif units < self.low:
+            self.low = units
         self.adb_at = max(self.adb_at, at)
         self.liquid = balance
         if balance < 0:  # overdrawn: an episode begins (risk state, issue 15 cause 6)
@@ -624,3 +644,4 @@ _KIND_OF: dict[str, int] = {
     ),
 }  # fmt: skip
 _KINDS: tuple[int, ...] = tuple(_KIND_OF.get(name, state_codec.INT) for name in _FIELD_NAMES)
+_SCHEMA_8_FIELDS: Final = _FIELD_NAMES.index("churn_alert") + 1  # schema 8 records end there

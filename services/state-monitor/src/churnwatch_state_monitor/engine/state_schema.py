@@ -27,7 +27,8 @@ SCHEMA_7: Final = 7  # engagement by period, contacts, card use, score refresh: 
 # the same fields and values as schema 7, stored as compact bytes instead of a JSON array
 # (``state_codec``): the worst case fits 1 KiB
 SCHEMA_8: Final = 8
-STATE_SCHEMA: Final = SCHEMA_8
+SCHEMA_9: Final = 9  # the funds balance's low-water mark (risk): `low`, after `churn_alert`
+STATE_SCHEMA: Final = SCHEMA_9
 # Schema 1-4 keyed cooldowns by the rule's position in the rule list of that time: frozen here as
 # the stable codes (``rules.COOLDOWN_CODE``) of those positions, in that order.
 SCHEMA_4_COOLDOWN_ORDER: Final = (
@@ -49,13 +50,15 @@ SCHEMA_4_COOLDOWN_ORDER: Final = (
 class Layout:
     """Where the upgrade steps find fields in a record: names and defaults in stored order."""
 
-    __slots__ = ("cool", "defaults", "flow", "schema_6_len", "seen")
+    __slots__ = ("cool", "defaults", "flow", "liquid", "low", "schema_6_len", "seen")
 
     def __init__(self, *, names: tuple[str, ...], defaults: tuple[Any, ...]) -> None:
         self.defaults = defaults
         self.flow = names.index("flow")
         self.seen = names.index("seen")
         self.cool = names.index("cool")
+        self.liquid = names.index("liquid")
+        self.low = names.index("low")
         self.schema_6_len = names.index("nofx") + 1  # schema 6 records end with `nofx`
 
 
@@ -101,6 +104,15 @@ def _from_7(values: list[Any], layout: Layout) -> None:
     """Schema 7 -> 8: no field changes (only the stored form: ``state_codec``)."""
 
 
+def _from_8(values: list[Any], layout: Layout) -> None:
+    """Schema 8 -> 9: the low-water mark appended, starting at the last known balance (whole
+    units; 0 when none is known: the first balance sets it)."""
+    values.extend(layout.defaults[len(values) :])
+    liquid = values[layout.liquid]
+    if liquid is not None:
+        values[layout.low] = liquid // 100
+
+
 # version -> the step that brings a record of that version to the next one
 _UPGRADES: dict[int, Callable[[list[Any], Layout], None]] = {
     SCHEMA_1: _from_1,
@@ -110,6 +122,7 @@ _UPGRADES: dict[int, Callable[[list[Any], Layout], None]] = {
     SCHEMA_5: _from_5,
     SCHEMA_6: _from_6,
     SCHEMA_7: _from_7,
+    SCHEMA_8: _from_8,
 }
 
 

@@ -3,13 +3,14 @@
 
 from __future__ import annotations
 
+from decimal import Decimal
 from typing import TYPE_CHECKING, Annotated
 
 from pydantic import Field, model_validator
 
 from churnwatch_shared.alerts import Severity
 from churnwatch_state_monitor.engine import risk as engine
-from churnwatch_state_monitor.engine_config.base import RuleConfig, RuleEntry
+from churnwatch_state_monitor.engine_config.base import Config, Money, RuleConfig, RuleEntry
 
 if TYPE_CHECKING:
     from churnwatch_state_monitor.ruleset import RuleSet
@@ -42,6 +43,15 @@ class ClassificationDowngrade(RuleConfig):
 
 def _downgrade(cfg: ClassificationDowngrade, rs: RuleSet) -> engine.ClassificationDowngrade:
     return engine.ClassificationDowngrade(enabled=cfg.enabled, severity=cfg.severity)
+
+
+class RiskState(Config):
+    """The risk state's settings beyond its rules (``risk:`` in the rules file)."""
+
+    # a low-water mark of the funds balance under this (reporting currency, whole units) is a
+    # thin buffer (``overdraft.buffer_points``): about one month of an urban household's
+    # disposable income in China (NBS 2024: 54,188 CNY per person a year), not fitted to data
+    thin_buffer: Money = Decimal(5000)
 
 
 ENTRIES = (
