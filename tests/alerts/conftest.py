@@ -4,7 +4,9 @@ from __future__ import annotations
 
 import asyncio
 from collections.abc import AsyncIterator, Callable
+from contextlib import asynccontextmanager
 from datetime import UTC, datetime
+from typing import Any
 
 import httpx
 import pytest
@@ -68,20 +70,32 @@ async def db(make_database: Callable[[], str]) -> AsyncIterator[async_sessionmak
     await engine.dispose()
 
 
-@pytest.fixture
-async def app(make_database: Callable[[], str]) -> AsyncIterator[FastAPI]:
-    """The alerts app on its own database: no consumer, escalation or notifications (a module may
-    override it, e.g. to seed data; ``client`` then uses the override)."""
-    settings = AlertsSettings(
-        database_url=make_database(),
-        consume=False,
-        escalation_enabled=False,
-        notifications_enabled=False,
+@asynccontextmanager
+async def started_app(
+    *, database_url: str, at: datetime = T0, **overrides: Any
+) -> AsyncIterator[FastAPI]:
+    """The alerts app on ``database_url``, started, its clock at ``at``: no consumer, escalation
+    or notifications unless ``overrides`` (AlertsSettings fields) say otherwise."""
+    fields: dict[str, Any] = {
+        "consume": False,
+        "escalation_enabled": False,
+        "notifications_enabled": False,
+        **overrides,
+    }
+    application = create_app(
+        settings=AlertsSettings(database_url=database_url, **fields), clock=ManualClock(start=at)
     )
-    application = create_app(settings=settings, clock=ManualClock(start=T0))
     # start-up migrates a fresh database: longer than LifespanManager's default 5 s when the
     # machine is loaded (the TimeoutError came from the set-up, not from a test)
     async with LifespanManager(application, startup_timeout=60, shutdown_timeout=60):
+        yield application
+
+
+@pytest.fixture
+async def app(make_database: Callable[[], str]) -> AsyncIterator[FastAPI]:
+    """The alerts app on its own database: no consumer, escalation or notifications (a module may
+    override it, e.g. to seed data through ``started_app``; ``client`` then uses the override)."""
+    async with started_app(database_url=make_database()) as application:
         yield application
 
 

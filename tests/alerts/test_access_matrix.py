@@ -9,25 +9,19 @@ of the serving manager gets through, and a team lead of another team does not.
 from __future__ import annotations
 
 import re
-from collections.abc import AsyncIterator, Callable
 
 import httpx
 import pytest
-from asgi_lifespan import LifespanManager
 from fastapi import FastAPI
 from sqlalchemy import select
 
 from churnwatch_alerts.alerts.service import store_alert
-from churnwatch_alerts.app import create_app
-from churnwatch_alerts.assignments.service import apply_assigned
 from churnwatch_alerts.auth.tokens import mint_token
-from churnwatch_alerts.clock import ManualClock
 from churnwatch_alerts.customers.repository import upsert_state
 from churnwatch_alerts.models import AuditEntry, Manager, Role
-from churnwatch_alerts.settings import AlertsSettings
-from churnwatch_shared.events import CustomerAssigned
 from tests.alerts.conftest import T0
 from tests.alerts.factories import make_alert
+from tests.alerts.seed import assign
 
 pytestmark = pytest.mark.integration
 
@@ -51,19 +45,6 @@ PRIVACY_PREFIX = "/v1/privacy"
 
 
 @pytest.fixture
-async def app(make_database: Callable[[], str]) -> AsyncIterator[FastAPI]:
-    settings = AlertsSettings(
-        database_url=make_database(),
-        consume=False,
-        escalation_enabled=False,
-        notifications_enabled=False,
-    )
-    application = create_app(settings=settings, clock=ManualClock(start=T0))
-    async with LifespanManager(application):
-        yield application
-
-
-@pytest.fixture
 async def alert_id(app: FastAPI) -> str:
     alert = make_alert(customer_id=CUSTOMER, at=T0)
     async with app.state.sessionmaker() as session, session.begin():
@@ -84,14 +65,7 @@ async def alert_id(app: FastAPI) -> str:
                 ),
             ]
         )
-        await apply_assigned(
-            session,
-            customer_id=CUSTOMER,
-            payload=CustomerAssigned(relationship_manager_id="rm.demo", branch_id="BR001"),
-            occurred_at=T0,
-            actor="test",
-            now=T0,
-        )
+        await assign(session, customer_id=CUSTOMER, at=T0)
         await store_alert(session, alert=alert, now=T0, sla_seconds={})
         await upsert_state(
             session,

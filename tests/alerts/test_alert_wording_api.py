@@ -4,19 +4,14 @@ plain language and the evidence as type, date, amount and counterparty, never ra
 from __future__ import annotations
 
 import re
-from collections.abc import AsyncIterator, Callable
 from datetime import UTC, datetime
 
 import httpx
 import pytest
-from asgi_lifespan import LifespanManager
 from fastapi import FastAPI
 
 from churnwatch_alerts.alerts.service import store_alerts
-from churnwatch_alerts.app import create_app
 from churnwatch_alerts.assignments.service import apply_assigned
-from churnwatch_alerts.clock import ManualClock
-from churnwatch_alerts.settings import AlertsSettings
 from churnwatch_shared.alerts import Alert
 from churnwatch_shared.events import CustomerAssigned
 from churnwatch_state_monitor.engine.monitor import Monitor
@@ -27,19 +22,6 @@ from tests.state_monitor.events import at, model, outflow, snapshot
 pytestmark = pytest.mark.integration
 
 RAW_CODE = re.compile(r"\b[a-z]+_[a-z_]+\b")
-
-
-@pytest.fixture
-async def app(make_database: Callable[[], str]) -> AsyncIterator[FastAPI]:
-    settings = AlertsSettings(
-        database_url=make_database(),
-        consume=False,
-        escalation_enabled=False,
-        notifications_enabled=False,
-    )
-    application = create_app(settings=settings, clock=ManualClock(start=T0))
-    async with LifespanManager(application):
-        yield application
 
 
 def engine_alerts(customer: str) -> list[Alert]:

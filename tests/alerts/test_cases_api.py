@@ -10,22 +10,19 @@ from typing import Any
 
 import httpx
 import pytest
-from asgi_lifespan import LifespanManager
 from fastapi import FastAPI
 
 from churnwatch_alerts.alerts.service import store_alerts
-from churnwatch_alerts.app import create_app
-from churnwatch_alerts.assignments.service import apply_assigned, apply_profile
+from churnwatch_alerts.assignments.service import apply_profile
 from churnwatch_alerts.auth.tokens import mint_token
 from churnwatch_alerts.cases.contacts import IngestClient
-from churnwatch_alerts.clock import ManualClock
 from churnwatch_alerts.customers.repository import upsert_state
 from churnwatch_alerts.models import Role
-from churnwatch_alerts.settings import AlertsSettings
 from churnwatch_shared.alerts import Severity
-from churnwatch_shared.events import CustomerAssigned, CustomerProfile
-from tests.alerts.conftest import T0
+from churnwatch_shared.events import CustomerProfile
+from tests.alerts.conftest import T0, started_app
 from tests.alerts.factories import make_alert
+from tests.alerts.seed import assign
 from tests.ingest.conftest import RunningIngest, make_settings, start_ingest  # noqa: F401 - fixtures
 
 pytestmark = pytest.mark.integration
@@ -35,25 +32,11 @@ CASES = 104  # the lead in the issue had 104 alerts and could reach only 100
 
 @pytest.fixture
 async def app(make_database: Callable[[], str]) -> AsyncIterator[FastAPI]:
-    settings = AlertsSettings(
-        database_url=make_database(),
-        consume=False,
-        escalation_enabled=False,
-        notifications_enabled=False,
-    )
-    application = create_app(settings=settings, clock=ManualClock(start=T0 + timedelta(hours=1)))
-    async with LifespanManager(application):
+    async with started_app(database_url=make_database(), at=T0 + timedelta(hours=1)) as application:
         async with application.state.sessionmaker() as session, session.begin():
             for n in range(CASES):
                 customer = f"C{n:04d}"
-                await apply_assigned(
-                    session,
-                    customer_id=customer,
-                    payload=CustomerAssigned(relationship_manager_id="rm.demo", branch_id="BR001"),
-                    occurred_at=T0,
-                    actor="test",
-                    now=T0,
-                )
+                await assign(session, customer_id=customer, at=T0)
                 await apply_profile(
                     session,
                     customer_id=customer,

@@ -12,23 +12,19 @@ from typing import Any
 
 import httpx
 import pytest
-from asgi_lifespan import LifespanManager
 from fastapi import FastAPI
 
 from churnwatch_alerts.alerts.service import store_alerts
-from churnwatch_alerts.app import create_app
-from churnwatch_alerts.assignments.service import apply_assigned
 from churnwatch_alerts.auth.tokens import mint_token
-from churnwatch_alerts.clock import ManualClock
 from churnwatch_alerts.customers.repository import upsert_state
 from churnwatch_alerts.models import Role
 from churnwatch_alerts.playbook.service import ControlGroup
-from churnwatch_alerts.settings import AlertsSettings
 from churnwatch_alerts.value.periods import PeriodKind, parse_period
 from churnwatch_alerts.value.service import review_period
 from churnwatch_shared.alerts import EvidenceEvent
-from churnwatch_shared.events import CustomerAssigned
+from tests.alerts.conftest import started_app
 from tests.alerts.factories import make_alert
+from tests.alerts.seed import assign
 from tests.alerts.value_builders import known_margins, make_snapshot
 
 pytestmark = pytest.mark.integration
@@ -46,30 +42,19 @@ def score_of(n: int) -> float:
 
 @pytest.fixture
 async def app(make_database: Callable[[], str]) -> AsyncIterator[FastAPI]:
-    settings = AlertsSettings(
+    async with started_app(
         database_url=make_database(),
-        consume=False,
-        escalation_enabled=False,
-        notifications_enabled=False,
+        at=DEC5,
         value_reviews_enabled=False,
         playbook_control_share=0.3,
         playbook_control_salt=SALT,
-    )
-    application = create_app(settings=settings, clock=ManualClock(start=DEC5))
-    application.state.value_config = known_margins()
-    async with LifespanManager(application):
+    ) as application:
+        application.state.value_config = known_margins()
         sessionmaker = application.state.sessionmaker
         async with sessionmaker() as session, session.begin():
             for n in range(CUSTOMERS):
                 customer = f"V{n:03d}"
-                await apply_assigned(
-                    session,
-                    customer_id=customer,
-                    payload=CustomerAssigned(relationship_manager_id="rm.demo", branch_id="BR001"),
-                    occurred_at=DEC5,
-                    actor="test",
-                    now=DEC5,
-                )
+                await assign(session, customer_id=customer, at=DEC5)
                 alert = make_alert(
                     customer_id=customer, at=DEC5, condition_key=f"ev-{n}", priority=50 + n
                 )

@@ -19,15 +19,14 @@ from playwright.async_api import Browser, ConsoleMessage, Page, async_playwright
 
 from churnwatch_alerts.alerts.service import store_alerts
 from churnwatch_alerts.app import create_app
-from churnwatch_alerts.assignments.service import apply_assigned
 from churnwatch_alerts.settings import AlertsSettings
 from churnwatch_shared.alerts import CustomerStateName, EvidenceEvent, Severity
 from churnwatch_shared.codes import CounterpartyKind
 from churnwatch_shared.customer_state import CustomerStateSnapshot, StateLevel, StateView
-from churnwatch_shared.events import CustomerAssigned
 from tests.alerts.factories import make_alert
 from tests.alerts.running import RunningService, running_service, wait_for_alerts
 from tests.alerts.screenshots import shot
+from tests.alerts.seed import assign
 
 pytestmark = pytest.mark.integration
 
@@ -310,14 +309,7 @@ async def paged_inbox(make_database: Callable[[], str]) -> AsyncIterator[tuple[s
     async with app.state.sessionmaker() as session, session.begin():
         for n in range(PAGED):
             customer = f"P{n:04d}"
-            await apply_assigned(
-                session,
-                customer_id=customer,
-                payload=CustomerAssigned(relationship_manager_id="rm.demo", branch_id="BR001"),
-                occurred_at=now,
-                actor="test",
-                now=now,
-            )
+            await assign(session, customer_id=customer, at=now)
             alert = make_alert(customer_id=customer, at=now, priority=n % 100, condition_key="p")
             ids.append(alert.alert_id)
             await store_alerts(session, alerts=[alert], now=now, sla_seconds={})

@@ -16,12 +16,10 @@ from collections.abc import AsyncIterator, Callable
 
 import httpx
 import pytest
-from asgi_lifespan import LifespanManager
 from fastapi import FastAPI
 from sqlalchemy import select
 from sqlalchemy.ext.asyncio import AsyncSession, async_sessionmaker
 
-from churnwatch_alerts.app import create_app
 from churnwatch_alerts.auth.tokens import mint_token
 from churnwatch_alerts.clock import ManualClock, SystemClock
 from churnwatch_alerts.db import create_engine, create_sessionmaker
@@ -30,7 +28,7 @@ from churnwatch_alerts.models import AuditEntry, Manager, Notification, Role
 from churnwatch_alerts.notifications.channels import default_channels
 from churnwatch_alerts.notifications.dispatcher import Dispatcher
 from churnwatch_alerts.settings import AlertsSettings
-from tests.alerts.conftest import T0
+from tests.alerts.conftest import T0, started_app
 from tests.alerts.webhook_receivers import WebhookReceiver, add_webhook_manager, store_alerts
 from tests.support.infra import REPO
 from tests.support.processes import free_port
@@ -128,15 +126,7 @@ async def test_default_schedule_retries_for_hours_with_jitter_and_a_cap_then_dea
 
 @pytest.fixture
 async def app(make_database: Callable[[], str]) -> AsyncIterator[FastAPI]:
-    settings = AlertsSettings(
-        database_url=make_database(),
-        consume=False,
-        escalation_enabled=False,
-        notifications_enabled=False,
-        webhook_timeout_seconds=2,
-    )
-    application = create_app(settings=settings, clock=ManualClock(start=T0))
-    async with LifespanManager(application):
+    async with started_app(database_url=make_database(), webhook_timeout_seconds=2) as application:
         yield application
 
 

@@ -7,21 +7,17 @@ from datetime import UTC, datetime
 
 import httpx
 import pytest
-from asgi_lifespan import LifespanManager
 from fastapi import FastAPI
 from sqlalchemy import select
 
 from churnwatch_alerts.alerts.service import store_alert
-from churnwatch_alerts.app import create_app
-from churnwatch_alerts.assignments.service import apply_assigned
 from churnwatch_alerts.auth.tokens import mint_token
-from churnwatch_alerts.clock import ManualClock
 from churnwatch_alerts.customers.repository import upsert_state
 from churnwatch_alerts.models import AlertRecord, AuditEntry, Role
 from churnwatch_alerts.playbook.eligibility import in_control_group
-from churnwatch_alerts.settings import AlertsSettings
-from churnwatch_shared.events import CustomerAssigned
+from tests.alerts.conftest import started_app
 from tests.alerts.factories import make_alert
+from tests.alerts.seed import assign
 from tests.alerts.value_builders import make_snapshot
 
 pytestmark = pytest.mark.integration
@@ -36,27 +32,16 @@ CONTROL = [c for c in IDS if in_control_group(customer_id=c, share=SHARE, salt=S
 
 @pytest.fixture
 async def app(make_database: Callable[[], str]) -> AsyncIterator[FastAPI]:
-    settings = AlertsSettings(
+    async with started_app(
         database_url=make_database(),
-        consume=False,
-        escalation_enabled=False,
-        notifications_enabled=False,
+        at=T,
         value_reviews_enabled=False,
         playbook_control_share=SHARE,
         playbook_control_salt=SALT,
-    )
-    application = create_app(settings=settings, clock=ManualClock(start=T))
-    async with LifespanManager(application):
+    ) as application:
         async with application.state.sessionmaker() as session, session.begin():
             for customer in IDS:
-                await apply_assigned(
-                    session,
-                    customer_id=customer,
-                    payload=CustomerAssigned(relationship_manager_id="rm.demo", branch_id="BR001"),
-                    occurred_at=T,
-                    actor="test",
-                    now=T,
-                )
+                await assign(session, customer_id=customer, at=T)
                 await upsert_state(
                     session,
                     customer_id=customer,

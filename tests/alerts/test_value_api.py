@@ -7,20 +7,16 @@ from datetime import UTC, datetime
 
 import httpx
 import pytest
-from asgi_lifespan import LifespanManager
 from fastapi import FastAPI
 from sqlalchemy import select
 
-from churnwatch_alerts.app import create_app
-from churnwatch_alerts.assignments.service import apply_assigned
 from churnwatch_alerts.auth.tokens import mint_token
-from churnwatch_alerts.clock import ManualClock
 from churnwatch_alerts.customers.repository import upsert_state
 from churnwatch_alerts.models import AuditEntry, Manager, Role
-from churnwatch_alerts.settings import AlertsSettings
 from churnwatch_alerts.value.periods import PeriodKind, parse_period
 from churnwatch_alerts.value.service import review_period
-from churnwatch_shared.events import CustomerAssigned
+from tests.alerts.conftest import started_app
+from tests.alerts.seed import assign
 from tests.alerts.value_builders import known_margins, make_snapshot
 
 pytestmark = pytest.mark.integration
@@ -37,28 +33,17 @@ BOOK = {
 
 @pytest.fixture
 async def app(make_database: Callable[[], str]) -> AsyncIterator[FastAPI]:
-    settings = AlertsSettings(
-        database_url=make_database(),
-        consume=False,
-        escalation_enabled=False,
-        notifications_enabled=False,
-        value_reviews_enabled=False,
-    )
-    application = create_app(settings=settings, clock=ManualClock(start=DEC5))
-    async with LifespanManager(application):
+    async with started_app(
+        database_url=make_database(), at=DEC5, value_reviews_enabled=False
+    ) as application:
         sessionmaker = application.state.sessionmaker
         async with sessionmaker() as session, session.begin():
             session.add(
                 Manager(id="rm.other", role=Role.RELATIONSHIP_MANAGER.value, team_id="team.other")
             )
             for customer, (manager, branch, score) in BOOK.items():
-                await apply_assigned(
-                    session,
-                    customer_id=customer,
-                    payload=CustomerAssigned(relationship_manager_id=manager, branch_id=branch),
-                    occurred_at=DEC5,
-                    actor="test",
-                    now=DEC5,
+                await assign(
+                    session, customer_id=customer, at=DEC5, manager_id=manager, branch_id=branch
                 )
                 await upsert_state(
                     session,

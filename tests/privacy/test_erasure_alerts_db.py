@@ -10,7 +10,6 @@ import time
 import uuid
 from collections.abc import Callable
 from datetime import timedelta
-from decimal import Decimal
 
 import orjson
 import pytest
@@ -19,7 +18,6 @@ from sqlalchemy.exc import DBAPIError
 from sqlalchemy.ext.asyncio import async_sessionmaker
 
 from churnwatch_alerts.alerts.service import store_alert
-from churnwatch_alerts.assignments.service import apply_assigned
 from churnwatch_alerts.audit import record
 from churnwatch_alerts.audit.verify import verify
 from churnwatch_alerts.customers.repository import upsert_state
@@ -36,16 +34,16 @@ from churnwatch_alerts.models import (
     Notification,
     ScorePoint,
     SuggestionOutcome,
-    ValueReview,
 )
 from churnwatch_alerts.privacy.account_owners import tombstone_account_owners
 from churnwatch_alerts.privacy.events import KafkaErasureSender
 from churnwatch_alerts.privacy.service import request_erasure
 from churnwatch_shared import topics
-from churnwatch_shared.events import CustomerAssigned, parse_event
+from churnwatch_shared.events import parse_event
 from churnwatch_shared.settings import CommonSettings
 from tests.alerts.conftest import T0
 from tests.alerts.factories import make_alert
+from tests.alerts.seed import assign, value_review
 from tests.support.kafka import consume_until, produce
 
 pytestmark = pytest.mark.integration
@@ -55,14 +53,7 @@ GONE, KEPT = "C-erase-me", "C-keep-me"
 
 async def _seed(sessionmaker: async_sessionmaker, customer_id: str) -> None:
     async with sessionmaker() as session, session.begin():
-        await apply_assigned(
-            session,
-            customer_id=customer_id,
-            payload=CustomerAssigned(relationship_manager_id="rm.demo", branch_id="BR001"),
-            occurred_at=T0,
-            actor="test",
-            now=T0,
-        )
+        await assign(session, customer_id=customer_id, at=T0)
         alert = make_alert(customer_id=customer_id, at=T0)
         await store_alert(session, alert=alert, now=T0, sla_seconds={})
         await upsert_state(
@@ -83,27 +74,7 @@ async def _seed(sessionmaker: async_sessionmaker, customer_id: str) -> None:
             )
         )
         session.add(MarketingObjection(customer_id=customer_id, recorded_by="p", recorded_at=T0))
-        session.add(
-            ValueReview(
-                customer_id=customer_id,
-                period="2025-02",
-                period_start=T0,
-                period_end=T0,
-                reviewed_at=T0,
-                config_version="v",
-                currency="EUR",
-                current_value=Decimal(1),
-                cost_to_serve=Decimal(1),
-                income={},
-                potential_value=Decimal(1),
-                churn_likelihood=Decimal("0.1"),
-                value_at_risk=Decimal(1),
-                lifecycle="mature",
-                strategy="maintain",
-                reasons=[],
-                inputs={},
-            )
-        )
+        session.add(value_review(customer_id=customer_id, at=T0, period="2025-02"))
         session.add(
             SuggestionOutcome(
                 customer_id=customer_id,

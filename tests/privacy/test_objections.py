@@ -9,53 +9,25 @@ import subprocess
 import sys
 from collections.abc import AsyncIterator, Callable
 from datetime import UTC, datetime
-from decimal import Decimal
 from pathlib import Path
 
 import httpx
 import pytest
-from asgi_lifespan import LifespanManager
 from fastapi import FastAPI
 from sqlalchemy import select
 
 import churnwatch_alerts.playbook
-from churnwatch_alerts.app import create_app
-from churnwatch_alerts.assignments.service import apply_assigned
 from churnwatch_alerts.auth.tokens import mint_token
-from churnwatch_alerts.clock import ManualClock
 from churnwatch_alerts.customers.repository import upsert_state
-from churnwatch_alerts.models import AuditEntry, Role, ValueReview
-from churnwatch_alerts.settings import AlertsSettings
-from churnwatch_shared.events import CustomerAssigned
+from churnwatch_alerts.models import AuditEntry, Role
+from tests.alerts.conftest import started_app
+from tests.alerts.seed import assign, value_review
 from tests.alerts.value_builders import make_snapshot
 
 pytestmark = pytest.mark.integration
 
 T = datetime(2026, 12, 5, 8, 0, tzinfo=UTC)
 IDLE, AT_RISK = "OBJ-idle", "OBJ-risk"
-
-
-def _review(customer_id: str) -> ValueReview:
-    one = Decimal(1)
-    return ValueReview(
-        customer_id=customer_id,
-        period="2026-11",
-        period_start=T,
-        period_end=T,
-        reviewed_at=T,
-        config_version="v",
-        currency="EUR",
-        current_value=one,
-        cost_to_serve=one,
-        income={},
-        potential_value=one,
-        churn_likelihood=Decimal("0.1"),
-        value_at_risk=one,
-        lifecycle="mature",
-        strategy="maintain",
-        reasons=[],
-        inputs={},
-    )
 
 
 # the packaged playbook plus a service (not marketing) action chosen by the value profile only
@@ -76,32 +48,21 @@ PLAYBOOK = (
 async def app(make_database: Callable[[], str], tmp_path: Path) -> AsyncIterator[FastAPI]:
     playbook = tmp_path / "playbook.yaml"
     playbook.write_text(PLAYBOOK)
-    settings = AlertsSettings(
+    async with started_app(
         database_url=make_database(),
-        consume=False,
-        escalation_enabled=False,
-        notifications_enabled=False,
+        at=T,
         value_reviews_enabled=False,
         playbook_control_share=0.0,
         playbook_file=playbook,
-    )
-    application = create_app(settings=settings, clock=ManualClock(start=T))
-    async with LifespanManager(application):
+    ) as application:
         async with application.state.sessionmaker() as session, session.begin():
             for customer, level in ((IDLE, "normal"), (AT_RISK, "warning")):
-                await apply_assigned(
-                    session,
-                    customer_id=customer,
-                    payload=CustomerAssigned(relationship_manager_id="rm.demo", branch_id="BR001"),
-                    occurred_at=T,
-                    actor="test",
-                    now=T,
-                )
+                await assign(session, customer_id=customer, at=T)
                 snapshot = make_snapshot(
                     customer, churn_level=level, demand="500000", outflow_30d="1000"
                 )
                 await upsert_state(session, customer_id=customer, as_of=T, snapshot=snapshot, now=T)
-                session.add(_review(customer))
+                session.add(value_review(customer_id=customer, at=T, period="2026-11"))
         yield application
 
 

@@ -10,7 +10,6 @@ import subprocess
 import sys
 from collections.abc import Callable
 from datetime import UTC, datetime, timedelta
-from decimal import Decimal
 
 import pytest
 from sqlalchemy import func, select, update
@@ -31,34 +30,12 @@ from churnwatch_alerts.models import (
 from churnwatch_alerts.privacy.retention import run_retention
 from churnwatch_alerts.privacy.retention_config import RetentionSettings
 from tests.alerts.factories import make_alert
+from tests.alerts.seed import value_review
 
 pytestmark = pytest.mark.integration
 
 NOW = datetime(2026, 12, 5, 12, 0, tzinfo=UTC)
 OLD, RECENT = NOW - timedelta(days=400), NOW - timedelta(days=5)
-
-
-def _review(customer_id: str, at: datetime) -> ValueReview:
-    one = Decimal(1)
-    return ValueReview(
-        customer_id=customer_id,
-        period=at.strftime("%Y-%m"),
-        period_start=at,
-        period_end=at,
-        reviewed_at=at,
-        config_version="v",
-        currency="EUR",
-        current_value=one,
-        cost_to_serve=one,
-        income={},
-        potential_value=one,
-        churn_likelihood=Decimal("0.1"),
-        value_at_risk=one,
-        lifecycle="mature",
-        strategy="maintain",
-        reasons=[],
-        inputs={},
-    )
 
 
 async def _seed(sessionmaker) -> None:
@@ -84,7 +61,7 @@ async def _seed(sessionmaker) -> None:
                     churn_level="normal",
                 )
             )
-            session.add(_review(customer, at))
+            session.add(value_review(customer_id=customer, at=at))
             session.add(
                 SuggestionOutcome(
                     customer_id=customer,

@@ -15,40 +15,22 @@ from aiokafka import TopicPartition
 
 from churnwatch_shared.events import parse_event
 from churnwatch_shared.partitioning import partition_of
-from churnwatch_shared.settings import CommonSettings
 from churnwatch_shared.topics import CUSTOMER_PARTITIONS
 from churnwatch_simulator.bank import SimulatedBank, SimulationConfig
 from churnwatch_state_monitor.engine.monitor import Monitor, Status
 from churnwatch_state_monitor.engine.silence import SilenceIndex
 from churnwatch_state_monitor.engine.state import CustomerState
 from churnwatch_state_monitor.ruleset import load_ruleset
-from churnwatch_state_monitor.worker.metrics import MonitorMetrics
 from churnwatch_state_monitor.worker.processor import EventProcessor
-from churnwatch_state_monitor.worker.settings import MonitorSettings
-from churnwatch_state_monitor.worker.store import MemoryStore
-from churnwatch_state_monitor.worker.work import Topics, Work
+from churnwatch_state_monitor.worker.work import Work
 from tests.state_monitor.events import KafkaRecord
+from tests.support.batch_loop import EVENTS_TOPIC, offline_processor
 
-TOPIC = "ns.events.v1"
-
-
-async def _never(exc: BaseException) -> None:
-    raise AssertionError(f"crash not expected: {exc!r}")
+TOPIC = EVENTS_TOPIC
 
 
 def _processor(tmp_path: Path) -> EventProcessor:
-    settings = MonitorSettings(
-        store="memory://", data_dir=tmp_path, app_id="ns-state-monitor", common=CommonSettings()
-    )
-    processor = EventProcessor(
-        settings=settings,
-        monitor=Monitor(ruleset=load_ruleset(None)),
-        metrics=MonitorMetrics(),
-        events_topic=TOPIC,
-        on_crash=_never,
-        names=Topics(alerts="a", snapshots="s", dead_letter="d", changelog="c"),
-    )
-    processor.stores = {p: MemoryStore(p) for p in range(CUSTOMER_PARTITIONS)}
+    processor = offline_processor(tmp_path=tmp_path)
     processor.scanner.indexes = {p: SilenceIndex() for p in range(CUSTOMER_PARTITIONS)}
     return processor
 
