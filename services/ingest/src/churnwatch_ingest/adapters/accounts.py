@@ -171,21 +171,30 @@ class AccountOwnerTopic:
             futures.append(await producer.send_batch(builder, topic, partition=partition))
         await asyncio.gather(*futures)
 
-    async def restore(self, *, timeout_ms: int = 10_000) -> dict[str, str]:
-        """Read the topic from the beginning to its current end; the latest value per key wins."""
+    async def _reader(self, purpose: str) -> tuple[AIOKafkaConsumer, list[TopicPartition]]:
+        """A started consumer outside any group, assigned every partition of the topic.
+
+        ``auto_offset_reset`` earliest: should compaction have removed a follower's position
+        after a long outage, it reads everything again (forgetting a pair that was learnt again
+        only costs relearning it)."""
         consumer = AIOKafkaConsumer(
             bootstrap_servers=self._bootstrap,
             **client_kwargs(),
             group_id=None,
             enable_auto_commit=False,
             auto_offset_reset="earliest",
-            client_id=f"account-owners-restore-{uuid.uuid4().hex[:6]}",
+            client_id=f"account-owners-{purpose}-{uuid.uuid4().hex[:6]}",
         )
         await consumer.start()
+        tps = [TopicPartition(self._topic, p) for p in range(ACCOUNT_OWNERS.partitions)]
+        consumer.assign(tps)
+        return consumer, tps
+
+    async def restore(self, *, timeout_ms: int = 10_000) -> dict[str, str]:
+        """Read the topic from the beginning to its current end; the latest value per key wins."""
+        consumer, tps = await self._reader("restore")
         owners: dict[str, str] = {}
         try:
-            tps = [TopicPartition(self._topic, p) for p in range(ACCOUNT_OWNERS.partitions)]
-            consumer.assign(tps)
             await consumer.seek_to_beginning(*tps)
             end = await consumer.end_offsets(tps)
             deadline = asyncio.get_running_loop().time() + timeout_ms / 1000
@@ -208,20 +217,8 @@ class AccountOwnerTopic:
         Only tombstones: every other record is a pair this or another ingest wrote, and applying
         our own older writes behind newer in-memory changes would undo them for a moment.
         """
-        consumer = AIOKafkaConsumer(
-            bootstrap_servers=self._bootstrap,
-            **client_kwargs(),
-            group_id=None,
-            enable_auto_commit=False,
-            # compaction may have removed the position after a long outage: read everything
-            # again (forgetting a pair that was learnt again only costs relearning it)
-            auto_offset_reset="earliest",
-            client_id=f"account-owners-follow-{uuid.uuid4().hex[:6]}",
-        )
-        await consumer.start()
+        consumer, tps = await self._reader("follow")
         try:
-            tps = [TopicPartition(self._topic, p) for p in range(ACCOUNT_OWNERS.partitions)]
-            consumer.assign(tps)
             for tp in tps:
                 if tp.partition in self._next_offsets:
                     consumer.seek(tp, self._next_offsets[tp.partition])
