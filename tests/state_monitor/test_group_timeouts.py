@@ -12,14 +12,15 @@ from __future__ import annotations
 import pytest
 from aiokafka import AIOKafkaConsumer
 
+from churnwatch_state_monitor.worker.clients import events_consumer
+from churnwatch_state_monitor.worker.owners import PartitionOwners
 from churnwatch_state_monitor.worker.settings import MonitorSettings
 
 
 def _consumer(settings: MonitorSettings) -> AIOKafkaConsumer:
-    """An events consumer with the worker's group timeouts (not started: no broker needed)."""
-    return AIOKafkaConsumer(
-        bootstrap_servers="127.0.0.1:9", group_id="g", **settings.group_timeouts_ms()
-    )
+    """The worker's events consumer as the processor builds it (not started: no broker needed)."""
+    owners = PartitionOwners(url="http://w1:8002", topic="ns.events.v1")
+    return events_consumer(settings=settings, owners=owners)
 
 
 @pytest.mark.parametrize("session_timeout_s", [6, 15, 45, 60, 300])
@@ -40,9 +41,13 @@ async def test_join_group_request_outlasts_the_rebalance(
         await consumer.stop()
 
 
-def test_rebalance_timeout_is_the_configured_one() -> None:
+async def test_rebalance_timeout_is_the_configured_one() -> None:
     # the setting reaches the consumer, rather than aiokafka's default (the session timeout)
-    settings = MonitorSettings(session_timeout_s=15, rebalance_timeout_s=90)
-    assert settings.group_timeouts_ms()["rebalance_timeout_ms"] == 90_000
-    assert settings.group_timeouts_ms()["request_timeout_ms"] == 95_000
+    consumer = _consumer(MonitorSettings(session_timeout_s=15, rebalance_timeout_s=90))
+    try:
+        assert consumer._rebalance_timeout_ms == 90_000
+        assert consumer._client._request_timeout_ms == 95_000
+        assert consumer._session_timeout_ms == 15_000
+    finally:
+        await consumer.stop()
     assert MonitorSettings().group_timeouts_ms()["rebalance_timeout_ms"] == 60_000

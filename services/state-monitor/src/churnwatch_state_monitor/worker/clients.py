@@ -33,8 +33,8 @@ def events_consumer(*, settings: MonitorSettings, owners: PartitionOwners) -> AI
         auto_offset_reset="earliest",
         fetch_max_wait_ms=s.fetch_max_wait_ms,
         max_partition_fetch_bytes=4 << 20,
-        session_timeout_ms=int(s.session_timeout_s * 1000),
-        heartbeat_interval_ms=int(s.heartbeat_interval_s * 1000),
+        # session, heartbeat, rebalance and the request timeout kept above the rebalance's
+        **s.group_timeouts_ms(),
     )
 
 
