@@ -21,7 +21,7 @@ facts Berka does have (it has no churn labels):
   inside the replay window; the same for the maximum composite churn score over the replay.
 
 Berka's amounts are in CZK and the packaged rule set reports in CNY: the replay adds CZK/CNY
-rates (``CZK_RATES``) to the rule set's ``fx`` section (``berka_ruleset``). Without them every
+rates (``churnwatch_berka.fx.CZK_RATES``) to the rule set's ``fx`` section (``berka_ruleset``). Without them every
 amount and balance would be left out of the sums (no rate: ``nofx``), so no balance, overdraft
 or money-leaving rule would see anything.
 """
@@ -33,8 +33,7 @@ import json
 import sys
 import time
 from collections import defaultdict
-from datetime import UTC, date, datetime
-from decimal import Decimal
+from datetime import UTC, datetime
 from pathlib import Path
 from typing import Any
 
@@ -46,10 +45,10 @@ import orjson
 
 from bench.detection_metrics import roc_auc
 from bench.detection_replay import Recording, record
+from churnwatch_berka.fx import CZK_RATES, REPORTING
 from churnwatch_berka.loader import Book, events, select
 from churnwatch_berka.outcomes import rows
 from churnwatch_berka.tables import load
-from churnwatch_shared.fx import FxRate
 from churnwatch_state_monitor.engine.monitor import Monitor
 from churnwatch_state_monitor.ruleset import RuleSet, load_ruleset
 
@@ -57,19 +56,12 @@ DATA = REPO.parent / "shared" / "data" / "berka"
 BILL_PURPOSES = frozenset({"household", "insurance"})
 BAD, GOOD = frozenset({"B", "D"}), frozenset({"A", "C"})
 PENSION_MIN_CREDITS = 2
-# CZK -> CNY, annual averages of the official USD rates (USD/CZK 29.15 in 1993, 28.78 in 1994;
-# USD/CNY 5.76 in 1993, 8.62 in 1994 after the unification of China's two rates): good to a few
-# per cent, which no check here depends on
-CZK_RATES = (
-    FxRate(base="CZK", quote="CNY", rate=Decimal("0.1976"), as_of=date(1993, 1, 1)),
-    FxRate(base="CZK", quote="CNY", rate=Decimal("0.2995"), as_of=date(1994, 1, 1)),
-)
 
 
 def berka_ruleset(rules_path: Path | None = None) -> RuleSet:
     """The rule set (default: the packaged one) with the CZK rates added to its ``fx`` section."""
     rs = load_ruleset(rules_path)
-    if rs.fx.reporting != "CNY":
+    if rs.fx.reporting != REPORTING:
         raise ValueError(
             f"the Berka rates convert CZK into CNY; the rule set reports in {rs.fx.reporting}"
         )

@@ -7,7 +7,9 @@ import sys
 from pathlib import Path
 
 import orjson
+import pytest
 
+from churnwatch_berka.fx import rules_with_rates
 from tests.berka.conftest import DATA
 
 ACCOUNTS = 400
@@ -52,3 +54,16 @@ def test_replay_reports_per_rule_alert_shares(tmp_path: Path) -> None:
         assert 0 < row["customers"] <= row["alerts"]
         assert row["share"] == round(row["customers"] / ACCOUNTS, 4)
     assert summary["customers_with_any_alert"] <= ACCOUNTS
+    # the backtest converts CZK (the replay's rules carry the CZK rates): no amount left out
+    states = [orjson.loads(x) for x in (tmp_path / "work" / "states.ndjson").read_bytes().split()]
+    assert len(states) == ACCOUNTS
+    assert sum(s["states"]["scale"]["metrics"]["amounts_without_fx_rate"] for s in states) == 0
+    # ... so the engine knows each account's balance (its low-water mark is set)
+    assert all(s["states"]["risk"]["metrics"]["balance_low_water"] is not None for s in states)
+
+
+def test_rates_are_not_added_to_a_rules_file_that_has_its_own_fx_section() -> None:
+    text = rules_with_rates(rules_text="version: v1\n")
+    assert "base: CZK" in text and text.count("fx:") == 1
+    with pytest.raises(ValueError, match="already has an fx section"):
+        rules_with_rates(rules_text=text)

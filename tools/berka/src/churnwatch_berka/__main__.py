@@ -77,7 +77,7 @@ def _replay(book: Book, workdir: Path, loan_status_events: bool) -> dict[str, ob
     ev, oc, al = workdir / "events.ndjson", workdir / "outcomes.csv", workdir / "alerts.ndjson"
     _write_events(book, ev, loan_status_events)
     oc.write_text(to_csv(rows=rows(book=book)))
-    summary = run_backtest(events=ev, alerts=al)
+    summary = run_backtest(events=ev, alerts=al, states=workdir / "states.ndjson")
     purposes = {f"berka.t{tid}": p.purpose for tid, p in book.postings.items()}
     return alert_shares(alerts=al, outcomes=oc, purposes=purposes, backtest=summary)
 

@@ -10,18 +10,32 @@ import csv
 import subprocess
 import sys
 from collections import defaultdict
+from importlib import resources
 from pathlib import Path
 from typing import Any
 
 import orjson
+
+from churnwatch_berka.fx import rules_with_rates
 
 
 class ReplayError(RuntimeError):
     """The backtest failed or reported events it could not read."""
 
 
-def run_backtest(*, events: Path, alerts: Path, timeout: float = 600.0) -> dict[str, Any]:
-    """Replay ``events`` into ``alerts`` (NDJSON); return the backtest's own summary line."""
+def packaged_rules_text() -> str:
+    """The backtest's packaged rules file (read as a resource: no import of the engine)."""
+    return resources.files("churnwatch_state_monitor").joinpath("rules.yaml").read_text()
+
+
+def run_backtest(
+    *, events: Path, alerts: Path, states: Path | None = None, timeout: float = 600.0
+) -> dict[str, Any]:
+    """Replay ``events`` into ``alerts`` (NDJSON) with the packaged rules and the CZK rates
+    (``fx``); final snapshots into ``states`` if given; return the backtest's summary line."""
+    rules = alerts.with_name("rules.yaml")
+    rules.write_text(rules_with_rates(rules_text=packaged_rules_text()))
+    extra = [] if states is None else ["--states", str(states)]
     result = subprocess.run(
         [
             sys.executable,
@@ -30,6 +44,9 @@ def run_backtest(*, events: Path, alerts: Path, timeout: float = 600.0) -> dict[
             str(events),
             "--out",
             str(alerts),
+            "--rules",
+            str(rules),
+            *extra,
         ],
         capture_output=True,
         text=True,
