@@ -245,6 +245,9 @@ async def test_manager_signs_in_sees_opens_and_acknowledges(
         await expect(occurred).to_have_text("20 Nov 2026, 10:30")
         detected = detail.locator("dt", has_text=re.compile("^Detected$")).locator("+ dd")
         await expect(detected).to_have_text(DATE_TIME)
+        # the snooze picker is the browser's own control; the line under it says the moment
+        until = await detail.locator("#snooze-when").inner_text()
+        assert until.startswith("Until ") and DATE_TIME.match(until.removeprefix("Until ")), until
         as_of = await detail.get_by_test_id("state-chart").locator("p.muted").inner_text()
         assert DATE_TIME.match(as_of.rsplit(" as of ", 1)[1]), as_of
         shown = await detail.inner_text()

@@ -189,6 +189,12 @@ function actions(a) {
   };
   const ackNote = h("input", { id: "ack-note", placeholder: "Optional note", maxlength: 2000 });
   const until = h("input", { id: "snooze-until", type: "datetime-local", value: inTomorrow() });
+  // The date picker shows the browser's locale ("12/07/2026, 12:29 AM"); the line under it says
+  // the chosen moment the way the rest of the page does.
+  const untilWords = h("small", { id: "snooze-when", class: "muted small" });
+  const sayUntil = () => { untilWords.textContent = until.value ? `Until ${cwDateTime(until.value)}` : "Choose a date and time"; };
+  until.addEventListener("input", sayUntil);
+  sayUntil();
   // No default outcome: a guessed "Retained" would corrupt the precision figures.
   const outcome = h("select", { id: "outcome" }, h("option", { value: "", text: "Choose an outcome" }),
     OUTCOMES.map(([v, t]) => h("option", { value: v, text: t })));
@@ -199,7 +205,7 @@ function actions(a) {
         h("button", { type: "button", class: "btn btn-primary", id: "ack",
           disabled: closed || a.status === "acknowledged",
           onclick: () => act("ack", { note: ackNote.value || null }, "Acknowledged.") }, "Acknowledge")),
-      h("div", { class: "action" }, h("label", { for: "snooze-until", text: "Snooze until" }), until,
+      h("div", { class: "action" }, h("label", { for: "snooze-until", text: "Snooze until" }), until, untilWords,
         h("button", { type: "button", class: "btn", id: "snooze", disabled: closed,
           onclick: () => act("snooze", { until: new Date(until.value).toISOString() }, "Snoozed.") }, "Snooze")),
       h("div", { class: "action" }, h("label", { for: "outcome", text: "Resolve with outcome" }), outcome, note,
