@@ -50,84 +50,112 @@ _COOL_INDEX: Final = {code: i for i, code in enumerate(COOL_CODES)}
 
 _DOUBLE = Struct("<d")
 _NEWEST: Final = 1  # position of ``newest``: the base of every offset
+# The record is assembled from byte strings joined once: a varint below 0x4000 is one of these
+# shared objects, so most fields cost a list append (compiled, far cheaper than a list of byte
+# values converted at the end, or a bytearray's method calls)
+_ONE: Final = tuple(bytes((b,)) for b in range(0x80))
+_TWO: Final = tuple(bytes(((z & 0x7F) | 0x80, z >> 7)) for z in range(0x80, 0x4000))
+_ZERO: Final = _ONE[0]
+_ON: Final = _ONE[1]
 
 
-def _put(out: list[int], n: int) -> None:
-    """Append one integer as a zigzag varint (7 bits a byte, low bits first)."""
-    z = n * 2 if n >= 0 else -n * 2 - 1
+def _long(z: int) -> bytes:
+    """The varint bytes of ``z`` >= 0x80: 7 bits a byte, low bits first."""
+    if z < 0x4000:
+        return _TWO[z - 0x80]
+    v = (z & 0x7F) | 0x80
+    z >>= 7
+    size = 1
     while z > 0x7F:
-        out.append((z & 0x7F) | 0x80)
+        v |= ((z & 0x7F) | 0x80) << (size * 8)
         z >>= 7
-    out.append(z)
+        size += 1
+    v |= z << (size * 8)
+    return v.to_bytes(size + 1, "little")
 
 
-def _put_plain(out: list[int], n: int) -> None:
+def _put(out: list[bytes], n: int) -> None:
+    """Append one integer as a zigzag varint."""
+    z = n + n if n >= 0 else -n - n - 1
+    out.append(_ONE[z] if z < 0x80 else _long(z))
+
+
+def _put_plain(out: list[bytes], n: int) -> None:
     """Append a non-negative integer as a plain varint."""
     if n < 0:
         raise ValueError(f"state record: {n} in a list of counts and amounts (never negative)")
-    while n > 0x7F:
-        out.append((n & 0x7F) | 0x80)
-        n >>= 7
-    out.append(n)
+    out.append(_ONE[n] if n < 0x80 else _long(n))
 
 
-def _put_str(out: list[int], text: str) -> None:
+def _put_str(out: list[bytes], text: str) -> None:
     raw = text.encode()
     _put(out, len(raw))
-    out.extend(raw)
+    out.append(raw)
 
 
 def encode(values: tuple[Any, ...], kinds: tuple[int, ...]) -> bytes:
     """The record bytes for ``values`` (the fields in order; the first is the schema version)."""
-    out: list[int] = [values[0]]
+    version: int = values[0]
+    out: list[bytes] = [_ONE[version]]
     newest: int = values[_NEWEST]
-    week: int = newest // WEEK
+    week = newest // WEEK
+    # each value is taken at its concrete type: compiled, the loops below then run on unboxed
+    # integers and typed lists instead of generic iteration over ``Any``
     for i in range(1, len(kinds)):
         kind = kinds[i]
         value = values[i]
         if kind == INT:
-            _put(out, value)
+            n: int = value
+            _put(out, n)
         elif kind == FLOAT:
-            out.extend(_DOUBLE.pack(float(value)))
+            out.append(_DOUBLE.pack(value))
         elif kind == STAMPS:
-            _put(out, len(value))
-            for stamp in value:
+            stamps: tuple[int, ...] = value
+            _put(out, len(stamps))
+            for stamp in stamps:
                 _put(out, newest - stamp)
         elif kind == INTS:
-            _put(out, len(value))
-            for n in value:
-                _put_plain(out, n)
+            ints: list[int] = value
+            _put(out, len(ints))
+            for m in ints:
+                _put_plain(out, m)
         elif kind == FLOW:
-            _put(out, len(value))
-            for row in value:
+            rows: list[list[int]] = value
+            _put(out, len(rows))
+            for row in rows:
                 _put(out, len(row))
                 _put(out, week - row[0])
                 for j in range(1, len(row)):
                     _put_plain(out, row[j])
         elif kind == COOL:
-            _put(out, len(value))
-            for code, memo in value.items():
+            cool: dict[str, list[int]] = value
+            _put(out, len(cool))
+            for code, memo in cool.items():
                 _put_cooldown(out, code, memo, newest)
         elif kind == OPT_INT:
             if value is None:
-                out.append(0)
+                out.append(_ZERO)
             else:
-                out.append(1)
-                _put(out, value)
+                out.append(_ON)
+                some: int = value
+                _put(out, some)
         elif kind == OPT_STR:
             if value is None:
-                out.append(0)
+                out.append(_ZERO)
             else:
-                out.append(1)
-                _put_str(out, value)
+                out.append(_ON)
+                text: str = value
+                _put_str(out, text)
         elif kind == STR:
-            _put_str(out, value)
+            plain: str = value
+            _put_str(out, plain)
         else:  # SEEN
-            _put_seen(out, value)
-    return bytes(out)
+            seen: str = value
+            _put_seen(out, seen)
+    return b"".join(out)
 
 
-def _put_seen(out: list[int], seen: str) -> None:
+def _put_seen(out: list[bytes], seen: str) -> None:
     """Fingerprints as raw bytes (length x 2 + 1), or as text (length x 2) if ``seen`` is not
     whole base64 groups that re-encode to itself (then it cannot be stored as bytes)."""
     raw = b""
@@ -138,14 +166,14 @@ def _put_seen(out: list[int], seen: str) -> None:
             raw = b""
     if raw and b2a_base64(raw, newline=False).decode() == seen:
         _put_plain(out, len(raw) * 2 + 1)
-        out.extend(raw)
+        out.append(raw)
     else:
         text = seen.encode()
         _put_plain(out, len(text) * 2)
-        out.extend(text)
+        out.append(text)
 
 
-def _put_cooldown(out: list[int], code: str, memo: list[int], newest: int) -> None:
+def _put_cooldown(out: list[bytes], code: str, memo: list[int], newest: int) -> None:
     """One cooldown: (code position + 1) x 2 + 1 when ``memo`` is [stamp, rank 0-3], then
     offset x 4 + rank; otherwise 0 and the code's text, or the position x 2, then the list."""
     index = _COOL_INDEX.get(code, -1)
@@ -157,7 +185,7 @@ def _put_cooldown(out: list[int], code: str, memo: list[int], newest: int) -> No
     if index >= 0:
         _put_plain(out, (index + 1) * 2)
     else:
-        out.append(0)
+        out.append(_ZERO)
         _put_str(out, code)
     _put(out, len(memo))
     for n in memo:
