@@ -26,6 +26,7 @@ from __future__ import annotations
 import argparse
 import asyncio
 import json
+import os
 import shutil
 import statistics
 import sys
@@ -123,8 +124,18 @@ async def changelog_sizes(*, bootstrap: str, topic: str) -> list[int]:
     return sorted(latest.values())
 
 
-async def _drain(worker: Worker, *, expected: int, timeout: float) -> tuple[float, float]:
-    """Poll /metrics; returns (time of first applied > 0, time applied reached expected)."""
+def cpu_seconds(worker: Worker) -> float:
+    """CPU time (user + system, all threads) the worker process has used so far (Linux /proc)."""
+    assert worker.proc is not None
+    fields = Path(f"/proc/{worker.proc.pid}/stat").read_text().rsplit(")", 1)[1].split()
+    return (int(fields[11]) + int(fields[12])) / os.sysconf("SC_CLK_TCK")
+
+
+async def _drain(
+    worker: Worker, *, expected: int, timeout: float, cpu: list[float] | None = None
+) -> tuple[float, float]:
+    """Poll /metrics; returns (time of first applied > 0, time applied reached expected).
+    ``cpu``, when given, gets the worker's CPU seconds at those two moments."""
     first = last = None
     deadline = time.perf_counter() + timeout
     async with httpx.AsyncClient() as client:
@@ -133,8 +144,12 @@ async def _drain(worker: Worker, *, expected: int, timeout: float) -> tuple[floa
             now = time.perf_counter()
             if applied and first is None:
                 first = now
+                if cpu is not None:
+                    cpu.append(cpu_seconds(worker))
             if applied is not None and applied >= expected:
                 last = now
+                if cpu is not None:
+                    cpu.append(cpu_seconds(worker))
                 break
             await asyncio.sleep(0.1)
     if first is None or last is None:
@@ -168,7 +183,8 @@ async def _throughput_round(
         worker = Worker(bootstrap=bootstrap, namespace=namespace, data_dir=data / namespace)
         started = worker.start()
         try:
-            first, last = await _drain(worker, expected=events, timeout=600)
+            cpu: list[float] = []
+            first, last = await _drain(worker, expected=events, timeout=600, cpu=cpu)
             group = f"{namespace}-state-monitor"
             while True:
                 done, end = await committed_total(bootstrap=bootstrap, group=group, topic=topic)
@@ -184,13 +200,17 @@ async def _throughput_round(
     finally:
         await delete_namespaces(bootstrap=bootstrap, namespaces={namespace})
     rate = events / (last - first)
+    # the worker's own CPU per million events between the same two moments: unlike events/s,
+    # it hardly moves with other load on the machine (the poll adds ~1 ms of /metrics serving)
+    cpu_per_m = (cpu[1] - cpu[0]) / events * 1e6
     print(
         f"throughput round: worker {rate:,.0f} events/s, raw {raw:,.0f} ({rate / raw:.3f}x), "
-        f"contract decode {contract:,.0f}",
+        f"contract decode {contract:,.0f}, worker CPU {cpu_per_m:.1f} s per 1M events",
         flush=True,
     )
     return {
         "worker": rate,
+        "cpu_per_m": cpu_per_m,
         "raw": raw,
         "contract": contract,
         "sizes": sizes,
@@ -213,8 +233,8 @@ async def throughput(
         await _throughput_round(bootstrap=bootstrap, records=records, data=data)
         for _ in range(rounds)
     ]
-    rate, raw, contract = (
-        statistics.median(r[k] for r in runs) for k in ("worker", "raw", "contract")
+    rate, raw, contract, cpu_per_m = (
+        statistics.median(r[k] for r in runs) for k in ("worker", "raw", "contract", "cpu_per_m")
     )
     sizes = runs[-1]["sizes"]
     return {
@@ -228,6 +248,8 @@ async def throughput(
         "consume_contract_decode_events_per_s": round(contract),
         "ratio_to_contract_decode": round(rate / contract, 3),
         "worker_events_per_s_per_round": [round(r["worker"]) for r in runs],
+        "worker_cpu_s_per_million_events": round(cpu_per_m, 1),
+        "worker_cpu_s_per_million_events_per_round": [round(r["cpu_per_m"], 1) for r in runs],
         "raw_events_per_s_per_round": [round(r["raw"]) for r in runs],
         "startup_to_first_event_s": round(runs[-1]["startup_to_first_event_s"], 2),
         "first_event_to_lag_0_s": round(runs[-1]["first_event_to_lag_0_s"], 2),
