@@ -1,4 +1,5 @@
-"""The per-customer state record (five states in one compact row) and its update from each event.
+"""The per-customer state record (five states in one compact row): its fields, stored form and
+derived values. How each event changes it is ``state_apply``.
 
 One record per customer is the value of the ``customer-state`` table: it is written at most once per
 event, so it stays small (at most 1 KiB: schema 8, ``state_codec``). Money is held in integer minor
@@ -14,25 +15,14 @@ four-week windows. Out-of-order events within the rule set's lateness land in th
 from __future__ import annotations
 
 from dataclasses import dataclass, field, fields
-from operator import itemgetter
 from typing import Any, Final
 
 import orjson
 
-from churnwatch_shared.events import LoanClassification, Product, ProductKind
+from churnwatch_shared.events import LoanClassification, Product
 from churnwatch_state_monitor.engine import state_codec
 from churnwatch_state_monitor.engine.buckets import (
-    B_ACTS,
-    B_CARD,
-    B_IB_MAX,
-    B_IB_N,
-    B_IB_OUT,
-    B_IN,
-    B_ONLINE,
-    B_OUT,
-    B_WEEK,
     DAY,
-    FLOW_BUCKETS,
     NINETY_DAYS,
     WEEK,
     closed_weeks,
@@ -41,12 +31,9 @@ from churnwatch_state_monitor.engine.buckets import (
 )
 from churnwatch_state_monitor.engine.facts import (
     FINGERPRINT_CHARS,
-    Fx,
-    Txn,
     cents,
     event_fingerprint,
 )
-from churnwatch_state_monitor.engine.payees import recurring
 from churnwatch_state_monitor.engine.state_schema import (
     SCHEMA_1,
     SCHEMA_2,
@@ -96,16 +83,7 @@ CONTACTS_KEPT: Final = 4  # contacts remembered: the score counts up to four
 
 PRODUCT_BIT: dict[str, int] = {p.value: 1 << i for i, p in enumerate(Product)}
 CLASS_RANK: dict[str, int] = {c.value: i for i, c in enumerate(LoanClassification)}
-_DEMAND: Final = (
-    ProductKind.DEMAND
-)  # enum members as constants: an Enum class attribute costs a lookup
-_TIME_DEPOSIT: Final = ProductKind.TIME_DEPOSIT
-_LOAN: Final = ProductKind.LOAN
-_INVESTMENT: Final = ProductKind.INVESTMENT
-_CARD: Final = ProductKind.CARD
 KACCT_CHARS: Final = 64  # card account ids kept (a few cards; the record stays small)
-_NO_TOTALS: dict[ProductKind, int] = dict.fromkeys(ProductKind, 0)
-_WEEK_OF = itemgetter(B_WEEK)
 
 
 @dataclass(slots=True)
@@ -341,279 +319,6 @@ class CustomerState:
             return 0
         floor = self.newest - YEAR
         return sum(1 for s in stamps if s >= floor)
-
-    def _stamped(
-        self, stamps: tuple[int, ...], at: int, *, keep: int = NINETY_DAYS
-    ) -> tuple[int, ...]:
-        """``stamps`` plus ``at``, without those older than ``keep`` seconds or beyond the cap."""
-        kept = sorted((*stamps, at))
-        floor = self.newest - keep
-        cap = RECENT_CAP if keep == NINETY_DAYS else RISK_STAMPS
-        while kept and (kept[0] < floor or len(kept) > cap):
-            kept.pop(0)
-        return tuple(kept)
-
-    def _bucket(self, at: int, *, alpha: float) -> list[int] | None:
-        week = at // WEEK
-        if self.flow and self.flow[-1][B_WEEK] == week:  # the newest week: most events
-            return self.flow[-1]
-        if not self.flow or week > self.flow[-1][B_WEEK]:
-            self.flow.append([week, 0, 0, 0, 0, 0, 0, 0])
-            self._fold(upto=week - 2, alpha=alpha)
-            if len(self.flow) > FLOW_BUCKETS:
-                del self.flow[: len(self.flow) - FLOW_BUCKETS]
-            return self.flow[-1]
-        for row in reversed(self.flow):
-            if row[B_WEEK] == week:
-                return row
-            if row[B_WEEK] < week:
-                row = [week, 0, 0, 0, 0, 0, 0, 0]
-                self.flow.append(row)
-                self.flow.sort(key=_WEEK_OF)
-                return row
-        return None  # older than every bucket kept: outside the windows
-
-    def _fold(self, *, upto: int, alpha: float) -> None:
-        """Fold closed weeks (no longer reachable by late events) into the EWMA baselines."""
-        if self.folded < 0:
-            self.folded = self.flow[0][B_WEEK] - 1
-        counts = {row[B_WEEK]: row for row in self.flow}
-        start = max(self.folded + 1, upto - 52)
-        for week in range(start, upto + 1):
-            row = counts.get(week)
-            acts = row[B_ACTS] if row else 0
-            card = row[B_CARD] if row else 0
-            online = row[B_ONLINE] if row else 0
-            if self.weeks == 0:
-                self.act_mean, self.card_mean, self.online_mean = (
-                    float(acts),
-                    float(card),
-                    float(online),
-                )
-            else:
-                delta = acts - self.act_mean
-                self.act_mean += alpha * delta
-                self.act_var = (1 - alpha) * (self.act_var + alpha * delta * delta)
-                self.card_mean += alpha * (card - self.card_mean)
-                self.online_mean += alpha * (online - self.online_mean)
-            self.weeks += 1
-        self.folded = max(self.folded, upto)
-
-    def _track_balance(self, balance: int, at: int) -> None:
-        units = balance // 100
-        if self.adb_at and at > self.adb_at and self.liquid is not None:
-            days = (at - self.adb_at) / DAY
-            w30 = min(1.0, days / 30)
-            w90 = min(1.0, days / 90)
-            self.adb30 += w30 * (self.liquid - self.adb30)
-            self.adb90 += w90 * (self.liquid - self.adb90)
-            held = self.liquid // 100
-            if held > self.low:  # recovers toward the balance held since the last one
-                self.low += int(w90 * (held - self.low))
-            if units < self.low:
-                self.low = units
-        elif not self.adb_at:
-            self.adb30 = self.adb90 = float(balance)
-            self.low = units
-        elif units < self.low:
-            self.low = units
-        self.adb_at = max(self.adb_at, at)
-        self.liquid = balance
-        if balance < 0:  # overdrawn: an episode begins (risk state, issue 15 cause 6)
-            if not self.overdrawn:
-                self.overdrawn = at
-                self.ods = self._stamped(self.ods, at, keep=YEAR)
-        elif self.overdrawn:
-            self.overdrawn = 0
-
-    # --- updates per event type -------------------------------------------------------------
-
-    def apply_transaction(self, t: Txn, at: int, *, alpha: float, card: bool = False) -> int | None:
-        """Apply a posted transaction; returns the balance before it (cents) if known.
-
-        ``card``: it is posted on a card account, a credit line: a purchase is usage that raises
-        what is owed (not money leaving the funds), a repayment lowers it, and its balance is no
-        funds balance."""
-        amount, debit, after = t.amount, t.debit, t.after
-        before: int | None
-        if card:
-            before = after = None
-        elif after is not None:
-            before = after + amount if debit else after - amount
-        else:
-            before = self.liquid
-            after = None if before is None else (before - amount if debit else before + amount)
-        if after is not None and at >= self.newest:
-            self._track_balance(after, at)
-        if t.skipped:
-            self.nofx += 1
-        if t.payee is not None and recurring(self.payees, t.payee, at):
-            t.leaving = False  # a payee paid month after month: a bill or rent, not flight
-            t.discretionary = False  # ... and a regular flow, not engagement
-        if t.penalty and debit:
-            self._penalty(amount, at)
-        flow = self.flow
-        row = flow[-1] if flow and flow[-1][B_WEEK] == at // WEEK else self._bucket(at, alpha=alpha)
-        if row is not None:
-            if card:
-                pass  # neither funds in nor out: usage (card spend, below) or a repayment
-            elif debit:
-                row[B_OUT] += amount
-                if t.leaving:
-                    row[B_IB_OUT] += amount
-                    row[B_IB_N] += 1
-                    # whole currency units: a share needs no cents, the record stays small
-                    if len(row) == B_IB_MAX:
-                        row.append(0)
-                    row[B_IB_MAX] = max(row[B_IB_MAX], amount // 100)
-            else:
-                row[B_IN] += amount
-            if t.customer_initiated:
-                row[B_ACTS] += 1
-                if t.online:
-                    row[B_ONLINE] += 1
-            if t.card_spend or (card and debit):
-                row[B_CARD] += amount
-        if t.customer_initiated:
-            if t.discretionary:  # engagement periods: discretionary activity only
-                self._engaged(at, amount)
-            if at > self.last_act:
-                self.last_act = at
-        if not debit and t.payroll:
-            self._payroll(at, alpha=alpha)
-        return before
-
-    def _engaged(self, at: int, amount: int) -> None:
-        """Count one customer-initiated transaction in its 30-day period (the rows shift only
-        when a new period begins; a late event in a period no longer kept is not counted)."""
-        period = at // MONTH
-        mtx, mamt = self.mtx, self.mamt
-        if not mtx:
-            self.mtx = [1]
-            self.mamt = [amount // 100]
-            self.mon = self.mfirst = period
-            return
-        if period > self.mon:
-            self.roll(period)
-        back = self.mon - period  # periods before the newest
-        if back < MONTHS:
-            i = len(mtx) - 1 - back
-            if i < 0:  # a late event before the first one counted: the rows begin earlier
-                mtx[:0] = [0] * -i
-                mamt[:0] = [0] * -i
-                i = 0
-            mtx[i] += 1
-            mamt[i] += amount // 100
-        if period < self.mfirst:
-            self.mfirst = period
-
-    def roll(self, period: int) -> None:
-        """Move the newest period to ``period``: new ones start at 0, the oldest shift out."""
-        shift = period - self.mon
-        if shift <= 0 or not self.mtx:
-            return
-        zeros = [0] * min(shift, MONTHS)
-        self.mtx.extend(zeros)
-        self.mamt.extend(zeros)
-        if len(self.mtx) > MONTHS:
-            del self.mtx[: len(self.mtx) - MONTHS]
-            del self.mamt[: len(self.mamt) - MONTHS]
-        self.mon = period
-
-    def _penalty(self, amount: int, at: int) -> None:
-        """Penalty interest charged (on an overdraft or an overdue amount): counted for 90 days,
-        summed while the postings continue (a gap of 90 days starts the sum again)."""
-        if not self.recent(self.pens):
-            self.pen_od = 0
-        self.pens = self._stamped(self.pens, at, keep=YEAR)
-        self.pen_od += amount
-
-    def apply_contact(self, at: int) -> None:
-        """A contact the customer started (call, visit, message): counted for 90 days."""
-        contacts = self._stamped(self.contacts, at)
-        self.contacts = contacts[-CONTACTS_KEPT:] if len(contacts) > CONTACTS_KEPT else contacts
-
-    def _payroll(self, at: int, *, alpha: float) -> None:
-        """A payroll credit: learn the usual gap, ignoring bonuses soon after a payday."""
-        if self.payroll_last:
-            gap = (at - self.payroll_last) / DAY
-            if gap < PAYROLL_MIN_GAP_DAYS:
-                return  # a bonus, a correction, or a late event before the last payday
-            self.payroll_gap = (
-                gap if not self.payroll_gap else self.payroll_gap + alpha * (gap - self.payroll_gap)
-            )
-        self.payroll_last = at
-        self.payroll_seen += 1
-
-    def apply_snapshot(self, p: Any, at: int, *, alpha: float, fx: Fx) -> None:
-        """Apply a balance.snapshot: totals by product kind replace the previous ones.
-
-        Funds are demand (negative: overdrawn), time deposits and investments; loans and cards
-        are what the customer owes. A snapshot without a funds account (a card-only customer)
-        leaves the funds balance unknown rather than zero. Amounts are converted into the
-        reporting currency; one in a currency without a rate is left out (``nofx``)."""
-        totals = _NO_TOTALS.copy()
-        funds = False
-        od_limit = 0
-        for b in p.balances:
-            kind = b.product_kind
-            balance = fx.minor(b.balance, b.currency, at)
-            if balance is None:
-                self.nofx += 1
-                continue
-            totals[kind] += balance
-            if kind is _CARD:
-                mark = f"|{b.account_id}|"
-                if mark not in self.kacct and len(self.kacct) < KACCT_CHARS:
-                    self.kacct += mark
-            else:
-                funds = funds or kind is not _LOAN
-                if kind is _DEMAND and b.overdraft_limit is not None:
-                    limit = fx.minor(b.overdraft_limit, b.currency, at)
-                    od_limit += 0 if limit is None else limit
-        old_time = self.time_dep
-        had_snapshot = self.peak_assets > 0 or old_time > 0
-        self.demand = totals[_DEMAND]
-        self.time_dep = totals[_TIME_DEPOSIT]
-        self.loans = totals[_LOAN]
-        self.invest = totals[_INVESTMENT]
-        self.time_shift = max(0, self.time_dep - old_time) if had_snapshot else 0
-        assets = self.assets
-        self.assets_base = (
-            float(assets)
-            if not self.assets_base
-            else self.assets_base + alpha * (assets - self.assets_base)
-        )
-        self.peak_assets = max(self.peak_assets, assets)
-        self.od_limit = od_limit
-        if funds:
-            self._track_balance(self.demand, at)
-        self._bucket(at, alpha=alpha)
-
-    def apply_product(self, product: str, *, subscribed: bool, at: int) -> None:
-        bit = PRODUCT_BIT[product]
-        if subscribed:
-            self.products |= bit
-        else:
-            self.products &= ~bit
-            self.cancels = self._stamped(self.cancels, at)
-
-    def apply_account_closed(self, at: int) -> None:
-        """A closed account counts as a cancellation in the 90-day product-usage window."""
-        self.cancels = self._stamped(self.cancels, at)
-
-    def apply_complaint(self, at: int) -> None:
-        self.open_complaints += 1
-        self.complaints = self._stamped(self.complaints, at)
-
-    def apply_bounce(self, at: int) -> None:
-        self.bounces = self._stamped(self.bounces, at)
-
-    def apply_classification(self, classification: str) -> int:
-        """Record a loan classification; returns the previous worst rank."""
-        previous = self.worst_class
-        self.worst_class = max(previous, CLASS_RANK[classification])
-        return previous
 
 
 _FIELD_NAMES: tuple[str, ...] = tuple(f.name for f in fields(CustomerState))

@@ -16,6 +16,16 @@ from churnwatch_shared.events import EventType, ProductKind
 from churnwatch_state_monitor.engine.facts import Txn, cents
 from churnwatch_state_monitor.engine.rules import Context
 from churnwatch_state_monitor.engine.state import KACCT_CHARS, CustomerState
+from churnwatch_state_monitor.engine.state_apply import (
+    apply_account_closed,
+    apply_bounce,
+    apply_classification,
+    apply_complaint,
+    apply_contact,
+    apply_product,
+    apply_snapshot,
+    apply_transaction,
+)
 
 Update = Callable[[CustomerState, Context], None]
 _CARD: Final = ProductKind.CARD
@@ -31,13 +41,13 @@ def transaction_posted(st: CustomerState, cx: Context) -> None:
     kacct = st.kacct  # a posting on a card account is usage on a credit line, not funds moving
     account: str | None = ev.account_id if kacct else None
     card = account is not None and f"|{account}|" in kacct
-    cx.balance = st.apply_transaction(t, cx.at, alpha=cx.alpha, card=card)
+    cx.balance = apply_transaction(st, t, cx.at, alpha=cx.alpha, card=card)
 
 
 def balance_snapshot(st: CustomerState, cx: Context) -> None:
     """Balances of the customer's accounts as the bank reports them."""
     p = cx.ev.payload
-    st.apply_snapshot(p, cx.at, alpha=cx.alpha, fx=cx.fx)
+    apply_snapshot(st, p, cx.at, alpha=cx.alpha, fx=cx.fx)
     owed = limit = 0
     cards = False
     for b in p.balances:  # cards: what is owed (revolving credit) and the limit, for utilisation
@@ -55,7 +65,7 @@ def balance_snapshot(st: CustomerState, cx: Context) -> None:
 def product_subscribed(st: CustomerState, cx: Context) -> None:
     """A product held (and a customer-initiated activity)."""
     p = cx.ev.payload
-    st.apply_product(p.product, subscribed=True, at=cx.at)
+    apply_product(st, p.product, subscribed=True, at=cx.at)
     st.last_act = max(st.last_act, cx.at)
     if p.credit_limit is not None:
         st.card_limit = cents(p.credit_limit)
@@ -63,7 +73,7 @@ def product_subscribed(st: CustomerState, cx: Context) -> None:
 
 def product_cancelled(st: CustomerState, cx: Context) -> None:
     """A product given up (counted for 90 days)."""
-    st.apply_product(cx.ev.payload.product, subscribed=False, at=cx.at)
+    apply_product(st, cx.ev.payload.product, subscribed=False, at=cx.at)
 
 
 def account_opened(st: CustomerState, cx: Context) -> None:
@@ -80,7 +90,7 @@ def account_opened(st: CustomerState, cx: Context) -> None:
 def account_closed(st: CustomerState, cx: Context) -> None:
     """One account fewer."""
     st.accounts = max(0, st.accounts - 1)
-    st.apply_account_closed(cx.at)
+    apply_account_closed(st, cx.at)
 
 
 def loan_disbursed(st: CustomerState, cx: Context) -> None:
@@ -115,17 +125,17 @@ def loan_overdue(st: CustomerState, cx: Context) -> None:
 
 def loan_classified(st: CustomerState, cx: Context) -> None:
     """The worst classification; the one before is kept for the rules."""
-    cx.previous = st.apply_classification(cx.ev.payload.classification)
+    cx.previous = apply_classification(st, cx.ev.payload.classification)
 
 
 def payment_bounced(st: CustomerState, cx: Context) -> None:
     """A bounced payment (counted for 90 days)."""
-    st.apply_bounce(cx.at)
+    apply_bounce(st, cx.at)
 
 
 def complaint_filed(st: CustomerState, cx: Context) -> None:
     """An open complaint (counted for 90 days)."""
-    st.apply_complaint(cx.at)
+    apply_complaint(st, cx.at)
 
 
 def complaint_resolved(st: CustomerState, cx: Context) -> None:
@@ -136,7 +146,7 @@ def complaint_resolved(st: CustomerState, cx: Context) -> None:
 def contact_logged(st: CustomerState, cx: Context) -> None:
     """A contact the customer started counts (a churn signal); the bank's outreach does not."""
     if cx.ev.payload.initiated_by is _BY_CUSTOMER:
-        st.apply_contact(cx.at)
+        apply_contact(st, cx.at)
 
 
 def customer_profile(st: CustomerState, cx: Context) -> None:
