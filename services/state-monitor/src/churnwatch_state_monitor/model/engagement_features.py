@@ -29,7 +29,7 @@ _MIN_BASE: Final = 2  # periods of baseline needed before it counts
 class Periods:
     """One customer's periods at one as-of time (age 0 = the open period at T)."""
 
-    __slots__ = ("amounts", "counts", "elapsed", "observed")
+    __slots__ = ("amounts", "complete", "counts", "elapsed", "observed")
 
     def __init__(self, st: CustomerState, as_of: int) -> None:
         period = as_of // MONTH
@@ -37,8 +37,11 @@ class Periods:
         self.counts = [0] * MONTHS
         self.amounts = [0] * MONTHS
         mtx = st.mtx
-        # complete periods since the first activity (-1: no activity yet)
+        # periods since the first activity's (-1: no activity yet); the first activity's own
+        # period holds only what came after it (and after the history began), so it is never a
+        # complete month: ``complete`` is the oldest age that is (ages 1..complete)
         self.observed = period - st.mfirst if mtx else -1
+        self.complete = self.observed - 1
         lag = period - st.mon
         kept = len(mtx)
         for age in range(MONTHS):
@@ -50,33 +53,36 @@ class Periods:
     def usual(self, values: list[int]) -> float:
         """Mean per period over the complete periods 3..12 back that were observed; NaN when
         fewer than two were."""
-        top = min(MONTHS - 1, self.observed)
+        top = min(MONTHS - 1, self.complete)
         n = top - _BASE_FROM + 1
         if n < _MIN_BASE:
             return NAN
         return sum(values[_BASE_FROM : top + 1]) / n
 
     def rate(self, values: list[int], periods: int) -> float:
-        """Per period over the open period and the ``periods - 1`` before it (the open one by
-        the share elapsed); NaN before any activity."""
+        """Per period over the open period and the complete ``periods - 1`` before it (the open
+        one by the share elapsed); NaN before any activity."""
         if self.observed < 0:
             return NAN
-        span = min(periods - 1, self.observed) + self.elapsed
+        back = max(0, min(periods - 1, self.complete))
+        span = back + self.elapsed
         if span <= 0.1:
             return NAN
-        return sum(values[: min(periods, self.observed + 1)]) / span
+        return sum(values[: back + 1]) / span
 
 
-_CACHE: list[tuple[tuple[int, int, int, int], Periods]] = []
+# the newest (state, as_of, events, mon) and its periods: the state itself is held, not its id,
+# because a state dropped after scoring frees its address for the next customer's state
+_CACHE: list[tuple[CustomerState, tuple[int, int, int], Periods]] = []
 
 
 def periods(st: CustomerState, as_of: int) -> Periods:
     """The customer's periods at ``as_of`` (computed once per state and time: features share)."""
-    key = (id(st), as_of, st.events, st.mon)
-    if _CACHE and _CACHE[0][0] == key:
-        return _CACHE[0][1]
+    key = (as_of, st.events, st.mon)
+    if _CACHE and _CACHE[0][0] is st and _CACHE[0][1] == key:
+        return _CACHE[0][2]
     value = Periods(st, as_of)
-    _CACHE[:] = [(key, value)]
+    _CACHE[:] = [(st, key, value)]
     return value
 
 
@@ -101,7 +107,7 @@ def _usual(st: CustomerState, t: int) -> float:
 
 def _last_month(st: CustomerState, t: int) -> float:
     p = periods(st, t)
-    return float(p.counts[1]) if p.observed >= 1 else NAN
+    return float(p.counts[1]) if p.complete >= 1 else NAN
 
 
 def _amount_3m(st: CustomerState, t: int) -> float:
@@ -116,9 +122,9 @@ def _amount_usual(st: CustomerState, t: int) -> float:
 
 def _inactive(st: CustomerState, t: int) -> float:
     p = periods(st, t)
-    if p.observed < 1:
+    if p.complete < 1:
         return NAN
-    return float(sum(1 for age in range(1, min(12, p.observed) + 1) if p.counts[age] == 0))
+    return float(sum(1 for age in range(1, min(12, p.complete) + 1) if p.counts[age] == 0))
 
 
 def _deficit(st: CustomerState, t: int) -> float:
@@ -129,14 +135,39 @@ def _deficit(st: CustomerState, t: int) -> float:
     usual = p.usual(p.counts)
     if math.isnan(usual):
         return NAN
-    span = min(1, p.observed) + p.elapsed
-    expected = usual * span
-    seen = float(p.counts[0] + (p.counts[1] if p.observed >= 1 else 0))
+    last = p.complete >= 1  # the period before the open one, when complete
+    expected = usual * (int(last) + p.elapsed)
+    seen = float(p.counts[0] + (p.counts[1] if last else 0))
     if expected <= 0:
         return 0.0
+    return _signed_deviance(seen, expected)
+
+
+def _signed_deviance(seen: float, expected: float) -> float:
     term = seen * math.log(seen / expected) if seen > 0 else 0.0
     dev = math.sqrt(max(0.0, 2.0 * (term - (seen - expected))))
     return -dev if seen < expected else dev
+
+
+def _change(st: CustomerState, t: int) -> float:
+    """The strongest shortfall over where a decline may have begun: for a start 1..4 periods
+    back, the signed deviance of the count since then against the customer's own rate before
+    it (complete periods up to 12 back, two at least); the most negative. A slow fade that has
+    already reached months three and more back no longer hides in the own baseline, and a
+    young history still has one."""
+    p = periods(st, t)
+    best = NAN
+    for k in range(1, 5):
+        top = min(MONTHS - 1, p.complete)
+        if top - k + 1 < _MIN_BASE:
+            break
+        usual = sum(p.counts[k : top + 1]) / (top - k + 1)
+        if usual <= 0:
+            continue
+        dev = _signed_deviance(float(sum(p.counts[:k])), usual * (k - 1 + p.elapsed))
+        if math.isnan(best) or dev < best:
+            best = dev
+    return best
 
 
 def _missed(st: CustomerState, t: int) -> float:
@@ -151,7 +182,7 @@ def _trend(st: CustomerState, t: int) -> float:
     """Least-squares slope of the complete periods 1..6 back, per period, against their mean
     (-0.2: a fifth of the usual fewer each month)."""
     p = periods(st, t)
-    n = min(6, p.observed)
+    n = min(6, p.complete)
     if n < 3:
         return NAN
     ys = [p.counts[age] for age in range(n, 0, -1)]  # oldest first
@@ -224,6 +255,12 @@ _add(
     "shortfall of transactions against the customer's own rate (deviance)",
     "",
     _deficit,
+)
+_add(
+    "txns_change_deviance",
+    "shortfall of transactions since a decline began, against the customer's rate before it",
+    "",
+    _change,
 )
 _add("missed_txns", "transactions usually made since the last one", "", _missed)
 _add("txns_trend_6m", "monthly trend of transactions, last 6 months", "x", _trend)
