@@ -29,7 +29,8 @@ def test_churn_risk_alerts_carry_model_features_with_values(
     sim, model_dir: Path, tmp_path: Path
 ) -> None:
     events, _, _ = sim
-    alerts = _alerts(events, tmp_path, "--model", str(model_dir))
+    # the rule composite raises them (--levels rules); the model's own alerts: test_model_levels
+    alerts = _alerts(events, tmp_path, "--model", str(model_dir), "--levels", "rules")
     model = ChurnModel(model_dir)
     churn = [a for a in alerts if a["kind"] == "churn_risk"]
     assert len(churn) >= 10

@@ -29,7 +29,18 @@ def test_states_lines_carry_probability_version_level_and_reasons(
 ) -> None:
     events, _, _ = sim
     cutoffs = (0.01, 0.5, 0.9)  # a low watch line: most customers are explained
-    lines = _states(events, tmp_path, "--model", str(model_dir), "--cutoffs", "0.01,0.5,0.9")
+    # --levels rules: the rule composite raises the alerts and the snapshot's level is this
+    # probability's (the model's own levels: test_model_levels.py)
+    lines = _states(
+        events,
+        tmp_path,
+        "--model",
+        str(model_dir),
+        "--cutoffs",
+        "0.01,0.5,0.9",
+        "--levels",
+        "rules",
+    )
     model = ChurnModel(model_dir)
     monitor = Monitor(ruleset=load_ruleset(None))
     with events.open("rb") as fh:
@@ -69,7 +80,11 @@ def test_cutoffs_change_the_level_and_bad_cutoffs_are_refused(
     sim, model_dir: Path, tmp_path: Path, capsys
 ) -> None:
     events, _, _ = sim
-    low = _states(events, tmp_path, "--model", str(model_dir), "--cutoffs", "0.0001,0.0002,0.0003")
+    low = _states(
+        events,
+        tmp_path,
+        *("--model", str(model_dir), "--cutoffs", "0.0001,0.0002,0.0003", "--levels", "rules"),
+    )
     assert {s["churn_level"] for s in low if s["churn_probability"] >= 0.0003} == {"critical"}
     argv = [str(events), "--out", str(tmp_path / "a"), "--model", str(model_dir)]
     assert backtest([*argv, "--cutoffs", "0.5,0.2,0.9"]) == 2

@@ -1,6 +1,7 @@
 """The worker with a churn model loaded publishes, for every customer, the churn_probability (and
-version and reasons) the backtest gives for the same events and model; a shadow model's scores go
-to the shadow topic and metrics only."""
+version, level and reasons) the backtest gives for the same events and model, and the same
+churn-risk alerts, raised by the model's probability; a shadow model's scores go to the shadow
+topic and metrics only."""
 
 from __future__ import annotations
 
@@ -10,6 +11,8 @@ from pathlib import Path
 import httpx
 import orjson
 import pytest
+from aiokafka import AIOKafkaConsumer, TopicPartition
+from aiokafka.admin import AIOKafkaAdminClient
 
 from churnwatch_shared import topics
 from churnwatch_shared.customer_state import CustomerStateSnapshot
@@ -26,8 +29,35 @@ from tests.support.processes import free_port
 pytestmark = pytest.mark.integration
 
 
+CUTOFFS = "0.05,0.1,0.15"  # the small test model's probabilities stay below 0.2
+
+
 def _alert(record) -> dict:
     return orjson.loads(record.value)
+
+
+async def until_committed(*, bootstrap: str, group: str, topic: str, timeout: float = 120) -> None:
+    """Wait until ``group`` has committed every partition of ``topic`` to its end: the worker
+    commits a batch's offsets in the transaction that writes its outputs, so then every output
+    is visible to a read_committed reader (a fixed sleep was not enough on a loaded machine)."""
+    consumer = AIOKafkaConsumer(bootstrap_servers=bootstrap, enable_auto_commit=False)
+    admin = AIOKafkaAdminClient(bootstrap_servers=bootstrap)
+    await consumer.start()
+    await admin.start()
+    try:
+        tps = [TopicPartition(topic, p) for p in range(topics.CUSTOMER_PARTITIONS)]
+        ends = await consumer.end_offsets(tps)
+        committed: dict = {}
+        deadline = asyncio.get_running_loop().time() + timeout
+        while asyncio.get_running_loop().time() < deadline:
+            committed = await admin.list_consumer_group_offsets(group, partitions=tps)
+            if all(tp in committed and committed[tp].offset >= end for tp, end in ends.items()):
+                return
+            await asyncio.sleep(0.2)
+        raise AssertionError(f"{group} never committed {topic} to its end: {committed} < {ends}")
+    finally:
+        await admin.close()
+        await consumer.stop()
 
 
 async def test_worker_probability_equals_the_backtest(
@@ -39,7 +69,7 @@ async def test_worker_probability_equals_the_backtest(
     events.write_bytes(b"".join(x + b"\n" for x in lines))
     states = tmp_path / "states.ndjson"
     argv = [str(events), "--out", str(tmp_path / "alerts.ndjson"), "--states", str(states)]
-    assert backtest([*argv, "--model", str(model_dir)]) == 0
+    assert backtest([*argv, "--model", str(model_dir), "--cutoffs", CUTOFFS]) == 0
     expected = {
         s["customer_id"]: s for s in (orjson.loads(x) for x in states.read_bytes().splitlines())
     }
@@ -57,6 +87,7 @@ async def test_worker_probability_equals_the_backtest(
         "CHURNWATCH_MONITOR_SCAN_INTERVAL_S": "0",  # no silence tick: states end at events
         "CHURNWATCH_MONITOR_MODEL_DIR": str(model_dir),
         "CHURNWATCH_MONITOR_SHADOW_MODEL_DIR": str(model_dir),
+        "CHURNWATCH_MONITOR_MODEL_CUTOFFS": CUTOFFS,  # levels from the model: the default
     }
     with _worker(
         namespace=namespace, bootstrap=kafka_bootstrap, port=port, tmp_path=tmp_path, extra_env=env
@@ -66,7 +97,11 @@ async def test_worker_probability_equals_the_backtest(
                 break
             await asyncio.sleep(0.2)
         assert await _applied_total(port) == len(lines)
-        await asyncio.sleep(2)  # the last batch's delivery
+        await until_committed(
+            bootstrap=kafka_bootstrap,
+            group=f"{namespace}-state-monitor",
+            topic=topics.EVENTS.name(namespace),
+        )
         async with httpx.AsyncClient() as client:
             metrics = (await client.get(f"http://127.0.0.1:{port}/metrics")).text
     snapshots = await _latest(kafka_bootstrap, topics.CUSTOMER_STATE.name(namespace))
@@ -82,12 +117,15 @@ async def test_worker_probability_equals_the_backtest(
     for customer_id, raw in shadow.items():  # the same model as shadow: the same scores
         assert orjson.loads(raw)["churn_probability"] == expected[customer_id]["churn_probability"]
     assert 'churnwatch_monitor_model_scored_total{role="live"}' in metrics
-    # the churn-risk alerts the manager gets carry the model's reasons, as the backtest's do
+    # the churn-risk alerts the manager gets are the backtest's: raised by the model's levels at
+    # the same checkpoints, with the same content (detection time aside) and the model's reasons
     backtest_alerts = [
         orjson.loads(x) for x in (tmp_path / "alerts.ndjson").read_bytes().splitlines()
     ]
-    want = {a["alert_id"] for a in backtest_alerts if a["kind"] == "churn_risk"}
-    assert want and all(model_reasons(a) for a in backtest_alerts if a["alert_id"] in want)
+    expected_churn = {a["alert_id"]: a for a in backtest_alerts if a["kind"] == "churn_risk"}
+    want = set(expected_churn)
+    assert len(want) >= 10 and all(model_reasons(a) for a in expected_churn.values())
+    assert any(a["supersedes"] for a in expected_churn.values())  # rises within an episode
     records = await consume_until(
         bootstrap=kafka_bootstrap,
         topic=topics.ALERTS.name(namespace),
@@ -96,11 +134,17 @@ async def test_worker_probability_equals_the_backtest(
         ),
     )
     churn = [a for a in map(_alert, records) if a["kind"] == "churn_risk"]
-    assert {a["alert_id"] for a in churn} == want
+    assert sorted(a["alert_id"] for a in churn) == sorted(want)  # each once
+    for alert in churn:
+        got = {k: v for k, v in alert.items() if k != "detected_at"}
+        assert got == {
+            k: v for k, v in expected_churn[alert["alert_id"]].items() if k != "detected_at"
+        }
     names = set(orjson.loads((model_dir / "manifest.json").read_bytes())["features"])
     for alert in churn:
-        reasons = model_reasons(alert)
-        assert reasons and {r["code"].removeprefix("model.") for r in reasons} <= names
+        lead, *reasons = model_reasons(alert)
+        assert lead["code"] == "model.probability" and lead["observed"] == alert["observed"]
+        assert {r["code"].removeprefix("model.") for r in reasons} <= names
         assert all(r["text"] and r["weight"] > 0 for r in reasons)
     assert any(r["observed"] is not None for a in churn for r in model_reasons(a))
     assert 'churnwatch_monitor_model_scored_total{role="shadow"}' in metrics

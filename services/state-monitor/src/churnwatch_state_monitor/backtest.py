@@ -1,7 +1,8 @@
 """Offline backtest: replay an NDJSON file of events through the same Monitor code path.
 
     python -m churnwatch_state_monitor.backtest events.ndjson --out alerts.ndjson \
-        [--states states.ndjson] [--rules rules.yaml] [--model MODEL_DIR [--cutoffs 0.2,0.4,0.7]]
+        [--states states.ndjson] [--rules rules.yaml]
+        [--model MODEL_DIR [--cutoffs 0.2,0.4,0.7] [--levels model|rules] [--hysteresis 0.2]]
 
 Events are applied in file order; each customer is placed on the EVENTS partition Kafka would give
 it, and silence rules (dormancy, missing payroll) run whenever that partition's event-time
@@ -10,7 +11,9 @@ counted and reported with their line number, never silently skipped.
 
 With ``--model`` every ``--states`` line is scored by the churn model (one predict call for all
 customers, each at their newest event's time) and carries ``churn_probability``,
-``model_version``, the top reasons, and the churn level that follows from the probability.
+``model_version``, the top reasons, and the churn level; with ``--levels model`` (the default) the
+model also decides the churn level and raises the churn-risk alerts (``model/levels.py``), at the
+same event-time checkpoints as the worker.
 """
 
 from __future__ import annotations
@@ -44,11 +47,15 @@ def replay(
     alerts_out: IO[bytes],
     errors: IO[str],
     annotate: Callable[[bytes, CustomerState, int], bytes] | None = None,
+    levels: Any = None,
+    flush_every: int = 256,
 ) -> tuple[dict[str, CustomerState], Counter[str]]:
     """Apply every event line; write each alert as one JSON line; return states and counts.
 
     ``annotate(alert JSON, state, as-of)``: rewrites an alert when it fires (the churn model's
-    reasons, from the customer's state at that moment)."""
+    reasons, from the customer's state at that moment). ``levels``: a ``model.levels.ModelLevels``
+    installed on ``monitor``, flushed whenever ``flush_every`` checkpoints are pending and at the
+    end (its alerts do not depend on when it is flushed)."""
     states: dict[str, CustomerState] = {}
     counts: Counter[str] = Counter()
     # silence watermarks per partition, as the worker keeps them: the configured count
@@ -97,6 +104,12 @@ def replay(
                 for alert in monitor.scan(state, customer_id, watermark=index.watermark):
                     emit(alert, state, max(state.newest, index.watermark))
                 index.schedule(customer_id, monitor.silence_due(state))
+        if levels is not None and len(levels.pending) >= flush_every:
+            for alert in levels.flush(current=states.get):
+                emit(alert)
+    if levels is not None:
+        for alert in levels.flush(current=states.get):
+            emit(alert)
     return states, counts
 
 
@@ -111,10 +124,24 @@ def main(argv: list[str] | None = None) -> int:
     parser.add_argument(
         "--cutoffs", help="watch,warning,critical probabilities (default: the model's)"
     )
+    parser.add_argument(
+        "--levels",
+        choices=("model", "rules"),
+        default="model",
+        help="with --model: who decides the churn level and raises churn-risk alerts",
+    )
+    parser.add_argument(
+        "--hysteresis", help="a model level is left only below cut-off x (1 - this); 0.2"
+    )
     args = parser.parse_args(argv)
     try:
         monitor = Monitor(ruleset=load_ruleset(args.rules))
         scorer = _scorer(args.model, args.cutoffs) if args.model else None
+        levels = (
+            _levels(scorer, monitor, args.hysteresis)
+            if scorer is not None and args.levels == "model"
+            else None
+        )
     except (RuleSetError, ValueError) as exc:
         sys.stderr.write(f"{exc}\n")
         return 2
@@ -127,7 +154,8 @@ def main(argv: list[str] | None = None) -> int:
                 monitor=monitor,
                 alerts_out=out,
                 errors=sys.stderr,
-                annotate=_explainer(scorer) if scorer else None,
+                annotate=_explainer(scorer) if scorer and levels is None else None,
+                levels=levels,
             )
     finally:
         if args.out:
@@ -165,6 +193,23 @@ def _scorer(model: Path, cutoffs: str | None) -> Any:
     from churnwatch_state_monitor.model.serving import Scorer
 
     return Scorer.load(model, cutoffs=parse_cutoffs(cutoffs) if cutoffs else None)
+
+
+def _levels(scorer: Any, monitor: Monitor, hysteresis: str | None) -> Any:
+    """The model's levels installed on ``monitor`` (model/levels.py)."""
+    from churnwatch_state_monitor.model.levels import (
+        DEFAULT_HYSTERESIS,
+        ModelLevels,
+        parse_hysteresis,
+    )
+
+    scorer.levels_from_state = True
+    return ModelLevels(
+        model=scorer.model,
+        cutoffs=scorer.cutoffs,
+        monitor=monitor,
+        hysteresis=parse_hysteresis(hysteresis) if hysteresis else DEFAULT_HYSTERESIS,
+    )
 
 
 def _explainer(scorer: Any) -> Callable[[bytes, CustomerState, int], bytes]:

@@ -7,6 +7,7 @@ re-derives the same alert ids and the duplicate filter keeps state from changing
 
 from __future__ import annotations
 
+from collections.abc import Callable
 from datetime import UTC, datetime
 from enum import StrEnum
 from typing import Any, Final
@@ -24,6 +25,7 @@ from churnwatch_shared.alerts import (
 from churnwatch_shared.events import EventType
 from churnwatch_shared.fx import FxTable
 from churnwatch_state_monitor.engine import silence
+from churnwatch_state_monitor.engine.buckets import DAY
 from churnwatch_state_monitor.engine.churn import CHURN_SCORE, churn_mark, marked_key
 from churnwatch_state_monitor.engine.evidence import evidence_details, score_reason
 from churnwatch_state_monitor.engine.facts import Fx, epoch_seconds, event_fingerprint
@@ -109,6 +111,10 @@ class Monitor:
         self._cx.fx = self.fx
         self._scx = Context()
         self._scx.fx = self.fx
+        # set by a loaded churn model (model/levels.py): it then owns the churn level and the
+        # churn-risk alerts, judged at these points (customer, state before the event, as-of):
+        # the first event of each UTC day and each silence due, i.e. event time, not batches
+        self.checkpoint: Callable[[str, CustomerState, int], None] | None = None
 
     def process(
         self, state: CustomerState | None, event: Any, *, now: datetime, offset: int | None = None
@@ -136,6 +142,9 @@ class Monitor:
             if due is not None and due <= at
             else []
         )
+        checkpoint = self.checkpoint
+        if checkpoint is not None and st.events and at // DAY > st.newest // DAY:
+            checkpoint(customer_id, st, at - at % DAY)
         cx = self._cx
         cx.start(st, event, event_id, at)
         st.newest = max(st.newest, at)
@@ -220,6 +229,9 @@ class Monitor:
             refresh = bool(lim.refresh) and due >= silence.refresh_due(st, lim)
             if not found and not refresh:
                 break
+            checkpoint = self.checkpoint
+            if checkpoint is not None:
+                checkpoint(customer_id, st, due)
             if refresh:
                 st.scored = due
                 scores = score_with(st, lim)
@@ -253,8 +265,10 @@ class Monitor:
     def _level(self, st: CustomerState, scores: Scores) -> bool:
         """Take the new score and level; whether the level rose. Back at normal, the churn-risk
         episode ends (the next rise opens a new one)."""
-        old_level = st.level
         st.churn = scores.churn
+        if self.checkpoint is not None:  # a churn model owns the level (model/levels.py)
+            return False
+        old_level = st.level
         st.level = level = churn_level(scores, old_level, self._limits)
         if level == 0 and st.churn_alert:
             st.churn_alert = 0

@@ -2,9 +2,10 @@
 
 A batch's customers are scored together: one feature matrix, one ``predict`` and one
 ``pred_contrib`` call. Each scored customer gets one snapshot built from their state at the end of
-the batch, carrying ``churn_probability``, ``model_version``, the churn level that follows from the
-probability (the rule composite stays in ``churn_score``) and, for customers at watch or above,
-the top reasons.
+the batch, carrying ``churn_probability``, ``model_version``, the churn level (with the model's
+levels on, ``model/levels.py``, the level the model last decided at a checkpoint, kept in the
+state; else the level of this probability) and, for customers at watch or above, the top
+reasons. The rule composite stays in ``churn_score``.
 """
 
 from __future__ import annotations
@@ -35,6 +36,9 @@ class Scorer:
         self.model = model
         self.cutoffs = tuple(cutoffs) if cutoffs is not None else model.cutoffs
         self.explain = explain
+        # model/levels.py owns the state's level: the snapshot shows it rather than re-deriving
+        # one from this (later) probability
+        self.levels_from_state = False
         self._lim: tuple[Monitor, Limits] | None = None
 
     @classmethod
@@ -89,7 +93,8 @@ class Scorer:
             snap = snapshot_dict(customer_id, st, score_with(st, lim), lim)
             probability = round(float(p), 4)
             snap["churn_probability"] = probability
-            snap["churn_level"] = LEVELS[level_of(probability, self.cutoffs)]
+            if not self.levels_from_state:
+                snap["churn_level"] = LEVELS[level_of(probability, self.cutoffs)]
             snap["model_version"] = self.model.version
             snap["model_reasons"] = [asdict(r) for r in why]
             out.append((customer_id.encode(), orjson.dumps(snap), probability))

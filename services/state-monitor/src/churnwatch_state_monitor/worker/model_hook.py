@@ -4,7 +4,10 @@ With ``CHURNWATCH_MONITOR_MODEL_DIR`` every customer a batch changed (and every 
 silence tick judged) is scored once per batch, at the end of the batch, with one predict call for
 all of them; each gets one snapshot built from that final state (replacing the per-event
 snapshots of the batch), carrying ``churn_probability``, ``model_version``, the top reasons, and the
-churn level from the probability; each churn-risk alert of the batch gets the model's top reasons
+churn level. With ``CHURNWATCH_MONITOR_MODEL_LEVELS=model`` (the default) the model owns the level
+and the churn-risk alerts (``model/levels.py``): the engine's checkpoints of the batch are scored
+in one more predict call before the snapshots, and the rises become the batch's churn-risk
+alerts; with ``rules`` the rule composite raises them and each gets the model's top reasons
 (``model/alert_reasons.py``) from the same end-of-batch state. Batch customers are scored at their newest event's time, tick
 customers at their partition's event-time watermark (so silence raises their risk).
 
@@ -19,6 +22,7 @@ from __future__ import annotations
 
 import time
 from collections import deque
+from datetime import UTC, datetime
 from pathlib import Path
 from typing import Final
 
@@ -31,6 +35,7 @@ from churnwatch_state_monitor.engine.state import CustomerState
 from churnwatch_state_monitor.model.alert_reasons import explain_alerts
 from churnwatch_state_monitor.model.artifact import LEVELS, ChurnModel, level_of, parse_cutoffs
 from churnwatch_state_monitor.model.drift import drift_report
+from churnwatch_state_monitor.model.levels import ModelLevels
 from churnwatch_state_monitor.model.serving import Scorer
 from churnwatch_state_monitor.worker.settings import MonitorSettings
 from churnwatch_state_monitor.worker.work import Work
@@ -51,8 +56,17 @@ class ModelHook:
         shadow: Scorer | None,
         monitor: Monitor,
         registry: CollectorRegistry,
+        levels: ModelLevels | None = None,
     ) -> None:
-        self.live, self.shadow, self.monitor = live, shadow, monitor
+        self.live, self.shadow, self.monitor, self.levels = live, shadow, monitor, levels
+        if levels is not None and live is not None:
+            live.levels_from_state = True
+        self.model_alerts = Counter(
+            "churnwatch_monitor_model_alerts_total",
+            "Churn-risk alerts raised by the live model's level rises, by level",
+            ["level"],
+            registry=registry,
+        )
         self.scored = Counter(
             "churnwatch_monitor_model_scored_total",
             "Customers scored by the churn model, by role (live, shadow)",
@@ -105,10 +119,25 @@ class ModelHook:
             if settings.shadow_model_dir
             else None
         )
-        return cls(live=live, shadow=shadow, monitor=monitor, registry=registry)
+        levels = (
+            ModelLevels(
+                model=live.model,
+                cutoffs=live.cutoffs,
+                monitor=monitor,
+                hysteresis=settings.model_hysteresis,
+            )
+            if live is not None and settings.model_levels == "model"
+            else None
+        )
+        return cls(live=live, shadow=shadow, monitor=monitor, registry=registry, levels=levels)
 
     def rescore(self, work: Work) -> None:
         """Score the batch's changed and judged customers (see the module docstring)."""
+        if self.levels is not None:
+            raised = self.levels.flush(current=work.states.get, now=datetime.now(UTC))
+            for alert in raised:
+                work.alerts.append((alert.customer_id.encode(), alert.model_dump_json().encode()))
+                self.model_alerts.labels(level=alert.severity.value).inc()
         customers: dict[str, tuple[CustomerState, int]] = {}
         for customer_id in work.dirty:
             st = work.states[customer_id]
@@ -129,7 +158,7 @@ class ModelHook:
             scored = self.live.snapshots(monitor=self.monitor, customers=items, x=x)
             work.snapshots = [(key, snapshot) for key, snapshot, _ in scored]
             self._observe("live", self.live, x, [p for _, _, p in scored])
-            if work.alerts and self.live.explain:
+            if work.alerts and self.live.explain and self.levels is None:
                 work.alerts = explain_alerts(
                     model=self.live.model,
                     alerts=work.alerts,

@@ -12,6 +12,7 @@ from __future__ import annotations
 
 import socket
 from pathlib import Path
+from typing import Literal
 
 from pydantic import Field, model_validator
 from pydantic_settings import BaseSettings, SettingsConfigDict
@@ -56,6 +57,17 @@ class MonitorSettings(BaseSettings):
     model_cutoffs: str | None = Field(
         default=None,
         description="watch,warning,critical probabilities (default: the model's, 0.2,0.4,0.7)",
+    )
+    model_levels: Literal["model", "rules"] = Field(
+        default="model",
+        description="with a model: 'model' = the churn level and churn-risk alerts come from its "
+        "probability (model/levels.py); 'rules' = from the rule composite (model on snapshots only)",
+    )
+    model_hysteresis: float = Field(
+        default=0.2,
+        ge=0.0,
+        lt=1.0,
+        description="a model level is left only below cut-off x (1 - this)",
     )
     store: str = Field(
         default="memory://",
