@@ -40,8 +40,9 @@ from churnwatch_state_monitor.engine.scoring import score_with
 from churnwatch_state_monitor.ruleset import limits_of, load_ruleset, packaged_rules_text
 
 WINDOW_S = WINDOW_DAYS * 86_400
-NAMES = ("own", "amount", "inactive", "recency", "peers", "contacts", "complaints", "states")
-KEYS = ("own_history", "amount", "inactive_months", "recency", "peers", "contacts",
+NAMES = ("own", "sustained", "amount", "inactive", "recency", "peers", "contacts", "complaints",
+         "states")  # fmt: skip
+KEYS = ("own_history", "sustained", "amount", "inactive_months", "recency", "peers", "contacts",
         "complaints", "states")  # fmt: skip
 
 
@@ -74,6 +75,7 @@ class Sampler:
         complaints = st.recent(st.complaints) if st.complaints else 0
         features = [
             sig.own,
+            sig.sustained,
             sig.amount,
             sig.inactive,
             sig.recency,

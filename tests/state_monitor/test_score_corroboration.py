@@ -8,6 +8,7 @@ overdraft). Each test failed on the engine before the change.
 from __future__ import annotations
 
 from churnwatch_state_monitor.engine.engagement import Signals, signals
+from churnwatch_state_monitor.engine.scoring import score_with
 from churnwatch_state_monitor.engine.state import DAY, MONTH, CustomerState
 from churnwatch_state_monitor.ruleset import limits_of, load_ruleset
 from tests.state_monitor.test_detection_causes import (
@@ -61,6 +62,19 @@ def test_a_quiet_customer_who_stops_is_judged_on_its_own_cadence() -> None:
     print(f"recency: 10 days idle {ten:.2f}, 60 days {sixty.recency:.2f}, own {sixty.own:.2f}")
     assert ten == 0.0
     assert sixty.recency >= 0.3
+
+
+def test_a_fall_that_lasts_two_periods_raises_the_score() -> None:
+    """Half the usual count for two periods (four a month, then two, then one) is a fade even
+    though no single period is far below: the same recent activity with a history at that
+    rate scores lower (identical peers, recency, inactivity; only the own history differs)."""
+    lim = limits_of(load_ruleset())
+    fall = score_with(_customer(4, [4, 2, 1]), lim)
+    usual = score_with(_customer(2, [4, 2, 1]), lim)
+    print(f"score after a two-period fall {fall.churn}, same activity as usual {usual.churn}; "
+          f"reasons {fall.reasons}")  # fmt: skip
+    assert fall.churn >= usual.churn + 1.0
+    assert "activity_below_own_history" in [code for code, _, _ in fall.reasons]
 
 
 def _noisy_stayer(customer: str, *, complaint: bool) -> Book:

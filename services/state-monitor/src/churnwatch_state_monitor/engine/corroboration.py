@@ -19,9 +19,14 @@ CONTACTS_SOURCE: Final = 2  # customer-initiated contacts in 90 days
 
 
 def engagement_points(eng: Engagement, sig: Signals) -> float:
-    """What the customer's own activity (fall against own history, idle time, inactive
-    months) adds to the linear score."""
-    return eng.w_own * sig.own + eng.w_recency * sig.recency + eng.w_inactive * sig.inactive
+    """What the customer's own activity (fall against own history in the newest period and in
+    the two newest, idle time, inactive months) adds to the linear score."""
+    return (
+        eng.w_own * sig.own
+        + eng.w_sustained * sig.sustained
+        + eng.w_recency * sig.recency
+        + eng.w_inactive * sig.inactive
+    )
 
 
 def sources(

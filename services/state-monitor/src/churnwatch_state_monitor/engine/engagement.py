@@ -6,8 +6,11 @@ Measures (from the 30-day periods of ``CustomerState.mtx``/``mamt``, judged at t
 - **rate**: customer-initiated transactions per period over the newest three (the open one
   counted by the share of it elapsed), and the amount likewise;
 - **own baseline**: the mean of the complete periods three to twelve back (as far as observed);
-  the change is judged with one pseudo-transaction of shrinkage, so one quiet month of a customer
-  who transacts twice a month is weak evidence and three are strong;
+  the fall of the count is judged as a binomial deviance against the customer's own history,
+  with separate weights for the newest period or quarter (**own**: the stronger; a one-month
+  dip, which a holiday also makes) and the two newest periods (**sustained**: a fall that
+  lasts, a fade), so one quiet month of a customer who transacts twice a month is weak
+  evidence and two are stronger;
 - **peer baseline**: the cohort's median transactions per period, from the rule set's versioned
   cohort table (segment x tier, produced offline: ``python -m churnwatch_state_monitor.cohorts``);
 - **inactive periods** among the last twelve complete ones, **recency** against the customer's
@@ -32,8 +35,12 @@ _SHRINK: Final = 1.0  # pseudo-transactions added to both sides of a change
 # missed: nothing) to 4.0 (eight missed: certain)
 _RECENCY_FROM: Final = 1.5
 _RECENCY_SPAN: Final = 2.5
-# own-history deficit: the deviance (a z-like value) from 1.5 (noise, three windows tried) to 4.0
+# own-history deficit: the deviance (a z-like value) of the newest period or the newest three
+# (the stronger) from 1.5 (a one-period dip is common: holidays; two windows tried) to 4.0, and
+# of the two newest periods from 1.0 to 3.5 (one window: less margin for chance is needed)
+_WINDOWS: Final = 3
 _DEFICIT_FROM: Final = 1.5
+_SUSTAINED_FROM: Final = 1.0
 _DEFICIT_SPAN: Final = 2.5
 
 
@@ -45,6 +52,7 @@ class Engagement:
         *,
         intercept: float,
         w_own: float,
+        w_sustained: float,
         w_amount: float,
         w_inactive: float,
         w_recency: float,
@@ -58,6 +66,7 @@ class Engagement:
     ) -> None:
         self.intercept = intercept
         self.w_own = w_own
+        self.w_sustained = w_sustained
         self.w_amount = w_amount
         self.w_inactive = w_inactive
         self.w_recency = w_recency
@@ -78,10 +87,11 @@ class Engagement:
 class Signals:
     """The engagement signals of one customer at one time (each 0..1 unless said otherwise)."""
 
-    __slots__ = ("amount", "contacts", "inactive", "own", "peers", "rate", "recency")
+    __slots__ = ("amount", "contacts", "inactive", "own", "peers", "rate", "recency", "sustained")
 
     def __init__(self) -> None:
-        self.own = 0.0  # fall of the transaction rate against the customer's own baseline
+        self.own = 0.0  # fall of the newest period's count against the customer's own baseline
+        self.sustained = 0.0  # the same for the two newest periods together (a lasting fall)
         self.amount = 0.0  # fall of the amount against the own baseline
         self.inactive = 0.0  # share of the last twelve complete periods without a transaction
         self.recency = 0.0  # idle time beyond the customer's usual gap
@@ -98,7 +108,8 @@ def clock(st: CustomerState) -> int:
 def signals(st: CustomerState, eng: Engagement, out: Signals) -> Signals:
     """Fill ``out`` with the engagement signals of ``st`` at ``clock(st)``."""
     now = clock(st)
-    out.own = out.amount = out.inactive = out.recency = out.peers = out.rate = 0.0
+    out.own = out.sustained = out.amount = out.inactive = out.recency = out.peers = 0.0
+    out.rate = 0.0
     out.contacts = st.recent(st.contacts) if st.contacts else 0
     mtx = st.mtx
     if not mtx:
@@ -153,24 +164,25 @@ def signals(st: CustomerState, eng: Engagement, out: Signals) -> Signals:
             missed = base / 30.0 * (now - st.last_act) / DAY
             over = (math.sqrt(2.0 * missed) - _RECENCY_FROM) / _RECENCY_SPAN
             out.recency = 0.0 if over <= 0 else 1.0 if over >= 1 else over
-    out.own = _deficit(st, now, observed, eng.min_history)
+    _deficit(st, now, observed, eng.min_history, out)
     return out
 
 
-def _deficit(st: CustomerState, now: int, observed: int, min_history: int) -> float:
-    """How far the recent count falls below the customer's own rate, as a deviance (0..1 over
-    ``_DEFICIT_FROM`` + ``_DEFICIT_SPAN``): the strongest of the newest one, two and three
-    periods (the open one by its elapsed share) against the complete periods before each
+def _deficit(st: CustomerState, now: int, observed: int, min_history: int, out: Signals) -> None:
+    """How far the recent count falls below the customer's own rate, as a deviance: in the
+    newest period (the open one by its elapsed share) or the newest three, the stronger
+    (``out.own``, 0..1 over ``_DEFICIT_FROM`` + ``_DEFICIT_SPAN``), and in the two newest
+    (``out.sustained``, from ``_SUSTAINED_FROM``), each against the complete periods before its
     window, so a fall is judged against the customer's own variability, not as a fixed ratio:
     a third fewer transactions is strong evidence for a customer with forty a month and none
-    for one with two."""
+    for one with two. The two-period window has its own weight: a dip of one period (a holiday) and a fall
+    that lasts (a fade) are different evidence."""
     mtx = st.mtx
     kept = len(mtx)
     lag = now // MONTH - st.mon
     elapsed = (now % MONTH) / MONTH
-    best = 0.0
     recent = 0
-    for k in range(1, _RECENT + 1):
+    for k in range(1, _WINDOWS + 1):
         i = kept - k + lag  # the period k-1 before the open one
         recent += mtx[i] if 0 <= i < kept else 0
         span = elapsed + (k - 1)
@@ -193,10 +205,12 @@ def _deficit(st: CustomerState, now: int, observed: int, min_history: int) -> fl
         if recent > 0:
             t += recent * math.log(recent / expected)
         d = math.sqrt(2.0 * t) if t > 0 else 0.0  # rounding: a deficit near 0 can come out < 0
-        if d > best:
-            best = d
-    over = (best - _DEFICIT_FROM) / _DEFICIT_SPAN
-    return 0.0 if over <= 0 else 1.0 if over >= 1 else over
+        over = (d - (_SUSTAINED_FROM if k == 2 else _DEFICIT_FROM)) / _DEFICIT_SPAN
+        value = 0.0 if over <= 0 else 1.0 if over >= 1 else over
+        if k == 2:
+            out.sustained = value
+        elif value > out.own:
+            out.own = value
 
 
 def probability(z: float) -> float:
@@ -214,6 +228,7 @@ def linear(eng: Engagement, s: Signals, *, complaints: int, states: float) -> fl
     return (
         eng.intercept
         + eng.w_own * s.own
+        + eng.w_sustained * s.sustained
         + eng.w_amount * s.amount
         + eng.w_inactive * s.inactive
         + eng.w_recency * s.recency

@@ -308,7 +308,10 @@ def score_with(st: CustomerState, lim: Limits) -> Scores:
             engaged=engagement_points(eng, sig), complaints=complaints,
         ) + redirected >= 2  # fmt: skip
         churn = max(churn_p, _states_on_churn_scale(churn, lim)) if corroborated else churn_p
-        _engagement_reasons(reasons, eng.w_own * sig.own, "activity_below_own_history")
+        # one reason for the fall against own history, a dip or a lasting one: its stronger part
+        own = eng.w_own * sig.own
+        lasting = eng.w_sustained * sig.sustained
+        _engagement_reasons(reasons, max(lasting, own), "activity_below_own_history")
         _engagement_reasons(reasons, eng.w_amount * sig.amount, "spending_below_own_history")
         _engagement_reasons(reasons, eng.w_inactive * sig.inactive, "inactive_months")
         _engagement_reasons(reasons, eng.w_recency * sig.recency, "overdue_activity")

@@ -34,7 +34,8 @@ class EngagementModel(Config):
     """
 
     intercept: float = -4.0
-    own_history: float = 2.0  # fall of the transaction rate against the customer's own baseline
+    own_history: float = 2.0  # fall of the newest period's count against the own baseline
+    sustained: float = 0.0  # the same fall over the two newest periods (a fall that lasts)
     amount: float = 0.5  # fall of the amount against the own baseline
     inactive_months: float = 1.5  # share of the last 12 periods without a transaction
     recency: float = 2.0  # idle time beyond the customer's usual gap
@@ -52,6 +53,7 @@ class EngagementModel(Config):
         return Engagement(
             intercept=self.intercept,
             w_own=self.own_history,
+            w_sustained=self.sustained,
             w_amount=self.amount,
             w_inactive=self.inactive_months,
             w_recency=self.recency,
