@@ -17,6 +17,7 @@ from __future__ import annotations
 
 import argparse
 import asyncio
+import contextlib
 import json
 import os
 import shutil
@@ -32,6 +33,7 @@ sys.path[:0] = [str(REPO), str(REPO / "deploy" / "kafka")]
 
 from create_topics import delete_namespaces
 
+from bench.baseline_tree import BaselineTree
 from bench.kafka_reference import raw_produce
 from bench.monitor_bench import _CREATED, MODES, _drain, _namespace
 from bench.monitor_worker import Worker, simulated_events
@@ -66,16 +68,34 @@ def train_model(out: Path) -> Path:
 
 
 async def _rate(
-    *, bootstrap: str, namespace: str, data: Path, events: int, model: Path | None
+    *,
+    bootstrap: str,
+    namespace: str,
+    data: Path,
+    events: int,
+    model: Path | None,
+    tree: BaselineTree | None = None,
 ) -> tuple[float, float] | str:
     """(events/s, events per CPU second) of one worker over the topic, or why it stopped."""
     label = "model" if model else "rules"
     extra_env = {"CHURNWATCH_MONITOR_APP_ID": f"{namespace}-monitor-{label}"}
     if model is not None:
         extra_env["CHURNWATCH_MONITOR_MODEL_DIR"] = str(model)
-    worker = Worker(
-        bootstrap=bootstrap, namespace=namespace, data_dir=data / label, extra_env=extra_env
-    )
+    if tree is None:
+        worker = Worker(
+            bootstrap=bootstrap, namespace=namespace, data_dir=data / label, extra_env=extra_env
+        )
+    else:  # a commit's worktree with its own compiled engine (others may be editing this one)
+        worker = Worker(
+            bootstrap=bootstrap,
+            namespace=namespace,
+            data_dir=data / label,
+            extra_env=extra_env,
+            python=tree.python,
+            cwd=tree.tree,
+            base_env=tree.base_env(),
+        )
+        worker.env["CHURNWATCH_MONITOR_NATIVE"] = "require"
     worker.env["CHURNWATCH_MONITOR_SESSION_TIMEOUT_S"] = "30"
     log = LOGS / f"{namespace}-{label}.log"
     worker.start(log=log)
@@ -97,7 +117,15 @@ async def _rate(
     return events / (last - first), events / max(cpu[1] - cpu[0], 1e-9)
 
 
-async def compare(*, bootstrap: str, events: int, customers: int, rounds: int, model: Path) -> dict:
+async def compare(
+    *,
+    bootstrap: str,
+    events: int,
+    customers: int,
+    rounds: int,
+    model: Path,
+    tree: BaselineTree | None = None,
+) -> dict:
     """With vs without the model, ``rounds`` rounds: medians, ratios and per-round figures."""
     records = simulated_events(count=events, customers=customers)
     data = Path(tempfile.mkdtemp(prefix="monitor-model-bench-"))
@@ -118,6 +146,7 @@ async def compare(*, bootstrap: str, events: int, customers: int, rounds: int, m
                         data=data / namespace,
                         events=len(records),
                         model=m,
+                        tree=tree,
                     )
                     for m in order
                 }
@@ -184,9 +213,12 @@ if __name__ == "__main__":
     parser.add_argument("--rounds", type=int, default=None)
     parser.add_argument("--model", default=None, help="MODEL_DIR (default: train one)")
     parser.add_argument("--events", type=int, default=None)
+    parser.add_argument("--ref", default=None, help="run the workers from this commit's worktree")
     args = parser.parse_args()
     cfg = MODES[args.mode]
-    with tempfile.TemporaryDirectory(prefix="cw-model-bench-") as tmp:
+    with contextlib.ExitStack() as stack:
+        tmp = stack.enter_context(tempfile.TemporaryDirectory(prefix="cw-model-bench-"))
+        checkout = stack.enter_context(BaselineTree(ref=args.ref)) if args.ref else None
         result = asyncio.run(
             compare(
                 bootstrap=CommonSettings().kafka_bootstrap,
@@ -194,6 +226,7 @@ if __name__ == "__main__":
                 customers=cfg["customers"],
                 rounds=args.rounds or cfg["rounds"],
                 model=_model(args.model, Path(tmp)),
+                tree=checkout,
             )
         )
     print(json.dumps(result, indent=2))

@@ -1,7 +1,7 @@
 """Training time of the churn model (issue 16): simulate a bank, train on it, report the cost.
 
     python bench/model_train_bench.py [--customers 100000] [--days 365] [--workdir DIR]
-    make bench-model-train
+    python bench/run.py --mode full --only model_training   (also part of make bench-full)
 
 Generates the realistic simulator profile (events NDJSON + ground truth), writes OUTCOMES.csv
 from the truth's churn dates and runs the training CLI (default 90-day horizon, monthly as-of

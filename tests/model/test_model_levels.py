@@ -20,7 +20,12 @@ from churnwatch_state_monitor.engine.monitor import Monitor
 from churnwatch_state_monitor.engine.state import CustomerState
 from churnwatch_state_monitor.model.artifact import ChurnModel
 from churnwatch_state_monitor.model.features import row
-from churnwatch_state_monitor.model.levels import ModelLevels, model_level, parse_hysteresis
+from churnwatch_state_monitor.model.levels import (
+    DEFAULT_EVERY_DAYS,
+    ModelLevels,
+    model_level,
+    parse_hysteresis,
+)
 from churnwatch_state_monitor.ruleset import load_ruleset
 
 CUTOFFS = (0.05, 0.1, 0.15)  # the small test model's probabilities stay below 0.2
@@ -85,6 +90,7 @@ def _checkpoints(events: Path, model: ChurnModel) -> dict[tuple[str, int], list[
         seen[(customer_id, at)] = row(st, at, model.names)
 
     monitor.checkpoint = record
+    monitor.checkpoint_every = DEFAULT_EVERY_DAYS * 86_400  # as ModelLevels sets it
     with events.open("rb") as fh:
         replay(lines=fh, monitor=monitor, alerts_out=io.BytesIO(), errors=io.StringIO())
     return seen

@@ -2,7 +2,8 @@
 
     python -m churnwatch_state_monitor.backtest events.ndjson --out alerts.ndjson \
         [--states states.ndjson] [--rules rules.yaml]
-        [--model MODEL_DIR [--cutoffs 0.2,0.4,0.7] [--levels model|rules] [--hysteresis 0.2]]
+        [--model MODEL_DIR [--cutoffs 0.2,0.4,0.7] [--levels model|rules] [--hysteresis 0.2]
+        [--level-days 7]]
 
 Events are applied in file order; each customer is placed on the EVENTS partition Kafka would give
 it, and silence rules (dormancy, missing payroll) run whenever that partition's event-time
@@ -133,12 +134,20 @@ def main(argv: list[str] | None = None) -> int:
     parser.add_argument(
         "--hysteresis", help="a model level is left only below cut-off x (1 - this); 0.2"
     )
+    parser.add_argument(
+        "--level-days",
+        type=int,
+        default=7,
+        choices=range(1, 93),
+        metavar="1..92",
+        help="the model judges the level at a customer's first event of each such period",
+    )
     args = parser.parse_args(argv)
     try:
         monitor = Monitor(ruleset=load_ruleset(args.rules))
         scorer = _scorer(args.model, args.cutoffs) if args.model else None
         levels = (
-            _levels(scorer, monitor, args.hysteresis)
+            _levels(scorer, monitor, args.hysteresis, args.level_days)
             if scorer is not None and args.levels == "model"
             else None
         )
@@ -195,7 +204,7 @@ def _scorer(model: Path, cutoffs: str | None) -> Any:
     return Scorer.load(model, cutoffs=parse_cutoffs(cutoffs) if cutoffs else None)
 
 
-def _levels(scorer: Any, monitor: Monitor, hysteresis: str | None) -> Any:
+def _levels(scorer: Any, monitor: Monitor, hysteresis: str | None, every_days: int) -> Any:
     """The model's levels installed on ``monitor`` (model/levels.py)."""
     from churnwatch_state_monitor.model.levels import (
         DEFAULT_HYSTERESIS,
@@ -209,6 +218,7 @@ def _levels(scorer: Any, monitor: Monitor, hysteresis: str | None) -> Any:
         cutoffs=scorer.cutoffs,
         monitor=monitor,
         hysteresis=parse_hysteresis(hysteresis) if hysteresis else DEFAULT_HYSTERESIS,
+        every_days=every_days,
     )
 
 

@@ -113,8 +113,10 @@ class Monitor:
         self._scx.fx = self.fx
         # set by a loaded churn model (model/levels.py): it then owns the churn level and the
         # churn-risk alerts, judged at these points (customer, state before the event, as-of):
-        # the first event of each UTC day and each silence due, i.e. event time, not batches
+        # a customer's first event of each ``checkpoint_every`` period of the epoch grid (UTC)
+        # and each silence due, i.e. event time, not batches
         self.checkpoint: Callable[[str, CustomerState, int], None] | None = None
+        self.checkpoint_every: int = DAY
 
     def process(
         self, state: CustomerState | None, event: Any, *, now: datetime, offset: int | None = None
@@ -143,8 +145,10 @@ class Monitor:
             else []
         )
         checkpoint = self.checkpoint
-        if checkpoint is not None and st.events and at // DAY > st.newest // DAY:
-            checkpoint(customer_id, st, at - at % DAY)
+        if checkpoint is not None and st.events:
+            every = self.checkpoint_every
+            if at // every > st.newest // every:
+                checkpoint(customer_id, st, at - at % every)
         cx = self._cx
         cx.start(st, event, event_id, at)
         st.newest = max(st.newest, at)

@@ -1,9 +1,11 @@
 """The churn level and the churn-risk alerts from the model's probability (issue 16 item 2).
 
 With a model loaded the engine stops deciding the churn level from the rule composite
-(``Monitor.checkpoint``) and hands this module one *checkpoint* per customer per UTC day of
-activity (the state before the day's first event, as of that midnight) and one per silence due
-(dormancy, payroll, score refresh; as of the due time). The points follow from event time only, so
+(``Monitor.checkpoint``) and hands this module one *checkpoint* per customer per period of
+activity (``every_days``, default 7, on the epoch's grid in UTC: the state before the period's
+first event, as of the period's start) and one per silence due (dormancy, payroll, score refresh;
+as of the due time). Weekly, not daily: the model is trained on a weekly or monthly as-of grid,
+and each checkpoint costs a feature row (most of a model's serving cost). The points follow from event time only, so
 the worker (which flushes once per batch) and the backtest (which flushes whenever it likes) judge
 the same states at the same times and raise the same alerts.
 
@@ -36,6 +38,7 @@ from churnwatch_shared.alerts import (
     Reason,
     alert_id_for,
 )
+from churnwatch_state_monitor.engine.buckets import DAY
 from churnwatch_state_monitor.engine.churn import (
     CHURN_SCORE,
     LEVEL_SEVERITY,
@@ -52,6 +55,7 @@ from churnwatch_state_monitor.model.features import row
 from churnwatch_state_monitor.ruleset import limits_of
 
 DEFAULT_HYSTERESIS: Final = 0.2
+DEFAULT_EVERY_DAYS: Final = 7
 _COMPOSITE: Final = CustomerStateName.COMPOSITE
 
 
@@ -109,6 +113,7 @@ class ModelLevels:
         cutoffs: Sequence[float],
         monitor: Monitor,
         hysteresis: float = DEFAULT_HYSTERESIS,
+        every_days: int = DEFAULT_EVERY_DAYS,
     ) -> None:
         self.model, self.cutoffs, self.hysteresis = model, tuple(cutoffs), hysteresis
         self.ruleset_version = monitor.rs.version
@@ -116,6 +121,7 @@ class ModelLevels:
         self.cool_key = monitor.registry.code_of[CHURN_SCORE]  # shared with the rule's alerts
         self.pending: list[_Pending] = []
         monitor.checkpoint = self.observe
+        monitor.checkpoint_every = every_days * DAY
 
     def observe(self, customer_id: str, st: CustomerState, at: int) -> None:
         """The engine's checkpoint: keep the row and a copy (the state changes after this)."""

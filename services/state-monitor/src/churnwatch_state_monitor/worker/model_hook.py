@@ -125,6 +125,7 @@ class ModelHook:
                 cutoffs=live.cutoffs,
                 monitor=monitor,
                 hysteresis=settings.model_hysteresis,
+                every_days=settings.model_level_days,
             )
             if live is not None and settings.model_levels == "model"
             else None

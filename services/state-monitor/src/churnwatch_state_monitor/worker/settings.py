@@ -69,6 +69,13 @@ class MonitorSettings(BaseSettings):
         lt=1.0,
         description="a model level is left only below cut-off x (1 - this)",
     )
+    model_level_days: int = Field(
+        default=7,
+        ge=1,
+        le=92,
+        description="the model judges a customer's level at their first event of each period "
+        "of this many days (and at each silence due)",
+    )
     store: str = Field(
         default="memory://",
         pattern=r"^(memory|rocksdb)://",
