@@ -14,7 +14,7 @@ UV := .local/tools/bin/uv
 PY := .venv/bin/python
 PYTEST_ARGS ?=
 
-.PHONY: help setup lint run test fuzz up down status bench bench-full kafka-start kafka-stop postgres-start postgres-stop clean ops-tools
+.PHONY: help setup lint run test fuzz up down status bench bench-full bench-model kafka-start kafka-stop postgres-start postgres-stop clean ops-tools
 
 help:
 	@echo "make run    set up, start broker + ingest + state monitor + alerts + demo feed (Ctrl-C stops)"
@@ -23,6 +23,7 @@ help:
 	@echo "make fuzz   the OpenAPI fuzz test with FUZZ_EXAMPLES (default 2000) fresh random examples"
 	@echo "make up / make down / make status   the same stack in the background"
 	@echo "make bench  measure throughput and latency, write bench/results/"
+	@echo "make bench-model  the churn model's quality on the simulator (also in bench-full)"
 
 $(UV):
 	@$(PYTHON) -c 'import sys; assert (3, 11) <= sys.version_info[:2] <= (3, 13), f"Python 3.11 to 3.13 required, $(PYTHON) is {sys.version.split()[0]}"'
@@ -99,6 +100,9 @@ bench: setup kafka-start
 
 bench-full: setup kafka-start
 	CHURNWATCH_MONITOR_NATIVE=require $(PY) bench/run.py --mode full
+
+bench-model: setup
+	CHURNWATCH_MONITOR_NATIVE=require $(PY) bench/model_quality.py --mode full
 
 clean: down
 	deploy/postgres/postgres.sh stop || true

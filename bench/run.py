@@ -87,10 +87,24 @@ BENCHES: tuple[tuple[str, str], ...] = (
     ("detection", "bench.detection_bench"),
     ("berka", "bench.berka_bench"),  # the real Berka shapes through the backtest (issue 15)
     ("detection_alerts", "bench.detection_quality"),  # alert-based precision/recall (issue 6)
+    # the churn model on the realistic simulator against the rule score and the labels' ceilings
+    ("model_quality", "bench.model_quality"),
+    ("monitor_model", "bench.model_bench"),  # a loaded churn model vs none, same run (issue 16)
+    ("model_training", "bench.model_train_bench"),  # train on 100k customers x 1 year (issue 16)
 )
 # Benchmarks without the broker (in-process backtest), and those run in full mode only.
-OFFLINE = frozenset({"bench.detection_bench", "bench.berka_bench", "bench.detection_quality"})
-FULL_ONLY = frozenset({"detection_alerts", "monitor_transactions"})
+OFFLINE = frozenset(
+    {
+        "bench.detection_bench",
+        "bench.berka_bench",
+        "bench.detection_quality",
+        "bench.model_quality",
+        "bench.model_train_bench",
+    }
+)
+FULL_ONLY = frozenset(
+    {"detection_alerts", "monitor_transactions", "model_quality", "monitor_model", "model_training"}
+)
 COMPARE = "monitor_vs_baseline"  # bench/monitor_compare.py, see the docstring
 
 
