@@ -23,7 +23,7 @@ def test_packaged_rules_are_valid_and_name_every_rule() -> None:
     rs = load_ruleset()
     assert rs.version
     assert rs.rules.large_interbank_outflow.min_share == 0.5
-    assert rs.version == "2026.12.1"  # bumped with every threshold change
+    assert rs.version == "2026.12.2"  # bumped with every threshold change
     assert rs.rules.sustained_decline.early_when_winding_down
     assert rs.rules.interbank_outflow_share.pattern_rest_share == 0.35
     assert str(rs.tiers["private_banking"].threshold) == "6000000"
