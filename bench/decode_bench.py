@@ -48,7 +48,8 @@ def baseline_parser(*, ref: str, into: Path) -> Callable[[bytes], object]:
         ).stdout
         (package / f"{name}.py").write_text(source.replace("churnwatch_shared", _PACKAGE))
     sys.path.insert(0, str(into))
-    return importlib.import_module(f"{_PACKAGE}.events").parse_event  # type: ignore[no-any-return]
+    parser: Callable[[bytes], object] = importlib.import_module(f"{_PACKAGE}.events").parse_event
+    return parser
 
 
 def main() -> None:
