@@ -34,6 +34,7 @@ sys.path[:0] = [str(REPO), str(REPO / "deploy" / "kafka")]
 from create_topics import create_topics, delete_namespaces
 
 from bench.kafka_reference import raw_produce, sample_events
+from bench.monitor_worker import process_cpu_seconds
 from churnwatch_shared import topics
 from churnwatch_shared.settings import CommonSettings
 
@@ -66,12 +67,11 @@ def _start_ingest(*, bootstrap: str, namespace: str, port: int) -> subprocess.Po
 
 
 def _cpu_seconds(pid: int) -> float | None:
-    """User + system CPU time of a process so far (Linux /proc), None elsewhere."""
+    """User + system CPU time of a process so far, None where /proc cannot tell."""
     try:
-        fields = Path(f"/proc/{pid}/stat").read_text().rsplit(")", 1)[1].split()
+        return process_cpu_seconds(pid)
     except OSError:
         return None
-    return (int(fields[11]) + int(fields[12])) / os.sysconf("SC_CLK_TCK")
 
 
 async def _wait_ready(base: str, *, timeout: float = 60.0) -> None:

@@ -35,8 +35,8 @@ from create_topics import delete_namespaces
 
 from bench.baseline_tree import BaselineTree
 from bench.kafka_reference import raw_produce
-from bench.monitor_bench import _CREATED, MODES, _drain, _namespace
-from bench.monitor_worker import Worker, simulated_events
+from bench.monitor_bench import _CREATED, MODES, _namespace
+from bench.monitor_worker import bench_worker, run_until_applied, simulated_events
 from churnwatch_shared import topics
 from churnwatch_shared.settings import CommonSettings
 
@@ -81,39 +81,19 @@ async def _rate(
     extra_env = {"CHURNWATCH_MONITOR_APP_ID": f"{namespace}-monitor-{label}"}
     if model is not None:
         extra_env["CHURNWATCH_MONITOR_MODEL_DIR"] = str(model)
-    if tree is None:
-        worker = Worker(
-            bootstrap=bootstrap, namespace=namespace, data_dir=data / label, extra_env=extra_env
-        )
-    else:  # a commit's worktree with its own compiled engine (others may be editing this one)
-        worker = Worker(
-            bootstrap=bootstrap,
-            namespace=namespace,
-            data_dir=data / label,
-            extra_env=extra_env,
-            python=tree.python,
-            cwd=tree.tree,
-            base_env=tree.base_env(),
-        )
-        worker.env["CHURNWATCH_MONITOR_NATIVE"] = "require"
-    worker.env["CHURNWATCH_MONITOR_SESSION_TIMEOUT_S"] = "30"
+    worker = bench_worker(
+        bootstrap=bootstrap,
+        namespace=namespace,
+        data_dir=data / label,
+        extra_env=extra_env,
+        tree=tree,
+    )
     log = LOGS / f"{namespace}-{label}.log"
-    worker.start(log=log)
     cpu: list[float] = []
-    drain = asyncio.create_task(_drain(worker, expected=events, timeout=900, cpu=cpu))
-    try:
-        while not drain.done():
-            assert worker.proc is not None
-            if worker.proc.poll() is not None:
-                drain.cancel()
-                crash = [
-                    x for x in log.read_text(errors="replace").splitlines() if "unhandled" in x
-                ]
-                return f"worker exited {worker.proc.returncode}: {(crash or ['?'])[-1][:300]}"
-            await asyncio.sleep(0.2)
-        first, last = drain.result()
-    finally:
-        worker.stop()
+    drained = await run_until_applied(worker, log=log, expected=events, timeout=900, cpu=cpu)
+    if isinstance(drained, str):
+        return drained
+    first, last = drained
     return events / (last - first), events / max(cpu[1] - cpu[0], 1e-9)
 
 

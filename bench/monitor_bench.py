@@ -26,7 +26,6 @@ from __future__ import annotations
 import argparse
 import asyncio
 import json
-import os
 import shutil
 import statistics
 import sys
@@ -47,7 +46,7 @@ from create_topics import create_topics, delete_namespaces
 from bench.kafka_reference import raw_consume_decode, raw_produce, sample_events
 
 # monitor_scaleout imports Worker and simulated_events from here
-from bench.monitor_worker import Worker, simulated_events
+from bench.monitor_worker import Worker, drain_applied, simulated_events
 from churnwatch_shared import topics
 from churnwatch_shared.events import parse_event
 from churnwatch_shared.kafka_security import client_kwargs
@@ -124,39 +123,6 @@ async def changelog_sizes(*, bootstrap: str, topic: str) -> list[int]:
     return sorted(latest.values())
 
 
-def cpu_seconds(worker: Worker) -> float:
-    """CPU time (user + system, all threads) the worker process has used so far (Linux /proc)."""
-    assert worker.proc is not None
-    fields = Path(f"/proc/{worker.proc.pid}/stat").read_text().rsplit(")", 1)[1].split()
-    return (int(fields[11]) + int(fields[12])) / os.sysconf("SC_CLK_TCK")
-
-
-async def _drain(
-    worker: Worker, *, expected: int, timeout: float, cpu: list[float] | None = None
-) -> tuple[float, float]:
-    """Poll /metrics; returns (time of first applied > 0, time applied reached expected).
-    ``cpu``, when given, gets the worker's CPU seconds at those two moments."""
-    first = last = None
-    deadline = time.perf_counter() + timeout
-    async with httpx.AsyncClient() as client:
-        while time.perf_counter() < deadline:
-            applied = await worker.applied(client)
-            now = time.perf_counter()
-            if applied and first is None:
-                first = now
-                if cpu is not None:
-                    cpu.append(cpu_seconds(worker))
-            if applied is not None and applied >= expected:
-                last = now
-                if cpu is not None:
-                    cpu.append(cpu_seconds(worker))
-                break
-            await asyncio.sleep(0.1)
-    if first is None or last is None:
-        raise TimeoutError(f"worker applied fewer than {expected} events in {timeout}s")
-    return first, last
-
-
 _CREATED: set[str] = set()  # namespaces of this run, deleted when it ends
 
 
@@ -184,7 +150,7 @@ async def _throughput_round(
         started = worker.start()
         try:
             cpu: list[float] = []
-            first, last = await _drain(worker, expected=events, timeout=600, cpu=cpu)
+            first, last = await drain_applied(worker, expected=events, timeout=600, cpu=cpu)
             group = f"{namespace}-state-monitor"
             while True:
                 done, end = await committed_total(bootstrap=bootstrap, group=group, topic=topic)
@@ -285,7 +251,7 @@ async def recovery(*, bootstrap: str, customers: int, data: Path, store: str) ->
         for start in range(0, customers, 200_000):  # bounded memory in the producer process
             chunk = sample_events(min(200_000, customers - start), customers=customers, first=start)
             await raw_produce(bootstrap=bootstrap, topic=topic, records=chunk)
-        first, last = await _drain(worker, expected=customers, timeout=1800)
+        first, last = await drain_applied(worker, expected=customers, timeout=1800)
         await asyncio.sleep(1.0)  # let the last batch finish before the crash
         rss_full = worker.rss_bytes()
     finally:

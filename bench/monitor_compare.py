@@ -45,7 +45,7 @@ from create_topics import create_topics, delete_namespaces
 
 from bench.baseline_tree import BaselineTree, resolve
 from bench.kafka_reference import raw_produce
-from bench.monitor_worker import Worker, simulated_events
+from bench.monitor_worker import Worker, process_cpu_seconds, simulated_events
 from churnwatch_shared import topics
 from churnwatch_shared.settings import CommonSettings
 
@@ -90,12 +90,6 @@ def _load() -> float:
     return os.getloadavg()[0]
 
 
-def _cpu_seconds(pid: int) -> float:
-    """User + system CPU time of a process so far (Linux /proc)."""
-    fields = Path(f"/proc/{pid}/stat").read_text().rsplit(")", 1)[1].split()
-    return (int(fields[11]) + int(fields[12])) / os.sysconf("SC_CLK_TCK")
-
-
 async def _drain(
     worker: Worker, *, expected: int, timeout: float
 ) -> tuple[float, float, dict[str, float]]:
@@ -113,9 +107,9 @@ async def _drain(
             now = time.perf_counter()
             total = sum(counted.values()) if counted else 0
             if total and first is None:
-                first, cpu_first = now, _cpu_seconds(worker.proc.pid)
+                first, cpu_first = now, process_cpu_seconds(worker.proc.pid)
             if first is not None and total >= expected:
-                return now - first, _cpu_seconds(worker.proc.pid) - cpu_first, counted or {}
+                return now - first, process_cpu_seconds(worker.proc.pid) - cpu_first, counted or {}
             await asyncio.sleep(0.05)
     raise TimeoutError(f"worker counted fewer than {expected} events in {timeout}s")
 

@@ -33,8 +33,8 @@ from create_topics import delete_namespaces
 
 from bench.baseline_tree import BaselineTree
 from bench.kafka_reference import raw_consume_decode, raw_produce
-from bench.monitor_bench import _CREATED, MODES, _drain, _namespace
-from bench.monitor_worker import Worker, simulated_events
+from bench.monitor_bench import _CREATED, MODES, _namespace
+from bench.monitor_worker import bench_worker, run_until_applied, simulated_events
 from churnwatch_shared import topics
 from churnwatch_shared.settings import CommonSettings
 
@@ -55,42 +55,18 @@ async def _worker_rate(
         "CHURNWATCH_MONITOR_TRANSACTIONS": transactions,
         "CHURNWATCH_MONITOR_APP_ID": f"{namespace}-monitor-txn-{transactions}",
     }
-    data_dir = data / f"{namespace}-{transactions}"
-    if tree is None:
-        worker = Worker(
-            bootstrap=bootstrap, namespace=namespace, data_dir=data_dir, extra_env=extra_env
-        )
-    else:
-        worker = Worker(
-            bootstrap=bootstrap,
-            namespace=namespace,
-            data_dir=data_dir,
-            extra_env=extra_env,
-            python=tree.python,
-            cwd=tree.tree,
-            base_env=tree.base_env(),
-        )
-    if tree is not None:  # its own compiled engine, never the interpreted fallback
-        worker.env["CHURNWATCH_MONITOR_NATIVE"] = "require"
-    # a 6 s session lets the lease guard (transactions off) stop a worker whose batch outlives
-    # 4 s on a loaded machine (seen here: LeaseLapsed); 30 s on both sides, as monitor_compare
-    worker.env["CHURNWATCH_MONITOR_SESSION_TIMEOUT_S"] = "30"
+    worker = bench_worker(
+        bootstrap=bootstrap,
+        namespace=namespace,
+        data_dir=data / f"{namespace}-{transactions}",
+        extra_env=extra_env,
+        tree=tree,
+    )
     log = LOGS / f"{namespace}-{transactions}.log"
-    worker.start(log=log)
-    drain = asyncio.create_task(_drain(worker, expected=events, timeout=600))
-    try:
-        while not drain.done():
-            assert worker.proc is not None
-            if worker.proc.poll() is not None:  # stopped itself: say why instead of waiting
-                drain.cancel()
-                crash = [
-                    x for x in log.read_text(errors="replace").splitlines() if "unhandled" in x
-                ]
-                return f"worker exited {worker.proc.returncode}: {(crash or ['?'])[-1][:300]}"
-            await asyncio.sleep(0.2)
-        first, last = drain.result()
-    finally:
-        worker.stop()
+    drained = await run_until_applied(worker, log=log, expected=events, timeout=600)
+    if isinstance(drained, str):
+        return drained
+    first, last = drained
     return events / (last - first)
 
 

@@ -3,11 +3,12 @@
 ``python -m churnwatch_state_monitor`` on a namespace with its own web port and data dir; by
 default the current checkout's, or another checkout's (``python``, ``cwd``, ``base_env``: see
 ``bench/baseline_tree.py``). Shared by ``monitor_bench``, ``monitor_scaleout`` and
-``monitor_compare``; never part of the test suite.
+``monitor_compare``, ``monitor_transactions`` and ``model_bench``; never part of the test suite.
 """
 
 from __future__ import annotations
 
+import asyncio
 import itertools
 import os
 import signal
@@ -16,15 +17,25 @@ import subprocess
 import sys
 import time
 from pathlib import Path
+from typing import TYPE_CHECKING
 
 import httpx
 import orjson
 
 from churnwatch_simulator.bank import SimulatedBank, SimulationConfig
 
+if TYPE_CHECKING:
+    from bench.baseline_tree import BaselineTree
+
 REPO = Path(__file__).resolve().parents[1]
 APPLIED = 'churnwatch_monitor_events_total{outcome="applied"}'
 EVENTS_TOTAL = "churnwatch_monitor_events_total{"
+
+
+def process_cpu_seconds(pid: int) -> float:
+    """User + system CPU time a process (all its threads) has used so far (Linux /proc)."""
+    fields = Path(f"/proc/{pid}/stat").read_text().rsplit(")", 1)[1].split()
+    return (int(fields[11]) + int(fields[12])) / os.sysconf("SC_CLK_TCK")
 
 
 def _free_port() -> int:
@@ -106,6 +117,11 @@ class Worker:
             except subprocess.TimeoutExpired:
                 self.kill()
 
+    def cpu_seconds(self) -> float:
+        """CPU time the worker process has used so far."""
+        assert self.proc is not None
+        return process_cpu_seconds(self.proc.pid)
+
     def rss_bytes(self) -> int:
         """Resident memory of the worker process (Linux /proc)."""
         assert self.proc is not None
@@ -142,3 +158,84 @@ class Worker:
             return (await client.get(f"{self.url}/readyz", timeout=2)).json()["assigned_partitions"]
         except (httpx.HTTPError, ValueError, KeyError):
             return []
+
+
+def bench_worker(
+    *,
+    bootstrap: str,
+    namespace: str,
+    data_dir: Path,
+    extra_env: dict[str, str],
+    tree: BaselineTree | None,
+) -> Worker:
+    """A worker of this checkout, or of ``tree`` with its own compiled engine, 30 s session."""
+    if tree is None:
+        worker = Worker(
+            bootstrap=bootstrap, namespace=namespace, data_dir=data_dir, extra_env=extra_env
+        )
+    else:  # never the interpreted fallback: others may be editing this checkout's engine
+        worker = Worker(
+            bootstrap=bootstrap,
+            namespace=namespace,
+            data_dir=data_dir,
+            extra_env=extra_env,
+            python=tree.python,
+            cwd=tree.tree,
+            base_env=tree.base_env(),
+        )
+        worker.env["CHURNWATCH_MONITOR_NATIVE"] = "require"
+    # a 6 s session lets the lease guard (transactions off) stop a worker whose batch outlives
+    # 4 s on a loaded machine (seen here: LeaseLapsed); 30 s on both sides, as monitor_compare
+    worker.env["CHURNWATCH_MONITOR_SESSION_TIMEOUT_S"] = "30"
+    return worker
+
+
+async def drain_applied(
+    worker: Worker, *, expected: int, timeout: float, cpu: list[float] | None = None
+) -> tuple[float, float]:
+    """Poll /metrics; returns (time of first applied > 0, time applied reached expected).
+    ``cpu``, when given, gets the worker's CPU seconds at those two moments."""
+    first = last = None
+    deadline = time.perf_counter() + timeout
+    async with httpx.AsyncClient() as client:
+        while time.perf_counter() < deadline:
+            applied = await worker.applied(client)
+            now = time.perf_counter()
+            if applied and first is None:
+                first = now
+                if cpu is not None:
+                    cpu.append(worker.cpu_seconds())
+            if applied is not None and applied >= expected:
+                last = now
+                if cpu is not None:
+                    cpu.append(worker.cpu_seconds())
+                break
+            await asyncio.sleep(0.1)
+    if first is None or last is None:
+        raise TimeoutError(f"worker applied fewer than {expected} events in {timeout}s")
+    return first, last
+
+
+def _last_crash(log: Path) -> str:
+    """The last 'unhandled' line of a worker's log (why it stopped), '?' when none."""
+    crash = [x for x in log.read_text(errors="replace").splitlines() if "unhandled" in x]
+    return (crash or ["?"])[-1][:300]
+
+
+async def run_until_applied(
+    worker: Worker, *, log: Path, expected: int, timeout: float, cpu: list[float] | None = None
+) -> tuple[float, float] | str:
+    """Start ``worker`` (output to ``log``), drain it, stop it: ``drain_applied``'s times, or
+    why the worker stopped on its own before applying ``expected`` events."""
+    worker.start(log=log)
+    drain = asyncio.create_task(drain_applied(worker, expected=expected, timeout=timeout, cpu=cpu))
+    try:
+        while not drain.done():
+            assert worker.proc is not None
+            if worker.proc.poll() is not None:  # stopped itself: say why instead of waiting
+                drain.cancel()
+                return f"worker exited {worker.proc.returncode}: {_last_crash(log)}"
+            await asyncio.sleep(0.2)
+        return drain.result()
+    finally:
+        worker.stop()
