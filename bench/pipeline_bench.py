@@ -32,8 +32,9 @@ import shutil
 import sys
 import time
 import uuid
+from contextlib import AbstractContextManager
 from pathlib import Path
-from typing import Any, TypedDict
+from typing import Any, NamedTuple, TypedDict
 
 import httpx
 import sqlalchemy as sa
@@ -245,21 +246,41 @@ def _knee(steps: list[dict], *, held_rates: list[int], failed: int | None) -> di
     }
 
 
-async def run_async(*, bootstrap: str, mode: str) -> dict[str, object]:
-    cfg = MODES[mode]
-    namespace = f"bench{uuid.uuid4().hex[:8]}"
+class BenchStack(NamedTuple):
+    namespace: str
+    db_url: str
+    data_dir: Path
+    services: AbstractContextManager[dict[str, str]]
+
+
+async def full_stack(*, bootstrap: str, prefix: str, env: dict[str, str]) -> BenchStack:
+    """A fresh namespace's topics and database, and ingest, monitor and alerts on them (not yet
+    entered): the stack every pipeline benchmark drives; ``env`` goes to all three services."""
+    namespace = f"{prefix}{uuid.uuid4().hex[:8]}"
     await create_topics(bootstrap=bootstrap, namespace=namespace)
     ensure_postgres()
     db_url = create_database(f"cw_bench_{uuid.uuid4().hex[:8]}")
     data_dir = REPO / ".local" / "bench" / namespace
-    stack = running_services(
+    services = running_services(
         names=("alerts", "monitor", "ingest"),
         bootstrap=bootstrap,
         namespace=namespace,
         data_dir=data_dir,
-        label="bench",
+        label=prefix,
         log_level="WARNING",
-        env={"alerts": {"CHURNWATCH_ALERTS_DATABASE_URL": db_url}},
+        env={
+            "alerts": {**env, "CHURNWATCH_ALERTS_DATABASE_URL": db_url},
+            "monitor": env,
+            "ingest": env,
+        },
+    )
+    return BenchStack(namespace, db_url, data_dir, services)
+
+
+async def run_async(*, bootstrap: str, mode: str) -> dict[str, object]:
+    cfg = MODES[mode]
+    namespace, db_url, data_dir, stack = await full_stack(
+        bootstrap=bootstrap, prefix="bench", env={}
     )
     urls = stack.__enter__()
     base, alerts_base = urls["ingest"], urls["alerts"]

@@ -45,18 +45,16 @@ from sqlalchemy.ext.asyncio import create_async_engine
 REPO = Path(__file__).resolve().parents[1]
 sys.path[:0] = [str(REPO), str(REPO / "deploy" / "kafka")]
 
-from create_topics import create_topics, delete_namespaces
+from create_topics import delete_namespaces
 
 from bench import e2e_histogram
 from bench.baseline_tree import BaselineTree
-from bench.pipeline_bench import _wait_lag, drive, post_batch
+from bench.pipeline_bench import _wait_lag, drive, full_stack, post_batch
 from bench.pipeline_feed import Feed
 from churnwatch_shared import topics
 from churnwatch_shared.kafka_security import client_kwargs
 from churnwatch_shared.observability.lineage import HEADER_INGESTED_AT
 from churnwatch_shared.settings import CommonSettings
-from tests.support.infra import create_database, ensure_postgres
-from tests.support.stack import running_services
 
 PROBE_RULE = b"large_interbank_outflow"
 STAGES = (
@@ -195,23 +193,8 @@ async def run_once(
     *, bootstrap: str, rate: int, seconds: float, customers: int, env: dict[str, str]
 ) -> dict[str, Any]:
     """One stack, warm-up, ``seconds`` at ``rate`` with probes; the stage breakdown."""
-    namespace = f"stage{uuid.uuid4().hex[:8]}"
-    await create_topics(bootstrap=bootstrap, namespace=namespace)
-    ensure_postgres()
-    db_url = create_database(f"cw_bench_{uuid.uuid4().hex[:8]}")
-    data_dir = REPO / ".local" / "bench" / namespace
-    stack = running_services(
-        names=("alerts", "monitor", "ingest"),
-        bootstrap=bootstrap,
-        namespace=namespace,
-        data_dir=data_dir,
-        label="stages",
-        log_level="WARNING",
-        env={
-            "alerts": {**env, "CHURNWATCH_ALERTS_DATABASE_URL": db_url},
-            "monitor": env,
-            "ingest": env,
-        },
+    namespace, db_url, data_dir, stack = await full_stack(
+        bootstrap=bootstrap, prefix="stage", env=env
     )
     urls = stack.__enter__()
     taps = [
