@@ -1,19 +1,19 @@
-"""Five state scores, the composite churn score with hysteresis, and alert priority by value.
+"""Five state scores and the composite churn score (``score_with``, on every event).
 
 Each state score is 0 (healthy) .. 100 (worst), from the customer's own baselines plus absolute
 thresholds. The composite is the strongest state (share ``churn.strongest_share``) plus the weighted
 mean of all five (rules file ``churn.weights``), so one state far gone raises the level on its own;
 it adds points for each complaint and cancellation in 90 days, because so few unhappy customers
-ever say so.
+ever say so. The scores' record and its number helpers are in ``score_values``; levels with
+hysteresis and alert priority in ``score_levels`` (both re-exported here).
 """
 
 from __future__ import annotations
 
-import math
 from operator import itemgetter
 from typing import Final
 
-from churnwatch_shared.alerts import CustomerStateName, Severity
+from churnwatch_shared.alerts import CustomerStateName
 from churnwatch_state_monitor.engine.buckets import B_ACTS, B_WEEK, DAY
 from churnwatch_state_monitor.engine.churn import LEVEL_SEVERITY as LEVEL_SEVERITY
 from churnwatch_state_monitor.engine.churn import LEVELS as LEVELS
@@ -28,29 +28,18 @@ from churnwatch_state_monitor.engine.overdraft import (
     penalty_points,
 )
 from churnwatch_state_monitor.engine.scale import band_in
+from churnwatch_state_monitor.engine.score_levels import churn_level as churn_level
+from churnwatch_state_monitor.engine.score_levels import next_level as next_level
+from churnwatch_state_monitor.engine.score_levels import priority as priority
+from churnwatch_state_monitor.engine.score_levels import state_level_in as state_level_in
+from churnwatch_state_monitor.engine.score_levels import state_level_of as state_level_of
+from churnwatch_state_monitor.engine.score_values import Scores as Scores
+from churnwatch_state_monitor.engine.score_values import rounded as rounded
+from churnwatch_state_monitor.engine.score_values import single_bit as single_bit
+from churnwatch_state_monitor.engine.score_values import strongest as strongest
 from churnwatch_state_monitor.engine.state import CustomerState
 
-_SEVERITY_POINTS = {
-    Severity.INFO: 15,
-    Severity.WATCH: 35,
-    Severity.WARNING: 60,
-    Severity.CRITICAL: 80,
-}
-_TIER_VALUE = {
-    "mass": 0.8,
-    "gold": 0.95,
-    "platinum": 1.05,
-    "diamond": 1.15,
-    "private_banking": 1.25,
-}
 _CLASS_SCORE = (0, 40, 65, 85, 100)
-# ``rounded``: the decimal scales it computes itself (each exact), the products it trusts (their
-# error is at most 2**-14 below 2**40) and how far from a half they must be (far beyond that error).
-# Typed ``tuple[float, ...]``: as a fixed five-float tuple mypyc 2.4.1 miscompiles the Final (its
-# "value was not set" check fires on every read).
-_SCALES: Final[tuple[float, ...]] = (1.0, 10.0, 100.0, 1000.0, 10000.0)
-_PRODUCT_BELOW: Final = 2.0**40
-_HALF_MARGIN: Final = 2.0**-10
 
 # the states' floors (25 / 35 / 55 points) on the probability scale: the levels they had when the
 # scale was introduced (30 / 45 / 65 %)
@@ -67,64 +56,6 @@ _W_STABILITY: Final = 2
 _W_RISK: Final = 4
 _W_FLOW: Final = 8
 _W_USAGE: Final = 16
-
-
-class Scores:
-    """Per-state scores, the composite and the top reason codes behind it."""
-
-    __slots__ = ("churn", "corroborated", "reasons", "states", "values", "whole")
-
-    def __init__(
-        self,
-        values: tuple[float, float, float, float, float],
-        whole: int,
-        churn: float,
-        reasons: list[tuple[str, CustomerStateName, float]],
-        states: float = 0.0,
-        corroborated: bool = True,
-    ) -> None:
-        self.values = values  # scale, stability, risk, account flow, product usage
-        self.whole = whole  # bit i: values[i] came from fixed points (an integer in snapshots)
-        self.churn = churn
-        self.reasons = reasons  # (code, state, points), best first
-        self.states = states  # the five states' composite (points 0..100; the score without
-        # a calibrated scale)
-        self.corroborated = (
-            corroborated  # the states' composite may set the level (``churn_level``)
-        )
-
-    def shown(self, i: int) -> object:
-        """State ``i``'s score as the snapshot shows it (one decimal, fixed points as integers)."""
-        value = self.values[i]
-        if self.whole >> i & 1:
-            return int(value)
-        return rounded(value, 1)
-
-
-def rounded(value: float, digits: int) -> float:
-    """``round(value, digits)``, the same float, at a fraction of the cost.
-
-    Most scores and baselines are zero, returned as they are (either sign). Otherwise ``round``
-    rounds the exact decimal value half-to-even and converts the decimal back, correctly rounded;
-    that conversion costs more than the rest of a score. When ``value * 10**digits`` lies well
-    away from a half, its nearest integer n is the one ``round`` finds, and the IEEE quotient
-    n / 10**digits is the double nearest to that decimal: the same result. Near a half (a
-    possible tie), for large or non-finite values, and for other digit counts: ``round`` itself.
-    """
-    if value == 0.0:
-        return value
-    if 0 <= digits < len(_SCALES):
-        scale = _SCALES[digits]
-        scaled = value * scale
-        if -_PRODUCT_BELOW < scaled < _PRODUCT_BELOW:
-            whole = float(math.floor(scaled))
-            fraction = scaled - whole
-            if abs(fraction - 0.5) > _HALF_MARGIN:
-                nearest = whole if fraction < 0.5 else whole + 1.0
-                if nearest == 0.0:  # round keeps the sign of a value that rounds to zero
-                    return math.copysign(0.0, value)
-                return nearest / scale
-    return round(value, digits)
 
 
 def _clip(x: float) -> float:
@@ -351,73 +282,3 @@ def _engagement_reasons(
 
 
 _points = itemgetter(2)
-
-
-def strongest(scale: float, stability: float, risk: float, flow: float, usage: float) -> float:
-    """``max`` of the five state scores, taken in pairs: compiled, a two-argument ``max`` of floats
-    is one comparison (the same one the builtin makes), while the five-argument builtin boxes the
-    floats and calls through Python."""
-    best = max(scale, stability)
-    best = max(best, risk)
-    best = max(best, flow)
-    return max(best, usage)
-
-
-def single_bit(mask: int) -> bool:
-    """``mask.bit_count() == 1`` (one product held) without a method call on the integer."""
-    if mask < 0:
-        mask = -mask  # bit_count counts the bits of the absolute value
-    return mask != 0 and mask & (mask - 1) == 0
-
-
-def next_level(value: float, current: int, lim: Limits) -> int:
-    """Churn level 0..3 with hysteresis: a level is left only well below its threshold."""
-    up = state_level_in(value, lim)
-    if up >= current:
-        return up
-    return min(current, state_level_in(value + lim.hysteresis, lim))
-
-
-def churn_level(scores: Scores, current: int, lim: Limits) -> int:
-    """The churn level: the calibrated score's, and at least the five states' composite's on the
-    states' floors (a fitted model must not silence what the states see: money leaving, overdue
-    loans, overdrafts), each with hysteresis."""
-    level = next_level(scores.churn, current, lim)
-    if lim.engagement is None or not scores.corroborated:
-        return level
-    watch, warning, critical = lim.state_floors
-    value = scores.states
-    up = (value >= watch) + (value >= warning) + (value >= critical)
-    if up < current:
-        value += lim.hysteresis
-        up = min(current, (value >= watch) + (value >= warning) + (value >= critical))
-    return max(level, up)
-
-
-def state_level_in(value: float, lim: Limits) -> int:
-    """Level of one score (no hysteresis: ``next_level`` adds it for the composite)."""
-    level = 0
-    if value >= lim.watch:
-        level += 1
-    if value >= lim.warning:
-        level += 1
-    if value >= lim.critical:
-        level += 1
-    return level
-
-
-def state_level_of(value: float, lim: Limits) -> int:
-    """Level of one of the five states' scores, on the states' own floors (no hysteresis)."""
-    watch, warning, critical = lim.state_floors
-    return (value >= watch) + (value >= warning) + (value >= critical)
-
-
-def priority(*, severity: Severity, st: CustomerState) -> int:
-    """Severity weighted by customer value: tier, and the scale of assets with the bank."""
-    factor = _TIER_VALUE.get(st.tier or "mass", 0.9)
-    assets = st.assets
-    if assets >= 100_000_000:  # >= 1,000,000 CNY: ~10% of customers, most of the profit
-        factor += 0.15
-    elif assets < 1_000_000:  # < 10,000 CNY
-        factor -= 0.1
-    return int(max(0, min(100, round(_SEVERITY_POINTS[severity] * factor))))
