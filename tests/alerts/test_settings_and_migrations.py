@@ -36,6 +36,21 @@ def test_env_prefix_and_default_group(monkeypatch: pytest.MonkeyPatch) -> None:
     assert settings.port == 9123 and settings.effective_group_id == "nsx-alerts"
 
 
+def test_display_time_zone_is_an_iana_name_else_the_calendars(
+    monkeypatch: pytest.MonkeyPatch, tmp_path: Path
+) -> None:
+    monkeypatch.setenv("CHURNWATCH_ALERTS_DISPLAY_TIME_ZONE", "Asia/Shanghia")
+    with pytest.raises(ValueError, match=r"unknown time zone 'Asia/Shanghia': an IANA name"):
+        AlertsSettings()
+    monkeypatch.delenv("CHURNWATCH_ALERTS_DISPLAY_TIME_ZONE")
+    assert AlertsSettings().display_zone is None  # no calendar either: each moment's own offset
+    calendar = tmp_path / "calendar.yaml"
+    calendar.write_text('version: "t"\ndefault:\n  time_zone: Europe/Prague\n')
+    assert str(AlertsSettings(business_calendar_file=calendar).display_zone) == "Europe/Prague"
+    both = AlertsSettings(business_calendar_file=calendar, display_time_zone="Asia/Shanghai")
+    assert str(both.display_zone) == "Asia/Shanghai"
+
+
 def test_migrate_command_on_sqlite(tmp_path: Path) -> None:
     db = tmp_path / "nested" / "alerts.db"
     env = {"CHURNWATCH_ALERTS_DATABASE_URL": f"sqlite+aiosqlite:///{db}", "PATH": "/usr/bin:/bin"}

@@ -2,10 +2,12 @@
 
 from __future__ import annotations
 
+from datetime import tzinfo
 from pathlib import Path
 from urllib.parse import urlsplit
+from zoneinfo import ZoneInfo, ZoneInfoNotFoundError
 
-from pydantic import Field, model_validator
+from pydantic import Field, field_validator, model_validator
 from pydantic_settings import BaseSettings, SettingsConfigDict
 
 from churnwatch_alerts.calendar import Calendars, cached_calendars
@@ -126,6 +128,11 @@ class AlertsSettings(BaseSettings):
     reporting_currency: str = Field(
         default="CNY", pattern=r"^[A-Z]{3}$", description="currency shown beside every amount"
     )
+    display_time_zone: str | None = Field(
+        default=None,
+        description="IANA zone in which reasons and evidence name days (e.g. Asia/Shanghai); "
+        "unset: the business calendar's default zone, else each moment's own UTC offset",
+    )
     # Contacts logged on a case go to ingest as contact.logged events (the monitor sees them).
     ingest_url: str = Field(default="http://127.0.0.1:8001", description="ingest base URL")
     ingest_api_key: str | None = Field(
@@ -206,6 +213,27 @@ class AlertsSettings(BaseSettings):
     def calendars(self) -> Calendars:
         """The business calendars SLAs are counted in (24x7 unless a file is configured)."""
         return cached_calendars(self.business_calendar_file)
+
+    @field_validator("display_time_zone")
+    @classmethod
+    def _known_zone(cls, value: str | None) -> str | None:
+        if value is not None:
+            try:
+                ZoneInfo(value)
+            except (ZoneInfoNotFoundError, ValueError):
+                raise ValueError(
+                    f"unknown time zone {value!r}: an IANA name is accepted, e.g. Asia/Shanghai "
+                    "or Europe/Prague"
+                ) from None
+        return value
+
+    @property
+    def display_zone(self) -> tzinfo | None:
+        """The bank's zone for the days reasons name: the setting, else the business calendar's
+        default zone; None: each moment's own offset (as the producer sent it)."""
+        if self.display_time_zone is not None:
+            return ZoneInfo(self.display_time_zone)
+        return self.calendars.default.zone
 
     @model_validator(mode="after")
     def _oidc_complete(self) -> AlertsSettings:

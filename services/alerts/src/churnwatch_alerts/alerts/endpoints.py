@@ -103,6 +103,7 @@ async def get_alert(
             alert_id=alert_id,
             now=_now(request),
             currency=request.app.state.settings.reporting_currency,
+            zone=request.app.state.settings.display_zone,
         )
     except service.AlertNotFound as exc:
         raise await _not_found(

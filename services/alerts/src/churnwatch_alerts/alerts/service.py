@@ -4,7 +4,7 @@ all audited. Storing new alerts from the alert topic is alerts/store.py (re-expo
 
 from __future__ import annotations
 
-from datetime import datetime
+from datetime import datetime, tzinfo
 
 from sqlalchemy.ext.asyncio import AsyncSession
 
@@ -83,9 +83,10 @@ async def get_alert(
     alert_id: str,
     now: datetime,
     currency: str = "CNY",
+    zone: tzinfo | None = None,
 ) -> AlertDetail:
-    """One alert with evidence, its reasons and evidence worded in ``currency``, and the
-    customer's current five states."""
+    """One alert with evidence, its reasons and evidence worded in ``currency`` (days in the
+    bank's ``zone``), and the customer's current five states."""
     alert = await _get(session, principal=principal, alert_id=alert_id)
     state = await customers.get_state(session, customer_id=alert.customer_id)
     record(
@@ -101,10 +102,12 @@ async def get_alert(
         evidence=alert.payload,
         customer_state=state.snapshot if state is not None else None,
         reason_lines=[
-            wording.reason_text(r, currency=currency, occurred_at=alert.payload.get("occurred_at"))
+            wording.reason_text(
+                r, currency=currency, occurred_at=alert.payload.get("occurred_at"), zone=zone
+            )
             for r in alert.payload.get("reasons", [])
         ],
-        evidence_lines=wording.evidence_lines(alert.payload, currency=currency),
+        evidence_lines=wording.evidence_lines(alert.payload, currency=currency, zone=zone),
         rule_name=wording.rule_name(alert.rule_id),
     )
 

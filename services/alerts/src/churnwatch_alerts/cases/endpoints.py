@@ -148,6 +148,7 @@ async def _detail(
         customer_id=customer_id,
         currency=request.app.state.settings.reporting_currency,
         now=now,
+        zone=request.app.state.settings.display_zone,
     )
     detail.value = await value_service.customer_value(
         session, principal=principal, customer_id=customer_id, limit=VALUE_HISTORY, now=now

@@ -5,7 +5,7 @@ from __future__ import annotations
 
 import base64
 import binascii
-from datetime import datetime, timedelta
+from datetime import datetime, timedelta, tzinfo
 from decimal import Decimal
 from typing import Any
 
@@ -211,7 +211,13 @@ def _header(
 
 
 async def case_detail(
-    session: AsyncSession, *, principal: Principal, customer_id: str, currency: str, now: datetime
+    session: AsyncSession,
+    *,
+    principal: Principal,
+    customer_id: str,
+    currency: str,
+    now: datetime,
+    zone: tzinfo | None = None,
 ) -> CaseDetail:
     """The case page: header, alerts, plain-language reasons, evidence and timeline (audited)."""
     summary = await _summary_of(session, principal=principal, customer_id=customer_id, now=now)
@@ -233,14 +239,16 @@ async def case_detail(
             alert_id=a.id,
             code=str(r.get("code")),
             text=wording.reason_text(
-                r, currency=currency, occurred_at=a.payload.get("occurred_at")
+                r, currency=currency, occurred_at=a.payload.get("occurred_at"), zone=zone
             ),
         )
         for a in unresolved
         for r in a.payload.get("reasons", [])
     ]
     evidence = [
-        line for a in unresolved for line in wording.evidence_lines(a.payload, currency=currency)
+        line
+        for a in unresolved
+        for line in wording.evidence_lines(a.payload, currency=currency, zone=zone)
     ]
     record(session, actor=principal.id, action="case.read", at=now, customer_id=customer_id)
     return CaseDetail(

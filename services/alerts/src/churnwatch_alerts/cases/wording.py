@@ -9,7 +9,7 @@ own text, so nothing the monitor says is lost.
 
 from __future__ import annotations
 
-from datetime import datetime, timedelta
+from datetime import datetime, timedelta, tzinfo
 from typing import Any
 
 # What each reason code means, as a manager would say it. Every code the engine emits has an
@@ -175,21 +175,26 @@ def _value(kind: str, value: float | str, *, currency: str) -> str:
     return f"{number:,.1f}".removesuffix(".0")
 
 
-def _day(moment: str | datetime | None) -> str | None:
+def _day(moment: str | datetime | None, zone: tzinfo | None) -> str | None:
+    """The day of ``moment`` in the bank's ``zone`` (None: the moment's own offset)."""
     if moment is None:
         return None
     when = datetime.fromisoformat(moment) if isinstance(moment, str) else moment
+    if zone is not None and when.tzinfo is not None:
+        when = when.astimezone(zone)
     return f"{when.day} {when:%b %Y}"
 
 
-def _payroll_due(reason: dict[str, Any], occurred_at: str | datetime | None) -> str | None:
+def _payroll_due(
+    reason: dict[str, Any], occurred_at: str | datetime | None, zone: tzinfo | None
+) -> str | None:
     """When the missing salary was due: the last one (``observed`` days before the alert)
     plus the usual gap (``baseline`` days)."""
     late, gap = _float(reason.get("observed")), _float(reason.get("baseline"))
     if occurred_at is None or late is None or gap is None:
         return None
     when = datetime.fromisoformat(occurred_at) if isinstance(occurred_at, str) else occurred_at
-    return _day(when - timedelta(days=late) + timedelta(days=round(gap)))
+    return _day(when - timedelta(days=late) + timedelta(days=round(gap)), zone)
 
 
 def _detail(reason: dict[str, Any], *, currency: str) -> str:
@@ -209,9 +214,14 @@ def _detail(reason: dict[str, Any], *, currency: str) -> str:
 
 
 def reason_text(
-    reason: dict[str, Any], *, currency: str, occurred_at: str | datetime | None = None
+    reason: dict[str, Any],
+    *,
+    currency: str,
+    occurred_at: str | datetime | None = None,
+    zone: tzinfo | None = None,
 ) -> str:
-    """One reason as a sentence with its numbers; never a bare dash nor a raw code."""
+    """One reason as a sentence with its numbers; never a bare dash nor a raw code. Days are
+    named in ``zone`` (the bank's; None: the moment's own offset)."""
     code = str(reason.get("code", ""))
     if code.startswith("model."):  # the churn model's reasons come worded with their numbers
         worded = str(reason.get("text") or code)
@@ -223,9 +233,9 @@ def reason_text(
     when = None
     if window in WINDOWS:
         when = f"over {WINDOWS[window]}"
-    elif window in _ON_THE_DAY and (day := _day(occurred_at)):
+    elif window in _ON_THE_DAY and (day := _day(occurred_at, zone)):
         when = f"on {day}"
-    elif code == "payroll_missing" and (due := _payroll_due(reason, occurred_at)):
+    elif code == "payroll_missing" and (due := _payroll_due(reason, occurred_at, zone)):
         when = f"(due around {due})"
     if when:
         detail = f"{detail} {when}" if detail else when
@@ -273,10 +283,10 @@ COUNTERPARTIES = {
 }
 
 
-def _evidence_line(item: dict[str, Any], *, currency: str) -> str:
+def _evidence_line(item: dict[str, Any], *, currency: str, zone: tzinfo | None) -> str:
     kind = str(item.get("event_type") or "event")
     text = EVENT_NOUNS.get(kind) or kind.replace(".", " ").replace("_", " ").capitalize()
-    day = _day(item.get("occurred_at"))
+    day = _day(item.get("occurred_at"), zone)
     if day:
         text += f" on {day}"
     if item.get("amount") is not None:
@@ -288,20 +298,22 @@ def _evidence_line(item: dict[str, Any], *, currency: str) -> str:
     return text + "."
 
 
-def evidence_lines(payload: dict[str, Any], *, currency: str) -> list[str]:
+def evidence_lines(
+    payload: dict[str, Any], *, currency: str, zone: tzinfo | None = None
+) -> list[str]:
     """The events behind an alert: type, date, amount and counterparty when the monitor sent
     them (the optional ``evidence`` of the contract), else how many and when."""
     details = payload.get("evidence") or []
     if details:
-        return [_evidence_line(item, currency=currency) for item in details]
-    summary = evidence_text(payload)
+        return [_evidence_line(item, currency=currency, zone=zone) for item in details]
+    summary = evidence_text(payload, zone=zone)
     return [summary] if summary else []
 
 
-def evidence_text(payload: dict[str, Any]) -> str | None:
+def evidence_text(payload: dict[str, Any], *, zone: tzinfo | None = None) -> str | None:
     """What triggered the alert, by date and count, when only event ids are known."""
     ids = payload.get("evidence_event_ids") or []
-    day = _day(payload.get("occurred_at"))
+    day = _day(payload.get("occurred_at"), zone)
     if not ids:
         return f"Detected from activity up to {day}." if day else None
     noun = "event" if len(ids) == 1 else "events"
