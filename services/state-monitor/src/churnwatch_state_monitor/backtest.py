@@ -2,8 +2,8 @@
 
     python -m churnwatch_state_monitor.backtest events.ndjson --out alerts.ndjson \
         [--states states.ndjson] [--rules rules.yaml]
-        [--model MODEL_DIR [--cutoffs 0.2,0.4,0.7] [--levels model|rules] [--hysteresis 0.2]
-        [--level-days 7]]
+        [--model MODEL_DIR [--cutoffs 0.2,0.4,0.7 | --model-budget watch=0.15,warning=0.08,...]
+        [--levels model|rules] [--hysteresis 0.2] [--level-days 7]]
 
 Events are applied in file order; each customer is placed on the EVENTS partition Kafka would give
 it, and silence rules (dormancy, missing payroll) run whenever that partition's event-time
@@ -14,7 +14,9 @@ With ``--model`` every ``--states`` line is scored by the churn model (one predi
 customers, each at their newest event's time) and carries ``churn_probability``,
 ``model_version``, the top reasons, and the churn level; with ``--levels model`` (the default) the
 model also decides the churn level and raises the churn-risk alerts (``model/levels.py``), at the
-same event-time checkpoints as the worker.
+same event-time checkpoints as the worker. The level's cut-offs are the model's (its manifest),
+``--cutoffs``, or those an alert budget gives on the model's validation distribution
+(``--model-budget``, model/budget.py); the summary line shows them.
 """
 
 from __future__ import annotations
@@ -126,6 +128,13 @@ def main(argv: list[str] | None = None) -> int:
         "--cutoffs", help="watch,warning,critical probabilities (default: the model's)"
     )
     parser.add_argument(
+        "--model-budget",
+        "--budget",
+        dest="model_budget",
+        help="share of the book at watch, warning, critical or above, e.g. "
+        "watch=0.15,warning=0.08,critical=0.02 (instead of --cutoffs)",
+    )
+    parser.add_argument(
         "--levels",
         choices=("model", "rules"),
         default="model",
@@ -145,7 +154,13 @@ def main(argv: list[str] | None = None) -> int:
     args = parser.parse_args(argv)
     try:
         monitor = Monitor(ruleset=load_ruleset(args.rules))
-        scorer = _scorer(args.model, args.cutoffs) if args.model else None
+        if (args.cutoffs or args.model_budget) and not args.model:
+            raise ValueError(
+                "--cutoffs and --model-budget apply to a model: give --model MODEL_DIR"
+            )
+        scorer, cut = (
+            _scorer(args.model, args.cutoffs, args.model_budget) if args.model else (None, None)
+        )
         levels = (
             _levels(scorer, monitor, args.hysteresis, args.level_days)
             if scorer is not None and args.levels == "model"
@@ -189,6 +204,7 @@ def main(argv: list[str] | None = None) -> int:
         "events_per_s": round(events / elapsed) if elapsed else None,
         "ruleset_version": monitor.rs.version,
         "model_version": scorer.version if scorer else None,
+        **({"model_cutoffs": list(cut.cutoffs), "model_cutoffs_from": cut.source} if cut else {}),
         "finished_at": datetime.now(UTC).isoformat(),
         **counts,
     }
@@ -196,12 +212,22 @@ def main(argv: list[str] | None = None) -> int:
     return 0
 
 
-def _scorer(model: Path, cutoffs: str | None) -> Any:
-    """The churn model's scorer (imported here: numpy and LightGBM only when a model is used)."""
-    from churnwatch_state_monitor.model.artifact import parse_cutoffs
+def _scorer(model: Path, cutoffs: str | None, budget: str | None) -> tuple[Any, Any]:
+    """The churn model's scorer and its level cut-offs (imported here: numpy and LightGBM only
+    when a model is used)."""
+    from churnwatch_state_monitor.model.artifact import ChurnModel
+    from churnwatch_state_monitor.model.budget import resolve_levels
     from churnwatch_state_monitor.model.serving import Scorer
 
-    return Scorer.load(model, cutoffs=parse_cutoffs(cutoffs) if cutoffs else None)
+    loaded = ChurnModel(model)
+    cut = resolve_levels(
+        model=loaded,
+        cutoffs=cutoffs,
+        budget=budget,
+        cutoffs_name="--cutoffs",
+        budget_name="--model-budget",
+    )
+    return Scorer(model=loaded, cutoffs=cut.cutoffs), cut
 
 
 def _levels(scorer: Any, monitor: Monitor, hysteresis: str | None, every_days: int) -> Any:

@@ -23,6 +23,7 @@ from churnwatch_state_monitor.model.artifact import (
     calibrate,
     content_version,
 )
+from churnwatch_state_monitor.model.budget import DISTRIBUTION, score_distribution
 from churnwatch_state_monitor.model.features import feature_names
 from churnwatch_state_monitor.model.labels import (
     DERIVE,
@@ -136,6 +137,10 @@ def train_model(
         },
         "calibration_method": fitted["calibration"]["method"],
         "cutoffs": list(cutoffs),
+        # the validation window's probabilities, so an alert budget can be turned into cut-offs
+        DISTRIBUTION: score_distribution(
+            p=prob[split.calib | split.test], as_of=data.as_of[split.calib | split.test]
+        ),
         "params": PARAMS,
         "best_iteration": fitted["best_iteration"],
         "metrics": {

@@ -7,6 +7,7 @@ from typing import Any
 
 import numpy as np
 
+from churnwatch_state_monitor.model.budget import DISTRIBUTION, budget_table, describe
 from churnwatch_state_monitor.model.features import REGISTRY
 from churnwatch_state_monitor.model.metrics import ECE_BINS
 
@@ -164,6 +165,7 @@ def markdown(manifest: dict[str, Any], charts_: list[str]) -> str:
         "",
         *[f"![{c}]({c})" for c in charts_],
         "",
+        *_budget_section(manifest),
         "## Model",
         (
             f"- LightGBM {manifest['libraries'].get('lightgbm')}, {manifest['best_iteration']} trees "
@@ -194,3 +196,50 @@ def markdown(manifest: dict[str, Any], charts_: list[str]) -> str:
         ),
     ]
     return "\n".join(lines) + "\n"
+
+
+BUDGET_SHARES = (0.01, 0.02, 0.05, 0.08, 0.1, 0.15, 0.2, 0.3)
+
+
+def _budget_section(manifest: dict[str, Any]) -> list[str]:
+    """The churn levels against the validation distribution, and the cut-offs of common budgets."""
+    found = manifest.get(DISTRIBUTION)
+    if not found:
+        return []
+    levels = describe(cutoffs=manifest["cutoffs"], distribution=found, hysteresis=0.2)
+    lines = [
+        "## Churn levels and the alert budget",
+        (
+            f"Validation rows ({found['rows']:,}: every customer at each validation as-of date): the "
+            "share at or above each cut-off, and at or above its exit point (hysteresis 0.2: a "
+            "level is left below cut-off x 0.8, so the share holding a level lies between the two)."
+        ),
+        "",
+        "| level | cut-off | share at or above | by as-of date | share above exit |",
+        "|---|---|---|---|---|",
+    ]
+    for lv in levels:
+        span = lv["validation_share_by_date"]
+        lines.append(
+            f"| {lv['level']} | {lv['cutoff']:.2%} | {lv['validation_share']:.1%} | "
+            + (f"{span[0]:.1%} - {span[1]:.1%}" if span else "-")
+            + f" | {lv['validation_share_above_exit']:.1%} |"
+        )
+    lines += [
+        "",
+        (
+            "Cut-offs for an alert budget (`CHURNWATCH_MONITOR_MODEL_BUDGET`, `backtest "
+            "--model-budget`: the share of the book at a level or above; the lowest probability "
+            "that keeps the share within it; a dash where a calibration step holding more than "
+            "the share sits at the top):"
+        ),
+        "",
+        "| share of the book | cut-off |",
+        "|---|---|",
+        *[
+            f"| {share:.0%} | {'-' if cut is None else f'{cut:.2%}'} |"
+            for share, cut in budget_table(found, BUDGET_SHARES)
+        ],
+        "",
+    ]
+    return lines

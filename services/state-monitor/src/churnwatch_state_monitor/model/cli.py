@@ -4,7 +4,13 @@
         --out MODEL_DIR [--horizon-days 90] [--as-of DATE ...]
     python -m churnwatch_state_monitor.model diff --events EVENTS.ndjson --live A --candidate B \
         [--outcomes OUTCOMES.csv|derive] [--horizon-days 90]
-    python -m churnwatch_state_monitor.model report --events EVENTS.ndjson --model MODEL_DIR
+    python -m churnwatch_state_monitor.model report --events EVENTS.ndjson --model MODEL_DIR \
+        [--cutoffs 0.2,0.4,0.7 | --model-budget watch=0.15,warning=0.08,critical=0.02] \
+        [--hysteresis 0.2]
+
+``report`` shows the churn levels' cut-offs (the manifest's, the given ones, or those the budget
+gives on the model's validation distribution) with the share of the validation rows and of the
+report's rows at or above each.
 """
 
 from __future__ import annotations
@@ -17,7 +23,9 @@ import orjson
 
 from churnwatch_state_monitor.engine.monitor import Monitor
 from churnwatch_state_monitor.model.artifact import DEFAULT_CUTOFFS, ModelDirError, parse_cutoffs
+from churnwatch_state_monitor.model.budget import BudgetError, resolve_levels
 from churnwatch_state_monitor.model.labels import OutcomesError
+from churnwatch_state_monitor.model.levels import DEFAULT_HYSTERESIS, parse_hysteresis
 from churnwatch_state_monitor.model.replay import EventsError, parse_as_of
 from churnwatch_state_monitor.model.train import TrainingError
 from churnwatch_state_monitor.ruleset import RuleSetError, load_ruleset
@@ -33,6 +41,13 @@ def _as_of(text: str) -> int:
 def _cutoffs(text: str) -> tuple[float, float, float]:
     try:
         return parse_cutoffs(text)
+    except ValueError as exc:
+        raise argparse.ArgumentTypeError(str(exc)) from exc
+
+
+def _hysteresis(text: str) -> float:
+    try:
+        return parse_hysteresis(text)
     except ValueError as exc:
         raise argparse.ArgumentTypeError(str(exc)) from exc
 
@@ -89,6 +104,15 @@ def _parser() -> argparse.ArgumentParser:
         help="as-of dates to score (default: the latest month start in the history)",
     )
     report.add_argument("--rules", type=Path)
+    report.add_argument("--cutoffs", help="watch,warning,critical probabilities to report on")
+    report.add_argument(
+        "--model-budget",
+        "--budget",
+        dest="model_budget",
+        help="share of the book at watch, warning, critical or above, e.g. "
+        "watch=0.15,warning=0.08,critical=0.02: the cut-offs it gives on this model",
+    )
+    report.add_argument("--hysteresis", type=_hysteresis, default=DEFAULT_HYSTERESIS)
     return parser
 
 
@@ -129,14 +153,30 @@ def main(argv: list[str] | None = None) -> int:
                 monitor=monitor,
             )
         else:
+            from churnwatch_state_monitor.model.artifact import ChurnModel
             from churnwatch_state_monitor.model.compare import drift
 
-            result = drift(events=args.events, model=args.model, as_of=args.as_of, monitor=monitor)
+            loaded = ChurnModel(args.model)
+            levels = resolve_levels(
+                model=loaded,
+                cutoffs=args.cutoffs,
+                budget=args.model_budget,
+                cutoffs_name="--cutoffs",
+                budget_name="--model-budget",
+            )
+            result = drift(
+                events=args.events,
+                model=args.model,
+                as_of=args.as_of,
+                monitor=monitor,
+                levels=levels.record(model=loaded, hysteresis=args.hysteresis),
+            )
     except (
         EventsError,
         OutcomesError,
         TrainingError,
         ModelDirError,
+        BudgetError,
         RuleSetError,
         FileNotFoundError,
     ) as exc:

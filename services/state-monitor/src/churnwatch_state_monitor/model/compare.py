@@ -104,9 +104,15 @@ def diff_models(
 
 
 def drift(
-    *, events: Path, model: Path, as_of: list[int] | None, monitor: Monitor
+    *,
+    events: Path,
+    model: Path,
+    as_of: list[int] | None,
+    monitor: Monitor,
+    levels: dict[str, Any] | None = None,
 ) -> dict[str, Any]:
-    """PSI of every feature and of the score at the as-of dates against the training window."""
+    """PSI of every feature and of the score at the as-of dates against the training window;
+    ``levels`` (model/budget.py ``Levels.record``): each level's share of these rows is added."""
     m = ChurnModel(model)
     history = load_events(events)
     # default: the latest month start, the grid the training rows were sampled on
@@ -114,8 +120,13 @@ def drift(
         monthly_as_of(first=history.first, last=history.last, horizon_days=0)[-1:] or [history.last]
     )
     x, ts, _ = _rows(history=history, monitor=monitor, as_of=dates, names=m.names)
-    psi = drift_report(reference=m.reference, x=x, names=m.names, scores=m.probabilities(x))
+    scores = m.probabilities(x)
+    psi = drift_report(reference=m.reference, x=x, names=m.names, scores=scores)
     ordered = dict(sorted(psi.items(), key=lambda kv: -kv[1]))
+    if levels is not None:  # the book's share now beside the validation share (budget drift)
+        served = np.round(scores, 4)
+        for level in levels["levels"]:
+            level["share_now"] = round(float((served >= level["cutoff"]).mean()), 4)
     return {
         "model_version": m.version,
         "as_of": [_iso(t) for t in sorted(set(ts))],
@@ -124,4 +135,5 @@ def drift(
         "psi": ordered,
         "shifted": [k for k, v in ordered.items() if v > 0.25],
         "reading": PSI_READING,
+        **({"churn_levels": levels} if levels is not None else {}),
     }

@@ -28,12 +28,14 @@ from typing import Final
 
 import numpy as np
 import orjson
+import structlog
 from prometheus_client import CollectorRegistry, Counter, Gauge, Histogram
 
 from churnwatch_state_monitor.engine.monitor import Monitor
 from churnwatch_state_monitor.engine.state import CustomerState
 from churnwatch_state_monitor.model.alert_reasons import explain_alerts
-from churnwatch_state_monitor.model.artifact import LEVELS, ChurnModel, level_of, parse_cutoffs
+from churnwatch_state_monitor.model.artifact import LEVELS, ChurnModel, level_of
+from churnwatch_state_monitor.model.budget import resolve_levels
 from churnwatch_state_monitor.model.drift import drift_report
 from churnwatch_state_monitor.model.levels import ModelLevels
 from churnwatch_state_monitor.model.serving import Scorer
@@ -44,6 +46,10 @@ SHADOW_SUFFIX: Final = "customer-state-shadow.v1"
 DRIFT_WINDOW: Final = 20_000  # feature rows kept for the PSI
 DRIFT_EVERY_S: Final = 60.0
 _BUCKETS: Final = (0.01, 0.02, 0.05, 0.1, 0.2, 0.3, 0.4, 0.5, 0.6, 0.7, 0.8, 0.9, 1.0)
+_CUTOFFS: Final = "CHURNWATCH_MONITOR_MODEL_CUTOFFS"
+_BUDGET: Final = "CHURNWATCH_MONITOR_MODEL_BUDGET"
+
+log = structlog.get_logger("churnwatch.state_monitor.model")
 
 
 class ModelHook:
@@ -112,10 +118,11 @@ class ModelHook:
         """None without a model directory; a clear error if one is unusable."""
         if settings.model_dir is None and settings.shadow_model_dir is None:
             return None
-        cutoffs = parse_cutoffs(settings.model_cutoffs) if settings.model_cutoffs else None
-        live = Scorer.load(settings.model_dir, cutoffs=cutoffs) if settings.model_dir else None
+        live = (
+            cls._scorer(settings, Path(settings.model_dir), "live") if settings.model_dir else None
+        )
         shadow = (
-            Scorer(model=ChurnModel(Path(settings.shadow_model_dir)), explain=False)
+            cls._scorer(settings, Path(settings.shadow_model_dir), "shadow")
             if settings.shadow_model_dir
             else None
         )
@@ -131,6 +138,29 @@ class ModelHook:
             else None
         )
         return cls(live=live, shadow=shadow, monitor=monitor, registry=registry, levels=levels)
+
+    @staticmethod
+    def _scorer(settings: MonitorSettings, directory: Path, role: str) -> Scorer:
+        """A model's scorer with its level cut-offs (logged with the validation shares they give).
+
+        The shadow takes the same budget on its own distribution (the alerts it would raise at
+        the same volume), else its manifest's cut-offs."""
+        model = ChurnModel(directory)
+        live = role == "live"
+        levels = resolve_levels(
+            model=model,
+            cutoffs=settings.model_cutoffs if live else None,
+            budget=settings.model_budget,
+            cutoffs_name=_CUTOFFS,
+            budget_name=_BUDGET,
+        )
+        log.info(
+            "model_levels",
+            role=role,
+            model_version=model.version,
+            **levels.record(model=model, hysteresis=settings.model_hysteresis),
+        )
+        return Scorer(model=model, cutoffs=levels.cutoffs, explain=live)
 
     def rescore(self, work: Work) -> None:
         """Score the batch's changed and judged customers (see the module docstring)."""

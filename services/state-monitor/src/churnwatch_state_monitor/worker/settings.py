@@ -58,6 +58,12 @@ class MonitorSettings(BaseSettings):
         default=None,
         description="watch,warning,critical probabilities (default: the model's, 0.2,0.4,0.7)",
     )
+    model_budget: str | None = Field(
+        default=None,
+        description="alert budget instead of cut-offs: the share of the book at watch, warning, "
+        "critical or above (watch=0.15,warning=0.08,critical=0.02), turned into cut-offs on the "
+        "model's validation distribution (model/budget.py)",
+    )
     model_levels: Literal["model", "rules"] = Field(
         default="model",
         description="with a model: 'model' = the churn level and churn-risk alerts come from its "
@@ -216,6 +222,27 @@ class MonitorSettings(BaseSettings):
             raise ValueError("CHURNWATCH_MONITOR_FAULT_KILL_AT is refused in production")
         if self.fault_pause_at and self.common.env is Environment.PRODUCTION:
             raise ValueError("CHURNWATCH_MONITOR_FAULT_PAUSE_AT is refused in production")
+        return self
+
+    @model_validator(mode="after")
+    def _model_levels(self) -> MonitorSettings:
+        # refused at start-up, before a model is loaded: both set, or either malformed
+        if self.model_cutoffs and self.model_budget:
+            raise ValueError(
+                "CHURNWATCH_MONITOR_MODEL_CUTOFFS and CHURNWATCH_MONITOR_MODEL_BUDGET are both "
+                "set: give explicit cut-offs or an alert budget, not both"
+            )
+        if self.model_budget:
+            from churnwatch_state_monitor.model.budget import parse_budget
+
+            parse_budget(self.model_budget, where="CHURNWATCH_MONITOR_MODEL_BUDGET")
+        if self.model_cutoffs:
+            from churnwatch_state_monitor.model.artifact import parse_cutoffs
+
+            try:
+                parse_cutoffs(self.model_cutoffs)
+            except ValueError as exc:
+                raise ValueError(f"CHURNWATCH_MONITOR_MODEL_CUTOFFS: {exc}") from None
         return self
 
     @model_validator(mode="after")
