@@ -46,7 +46,9 @@ from typing import Any
 
 from churnwatch_simulator.bank import CHINA_STANDARD_TIME
 from churnwatch_simulator.realistic_facts import fx_rates
+from churnwatch_simulator.realistic_ledger import Draft
 from churnwatch_simulator.realistic_life import FX_RATES, HOME, Life, Person
+from churnwatch_simulator.realistic_spill import time_ordered
 
 KINDS: dict[str, float] = {
     "low_activity": 0.30,
@@ -68,6 +70,7 @@ LEAVING_FATES = frozenset({"quiet_leaver", "contact_leaver"})
 LOW_ACTIVITY_PER_MONTH = (0.8, 2.8)
 REGULAR_PER_MONTH = (2.8, 5.0)
 BUSY_PER_MONTH = (12.0, 40.0)
+BATCH_CUSTOMERS = 1_000  # customers simulated and sorted together before a spill to disk
 
 
 @dataclass(frozen=True, slots=True)
@@ -145,17 +148,28 @@ class RealisticBank:
         """Calendar date of a simulated day."""
         return (self.config.start + timedelta(days=day)).date()
 
-    def events(self) -> Iterator[dict[str, Any]]:
-        """Every event of the run as a plain dict, in occurred_at order (then customer, sequence)."""
+    def _batches(self, size: int) -> Iterator[list[Draft]]:
+        start = self.day_date(0)
+        for i in range(0, len(self.people), size):
+            drafts: list[Draft] = []
+            for person in self.people[i : i + size]:
+                drafts.extend(Life(person=person, days=self.config.days, start=start).run())
+            yield drafts
+
+    def events(self, *, batch_customers: int = BATCH_CUSTOMERS) -> Iterator[dict[str, Any]]:
+        """Every event of the run as a plain dict, in occurred_at order (then customer, sequence).
+
+        Customers are simulated ``batch_customers`` at a time and their time-sorted drafts merged
+        from disk (``realistic_spill``), so memory does not grow with the population; the events
+        are the same whatever the batch size.
+        """
+        if batch_customers < 1:
+            raise ValueError(f"batch_customers must be at least 1 (got {batch_customers})")
         cfg = self.config
-        drafts = []
-        for person in self.people:
-            life = Life(person=person, days=cfg.days, start=self.day_date(0))
-            drafts.extend(life.run())
-        drafts.sort(key=lambda d: (d[0], d[1], d[2]))
         prefix = f"real-{cfg.seed}-"
         n = 0
-        for second, _idx, _seq, event_type, customer_id, account_id, payload in drafts:
+        ordered = time_ordered(self._batches(batch_customers))
+        for second, _idx, _seq, event_type, customer_id, account_id, payload in ordered:
             n += 1
             event: dict[str, Any] = {
                 "event_id": f"{prefix}{n}",
