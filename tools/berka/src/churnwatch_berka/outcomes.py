@@ -13,7 +13,7 @@ from collections import Counter
 from datetime import date
 from decimal import Decimal
 
-from churnwatch_berka.loader import Book, account_id, customer_id, loan_id
+from churnwatch_berka.book import Book, account_id, customer_id, loan_id
 from churnwatch_berka.mapping import ORDER_PURPOSES
 
 COLUMNS = (
