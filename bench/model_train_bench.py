@@ -1,13 +1,17 @@
 """Training time of the churn model (issue 16): simulate a bank, train on it, report the cost.
 
-    python bench/model_train_bench.py [--customers 100000] [--days 365] [--workdir DIR]
+    python bench/model_train_bench.py [--customers 20000 100000] [--days 365] [--workdir DIR]
     python bench/run.py --mode full --only model_training   (also part of make bench-full)
 
-Generates the realistic simulator profile (events NDJSON + ground truth), writes OUTCOMES.csv
-from the truth's churn dates and runs the training CLI (default 90-day horizon, monthly as-of
-grid) in a child process. Each step reports wall seconds, CPU seconds (user + system of the child)
-and the child's peak resident memory; the machine's load average before and after is kept beside
-them, because on a shared machine wall time says more about the neighbours than about training.
+For each size (full mode: 20,000 customers for reference, then 100,000, both one year, in the
+same run) it generates the realistic simulator profile (events NDJSON + ground truth), writes
+OUTCOMES.csv from the truth's churn dates and runs the training CLI (default 90-day horizon,
+monthly as-of grid) in a child process. Each step reports wall seconds, CPU seconds (user +
+system of the child) and the child's peak resident memory; the machine's load average before and
+after is kept beside them, because on a shared machine wall time says more about the neighbours
+than about training. On the first size it also times the feature rows alone, in this process:
+the registry's feature functions against the one-pass rows training uses (model/feature_rows.py),
+on the same replayed states, CPU microseconds a row.
 """
 
 from __future__ import annotations
@@ -22,8 +26,11 @@ import tempfile
 import time
 from pathlib import Path
 
+import numpy as np
+
 REPO = Path(__file__).resolve().parents[1]
-DEFAULTS = {"short": (2_000, 365), "full": (100_000, 365)}
+DEFAULTS = {"short": ((2_000,), 365), "full": ((20_000, 100_000), 365)}
+ROW_SAMPLE_DATES = 3  # as-of dates whose rows are timed both ways (the first three monthly ones)
 
 
 def _measured(argv: list[str], *, log: Path) -> dict[str, float]:
@@ -91,6 +98,7 @@ def measure(*, customers: int, days: int, seed: int, workdir: Path) -> dict[str,
         "days": days,
         "seed": seed,
         "events": lines,
+        "feature_rows": manifest.get("feature_rows"),
         "churners": churners,
         "events_file_mb": round(events.stat().st_size / 2**20, 1),
         "generate": generate,
@@ -114,30 +122,90 @@ def measure(*, customers: int, days: int, seed: int, workdir: Path) -> dict[str,
     }
 
 
+def row_cost(*, events: Path) -> dict[str, object]:
+    """CPU microseconds a feature row: registry functions vs one-pass rows, same states."""
+    from churnwatch_state_monitor.engine.monitor import Monitor
+    from churnwatch_state_monitor.model.feature_rows import matrix
+    from churnwatch_state_monitor.model.features import REGISTRY, feature_names
+    from churnwatch_state_monitor.model.replay import load_events, monthly_as_of, replay_states
+    from churnwatch_state_monitor.ruleset import load_ruleset
+
+    history = load_events(events)
+    due = monthly_as_of(first=history.first, last=history.last, horizon_days=90)
+    due = due[:ROW_SAMPLE_DATES]
+    names = feature_names()
+    fns = [REGISTRY[n].fn for n in names]
+    spent = {"registry": 0.0, "one_pass": 0.0}
+    rows = 0
+    for at, states in replay_states(
+        events=history.events(), monitor=Monitor(ruleset=load_ruleset(None))
+    ):
+        if not due:
+            break
+        if at <= due[0]:
+            continue
+        t, sts = due.pop(0), list(states.values())
+        for _ in range(2):  # taking turns: a neighbour's burst lands on both
+            t0 = time.process_time()
+            registry = [[f(st, t) for f in fns] for st in sts]
+            t1 = time.process_time()
+            fused = matrix(sts, t, names)
+            t2 = time.process_time()
+            spent["registry"] += t1 - t0
+            spent["one_pass"] += t2 - t1
+            rows += len(sts)
+        if np.array(registry, dtype=np.float64).tobytes() != fused.tobytes():
+            raise RuntimeError(f"one-pass rows differ from the registry's at {t}")
+    per = {k: round(v / rows * 1e6, 2) for k, v in spent.items()}
+    return {
+        "rows_timed": rows,
+        "registry_cpu_us_per_row": per["registry"],
+        "one_pass_cpu_us_per_row": per["one_pass"],
+        "ratio": round(per["one_pass"] / per["registry"], 3),
+    }
+
+
+def measure_all(
+    *, sizes: tuple[int, ...], days: int, seed: int, workdir: Path
+) -> dict[str, object]:
+    """Every size in turn (the first also times feature rows); the engine build in the header."""
+    measured: dict[str, object] = {}
+    out: dict[str, object] = {
+        "monitor_engine_env": os.environ.get("CHURNWATCH_MONITOR_NATIVE", "auto"),
+        "sizes": measured,
+    }
+    for i, customers in enumerate(sizes):
+        here = workdir / f"{customers}x{days}"
+        figures = measure(customers=customers, days=days, seed=seed, workdir=here)
+        if i == 0:
+            figures["feature_row_cost"] = row_cost(events=here / "events.ndjson")
+        measured[f"{customers}x{days}"] = figures
+        for name in ("events.ndjson", "truth.json"):  # the 100k file is ~5 GB
+            (here / name).unlink(missing_ok=True)
+    return out
+
+
 def run(*, mode: str) -> dict[str, object]:
-    """bench/run.py entry: the mode's size (full: 100,000 customers x 1 year)."""
-    customers, days = DEFAULTS[mode]
+    """bench/run.py entry: the mode's sizes (full: 20,000 and 100,000 customers x 1 year)."""
+    sizes, days = DEFAULTS[mode]
     with tempfile.TemporaryDirectory(prefix="cw-train-bench-") as tmp:
-        return measure(customers=customers, days=days, seed=915015, workdir=Path(tmp))
+        return measure_all(sizes=sizes, days=days, seed=915015, workdir=Path(tmp))
 
 
 def main() -> int:
     parser = argparse.ArgumentParser(description=__doc__.splitlines()[0])
-    parser.add_argument("--customers", type=int, default=100_000)
+    parser.add_argument("--customers", type=int, nargs="+", default=[20_000, 100_000])
     parser.add_argument("--days", type=int, default=365)
     parser.add_argument("--seed", type=int, default=915015)
     parser.add_argument("--workdir", type=Path, help="keep the files here (default: a temp dir)")
     parser.add_argument("--json", type=Path, help="also write the figures to this file")
     args = parser.parse_args()
+    sizes = tuple(args.customers)
     if args.workdir is None:
         with tempfile.TemporaryDirectory(prefix="cw-train-bench-") as tmp:
-            figures = measure(
-                customers=args.customers, days=args.days, seed=args.seed, workdir=Path(tmp)
-            )
+            figures = measure_all(sizes=sizes, days=args.days, seed=args.seed, workdir=Path(tmp))
     else:
-        figures = measure(
-            customers=args.customers, days=args.days, seed=args.seed, workdir=args.workdir
-        )
+        figures = measure_all(sizes=sizes, days=args.days, seed=args.seed, workdir=args.workdir)
     text = json.dumps(figures, indent=2, default=str)
     print(text)
     if args.json:

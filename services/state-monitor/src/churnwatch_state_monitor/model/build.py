@@ -125,6 +125,7 @@ def train_model(
         "events_file": events.name,
         "events": history.count,
         "customers": len(set(data.customers.tolist())),
+        "feature_rows": len(data.y),  # labelled point-in-time rows built, before the split
         "features": names,
         "horizon_days": horizon_days,
         "label_rule": DERIVE_RULE if outcomes == DERIVE else FILE_RULE,

@@ -121,7 +121,11 @@ def _amount_usual(st: CustomerState, t: int) -> float:
 
 
 def _inactive(st: CustomerState, t: int) -> float:
-    p = periods(st, t)
+    return inactive_of(periods(st, t))
+
+
+def inactive_of(p: Periods) -> float:
+    """Months without own activity among the complete periods 1..12 back."""
     if p.complete < 1:
         return NAN
     return float(sum(1 for age in range(1, min(12, p.complete) + 1) if p.counts[age] == 0))
@@ -131,7 +135,11 @@ def _deficit(st: CustomerState, t: int) -> float:
     """Signed Poisson deviance of the newest two periods' count against the own usual rate:
     negative = fewer than usual, judged against how many were expected (two missing of forty is
     noise, two of three is not)."""
-    p = periods(st, t)
+    return deficit_of(periods(st, t))
+
+
+def deficit_of(p: Periods) -> float:
+    """``_deficit`` of one customer's periods."""
     usual = p.usual(p.counts)
     if math.isnan(usual):
         return NAN
@@ -155,7 +163,11 @@ def _change(st: CustomerState, t: int) -> float:
     it (complete periods up to 12 back, two at least); the most negative. A slow fade that has
     already reached months three and more back no longer hides in the own baseline, and a
     young history still has one."""
-    p = periods(st, t)
+    return change_of(periods(st, t))
+
+
+def change_of(p: Periods) -> float:
+    """``_change`` of one customer's periods."""
     best = NAN
     for k in range(1, 5):
         top = min(MONTHS - 1, p.complete)
@@ -172,16 +184,24 @@ def _change(st: CustomerState, t: int) -> float:
 
 def _missed(st: CustomerState, t: int) -> float:
     """Transactions the customer's own usual cadence expected since their last own one."""
-    usual = _usual(st, t)
-    if math.isnan(usual) or not st.last_act:
+    return missed_of(_usual(st, t), st.last_act, t)
+
+
+def missed_of(usual: float, last_act: int | None, t: int) -> float:
+    """``_missed`` from the own usual rate and the last own activity."""
+    if math.isnan(usual) or not last_act:
         return NAN
-    return usual / 30.0 * max(0.0, (t - st.last_act) / DAY)
+    return usual / 30.0 * max(0.0, (t - last_act) / DAY)
 
 
 def _trend(st: CustomerState, t: int) -> float:
     """Least-squares slope of the complete periods 1..6 back, per period, against their mean
     (-0.2: a fifth of the usual fewer each month)."""
-    p = periods(st, t)
+    return trend_of(periods(st, t))
+
+
+def trend_of(p: Periods) -> float:
+    """``_trend`` of one customer's periods."""
     n = min(6, p.complete)
     if n < 3:
         return NAN
@@ -198,6 +218,11 @@ def _trend(st: CustomerState, t: int) -> float:
 
 def _contacts(st: CustomerState, t: int) -> float:
     return float(sum(1 for s in st.contacts if t - NINETY_DAYS <= s <= t))
+
+
+def ratio(num: float, den: float) -> float:
+    """``num / den``; NaN when either is NaN or the denominator is not positive."""
+    return _ratio(num, den)
 
 
 def _add(

@@ -68,35 +68,26 @@ def feature_names() -> list[str]:
 
 def row(st: CustomerState, as_of: int, names: list[str]) -> list[float]:
     """The named features of one customer at ``as_of`` (epoch s); NaN where unknown."""
-    global _WINDOWS
-    _WINDOWS = {}  # window sums are cached only while one row is computed
-    try:
-        return [REGISTRY[name].fn(st, as_of) for name in names]
-    finally:
-        _WINDOWS = None
+    # the built-in features in one pass (``feature_rows``: the same values as the functions)
+    key = tuple(names)
+    at = _COLUMNS.get(key)
+    if at is None:
+        at = _COLUMNS[key] = feature_rows.columns(names)
+    return feature_rows.fused_row(st, as_of, names, at)
+
+
+_COLUMNS: dict[tuple[str, ...], list[int]] = {}  # names -> their places in a fused row
 
 
 # --- helpers over the state's 7-day buckets, relative to the as-of time -------------------------
-
-# (column, weeks) -> sum for the row being computed: many features read the same windows, and
-# summing the buckets once per window and row halved the cost of a feature row
-_WINDOWS: dict[tuple[int, int], int] | None = None
 
 
 def weeks_sum(st: CustomerState, as_of: int, column: int, weeks: int) -> int:
     """Sum of a bucket column over the ``weeks`` weeks ending with the as-of week (weeks after
     the customer's newest event count as empty: nothing happened in them)."""
-    cache = _WINDOWS
-    if cache is not None:
-        hit = cache.get((column, weeks))
-        if hit is not None:
-            return hit
     top = as_of // WEEK
     floor = top - weeks + 1
-    total = sum(r[column] for r in st.flow if floor <= r[B_WEEK] <= top)
-    if cache is not None:
-        cache[(column, weeks)] = total
-    return total
+    return sum(r[column] for r in st.flow if floor <= r[B_WEEK] <= top)
 
 
 def _stamps_90d(stamps: tuple[int, ...], as_of: int) -> float:
@@ -363,4 +354,7 @@ _add(
 )
 
 # the engagement measures over 30-day periods register themselves (a module of their own)
-from churnwatch_state_monitor.model import engagement_features  # noqa: E402, F401
+from churnwatch_state_monitor.model import engagement_features  # noqa: E402, F401, I001
+
+# the one-pass rows of the built-in features (``row``), once they are all registered
+from churnwatch_state_monitor.model import feature_rows  # noqa: E402

@@ -68,7 +68,9 @@ def build_dataset(
     horizon_days: int,
 ) -> Dataset:
     """Labelled point-in-time rows (rows after a customer's churn dropped)."""
-    xs: list[list[float]] = []
+    # one float64 block per as-of date (the sample's own array, labelled rows kept): no Python
+    # float per feature value, so memory is the rows' 8 bytes a value
+    xs: list[np.ndarray] = []
     ys: list[int] = []
     ts: list[int] = []
     cs: list[str] = []
@@ -76,21 +78,23 @@ def build_dataset(
     cohorts: list[str] = []
     churns: list[int] = []
     for sample in sample_features(history=history, monitor=monitor, as_of=as_of, names=names):
-        for cid, features, rule, cohort in zip(
-            sample.customer_ids, sample.rows, sample.rule_scores, sample.segments, strict=True
+        keep: list[int] = []
+        for i, (cid, rule, cohort) in enumerate(
+            zip(sample.customer_ids, sample.rule_scores, sample.segments, strict=True)
         ):
             y = label(churned_at=outcomes.get(cid), as_of=sample.as_of, horizon_days=horizon_days)
             if y is None:
                 continue
-            xs.append(features)
+            keep.append(i)
             ys.append(y)
             ts.append(sample.as_of)
             cs.append(cid)
             rs.append(rule)
             cohorts.append(cohort)
             churns.append(outcomes.get(cid, 0))
+        xs.append(sample.rows[keep] if len(keep) < len(sample.rows) else sample.rows)
     return Dataset(
-        x=np.array(xs, dtype=float).reshape(len(xs), len(names)),
+        x=np.concatenate(xs) if xs else np.empty((0, len(names)), dtype=float),
         y=np.array(ys, dtype=int),
         as_of=np.array(ts, dtype=np.int64),
         customers=np.array(cs, dtype=object),
