@@ -1,9 +1,9 @@
 """Training time of the churn model (issue 16): simulate a bank, train on it, report the cost.
 
-    python bench/model_train_bench.py [--customers 20000 100000] [--days 365] [--workdir DIR]
+    python bench/model_train_bench.py [--customers 10000 100000] [--days 365] [--workdir DIR]
     python bench/run.py --mode full --only model_training   (also part of make bench-full)
 
-For each size (full mode: 20,000 customers for reference, then 100,000, both one year, in the
+For each size (full mode: 10,000 customers for reference, then 100,000, both one year, in the
 same run) it generates the realistic simulator profile (events NDJSON + ground truth), writes
 OUTCOMES.csv from the truth's churn dates and runs the training CLI (default 90-day horizon,
 monthly as-of grid) in a child process. Each step reports wall seconds, CPU seconds (user +
@@ -29,7 +29,7 @@ from pathlib import Path
 import numpy as np
 
 REPO = Path(__file__).resolve().parents[1]
-DEFAULTS = {"short": ((2_000,), 365), "full": ((20_000, 100_000), 365)}
+DEFAULTS = {"short": ((2_000,), 365), "full": ((10_000, 100_000), 365)}
 ROW_SAMPLE_DATES = 3  # as-of dates whose rows are timed both ways (the first three monthly ones)
 
 
@@ -186,7 +186,7 @@ def measure_all(
 
 
 def run(*, mode: str) -> dict[str, object]:
-    """bench/run.py entry: the mode's sizes (full: 20,000 and 100,000 customers x 1 year)."""
+    """bench/run.py entry: the mode's sizes (full: 10,000 and 100,000 customers x 1 year)."""
     sizes, days = DEFAULTS[mode]
     with tempfile.TemporaryDirectory(prefix="cw-train-bench-") as tmp:
         return measure_all(sizes=sizes, days=days, seed=915015, workdir=Path(tmp))
@@ -194,7 +194,7 @@ def run(*, mode: str) -> dict[str, object]:
 
 def main() -> int:
     parser = argparse.ArgumentParser(description=__doc__.splitlines()[0])
-    parser.add_argument("--customers", type=int, nargs="+", default=[20_000, 100_000])
+    parser.add_argument("--customers", type=int, nargs="+", default=[10_000, 100_000])
     parser.add_argument("--days", type=int, default=365)
     parser.add_argument("--seed", type=int, default=915015)
     parser.add_argument("--workdir", type=Path, help="keep the files here (default: a temp dir)")
