@@ -259,7 +259,8 @@ def resolve_levels(
     if budget:
         parsed = parse_budget(budget, where=budget_name)
         found = distribution_of(model.manifest, directory=model.directory, where=budget_name)
-        return Levels(cutoffs_for(parsed, found, where=budget_name), "budget", parsed)
+        where = f"{budget_name} on the model in {model.directory}"
+        return Levels(cutoffs_for(parsed, found, where=where), "budget", parsed)
     if cutoffs:
         try:
             return Levels(parse_cutoffs(cutoffs), "cut-offs", None)
