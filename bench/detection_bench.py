@@ -11,7 +11,10 @@ it for comparison) is generated in-process and replayed through the backtest's `
 Each customer is judged on the window before its churn date (leavers) or the end of the run
 (stayers): definitions in ``bench/detection_metrics.py``. Reported overall, per realistic
 customer kind (card-centred, low activity, busy, bill payer, multi-currency, overdraft,
-regular), per fate, and per classic pattern.
+regular), per fate, and per classic pattern. Beside the realistic profile's rule score, its
+**ceiling** on the same measure (``bench.detection_ceiling``): the Bayes posterior under the
+simulator's own model with each customer's true rate, and the hidden-truth oracle, each at the
+warning line that puts 10% of the stayers at warning (``--no-ceiling`` skips it).
 
 Seeds: tune the engine on ``TUNING_SEEDS`` (or any seed other than ``EVAL_SEED``); the benchmark
 always evaluates on ``EVAL_SEED``, which nobody tunes on, so its figures are out-of-sample. If the
@@ -34,6 +37,7 @@ if str(REPO) not in sys.path:
 
 import orjson
 
+from bench.detection_ceiling import ceilings
 from bench.detection_metrics import WARMUP_DAYS, WINDOW_DAYS, by_group, judge, summarise
 from bench.detection_replay import record
 from churnwatch_shared.fx import FxRate, FxTable
@@ -90,7 +94,13 @@ def target_check(overall: dict[str, Any]) -> dict[str, dict[str, Any]]:
 
 
 def evaluate_profile(
-    *, profile: str, customers: int, days: int, seed: int, rules_path: Path | None
+    *,
+    profile: str,
+    customers: int,
+    days: int,
+    seed: int,
+    rules_path: Path | None,
+    ceiling: bool = True,
 ) -> dict[str, Any]:
     """Generate, replay, judge one profile; every figure of the benchmark for it."""
     t0 = time.perf_counter()
@@ -144,11 +154,27 @@ def evaluate_profile(
         result[f"per_{key}"] = by_group(judged[key])
     if profile == "realistic":
         result["targets"] = target_check(result["overall"])
+        if ceiling:
+            t1 = time.perf_counter()
+            result["ceiling"] = ceilings(
+                lines=lines,
+                truth=truth,
+                rule_series=rec.series,
+                run_start=run_start,
+                run_end=run_end,
+                tz=CHINA_STANDARD_TIME,
+            )
+            result["ceiling"]["seconds"] = round(time.perf_counter() - t1, 1)
     return result
 
 
 def run(
-    *, mode: str, seed: int = EVAL_SEED, rules_path: Path | None = None, profiles=None
+    *,
+    mode: str,
+    seed: int = EVAL_SEED,
+    rules_path: Path | None = None,
+    profiles=None,
+    ceiling: bool = True,
 ) -> dict[str, Any]:
     """Both profiles (or ``profiles``) in ``mode``; the machine-readable results."""
     out: dict[str, Any] = {
@@ -161,7 +187,12 @@ def run(
     for profile in profiles or ("realistic", "classic"):
         customers, days = SIZES[mode][profile]
         out[profile] = evaluate_profile(
-            profile=profile, customers=customers, days=days, seed=seed, rules_path=rules_path
+            profile=profile,
+            customers=customers,
+            days=days,
+            seed=seed,
+            rules_path=rules_path,
+            ceiling=ceiling,
         )
     return out
 
@@ -205,6 +236,38 @@ def print_table(result: dict[str, Any]) -> None:
             print(f"{name:34s} {row['customers']:6d} {row['leavers']:5d} {cells}")
         for name, check in res.get("targets", {}).items():
             print(f"  target {name} {check['target']}: {_f(check['value'])} {check['status']}")
+        if "ceiling" in res:
+            print_ceiling(res["ceiling"])
+
+
+CEILING_ROWS = (
+    ("rule_at_budget", "rule score"),
+    ("bayes_h30", "Bayes H=30"),
+    ("bayes_h90", "Bayes H=90"),
+    ("bayes_h365", "Bayes H=365"),
+    ("bayes_fading", "Bayes fading"),
+    ("bayes_h365_own_rate", "Bayes own rate"),
+    ("oracle", "oracle"),
+)
+
+
+def print_ceiling(ceiling: dict[str, Any]) -> None:
+    """Rule score against its ceilings, each at the line that puts 10% of stayers at warning:
+    AUC / recall / median lead, overall and per kind and fate."""
+    present = [(key, title) for key, title in CEILING_ROWS if key in ceiling]
+    print("\nceiling (warning line at 10% of stayers): AUC / recall / lead d")
+    print(f"{'group':34s} " + " ".join(f"{title:>18s}" for _, title in present))
+    first = ceiling[present[0][0]]
+    groups = [("overall", None, None)] + [
+        (f"{key[4:]} {g}", key, g) for key in ("per_kind", "per_fate") for g in first[key]
+    ]
+    for name, key, group in groups:
+        cells = []
+        for block, _ in present:
+            row = ceiling[block]["overall"] if key is None else ceiling[block][key][group]
+            cell = f"{_f(row['roc_auc'])}/{_f(row['recall_warning'])}/"
+            cells.append(f"{cell}{_f(row['median_lead_days'], '.0f')}")
+        print(f"{name:34s} " + " ".join(f"{c:>18s}" for c in cells))
 
 
 def main(argv: list[str] | None = None) -> int:
@@ -214,11 +277,20 @@ def main(argv: list[str] | None = None) -> int:
     parser.add_argument("--seed", type=int, default=EVAL_SEED)
     parser.add_argument("--rules", type=Path, help="rules YAML (default: the packaged one)")
     parser.add_argument("--profile", action="append", choices=("realistic", "classic"))
+    parser.add_argument(
+        "--no-ceiling", action="store_true", help="skip the Bayes and oracle ceilings"
+    )
     args = parser.parse_args(argv)
     from bench.run import machine  # lazy: keeps this module importable without the harness
 
     started = time.monotonic()
-    results = run(mode=args.mode, seed=args.seed, rules_path=args.rules, profiles=args.profile)
+    results = run(
+        mode=args.mode,
+        seed=args.seed,
+        rules_path=args.rules,
+        profiles=args.profile,
+        ceiling=not args.no_ceiling,
+    )
     report = {
         "benchmark": "detection",
         "mode": args.mode,
