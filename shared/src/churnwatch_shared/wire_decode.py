@@ -21,6 +21,7 @@ and converted in ``__post_init__``; to the type checker those fields are what th
 
 from __future__ import annotations
 
+import re
 from datetime import date, datetime
 from decimal import Decimal
 from typing import TYPE_CHECKING, Annotated, Any, ClassVar, Final, Literal
@@ -42,40 +43,42 @@ from churnwatch_shared.events import (
 )
 from churnwatch_shared.money import ISO_4217_CURRENCIES
 
-# Every pattern is anchored with \Z: ``$`` would also match before a trailing newline. None of
-# them admits leading or trailing whitespace, which pydantic strips (str_strip_whitespace) before
-# it checks: such a value is left to pydantic.
+# The text each field may have, matched whole (``fullmatch``: no ``$`` that would also match
+# before a trailing newline). None admits leading or trailing whitespace, which pydantic strips
+# (str_strip_whitespace) before it checks: a padded value is left to pydantic. Checked here in
+# ``__post_init__`` rather than by msgspec's ``Meta(pattern=...)``, which cost twice as much.
 _AMOUNT_DIGITS: Final = r"[0-9]{1,16}(?:\.[0-9]{1,4})?"  # money.py's _AMOUNT_TEXT, signless
-_SIGNED_TEXT: Final = rf"^-?{_AMOUNT_DIGITS}\Z"
-_UNSIGNED_TEXT: Final = rf"^{_AMOUNT_DIGITS}\Z"  # "-0.00" is a valid non-negative: pydantic's
+_signed = re.compile(f"-?{_AMOUNT_DIGITS}").fullmatch
+_unsigned = re.compile(_AMOUNT_DIGITS).fullmatch  # "-0.00" is a valid non-negative: pydantic's
 # RFC 3339 with "T", "Z" or "+hh:mm" and at most 6 fraction digits: exactly what both pydantic and
-# ``datetime.fromisoformat`` read alike (pydantic also takes "t", " ", "+hhmm", ",5": left to it)
-_TIME_TEXT: Final = (
-    r"^[0-9]{4}-[0-9]{2}-[0-9]{2}T[0-9]{2}:[0-9]{2}:[0-9]{2}(?:\.[0-9]{1,6})?"
-    r"(?:Z|[+-][0-9]{2}:[0-9]{2})\Z"
-)
+# ``datetime.fromisoformat`` read alike (pydantic also takes "t", " ", "+hhmm", ",5": left to it;
+# it truncates a seventh digit where msgspec's own datetime rounds)
+_time = re.compile(
+    r"[0-9]{4}-[0-9]{2}-[0-9]{2}T[0-9]{2}:[0-9]{2}:[0-9]{2}(?:\.[0-9]{1,6})?"
+    r"(?:Z|[+-][0-9]{2}:[0-9]{2})"
+).fullmatch
+_identifier = re.compile(r"[A-Za-z0-9][A-Za-z0-9._:@/-]{0,127}").fullmatch
+# Label (1-35 characters, no controls) restricted to printable ASCII without a space at either end
+_purpose_code = re.compile(r"[!-~](?:[ -~]{0,33}[!-~])?").fullmatch
+_bank_transaction_code = re.compile(r"[A-Z0-9]{4}-[A-Z0-9]{4}-[A-Z0-9]{4}").fullmatch
 
 if TYPE_CHECKING:
-    # what ``__post_init__`` makes of the text (and what the engine reads)
+    # what ``__post_init__`` makes of the checked text (and what the engine reads)
     _Amount = Decimal
-    _NonNegativeAmount = Decimal
-    _PositiveAmount = Decimal
     _Time = datetime
     _Currency = str
 else:
-    _Amount = Annotated[str, Meta(pattern=_SIGNED_TEXT)]
-    _NonNegativeAmount = Annotated[str, Meta(pattern=_UNSIGNED_TEXT)]
-    _PositiveAmount = Annotated[str, Meta(pattern=_UNSIGNED_TEXT)]  # zero: see __post_init__
-    _Time = Annotated[str, Meta(pattern=_TIME_TEXT)]
+    _Amount = str
+    _Time = str
     _Currency = Literal[tuple(sorted(ISO_4217_CURRENCIES))]
-
-_Identifier = Annotated[str, Meta(pattern=r"^[A-Za-z0-9][A-Za-z0-9._:@/-]*\Z", max_length=128)]
-# Label (1-35 characters, no controls) restricted to printable ASCII without a space at either end
-_PurposeCode = Annotated[str, Meta(pattern=r"^[!-~](?:[ -~]{0,33}[!-~])?\Z")]
-_BankTransactionCode = Annotated[str, Meta(pattern=r"^[A-Z0-9]{4}-[A-Z0-9]{4}-[A-Z0-9]{4}\Z")]
 
 _CREDIT: Final = Direction.CREDIT
 _from_iso = datetime.fromisoformat
+
+
+class _Unsure(ValueError):
+    """Raised in ``__post_init__`` (msgspec makes it a ValidationError): the fast path leaves
+    this input to pydantic, which decides and words any refusal."""
 
 
 class _Wire(Struct, forbid_unknown_fields=True, gc=False):
@@ -87,50 +90,70 @@ class TransactionPostedWire(_Wire, kw_only=True):
     """``payloads.TransactionPosted``."""
 
     direction: Direction
-    amount: _PositiveAmount
+    amount: _Amount  # > 0
     currency: _Currency
     channel: Channel
     category: TransactionCategory
-    counterparty_bank: _Identifier | None = None
+    counterparty_bank: str | None = None
     counterparty_is_own_bank: bool = True
     balance_after: _Amount | None = None
     customer_initiated: bool | None = None
     counterparty_kind: CounterpartyKind | None = None
-    counterparty_id: _Identifier | None = None
-    purpose_code: _PurposeCode | None = None
-    bank_transaction_code: _BankTransactionCode | None = None
-    standing_order_id: _Identifier | None = None
+    counterparty_id: str | None = None
+    purpose_code: str | None = None
+    bank_transaction_code: str | None = None
+    standing_order_id: str | None = None
     income_kind: IncomeKind | None = None
 
     def __post_init__(self) -> None:
-        # a ValueError here is a refusal of the fast path only: pydantic decides and words it
-        amount = Decimal(self.amount)
-        if not amount:
-            raise ValueError("zero amount")
+        text: Any = self.amount
+        if _unsigned(text) is None or not (amount := Decimal(text)):
+            raise _Unsure("amount")
         self.amount = amount
-        after = self.balance_after
-        if after is not None:
-            self.balance_after = Decimal(after)
+        text = self.balance_after
+        if text is not None:
+            if _signed(text) is None:
+                raise _Unsure("balance_after")
+            self.balance_after = Decimal(text)
         if self.income_kind is not None and self.direction is not _CREDIT:
-            raise ValueError("income_kind on a debit")
+            raise _Unsure("income_kind on a debit")
+        # the optional texts, mostly absent
+        for ident in (self.counterparty_bank, self.counterparty_id, self.standing_order_id):
+            if ident is not None and _identifier(ident) is None:
+                raise _Unsure("identifier")
+        code = self.purpose_code
+        if code is not None and _purpose_code(code) is None:
+            raise _Unsure("purpose_code")
+        code = self.bank_transaction_code
+        if code is not None and _bank_transaction_code(code) is None:
+            raise _Unsure("bank_transaction_code")
 
 
 class AccountBalanceWire(_Wire, kw_only=True):
     """``payloads.AccountBalance``."""
 
-    account_id: _Identifier
+    account_id: str
     product_kind: ProductKind
     balance: _Amount
     currency: _Currency
-    overdraft_limit: _NonNegativeAmount | None = None
-    credit_limit: _NonNegativeAmount | None = None
+    overdraft_limit: _Amount | None = None  # >= 0
+    credit_limit: _Amount | None = None  # >= 0
 
     def __post_init__(self) -> None:
-        self.balance = Decimal(self.balance)
-        if self.overdraft_limit is not None:
-            self.overdraft_limit = Decimal(self.overdraft_limit)
-        if self.credit_limit is not None:
-            self.credit_limit = Decimal(self.credit_limit)
+        text: Any = self.balance
+        if _signed(text) is None or _identifier(self.account_id) is None:
+            raise _Unsure("balance")
+        self.balance = Decimal(text)
+        text = self.overdraft_limit
+        if text is not None:
+            if _unsigned(text) is None:
+                raise _Unsure("overdraft_limit")
+            self.overdraft_limit = Decimal(text)
+        text = self.credit_limit
+        if text is not None:
+            if _unsigned(text) is None:
+                raise _Unsure("credit_limit")
+            self.credit_limit = Decimal(text)
 
 
 class BalanceSnapshotWire(_Wire, kw_only=True):
@@ -144,15 +167,27 @@ class _WireEnvelope(_Wire, kw_only=True, tag_field="event_type"):
     """``events._Envelope``; the tag (``event_type``) is also a class attribute, as the engine
     reads it from the event."""
 
-    event_id: _Identifier
+    event_id: str
     schema_version: Literal[1] = 1
     occurred_at: _Time
-    producer: _Identifier | None = None
-    customer_id: _Identifier
-    account_id: _Identifier | None = None
+    producer: str | None = None
+    customer_id: str
+    account_id: str | None = None
 
     def __post_init__(self) -> None:
-        self.occurred_at = _from_iso(self.occurred_at)
+        text: Any = self.occurred_at
+        if (
+            _time(text) is None
+            or _identifier(self.event_id) is None
+            or _identifier(self.customer_id) is None
+        ):
+            raise _Unsure("envelope")
+        account, producer = self.account_id, self.producer
+        if (account is not None and _identifier(account) is None) or (
+            producer is not None and _identifier(producer) is None
+        ):
+            raise _Unsure("envelope")
+        self.occurred_at = _from_iso(text)  # a ValueError (e.g. day 31 in April): pydantic's turn
 
 
 class TransactionPostedWireEvent(

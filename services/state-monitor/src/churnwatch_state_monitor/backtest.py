@@ -34,9 +34,9 @@ import orjson
 from pydantic import ValidationError
 
 from churnwatch_shared import topics
-from churnwatch_shared.events import parse_event
 from churnwatch_shared.partitioning import partition_of
 from churnwatch_shared.settings import CommonSettings
+from churnwatch_shared.wire_decode import decode_event
 from churnwatch_state_monitor.engine.monitor import Monitor, Status
 from churnwatch_state_monitor.engine.silence import SilenceIndex
 from churnwatch_state_monitor.engine.state import CustomerState
@@ -77,7 +77,7 @@ def replay(
         if not line.strip():
             continue
         try:
-            event = parse_event(line)
+            event = decode_event(line)
         except ValidationError as exc:
             counts["invalid"] += 1
             errors.write(f"line {number}: {exc.errors()[0]['msg']}\n")

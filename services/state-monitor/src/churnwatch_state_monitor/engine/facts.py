@@ -18,6 +18,7 @@ from churnwatch_shared.events import (
     TransactionCategory,
     TransactionPosted,
 )
+from churnwatch_shared.wire_decode import TransactionPostedWire
 
 FINGERPRINT_CHARS: Final = 8  # 48 bits in base64, no padding
 _EXACT_CENTS: Final = 10**16  # below it a whole number of cents has fewer digits than a context
@@ -180,7 +181,8 @@ class Txn:
         "skipped",
     )
 
-    def __init__(self, p: TransactionPosted, fx: Fx, at: int) -> None:
+    def __init__(self, p: TransactionPosted | TransactionPostedWire, fx: Fx, at: int) -> None:
+        # either decode of the payload (wire_decode's struct or the pydantic model): equal fields
         currency = p.currency
         after = p.balance_after
         if currency == fx.reporting:

@@ -20,9 +20,9 @@ import orjson
 from pydantic import ValidationError
 
 from churnwatch_shared import topics
-from churnwatch_shared.events import parse_event
 from churnwatch_shared.partitioning import partition_of
 from churnwatch_shared.settings import CommonSettings
+from churnwatch_shared.wire_decode import decode_event
 from churnwatch_state_monitor.engine.buckets import DAY
 from churnwatch_state_monitor.engine.monitor import Monitor, Status
 from churnwatch_state_monitor.engine.silence import SilenceIndex
@@ -76,7 +76,7 @@ class History:
         """Parsed events in time order; an invalid line stops with its line number."""
         for number, line in self.raw():
             try:
-                yield parse_event(line)
+                yield decode_event(line)
             except ValidationError as exc:
                 raise EventsError(f"{self.path}:{number}: {exc.errors()[0]['msg']}") from exc
 
