@@ -18,7 +18,7 @@ import pytest
 from hypothesis import given, settings
 from hypothesis import strategies as st
 
-from churnwatch_state_monitor.engine import state_codec
+from churnwatch_state_monitor.engine import state_codec, state_fields
 from churnwatch_state_monitor.engine.buckets import WEEK
 from churnwatch_state_monitor.engine.state import _KINDS, STATE_SCHEMA, CustomerState
 
@@ -166,3 +166,18 @@ def test_a_negative_count_in_a_list_is_refused_not_stored_wrong() -> None:
     state = CustomerState(mtx=[3, -1])
     with pytest.raises(ValueError, match="never negative"):
         state.encode()
+
+
+@settings(max_examples=300, deadline=None)
+@given(values=_records())
+def test_a_record_written_field_by_field_is_the_generic_encoding(values: tuple[Any, ...]) -> None:
+    """``CustomerState.encode`` (``state_fields``, the worker's path) writes the bytes of the
+    generic codec over ``field_values``: every field, in declaration order, at its own kind (a
+    field missing or out of place in ``state_fields`` fails here)."""
+    state = CustomerState(*values)
+    assert state.field_values() == values
+    raw = state.encode()
+    assert raw == state_fields.encode_state(state)
+    assert raw == C.encode(values, _KINDS)
+    assert raw == _reference(values)
+    assert CustomerState.decode(raw) == state

@@ -20,7 +20,7 @@ from typing import Any, Final
 import orjson
 
 from churnwatch_shared.events import LoanClassification, Product
-from churnwatch_state_monitor.engine import state_codec
+from churnwatch_state_monitor.engine import state_codec, state_fields
 from churnwatch_state_monitor.engine.buckets import (
     DAY,
     NINETY_DAYS,
@@ -251,6 +251,8 @@ class CustomerState:
 
     def encode(self) -> bytes:
         """The table value bytes: schema 8's compact form (``state_codec``), at most 1 KiB."""
+        if self.v == STATE_SCHEMA:  # field by field, the same bytes (``state_fields``)
+            return state_fields.encode_state(self)
         return state_codec.encode(self.field_values(), _KINDS)
 
     @classmethod

@@ -74,88 +74,123 @@ def _long(z: int) -> bytes:
     return v.to_bytes(size + 1, "little")
 
 
-def _put(out: list[bytes], n: int) -> None:
+def put_int(out: list[bytes], n: int) -> None:
     """Append one integer as a zigzag varint."""
     z = n + n if n >= 0 else -n - n - 1
     out.append(_ONE[z] if z < 0x80 else _long(z))
 
 
-def _put_plain(out: list[bytes], n: int) -> None:
+def put_plain(out: list[bytes], n: int) -> None:
     """Append a non-negative integer as a plain varint."""
     if n < 0:
         raise ValueError(f"state record: {n} in a list of counts and amounts (never negative)")
     out.append(_ONE[n] if n < 0x80 else _long(n))
 
 
-def _put_str(out: list[bytes], text: str) -> None:
+def put_str(out: list[bytes], text: str) -> None:
     raw = text.encode()
-    _put(out, len(raw))
+    put_int(out, len(raw))
     out.append(raw)
 
 
+def begin(version: int) -> list[bytes]:
+    """A record's pieces so far: its version byte."""
+    return [_ONE[version]]
+
+
+def put_float(out: list[bytes], x: float) -> None:
+    """Append a float as its 8-byte IEEE double."""
+    out.append(_DOUBLE.pack(x))
+
+
+def put_stamps(out: list[bytes], stamps: tuple[int, ...], newest: int) -> None:
+    """Append a tuple of stamps: its length, then each as an offset back from ``newest``."""
+    put_int(out, len(stamps))
+    for stamp in stamps:
+        put_int(out, newest - stamp)
+
+
+def put_ints(out: list[bytes], ints: list[int]) -> None:
+    """Append a list of counts or amounts: its length, then each as a plain varint."""
+    put_int(out, len(ints))
+    for m in ints:
+        put_plain(out, m)
+
+
+def put_flow(out: list[bytes], rows: list[list[int]], week: int) -> None:
+    """Append bucket rows: each row's length, its week back from ``week``, its counts."""
+    put_int(out, len(rows))
+    for row in rows:
+        put_int(out, len(row))
+        put_int(out, week - row[0])
+        for j in range(1, len(row)):
+            put_plain(out, row[j])
+
+
+def put_cool(out: list[bytes], cool: dict[str, list[int]], newest: int) -> None:
+    """Append the cooldowns: their count, then each (``_put_cooldown``)."""
+    put_int(out, len(cool))
+    for code, memo in cool.items():
+        _put_cooldown(out, code, memo, newest)
+
+
+def put_opt_int(out: list[bytes], value: int | None) -> None:
+    """Append 0 for None, else 1 and the integer."""
+    if value is None:
+        out.append(_ZERO)
+    else:
+        out.append(_ON)
+        put_int(out, value)
+
+
+def put_opt_str(out: list[bytes], value: str | None) -> None:
+    """Append 0 for None, else 1 and the text."""
+    if value is None:
+        out.append(_ZERO)
+    else:
+        out.append(_ON)
+        put_str(out, value)
+
+
 def encode(values: tuple[Any, ...], kinds: tuple[int, ...]) -> bytes:
-    """The record bytes for ``values`` (the fields in order; the first is the schema version)."""
+    """The record bytes for ``values`` (the fields in order; the first is the schema version).
+
+    The generic form, driven by ``kinds`` (any schema's layout); ``state_fields.encode_state``
+    writes the current schema's fields straight from a record with the same helpers."""
     version: int = values[0]
-    out: list[bytes] = [_ONE[version]]
+    out = begin(version)
     newest: int = values[_NEWEST]
     week = newest // WEEK
-    # each value is taken at its concrete type: compiled, the loops below then run on unboxed
+    # each value is taken at its concrete type: compiled, the helpers then run on unboxed
     # integers and typed lists instead of generic iteration over ``Any``
     for i in range(1, len(kinds)):
         kind = kinds[i]
         value = values[i]
         if kind == INT:
             n: int = value
-            _put(out, n)
+            put_int(out, n)
         elif kind == FLOAT:
-            out.append(_DOUBLE.pack(value))
+            put_float(out, value)
         elif kind == STAMPS:
-            stamps: tuple[int, ...] = value
-            _put(out, len(stamps))
-            for stamp in stamps:
-                _put(out, newest - stamp)
+            put_stamps(out, value, newest)
         elif kind == INTS:
-            ints: list[int] = value
-            _put(out, len(ints))
-            for m in ints:
-                _put_plain(out, m)
+            put_ints(out, value)
         elif kind == FLOW:
-            rows: list[list[int]] = value
-            _put(out, len(rows))
-            for row in rows:
-                _put(out, len(row))
-                _put(out, week - row[0])
-                for j in range(1, len(row)):
-                    _put_plain(out, row[j])
+            put_flow(out, value, week)
         elif kind == COOL:
-            cool: dict[str, list[int]] = value
-            _put(out, len(cool))
-            for code, memo in cool.items():
-                _put_cooldown(out, code, memo, newest)
+            put_cool(out, value, newest)
         elif kind == OPT_INT:
-            if value is None:
-                out.append(_ZERO)
-            else:
-                out.append(_ON)
-                some: int = value
-                _put(out, some)
+            put_opt_int(out, value)
         elif kind == OPT_STR:
-            if value is None:
-                out.append(_ZERO)
-            else:
-                out.append(_ON)
-                text: str = value
-                _put_str(out, text)
+            put_opt_str(out, value)
         elif kind == STR:
-            plain: str = value
-            _put_str(out, plain)
+            put_str(out, value)
         else:  # SEEN
-            seen: str = value
-            _put_seen(out, seen)
+            put_seen(out, value)
     return b"".join(out)
 
 
-def _put_seen(out: list[bytes], seen: str) -> None:
+def put_seen(out: list[bytes], seen: str) -> None:
     """Fingerprints as raw bytes (length x 2 + 1), or as text (length x 2) if ``seen`` is not
     whole base64 groups that re-encode to itself (then it cannot be stored as bytes)."""
     raw = b""
@@ -165,11 +200,11 @@ def _put_seen(out: list[bytes], seen: str) -> None:
         except ValueError:
             raw = b""
     if raw and b2a_base64(raw, newline=False).decode() == seen:
-        _put_plain(out, len(raw) * 2 + 1)
+        put_plain(out, len(raw) * 2 + 1)
         out.append(raw)
     else:
         text = seen.encode()
-        _put_plain(out, len(text) * 2)
+        put_plain(out, len(text) * 2)
         out.append(text)
 
 
@@ -179,17 +214,17 @@ def _put_cooldown(out: list[bytes], code: str, memo: list[int], newest: int) -> 
     index = _COOL_INDEX.get(code, -1)
     packed = len(memo) == 2 and 0 <= memo[1] <= 3 and memo[0] <= newest
     if index >= 0 and packed:
-        _put_plain(out, (index + 1) * 2 + 1)
-        _put_plain(out, (newest - memo[0]) * 4 + memo[1])
+        put_plain(out, (index + 1) * 2 + 1)
+        put_plain(out, (newest - memo[0]) * 4 + memo[1])
         return
     if index >= 0:
-        _put_plain(out, (index + 1) * 2)
+        put_plain(out, (index + 1) * 2)
     else:
         out.append(_ZERO)
-        _put_str(out, code)
-    _put(out, len(memo))
+        put_str(out, code)
+    put_int(out, len(memo))
     for n in memo:
-        _put(out, n)
+        put_int(out, n)
 
 
 class _Reader:
