@@ -14,9 +14,8 @@ LINES = 200_000
 
 def _write(path: Path, *, shuffled: bool) -> Path:
     start = datetime(2025, 1, 1, tzinfo=UTC)
-    order = range(LINES)
-    if shuffled:
-        order = [*range(1, LINES), 0]  # one line out of order: the file is replayed sorted
+    # shuffled: one line out of order (the first sits last), so the file is replayed sorted
+    order = [*range(1, LINES), 0] if shuffled else list(range(LINES))
     path.write_bytes(
         b"".join(
             b'{"occurred_at": "%s"}\n' % (start + timedelta(seconds=7 * i)).isoformat().encode()
