@@ -22,7 +22,7 @@ from pydantic import BaseModel, ValidationError
 from churnwatch_shared import wire_decode
 from churnwatch_shared.events import EVENT_MODELS, EventType, parse_event
 from churnwatch_shared.wire_decode import decode_event, decode_fast
-from tests.shared.wire_strategies import events, mutated
+from tests.shared.wire_strategies import FAST_KINDS, events, mutated
 
 # --- comparing a struct with a pydantic model ---------------------------------------------------
 
@@ -101,7 +101,7 @@ def _check(raw: bytes | str) -> str:
 def test_valid_events_decode_to_what_pydantic_makes(event: dict[str, Any]) -> None:
     raw = json.dumps(event).encode()
     outcome = _check(raw)
-    if event["event_type"] in ("transaction.posted", "balance.snapshot"):
+    if event["event_type"] in FAST_KINDS:
         assert outcome == "fast", raw  # the hot path takes the common events it was built for
     else:
         assert outcome == "fallback"
@@ -128,6 +128,18 @@ _BASE_TXN: dict[str, Any] = {
         "currency": "CNY",
         "channel": "mobile",
         "category": "card_spend",
+    },
+}
+_BASE_SUBSCRIPTION: dict[str, Any] = {
+    "event_id": "e-3",
+    "occurred_at": "2025-01-02T07:02:49.5+05:30",
+    "customer_id": "C1",
+    "event_type": "product.subscribed",
+    "payload": {
+        "product": "credit_card",
+        "variant": "gold",
+        "credit_limit": "5000",
+        "currency": "CNY",
     },
 }
 _BASE_SNAPSHOT: dict[str, Any] = {
@@ -231,6 +243,13 @@ _TRAPS: list[tuple[str, bytes]] = [
     ),
     ("trailing newline after the JSON", json.dumps(_BASE_TXN).encode() + b"\n"),
     ("a byte-order mark", b"\xef\xbb\xbf" + json.dumps(_BASE_TXN).encode()),
+    ("variant padded", _variant(_BASE_SUBSCRIPTION, "payload.variant", " gold")),
+    ("variant with a tab", _variant(_BASE_SUBSCRIPTION, "payload.variant", "go\tld")),
+    ("variant empty", _variant(_BASE_SUBSCRIPTION, "payload.variant", "")),
+    ("variant of 65 characters", _variant(_BASE_SUBSCRIPTION, "payload.variant", "v" * 65)),
+    ("variant not ASCII", _variant(_BASE_SUBSCRIPTION, "payload.variant", "Gold\u00e9")),
+    ("credit limit without a currency", _variant(_BASE_SUBSCRIPTION, "payload.currency", None)),
+    ("credit limit negative zero", _variant(_BASE_SUBSCRIPTION, "payload.credit_limit", "-0")),
     ("not JSON", b"{"),
     ("empty", b""),
 ]
@@ -242,7 +261,7 @@ def test_known_traps_agree_with_pydantic(name: str, raw: bytes) -> None:
 
 
 def test_the_plain_events_take_the_fast_path() -> None:
-    for base in (_BASE_TXN, _BASE_SNAPSHOT):
+    for base in (_BASE_TXN, _BASE_SNAPSHOT, _BASE_SUBSCRIPTION):
         assert _check(json.dumps(base).encode()) == "fast"
 
 

@@ -17,7 +17,13 @@ from typing import Any
 from hypothesis import strategies as st
 
 from churnwatch_shared.codes import CounterpartyKind, IncomeKind
-from churnwatch_shared.event_vocab import Channel, Direction, ProductKind, TransactionCategory
+from churnwatch_shared.event_vocab import (
+    Channel,
+    Direction,
+    Product,
+    ProductKind,
+    TransactionCategory,
+)
 from churnwatch_shared.money import ISO_4217_CURRENCIES
 
 # --- valid events -------------------------------------------------------------------------------
@@ -129,10 +135,33 @@ snapshot_payloads = _fields(
     balances=st.lists(account_balances, min_size=1, max_size=4),
 )
 
+
+@st.composite
+def subscription_payloads(draw: st.DrawFn) -> dict[str, Any]:
+    payload = draw(
+        _fields(
+            product=_values(Product),
+            variant=_optional(st.sampled_from(["gold", "classic card", "x", "V" * 64, "Gold Plus"])),
+            credit_limit=_optional(amount_texts(sign="non_negative")),
+            currency=_optional(currencies),
+        )
+    )
+    if payload.get("credit_limit") is not None:
+        payload["currency"] = draw(currencies)  # the contract's rule; mutations break it
+    return payload
+
+
+# the event types the fast path decodes itself (each drawn in proportion to its weight)
+FAST_KINDS: dict[str, int] = {
+    "transaction.posted": 5,
+    "balance.snapshot": 3,
+    "product.subscribed": 2,
+}
+
 # events the fast path does not know: they must pass through to pydantic unchanged
 other_payloads: dict[str, st.SearchStrategy[dict[str, Any]]] = {
     "contact.logged": _fields(manager_id=identifiers, kind=st.just("call")),
-    "product.subscribed": _fields(product=st.just("fund")),
+    "customer.assigned": _fields(branch_id=identifiers),
     "account.opened": _fields(product_kind=st.just("demand"), currency=currencies),
 }
 
@@ -141,13 +170,15 @@ other_payloads: dict[str, st.SearchStrategy[dict[str, Any]]] = {
 def events(draw: st.DrawFn) -> dict[str, Any]:
     kind = draw(
         st.sampled_from(
-            ["transaction.posted"] * 5 + ["balance.snapshot"] * 3 + list(other_payloads)
+            [k for k, weight in FAST_KINDS.items() for _ in range(weight)] + list(other_payloads)
         )
     )
     if kind == "transaction.posted":
         payload = draw(transaction_payloads())
     elif kind == "balance.snapshot":
         payload = draw(snapshot_payloads)
+    elif kind == "product.subscribed":
+        payload = draw(subscription_payloads())
     else:
         payload = draw(other_payloads[kind])
     envelope = draw(
@@ -318,6 +349,9 @@ def _semantic(event: dict[str, Any], choice: int) -> None:
         event["schema_version"] = 1.0
     elif choice == 5:
         payload["direction"] = "debit"
+    elif choice == 6 and "product" in payload:
+        payload["credit_limit"] = "100"  # needs a currency
+        payload.pop("currency", None)
 
 
 @st.composite
@@ -346,7 +380,7 @@ def mutated(draw: st.DrawFn) -> bytes | str:
             elif isinstance(parent, dict) or len(parent) > 1:
                 del parent[path[-1]]
         elif op == "rule":
-            _semantic(event, draw(st.integers(min_value=0, max_value=5)))
+            _semantic(event, draw(st.integers(min_value=0, max_value=6)))
         elif op == "add":
             where = draw(st.sampled_from(_objects(event)))
             key = draw(
