@@ -5,7 +5,7 @@ boxes every field into a tuple (``field_values``) and dispatches on each field's
 the current schema (``state.STATE_SCHEMA``) field by field, in ``CustomerState``'s declaration
 order, with the same helpers, so the bytes are the same (``tests/state_monitor/
 test_state_codec.py`` holds them equal); compiled, each field is read at its concrete type.
-Measured on the monitor bench's states: ~8% less CPU per record (4.6 -> 4.2 us), same bytes.
+Measured on the monitor bench's states, alternated with the generic path: 4.0-4.4 -> 3.3-3.5 us a record.
 A field added to ``CustomerState`` must be added here too, in its place (the test fails until).
 """
 
