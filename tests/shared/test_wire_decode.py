@@ -63,6 +63,7 @@ def _same(fast: object, slow: object, where: str = "$") -> None:
     if isinstance(slow, Decimal):
         assert str(fast) == str(slow), where  # same digits and exponent, not only equal
     if isinstance(slow, datetime):
+        assert isinstance(fast, datetime), where
         assert fast.utcoffset() == slow.utcoffset(), where
         assert fast.isoformat() == slow.isoformat(), where
 
@@ -335,5 +336,6 @@ def test_every_event_struct_is_tagged_with_its_contract_event_type() -> None:
         tag = struct.__struct_config__.tag
         if tag is None:
             continue
+        assert isinstance(tag, str)
         assert EVENT_MODELS[EventType(tag)] is model
         assert struct.event_type == tag  # type: ignore[attr-defined]

@@ -141,7 +141,9 @@ def subscription_payloads(draw: st.DrawFn) -> dict[str, Any]:
     payload = draw(
         _fields(
             product=_values(Product),
-            variant=_optional(st.sampled_from(["gold", "classic card", "x", "V" * 64, "Gold Plus"])),
+            variant=_optional(
+                st.sampled_from(["gold", "classic card", "x", "V" * 64, "Gold Plus"])
+            ),
             credit_limit=_optional(amount_texts(sign="non_negative")),
             currency=_optional(currencies),
         )
@@ -399,7 +401,12 @@ def mutated(draw: st.DrawFn) -> bytes | str:
                 duplicates.append((obj, key, value))
     payload = event.get("payload")
     balances = payload.get("balances") if isinstance(payload, dict) else None
-    if isinstance(balances, list) and balances and draw(st.integers(0, 9)) == 0:
+    if (
+        isinstance(payload, dict)
+        and isinstance(balances, list)
+        and balances
+        and draw(st.integers(0, 9)) == 0
+    ):
         # around the 1..500 limit: none, 500 or more (the lists hold 1 to 4 balances)
         payload["balances"] = balances * draw(st.sampled_from([0, 125, 126, 501]))
     raw = json.dumps(event, ensure_ascii=draw(st.booleans()))
