@@ -246,7 +246,7 @@ CEILING_ROWS = (
     ("bayes_h90", "Bayes H=90"),
     ("bayes_h365", "Bayes H=365"),
     ("bayes_fading", "Bayes fading"),
-    ("bayes_h365_own_rate", "Bayes own rate"),
+    ("bayes_fading_own_rate", "fading, own rate"),
     ("oracle", "oracle"),
 )
 

@@ -42,7 +42,7 @@ from bench.detection_metrics import WARNING, Judged, Point, by_group, judge, sum
 STAYER_BUDGET = 0.10  # issue 15: stayers at warning or above <= 10%
 FADING = 0  # "horizon" of P(a leaver whose fade has begun by T), churned since or not
 HORIZONS = (30, 90, 365, FADING)  # days ahead the Bayes posterior asks about (H)
-HEADLINE_H = 365  # the ceiling quoted: the best AUC of HORIZONS on tuning seeds 5 and 7
+HEADLINE_H = FADING  # the ceiling quoted: the best AUC of HORIZONS on tuning seeds 5 and 7
 LENGTHS = np.arange(45, 121, 7)  # a leaver's fade, days (the simulator draws 45..120)
 HOLIDAYS = np.arange(14, 31, 2)  # a noisy stayer's holiday, days (14..30)
 SHARES = {"stays": 0.72, "noisy_stays": 0.12, "quiet_leaver": 0.10, "contact_leaver": 0.06}
@@ -282,6 +282,10 @@ def judged_at_budget(
     }
 
 
+def _name(horizon: int) -> str:
+    return "bayes_fading" if horizon == FADING else f"bayes_h{horizon}"
+
+
 def _report(cut: float, judged: dict[str, list[Judged]]) -> dict[str, Any]:
     return {
         "warning_cut": round(cut, 6),
@@ -325,20 +329,19 @@ def ceilings(
             "last 90 days; oracle: hidden fade progress; "
             "rule_at_budget: the rule score at its own cut spending the same budget"
         ),
-        "headline": f"bayes_h{HEADLINE_H}",
+        "headline": _name(HEADLINE_H),
     }
     posteriors = posterior_series(spend=spend, contact=contact, rates=lam, horizons=HORIZONS)
     for h, scores in posteriors.items():
         series = daily_points(scores=scores, ids=ids, start=run_start, tz=tz)
-        name = "bayes_fading" if h == FADING else f"bayes_h{h}"
-        out[name] = _report(*judged_at_budget(series=series, labels=labels, **window))
+        out[_name(h)] = _report(*judged_at_budget(series=series, labels=labels, **window))
     # the same posterior with the rate estimated from the customer's own history, as the engine
     # must: how much of the ceiling is knowing the true rate
     estimated = posterior_series(
         spend=spend, contact=contact, rates=own_rates(spend), horizons=(HEADLINE_H,)
     )[HEADLINE_H]
     series = daily_points(scores=estimated, ids=ids, start=run_start, tz=tz)
-    out[f"bayes_h{HEADLINE_H}_own_rate"] = _report(
+    out[f"{_name(HEADLINE_H)}_own_rate"] = _report(
         *judged_at_budget(series=series, labels=labels, **window)
     )
     oracle = daily_points(
