@@ -11,8 +11,7 @@ system of the child) and the child's peak resident memory; the machine's load av
 after is kept beside them, because on a shared machine wall time says more about the neighbours
 than about training. On the first size it also times the feature rows alone, in this process:
 the registry's feature functions against the one-pass rows training uses (model/feature_rows.py),
-on the same replayed states, CPU microseconds a row, and the one-pass rows without the rule
-engine's judgement (model/rule_features.py: what a model trained without it pays).
+on the same replayed states, CPU microseconds a row.
 """
 
 from __future__ import annotations
@@ -126,7 +125,6 @@ def measure(*, customers: int, days: int, seed: int, workdir: Path) -> dict[str,
 def row_cost(*, events: Path) -> dict[str, object]:
     """CPU microseconds a feature row: registry functions vs one-pass rows, same states."""
     from churnwatch_state_monitor.engine.monitor import Monitor
-    from churnwatch_state_monitor.model.feature_rows import fused as one_pass
     from churnwatch_state_monitor.model.feature_rows import matrix
     from churnwatch_state_monitor.model.features import REGISTRY, feature_names
     from churnwatch_state_monitor.model.replay import load_events, monthly_as_of, replay_states
@@ -137,7 +135,7 @@ def row_cost(*, events: Path) -> dict[str, object]:
     due = due[:ROW_SAMPLE_DATES]
     names = feature_names()
     fns = [REGISTRY[n].fn for n in names]
-    spent = {"registry": 0.0, "one_pass": 0.0, "one_pass_no_rules": 0.0}
+    spent = {"registry": 0.0, "one_pass": 0.0}
     rows = 0
     for at, states in replay_states(
         events=history.events(), monitor=Monitor(ruleset=load_ruleset(None))
@@ -153,11 +151,8 @@ def row_cost(*, events: Path) -> dict[str, object]:
             t1 = time.process_time()
             fused = matrix(sts, t, names)
             t2 = time.process_time()
-            [one_pass(st, t, False) for st in sts]  # a model without the rule engine's judgement
-            t3 = time.process_time()
             spent["registry"] += t1 - t0
             spent["one_pass"] += t2 - t1
-            spent["one_pass_no_rules"] += t3 - t2
             rows += len(sts)
         if np.array(registry, dtype=np.float64).tobytes() != fused.tobytes():
             raise RuntimeError(f"one-pass rows differ from the registry's at {t}")
@@ -167,7 +162,6 @@ def row_cost(*, events: Path) -> dict[str, object]:
         "registry_cpu_us_per_row": per["registry"],
         "one_pass_cpu_us_per_row": per["one_pass"],
         "ratio": round(per["one_pass"] / per["registry"], 3),
-        "one_pass_without_rule_features_cpu_us_per_row": per["one_pass_no_rules"],
     }
 
 

@@ -13,7 +13,7 @@ import pytest
 
 from churnwatch_simulator.realistic import RealisticBank, RealisticConfig
 from churnwatch_state_monitor.engine.buckets import DAY
-from churnwatch_state_monitor.engine.engagement import Signals, clock, signals
+from churnwatch_state_monitor.engine.engagement import clock
 from churnwatch_state_monitor.engine.monitor import Monitor
 from churnwatch_state_monitor.engine.state import CustomerState
 from churnwatch_state_monitor.model import feature_rows, rule_features
@@ -59,26 +59,6 @@ def test_at_the_engine_clock_the_churn_feature_is_the_score_the_engine_keeps(
     for st in states:
         got = row(st, clock(st), ["rule_churn_score"])[0]
         assert got == st.churn, (st.newest, st.scored)
-
-
-def test_the_signals_are_the_engines_for_this_state_at_the_as_of_time(
-    states: list[CustomerState],
-) -> None:
-    """Read from the rule set's signals the score refilled: the same as computing them afresh
-    for this state judged at T, whichever state was scored before."""
-    eng = rule_features.limits().engagement
-    assert eng is not None
-    names = NAMES[6:]
-    nonzero = 0
-    for k, st in enumerate(states):
-        at = clock(st) + (k % 4) * 20 * DAY
-        copy = CustomerState.decode(st.encode())
-        copy.scored = at
-        fresh = signals(copy, eng, Signals())
-        want = [fresh.own, fresh.sustained, fresh.amount, fresh.peers, fresh.recency]
-        assert row(st, at, names) == want, k
-        nonzero += any(want)
-    assert nonzero > len(states) // 2
 
 
 def test_judging_leaves_the_state_as_it_was(states: list[CustomerState]) -> None:

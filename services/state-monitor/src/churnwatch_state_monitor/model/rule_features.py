@@ -4,11 +4,10 @@ the engagement signals the score is built from, at the as-of time.
 With one year of history a training date has little past, and gradient-boosted trees cannot
 rebuild from it what the rule score knows a priori (the deviance of the customer's recent count
 against their own rate, the sustained fall, the peer cohort table, the corroboration of the
-states). So the model is given those judgements, computed by the engine's own ``score_with``
-(which fills ``Limits.signals``) on the state at the as-of time T: the state is judged at
-``max(newest, scored, T)``, what the engine shows after a silence refresh at T
-(``Monitor._silence`` sets ``scored`` the same way). Nothing after T is read: the state is the
-one sampled before the first event after T.
+states). So the model is given those judgements, computed by the engine's own ``score_with`` and
+``signals`` on the state at the as-of time T: the state is judged at ``max(newest, scored, T)``,
+what the engine shows after a silence refresh at T (``Monitor._silence`` sets ``scored`` the
+same way). Nothing after T is read: the state is the one sampled before the first event after T.
 
 The judgement is the packaged rule set's (the product's calibrated engine), not a bank's local
 rules file: a model's inputs do not move when the rules file is edited, and training and serving
@@ -20,6 +19,7 @@ from __future__ import annotations
 import math
 from typing import Final
 
+from churnwatch_state_monitor.engine.engagement import Signals, signals
 from churnwatch_state_monitor.engine.limits import Limits
 from churnwatch_state_monitor.engine.scoring import score_with
 from churnwatch_state_monitor.engine.state import CustomerState
@@ -40,6 +40,7 @@ RULE_FEATURES: Final = (
     "rule_overdue_activity",
 )
 _LIMITS: list[Limits] = []  # the packaged rule set's engine records, loaded on first use
+_SCRATCH: Final = Signals()  # refilled by every judgement (one thread computes features)
 
 
 def limits() -> Limits:
@@ -67,11 +68,10 @@ def judge(st: CustomerState, t: int) -> list[float]:
         st.scored = t  # judged at T as a silence refresh at T would; restored below
     try:
         sc = score_with(st, lim)
+        eng = lim.engagement
+        sig = signals(st, eng, _SCRATCH) if eng is not None else None
     finally:
         st.scored = kept
-    # the score refills the rule set's signals with this state's (``Limits.signals``): read, not
-    # computed again (a second pass over the periods)
-    sig = lim.signals if lim.engagement is not None else None
     v = sc.values
     out = [sc.churn, v[0], v[1], v[2], v[3], v[4]]
     if sig is None:
