@@ -143,11 +143,6 @@ class ChurnModel:
         if x is None:
             x = self.matrix(items)
         contrib = np.asarray(self.booster.predict(x, pred_contrib=True), dtype=float)
-        # inputs that are not a manager's reasons (the rule engine's own judgement) stay in the
-        # score but are never named: zero, they fall below every pushing feature
-        hidden = [j for j, n in enumerate(self.names) if not REGISTRY[n].explained]
-        if hidden:
-            contrib[:, hidden] = 0.0
         peers = self.reference.get("peers", {})
         out: list[list[Contribution]] = []
         for i, (st, at) in enumerate(items):

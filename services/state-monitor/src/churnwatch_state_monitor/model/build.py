@@ -34,7 +34,6 @@ from churnwatch_state_monitor.model.labels import (
 )
 from churnwatch_state_monitor.model.metrics import evaluate
 from churnwatch_state_monitor.model.replay import load_events, monthly_as_of
-from churnwatch_state_monitor.model.rule_features import ruleset_version
 from churnwatch_state_monitor.model.train import (
     PARAMS,
     build_dataset,
@@ -128,8 +127,6 @@ def train_model(
         "customers": len(set(data.customers.tolist())),
         "feature_rows": len(data.y),  # labelled point-in-time rows built, before the split
         "features": names,
-        # the rule set whose judgement the rule features are (model/rule_features.py)
-        "rule_features_ruleset": ruleset_version(),
         "horizon_days": horizon_days,
         "label_rule": DERIVE_RULE if outcomes == DERIVE else FILE_RULE,
         "training_window": {

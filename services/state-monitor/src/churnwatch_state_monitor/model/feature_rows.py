@@ -6,8 +6,7 @@ sum per feature. Here the 7-day windows are summed in one pass over the buckets,
 periods are built once, and each value is the registry function's own expression on the same
 operands in the same order, so every value is the same float (checked against the registry on
 replays: tests/model/test_feature_rows.py). A feature registered later has no entry here and is
-computed by its registry function. The rule engine's judgement (``rule_features.judge``: a
-``score_with`` call, about as costly as the rest of the row) is computed only for rows that use it.
+computed by its registry function.
 """
 
 from __future__ import annotations
@@ -40,7 +39,6 @@ from churnwatch_state_monitor.model.engagement_features import (
     trend_of,
 )
 from churnwatch_state_monitor.model.features import REGISTRY
-from churnwatch_state_monitor.model.rule_features import RULE_FEATURES, judge
 
 NAN: Final = math.nan
 
@@ -99,10 +97,8 @@ FUSED: Final = (
     "missed_txns",
     "txns_trend_6m",
     "contacts_90d",
-    *RULE_FEATURES,
 )
 _AT: Final = {name: i for i, name in enumerate(FUSED)}
-_RULES_FROM: Final = _AT[RULE_FEATURES[0]]  # the rule features close the row
 
 
 def _money(cents: float | None) -> float:
@@ -121,9 +117,8 @@ def _stamps_90d(stamps: tuple[int, ...], as_of: int) -> float:
     return float(sum(1 for s in stamps if as_of - NINETY_DAYS <= s <= as_of))
 
 
-def fused(s: CustomerState, t: int, rules: bool = True) -> list[float]:
-    """Every feature of ``FUSED`` for one customer at ``t`` (epoch s), in that order; without
-    ``rules`` the rule features are left out (the row ends before them)."""
+def fused(s: CustomerState, t: int) -> list[float]:
+    """Every feature of ``FUSED`` for one customer at ``t`` (epoch s), in that order."""
     # 7-day windows ending with the as-of week (integer sums: the order does not matter)
     top = t // WEEK
     a1 = a2 = a4 = a6 = in4 = out4 = ib4 = card4 = on4 = 0
@@ -151,7 +146,7 @@ def fused(s: CustomerState, t: int, rules: bool = True) -> list[float]:
     rate1 = p.rate(p.counts, 2)
     usual = p.usual(p.counts)
     amount3 = p.rate(p.amounts, 3)
-    out = [
+    return [
         _money(s.assets),
         _money(s.demand),
         _money(s.time_dep),
@@ -206,9 +201,6 @@ def fused(s: CustomerState, t: int, rules: bool = True) -> list[float]:
         trend_of(p),
         float(sum(1 for c in s.contacts if t - NINETY_DAYS <= c <= t)),
     ]
-    if rules:
-        out.extend(judge(s, t))
-    return out
 
 
 def columns(names: list[str]) -> list[int]:
@@ -216,17 +208,9 @@ def columns(names: list[str]) -> list[int]:
     return [_AT.get(n, -1) for n in names]
 
 
-def uses_rules(at: list[int]) -> bool:
-    """Whether a row of these columns (``columns(names)``) needs the rule features."""
-    return max(at, default=-1) >= _RULES_FROM
-
-
-def fused_row(
-    st: CustomerState, as_of: int, names: list[str], at: list[int], rules: bool | None = None
-) -> list[float]:
-    """The named features (``at = columns(names)``; ``rules = uses_rules(at)``, computed when
-    not given) of one customer."""
-    values = fused(st, as_of, uses_rules(at) if rules is None else rules)
+def fused_row(st: CustomerState, as_of: int, names: list[str], at: list[int]) -> list[float]:
+    """The named features (``at = columns(names)``) of one customer."""
+    values = fused(st, as_of)
     return [
         values[i] if i >= 0 else REGISTRY[n].fn(st, as_of) for n, i in zip(names, at, strict=True)
     ]
@@ -240,7 +224,6 @@ def matrix(states: list[CustomerState], as_of: int, names: list[str]) -> np.ndar
         for i, st in enumerate(states):
             out[i] = fused(st, as_of)
     else:
-        rules = uses_rules(at)
         for i, st in enumerate(states):
-            out[i] = fused_row(st, as_of, names, at, rules)
+            out[i] = fused_row(st, as_of, names, at)
     return out

@@ -48,9 +48,6 @@ class Feature:
     fn: FeatureFn
     # the customer's own usual value of the same measure, when the state keeps one
     baseline: FeatureFn | None = None
-    # named in a manager's reasons; False: an input of the model only (the rule engine's own
-    # judgement, whose reasons the alert carries already: model/rule_features.py)
-    explained: bool = True
 
 
 REGISTRY: dict[str, Feature] = {}
@@ -73,15 +70,13 @@ def row(st: CustomerState, as_of: int, names: list[str]) -> list[float]:
     """The named features of one customer at ``as_of`` (epoch s); NaN where unknown."""
     # the built-in features in one pass (``feature_rows``: the same values as the functions)
     key = tuple(names)
-    known = _COLUMNS.get(key)
-    if known is None:
-        at = feature_rows.columns(names)
-        known = _COLUMNS[key] = (at, feature_rows.uses_rules(at))
-    return feature_rows.fused_row(st, as_of, names, known[0], known[1])
+    at = _COLUMNS.get(key)
+    if at is None:
+        at = _COLUMNS[key] = feature_rows.columns(names)
+    return feature_rows.fused_row(st, as_of, names, at)
 
 
-# names -> their places in a fused row, and whether the row needs the rule features
-_COLUMNS: dict[tuple[str, ...], tuple[list[int], bool]] = {}
+_COLUMNS: dict[tuple[str, ...], list[int]] = {}  # names -> their places in a fused row
 
 
 # --- helpers over the state's 7-day buckets, relative to the as-of time -------------------------
@@ -361,6 +356,5 @@ _add(
 # the engagement measures over 30-day periods register themselves (a module of their own)
 from churnwatch_state_monitor.model import engagement_features  # noqa: E402, F401, I001
 
-# the one-pass rows of the built-in features (``row``), once they are all registered; it imports
-# the rule engine's judgement (``rule_features``), which registers last whatever is imported first
+# the one-pass rows of the built-in features (``row``), once they are all registered
 from churnwatch_state_monitor.model import feature_rows  # noqa: E402
