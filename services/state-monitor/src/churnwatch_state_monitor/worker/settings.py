@@ -126,12 +126,12 @@ class MonitorSettings(BaseSettings):
         "1500: e2e p50 ~1.1 s at 2,000 events/s)",
     )
     batch_max_events: int = Field(
-        default=20_000,
+        default=50_000,
         ge=1,
         le=100_000,
         description="most EVENTS records applied per batch; a batch's state records, alerts and "
-        "offset commit are sent once per batch (a full batch takes ~0.2 s; only a backlog fills "
-        "one)",
+        "offset commit are sent once per batch, a customer's state encoded once however many of "
+        "its events the batch holds (a full batch takes ~0.5 s; only a backlog fills one)",
     )
     transactions: bool = Field(
         default=True,
