@@ -40,7 +40,7 @@ def test_display_time_zone_is_an_iana_name_else_the_calendars(
     monkeypatch: pytest.MonkeyPatch, tmp_path: Path
 ) -> None:
     monkeypatch.setenv("CHURNWATCH_ALERTS_DISPLAY_TIME_ZONE", "Asia/Shanghia")
-    with pytest.raises(ValueError, match=r"unknown time zone 'Asia/Shanghia': an IANA name"):
+    with pytest.raises(ValueError, match=r"unknown time zone 'Asia/Shanghia' \(an IANA name"):
         AlertsSettings()
     monkeypatch.delenv("CHURNWATCH_ALERTS_DISPLAY_TIME_ZONE")
     assert AlertsSettings().display_zone is None  # no calendar either: each moment's own offset

@@ -5,12 +5,12 @@ from __future__ import annotations
 from datetime import tzinfo
 from pathlib import Path
 from urllib.parse import urlsplit
-from zoneinfo import ZoneInfo, ZoneInfoNotFoundError
+from zoneinfo import ZoneInfo
 
 from pydantic import Field, field_validator, model_validator
 from pydantic_settings import BaseSettings, SettingsConfigDict
 
-from churnwatch_alerts.calendar import Calendars, cached_calendars
+from churnwatch_alerts.calendar import Calendars, cached_calendars, known_zone
 from churnwatch_alerts.models.manager import Role
 from churnwatch_alerts.privacy.retention_config import RetentionSettings
 from churnwatch_alerts.value.periods import PeriodKind
@@ -214,18 +214,7 @@ class AlertsSettings(BaseSettings):
         """The business calendars SLAs are counted in (24x7 unless a file is configured)."""
         return cached_calendars(self.business_calendar_file)
 
-    @field_validator("display_time_zone")
-    @classmethod
-    def _known_zone(cls, value: str | None) -> str | None:
-        if value is not None:
-            try:
-                ZoneInfo(value)
-            except (ZoneInfoNotFoundError, ValueError):
-                raise ValueError(
-                    f"unknown time zone {value!r}: an IANA name is accepted, e.g. Asia/Shanghai "
-                    "or Europe/Prague"
-                ) from None
-        return value
+    _known_zone = field_validator("display_time_zone")(known_zone)
 
     @property
     def display_zone(self) -> tzinfo | None:

@@ -6,8 +6,9 @@ instalments paid) and, when asked for, each loan's status at the window's end
 from __future__ import annotations
 
 from collections.abc import Iterator
-from datetime import date
+from datetime import date, datetime
 from decimal import Decimal
+from typing import Any
 
 from churnwatch_berka.arrears import arrears
 from churnwatch_berka.book import (
@@ -24,6 +25,21 @@ from churnwatch_berka.book import (
 )
 from churnwatch_berka.mapping import CURRENCY
 from churnwatch_berka.tables import Account
+
+
+def _loan_event(
+    event_id: str, when: datetime, cid: str, lid: str, event_type: str
+) -> dict[str, Any]:
+    """A loan event's envelope, its keys in the loader's order (the payload goes last)."""
+    return {
+        "event_id": event_id,
+        "schema_version": 1,
+        "occurred_at": when.isoformat(),
+        "customer_id": cid,
+        "account_id": lid,
+        "event_type": event_type,
+    }
+
 
 # Loan status at the data set's end -> the closest five-category classification.
 STATUS_CLASSIFICATION = {"A": "normal", "B": "loss", "C": "normal", "D": "substandard"}
@@ -100,16 +116,10 @@ def loan_arrears(
                 "overdue_amount": money(a.overdue_amount),
                 "currency": CURRENCY,
             }
-            event = {
-                "event_id": f"{lid}.overdue.{a.as_of:%Y%m}",
-                "schema_version": 1,
-                "occurred_at": at(a.as_of, ARREARS).isoformat(),
-                "customer_id": cid,
-                "account_id": lid,
-                "event_type": "loan.overdue",
-                "payload": payload,
-            }
-            yield (at(a.as_of, ARREARS), aid, 1 << 19, loan.loan_id), event
+            when = at(a.as_of, ARREARS)
+            event = _loan_event(f"{lid}.overdue.{a.as_of:%Y%m}", when, cid, lid, "loan.overdue")
+            event["payload"] = payload
+            yield (when, aid, 1 << 19, loan.loan_id), event
 
 
 def loan_status(
@@ -127,13 +137,7 @@ def loan_status(
             "balance": money(outstanding[loan.loan_id]),
             "currency": CURRENCY,
         }
-        event = {
-            "event_id": f"{lid}.status",
-            "schema_version": 1,
-            "occurred_at": at(book.until, STATUS).isoformat(),
-            "customer_id": cid,
-            "account_id": lid,
-            "event_type": "loan.classified",
-            "payload": status,
-        }
-        yield (at(book.until, STATUS), aid, 1 << 20, loan.loan_id), event
+        when = at(book.until, STATUS)
+        event = _loan_event(f"{lid}.status", when, cid, lid, "loan.classified")
+        event["payload"] = status
+        yield (when, aid, 1 << 20, loan.loan_id), event

@@ -6,6 +6,7 @@ from churnwatch_alerts.calendar.config import (
     CalendarConfigError,
     Calendars,
     cached_calendars,
+    known_zone,
     load_calendars,
     parse_calendars,
 )
@@ -18,6 +19,7 @@ __all__ = [
     "Calendars",
     "NoBusinessTime",
     "cached_calendars",
+    "known_zone",
     "load_calendars",
     "parse_calendars",
 ]

@@ -69,6 +69,18 @@ class _Config(BaseModel):
     model_config = ConfigDict(extra="forbid", frozen=True)
 
 
+def known_zone(value: str | None) -> str | None:
+    """``value`` unchanged when it names an IANA time zone (or is None); else a ValueError."""
+    if value is not None:
+        try:
+            ZoneInfo(value)
+        except (ZoneInfoNotFoundError, ValueError) as exc:
+            raise ValueError(
+                f"unknown time zone {value!r} (an IANA name, e.g. Europe/Prague)"
+            ) from exc
+    return value
+
+
 class CalendarSpec(_Config):
     """One calendar as written; omitted fields come from the default calendar."""
 
@@ -77,17 +89,7 @@ class CalendarSpec(_Config):
     holidays: list[date] | None = None
     yearly_holidays: list[str] | None = None
 
-    @field_validator("time_zone")
-    @classmethod
-    def _known_zone(cls, value: str | None) -> str | None:
-        if value is not None:
-            try:
-                ZoneInfo(value)
-            except (ZoneInfoNotFoundError, ValueError) as exc:
-                raise ValueError(
-                    f"unknown time zone {value!r} (an IANA name, e.g. Europe/Prague)"
-                ) from exc
-        return value
+    _known_zone = field_validator("time_zone")(known_zone)
 
     @field_validator("hours")
     @classmethod
