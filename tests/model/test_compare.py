@@ -7,9 +7,12 @@ from pathlib import Path
 import numpy as np
 import orjson
 
+from churnwatch_state_monitor.model.artifact import ChurnModel
+from churnwatch_state_monitor.model.budget import NAMES
 from churnwatch_state_monitor.model.cli import main
 from churnwatch_state_monitor.model.drift import psi, reference_of, shares
 from tests.model.conftest import AS_OF
+from tests.model.test_alert_budget import _achievable
 
 
 def _run(capsys, *argv: str) -> dict:
@@ -85,6 +88,32 @@ def test_diff_reports_alerts_a_candidate_adds(sim, model_dir: Path, tmp_path: Pa
     assert got["added"] > 0 and got["alerts_candidate"] > got["alerts_live"]
     assert got["added"] - got["dropped"] == got["alerts_candidate"] - got["alerts_live"]
     assert isinstance(got["auc_change"], float)
+
+
+def test_diff_with_a_budget_judges_both_models_at_the_same_alert_volume(
+    sim, model_dir: Path, tmp_path: Path, capsys
+) -> None:
+    """A candidate whose manifest cut-offs are far lower alerts far more, in a plain diff; under
+    one alert budget each model's warning comes from its own validation distribution, as the
+    worker and its shadow apply it, so the diff compares the two at the same volume."""
+    events, outcomes, _ = sim
+    candidate = tmp_path / "cand"
+    train = ["train", str(events), "--outcomes", str(outcomes), "--out", str(candidate)]
+    _run(capsys, *train, "--horizon-days", "60", "--as-of", *AS_OF,
+         "--calibration", "platt", "--cutoffs", "0.01,0.02,0.03")  # fmt: skip
+    steps = _achievable(ChurnModel(model_dir))  # shares the live model's coarse steps can meet
+    budget = ",".join(f"{n}={s}" for n, (_, s) in zip(NAMES, steps[-3:], strict=True))
+    diff = ["diff", "--events", str(events), "--live", str(model_dir), "--candidate",
+            str(candidate), "--as-of", *AS_OF[-4:]]  # fmt: skip
+    plain = _run(capsys, *diff)
+    budgeted = _run(capsys, *diff, "--model-budget", budget)
+    assert plain["warning_from"] == "manifest" and budgeted["warning_from"] == "budget"
+    assert plain["warning_cutoff_candidate"] == 0.02
+    assert budgeted["warning_cutoff_candidate"] > 0.02
+    assert budgeted["alerts_candidate"] < plain["alerts_candidate"]
+    with_itself = _run(capsys, *diff[:4], str(model_dir), "--candidate", str(model_dir),
+                       "--as-of", *AS_OF[-4:], "--model-budget", budget)  # fmt: skip
+    assert with_itself["added"] == with_itself["dropped"] == 0
 
 
 def test_report_on_the_training_dates_shows_little_drift(sim, model_dir: Path, capsys) -> None:

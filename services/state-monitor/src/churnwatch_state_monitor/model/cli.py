@@ -93,6 +93,13 @@ def _parser() -> argparse.ArgumentParser:
     diff.add_argument("--horizon-days", type=_horizon, default=None)
     diff.add_argument("--as-of", type=_as_of, nargs="+", action="extend")
     diff.add_argument("--rules", type=Path)
+    diff.add_argument(
+        "--model-budget",
+        "--budget",
+        dest="model_budget",
+        help="warning from this alert budget on each model's own distribution (as the worker "
+        "and its shadow apply CHURNWATCH_MONITOR_MODEL_BUDGET), not the manifests' cut-offs",
+    )
     report = sub.add_parser("report", help="drift (PSI) of features and score vs training")
     report.add_argument("--events", type=Path, required=True)
     report.add_argument("--model", type=Path, required=True)
@@ -151,6 +158,7 @@ def main(argv: list[str] | None = None) -> int:
                 horizon_days=args.horizon_days,
                 as_of=args.as_of,
                 monitor=monitor,
+                budget=args.model_budget,
             )
         else:
             from churnwatch_state_monitor.model.artifact import ChurnModel

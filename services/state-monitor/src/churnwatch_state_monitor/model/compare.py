@@ -10,6 +10,7 @@ import numpy as np
 
 from churnwatch_state_monitor.engine.monitor import Monitor
 from churnwatch_state_monitor.model.artifact import ChurnModel
+from churnwatch_state_monitor.model.budget import resolve_levels
 from churnwatch_state_monitor.model.drift import drift_report
 from churnwatch_state_monitor.model.labels import DERIVE, derive_outcomes, label, read_outcomes
 from churnwatch_state_monitor.model.replay import (
@@ -49,9 +50,20 @@ def diff_models(
     horizon_days: int | None,
     as_of: list[int] | None,
     monitor: Monitor,
+    budget: str | None = None,
 ) -> dict[str, Any]:
-    """Alerts (warning or above) the candidate adds and drops at each as-of date; AUC change."""
+    """Alerts (warning or above) the candidate adds and drops at each as-of date; AUC change.
+
+    Warning is each model's manifest cut-off, or with ``budget`` (as the worker's
+    ``CHURNWATCH_MONITOR_MODEL_BUDGET``) the cut-off that budget gives on that model's own
+    validation distribution, as the live worker and its shadow would apply it."""
     a, b = ChurnModel(live), ChurnModel(candidate)
+    warn_a, warn_b = (
+        resolve_levels(
+            model=m, cutoffs=None, budget=budget, cutoffs_name="", budget_name="--model-budget"
+        ).cutoffs[1]
+        for m in (a, b)
+    )
     horizon = horizon_days or int(a.manifest["horizon_days"])
     history = load_events(events)
     dates = as_of or monthly_as_of(
@@ -61,7 +73,7 @@ def diff_models(
     x, ts, cs = _rows(history=history, monitor=monitor, as_of=dates, names=names)
     pa = a.probabilities(x[:, [names.index(n) for n in a.names]])
     pb = b.probabilities(x[:, [names.index(n) for n in b.names]])
-    alert_a, alert_b = pa >= a.cutoffs[1], pb >= b.cutoffs[1]
+    alert_a, alert_b = pa >= warn_a, pb >= warn_b
     added = [(cs[i], ts[i]) for i in np.flatnonzero(alert_b & ~alert_a)]
     dropped = [(cs[i], ts[i]) for i in np.flatnonzero(alert_a & ~alert_b)]
     result: dict[str, Any] = {
@@ -69,6 +81,9 @@ def diff_models(
         "candidate": b.version,
         "as_of": [_iso(t) for t in sorted(set(ts))],
         "rows": len(ts),
+        "warning_from": "budget" if budget else "manifest",
+        "warning_cutoff_live": warn_a,
+        "warning_cutoff_candidate": warn_b,
         "alerts_live": int(alert_a.sum()),
         "alerts_candidate": int(alert_b.sum()),
         "added": len(added),
