@@ -49,8 +49,8 @@ from create_topics import delete_namespaces
 
 from bench import e2e_histogram
 from bench.baseline_tree import BaselineTree
-from bench.pipeline_bench import _wait_lag, drive, full_stack, post_batch
 from bench.pipeline_feed import Feed
+from bench.pipeline_stack import drive, full_stack, post_batch, wait_lag
 from churnwatch_shared import topics
 from churnwatch_shared.kafka_security import client_kwargs
 from churnwatch_shared.observability.lineage import HEADER_INGESTED_AT
@@ -215,7 +215,7 @@ async def run_once(
                 assert await post_batch(client, base, [feed.assignment(c) for c in chunk])
             for _ in range(0, customers, 1000):
                 assert await post_batch(client, base, [feed.spend() for _ in range(1000)])
-            await _wait_lag(
+            await wait_lag(
                 bootstrap=bootstrap,
                 group=f"{namespace}-state-monitor",
                 topic=topics.EVENTS.name(namespace),
